@@ -1,0 +1,143 @@
+//! The three time formats the platform uses, all parsed to UTC.
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("time {0:?} is not ISO-8601, `YYYY-MM-DD hh:mm:ss.fff+hh` or Unix milliseconds")]
+pub struct TimeError(pub String);
+
+/// Parses `2023-03-01T08:23:05.033Z`, `2024-02-05 18:57:04.091+08` or `"1756879969964"`
+/// (Unix milliseconds, as a string or a JSON number).
+pub fn parse_time(value: &Value) -> Result<DateTime<Utc>, TimeError> {
+    match value {
+        Value::String(s) => parse_time_str(s),
+        Value::Number(n) => parse_time_str(&n.to_string()),
+        other => Err(TimeError(other.to_string())),
+    }
+}
+
+pub fn parse_time_str(text: &str) -> Result<DateTime<Utc>, TimeError> {
+    let text = text.trim();
+    let fail = || TimeError(text.to_owned());
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let millis: i64 = text.parse().map_err(|_| fail())?;
+        return Utc.timestamp_millis_opt(millis).single().ok_or_else(fail);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    parse_space_separated(text).ok_or_else(fail)
+}
+
+/// `2024-02-05 18:57:04.091+08`: a space instead of `T`, and an offset that may be `+08`,
+/// `+0800` or `+08:00`; without an offset the time is taken as UTC.
+fn parse_space_separated(text: &str) -> Option<DateTime<Utc>> {
+    let (date, time) = text.split_once([' ', 'T'])?;
+    let (clock, offset) = match time.rfind(['+', '-']) {
+        Some(at) => (&time[..at], Some(parse_offset(&time[at..])?)),
+        None => (time.strip_suffix('Z').unwrap_or(time), None),
+    };
+    let naive =
+        NaiveDateTime::parse_from_str(&format!("{date} {clock}"), "%Y-%m-%d %H:%M:%S%.f").ok()?;
+    let offset = offset.unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
+    offset
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn parse_offset(text: &str) -> Option<FixedOffset> {
+    let sign = if text.starts_with('-') { -1 } else { 1 };
+    let digits: String = text[1..].chars().filter(|c| *c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (hours, minutes) = match digits.len() {
+        2 => (digits.parse::<i32>().ok()?, 0),
+        4 => (
+            digits[..2].parse::<i32>().ok()?,
+            digits[2..].parse::<i32>().ok()?,
+        ),
+        _ => return None,
+    };
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
+}
+
+/// The form hookgate writes times in: RFC 3339, UTC, only as many fraction digits as needed.
+pub fn format_time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn iso_8601() {
+        assert_eq!(
+            parse_time_str("2023-03-01T08:23:05.033Z").unwrap(),
+            utc("2023-03-01T08:23:05.033Z")
+        );
+        assert_eq!(
+            parse_time_str("2023-03-01T10:23:05+02:00").unwrap(),
+            utc("2023-03-01T08:23:05Z")
+        );
+    }
+
+    #[test]
+    fn space_separated_with_short_offset() {
+        assert_eq!(
+            parse_time_str("2024-02-05 18:57:04.091+08").unwrap(),
+            utc("2024-02-05T10:57:04.091Z")
+        );
+        assert_eq!(
+            parse_time_str("2024-02-05 18:57:04-0130").unwrap(),
+            utc("2024-02-05T20:27:04Z")
+        );
+        assert_eq!(
+            parse_time_str("2024-02-05 18:57:04.5").unwrap(),
+            utc("2024-02-05T18:57:04.5Z")
+        );
+    }
+
+    #[test]
+    fn unix_milliseconds_as_string_or_number() {
+        let expected = utc("2025-09-03T06:12:49.964Z");
+        assert_eq!(parse_time(&Value::from("1756879969964")).unwrap(), expected);
+        let number: Value = serde_json::from_str("1756879969964").unwrap();
+        assert_eq!(parse_time(&number).unwrap(), expected);
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01 00:00:00",
+            "2024-02-05 18:57:04+8x",
+            "12:00",
+        ] {
+            assert!(parse_time_str(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(parse_time(&Value::Null).is_err());
+    }
+
+    #[test]
+    fn formats_in_utc_with_needed_precision() {
+        assert_eq!(
+            format_time(&utc("2023-03-01T08:23:05.033Z")),
+            "2023-03-01T08:23:05.033Z"
+        );
+        assert_eq!(
+            format_time(&utc("2021-02-25T15:02:10Z")),
+            "2021-02-25T15:02:10Z"
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Command-line tools that are not the service itself.
+
+pub mod sign;

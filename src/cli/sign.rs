@@ -1,0 +1,85 @@
+//! `hookgate sign` and `hookgate send`: build (and post) a signed webhook so a person can try
+//! the receiver by hand.
+
+use crate::{
+    config::Config,
+    receiving::schemes::{self, OutgoingEvent, SignedRequest},
+};
+use chrono::Utc;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("no source named {0:?} is configured")]
+    UnknownSource(String),
+    #[error("source {0:?} has no secret to sign with (set HOOKGATE_INTERLACE_SECRETS or the config file)")]
+    NoSecret(String),
+    #[error("{0} is not a JSON file: {1}")]
+    NotJson(String, serde_json::Error),
+    #[error("{0} is a bare resource: say which event it is with --event-type")]
+    NoEventType(String),
+    #[error(transparent)]
+    BadSecret(#[from] schemes::BadSecret),
+    #[error("cannot read {0}: {1}")]
+    Read(String, std::io::Error),
+}
+
+/// What to sign: a file holding either a whole Interlace envelope (its id, type and resource
+/// are kept) or a bare resource object.
+pub struct SignInput<'a> {
+    pub source: &'a str,
+    pub file: &'a str,
+    pub event_type: Option<&'a str>,
+    pub event_id: Option<&'a str>,
+}
+
+pub fn sign(config: &Config, input: &SignInput<'_>) -> Result<SignedRequest, SignError> {
+    let source = config
+        .source(input.source)
+        .ok_or_else(|| SignError::UnknownSource(input.source.to_owned()))?;
+    let scheme = schemes::for_source(source)?;
+    let text = std::fs::read_to_string(input.file)
+        .map_err(|e| SignError::Read(input.file.to_owned(), e))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| SignError::NotJson(input.file.to_owned(), e))?;
+    let generated_id = uuid::Uuid::new_v4().to_string();
+    let (id, event_type, resource) = match (&value["eventType"], &value["resource"]) {
+        (Value::String(event_type), Value::String(resource)) => (
+            input
+                .event_id
+                .or(value["id"].as_str())
+                .unwrap_or(&generated_id)
+                .to_owned(),
+            input.event_type.unwrap_or(event_type).to_owned(),
+            resource.clone(),
+        ),
+        _ => (
+            input.event_id.unwrap_or(&generated_id).to_owned(),
+            input
+                .event_type
+                .ok_or_else(|| SignError::NoEventType(input.file.to_owned()))?
+                .to_owned(),
+            value.to_string(),
+        ),
+    };
+    scheme
+        .sign(&OutgoingEvent {
+            event_id: &id,
+            event_type: &event_type,
+            resource: &resource,
+            time: Utc::now(),
+        })
+        .ok_or_else(|| SignError::NoSecret(input.source.to_owned()))
+}
+
+/// The request as text: a request line, headers, a blank line, the body.
+pub fn render(path: &str, request: &SignedRequest) -> String {
+    let mut out = format!("POST {path}\n");
+    for (name, value) in &request.headers {
+        out.push_str(&format!("{name}: {value}\n"));
+    }
+    out.push('\n');
+    out.push_str(&request.body);
+    out.push('\n');
+    out
+}

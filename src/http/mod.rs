@@ -1,0 +1,48 @@
+//! The HTTP surface: one router per resource, merged here.
+
+mod health;
+
+use crate::{receiving, telemetry::Metrics};
+use axum::{
+    extract::FromRef,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::post,
+    Json, Router,
+};
+use serde_json::json;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+pub use health::BrokerState;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub receiver: Arc<receiving::Receiver>,
+    pub metrics: Arc<Metrics>,
+    pub broker: BrokerState,
+}
+
+impl FromRef<AppState> for Arc<receiving::Receiver> {
+    fn from_ref(state: &AppState) -> Self {
+        state.receiver.clone()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhooks/{source}", post(receiving::receive))
+        .merge(health::router())
+        .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .with_state(state)
+}
+
+/// The one error body shape: `{"error":{"code":"...","message":"..."}}`.
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
