@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Starts hookgate with the local defaults (`hookgate run`), starting PostgreSQL and RabbitMQ
+# first when they are not running. Any HOOKGATE_* variable already set is respected.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash deploy/services.sh
+command -v cargo >/dev/null || { echo "cargo not found: install Rust 1.88 or newer (https://rustup.rs)" >&2; exit 1; }
+
+export HOOKGATE_DATABASE_URL="${HOOKGATE_DATABASE_URL:-postgres://hookgate:hookgate@127.0.0.1:5432/hookgate}"
+if [ -z "${HOOKGATE_INTERLACE_SECRETS:-}" ]; then
+  export HOOKGATE_INTERLACE_SECRETS="local-dev-secret"
+  echo "HOOKGATE_INTERLACE_SECRETS is not set: using the local development secret 'local-dev-secret'" >&2
+fi
+cargo build --release --bin hookgate
+exec target/release/hookgate run "$@"

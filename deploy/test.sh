@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole check: services up, formatting, lints, then every test against the real
+# PostgreSQL and RabbitMQ. The broker-restart test runs last, alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash deploy/services.sh
+command -v cargo >/dev/null || { echo "cargo not found: install Rust 1.88 or newer (https://rustup.rs)" >&2; exit 1; }
+
+export HOOKGATE_TEST_DATABASE_URL="${HOOKGATE_TEST_DATABASE_URL:-postgres://hookgate:hookgate@127.0.0.1:5432/postgres}"
+export HOOKGATE_TEST_AMQP_URL="${HOOKGATE_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
+
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked

@@ -1,0 +1,124 @@
+//! `hookgate sign` and `hookgate send`, run as the binary a person would run.
+
+use crate::support::{fixtures, spawn_app};
+use tokio::process::Command;
+
+fn hookgate(app_secrets: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hookgate"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOOKGATE_INTERLACE_SECRETS", app_secrets)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+#[tokio::test]
+async fn send_signs_a_bare_resource_and_the_receiver_accepts_it() {
+    let app = spawn_app().await;
+    let resource = std::env::temp_dir().join(format!("resource-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(
+        &resource,
+        r#"{"id":"cli-transfer","status":"Pending","updateTime":"2023-03-01T08:23:05.033Z","amount":{"amount":"0.11","currency":"USD"}}"#,
+    )
+    .unwrap();
+    let output = hookgate(fixtures::INTERLACE_SECRET)
+        .args(["send", "--url", &app.url("/webhooks/interlace"), "--file"])
+        .arg(&resource)
+        .args(["--event-type", "TRANSFER.UPDATED", "--event-id", "cli-1"])
+        .output()
+        .await
+        .unwrap();
+    std::fs::remove_file(&resource).unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        r#"200 {"received":true}"#
+    );
+    let routing_key: String =
+        sqlx::query_scalar("SELECT routing_key FROM inbox_events WHERE event_id = 'cli-1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(routing_key, "transfer.pending");
+}
+
+#[tokio::test]
+async fn sign_prints_a_request_the_receiver_accepts() {
+    let app = spawn_app().await;
+    let fixture = fixtures::dir().join("interlace/kyc.json");
+    let output = hookgate(fixtures::INTERLACE_SECRET)
+        .args(["sign", "--json", "--file"])
+        .arg(&fixture)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let signed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let headers: Vec<(String, String)> = signed["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    assert!(headers.iter().any(|(k, _)| k == "Signature"));
+    let response = app
+        .post_webhook(
+            "interlace",
+            &headers,
+            signed["body"].as_str().unwrap().to_owned(),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    // The envelope's own id is kept, so the fixture's event is what was stored.
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM inbox_events WHERE event_id = '0b6f7c1e-2a51-4c1b-9a55-6f0d2c1e0004'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, 1);
+
+    let text = hookgate(fixtures::INTERLACE_SECRET)
+        .args(["sign", "--file"])
+        .arg(&fixture)
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.starts_with("POST /webhooks/interlace\n"), "{text}");
+    assert!(text.contains("\nSignature: "), "{text}");
+}
+
+#[tokio::test]
+async fn sign_without_a_secret_or_event_type_explains_itself() {
+    let fixture = fixtures::dir().join("interlace/kyc.json");
+    let output = hookgate("")
+        .args(["sign", "--file"])
+        .arg(&fixture)
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no secret"));
+
+    let bare = std::env::temp_dir().join(format!("bare-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&bare, r#"{"id":"x","status":"Pending"}"#).unwrap();
+    let output = hookgate("s")
+        .args(["sign", "--file"])
+        .arg(&bare)
+        .output()
+        .await
+        .unwrap();
+    std::fs::remove_file(&bare).unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--event-type"));
+}

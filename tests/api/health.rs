@@ -1,0 +1,67 @@
+//! `/healthz`, `/readyz`, `/metrics`.
+
+use crate::support::{fixtures, sign, spawn_app};
+use serde_json::Value;
+
+#[tokio::test]
+async fn healthz_answers_while_the_process_is_up() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "ok");
+}
+
+#[tokio::test]
+async fn readyz_reports_the_database() {
+    let app = spawn_app().await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["database"], "up");
+    assert!(body["broker"].is_string());
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_outcome_duplicates_and_failures() {
+    let app = spawn_app().await;
+    let fixture = fixtures::interlace_named("transfer");
+    app.post_fixture(&fixture).await;
+    app.post_fixture(&fixture).await;
+    let (headers, body) = sign::interlace("wrong", "w", "TRANSFER.UPDATED", "{}");
+    app.post_webhook("interlace", &headers, body).await;
+    app.post_webhook("somebody-else", &headers, "{}").await;
+
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    for line in [
+        r#"hookgate_webhook_requests_total{outcome="accepted",source="interlace"} 1"#,
+        r#"hookgate_webhook_requests_total{outcome="duplicate",source="interlace"} 1"#,
+        r#"hookgate_webhook_requests_total{outcome="invalid_signature",source="interlace"} 1"#,
+        r#"hookgate_webhook_requests_total{outcome="unknown_source",source="_unknown"} 1"#,
+        r#"hookgate_duplicates_total{source="interlace"} 1"#,
+        r#"hookgate_verification_failures_total{reason="invalid_signature",source="interlace"} 1"#,
+        r#"hookgate_webhook_duration_seconds_count{source="interlace"} 3"#,
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+    assert!(
+        !text.contains("somebody-else"),
+        "unknown source names are not labels"
+    );
+}
+
+#[tokio::test]
+async fn unknown_routes_answer_not_found_in_the_error_shape() {
+    let app = spawn_app().await;
+    let response = app.get("/nothing-here").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"]["code"],
+        "not_found"
+    );
+}
