@@ -1,6 +1,7 @@
 //! Assembling the running service from its parts.
 
 use crate::{
+    amqp::{Broker, Names, Topology},
     config::Config,
     db,
     http::{self, AppState, BrokerState},
@@ -9,11 +10,13 @@ use crate::{
         schemes::BadSecret,
         Receiver,
     },
+    relay::{EventOutbox, Relay, RelaySettings},
     telemetry::Metrics,
 };
 use sqlx::PgPool;
 use std::{future::Future, net::SocketAddr, sync::Arc};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -30,22 +33,55 @@ pub enum StartupError {
     BadSecret(#[from] BadSecret),
 }
 
+/// Which parts of hookgate this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// The webhook route and the event relay (`serve`).
+    pub receive: bool,
+}
+
+impl Roles {
+    pub const ALL: Roles = Roles { receive: true };
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct StartOptions {
     pub migrate: bool,
+    pub roles: Roles,
 }
 
 impl Default for StartOptions {
     fn default() -> Self {
-        StartOptions { migrate: true }
+        StartOptions {
+            migrate: true,
+            roles: Roles::ALL,
+        }
     }
 }
+
+/// The SPEC 4 topology for a configuration.
+pub fn topology(config: &Config) -> Topology {
+    Topology {
+        names: Names::new(config.amqp_prefix.clone()),
+        subscribers: config
+            .subscribers
+            .iter()
+            .map(|s| (s.name.clone(), s.patterns.clone()))
+            .collect(),
+        tiers: config.retry_tiers.clone(),
+    }
+}
+
+type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A built, bound service that has not started serving yet.
 pub struct App {
     listener: TcpListener,
     router: axum::Router,
     address: SocketAddr,
+    /// The roles that run beside the HTTP server, started by [`App::run`] and stopped by `stop`.
+    background: Vec<BackgroundTask>,
+    stop: CancellationToken,
     pub pool: PgPool,
     pub metrics: Arc<Metrics>,
 }
@@ -57,6 +93,14 @@ impl App {
             db::migrate(&pool).await?;
         }
         let metrics = Arc::new(Metrics::new());
+        let broker_state = BrokerState::default();
+        let broker = Arc::new(Broker::new(
+            config.amqp_url.clone(),
+            topology(config),
+            broker_state.clone(),
+            metrics.broker_reconnects.clone(),
+        ));
+        let stored = Arc::new(Notify::new());
         let inbox = Inbox::start(
             pool.clone(),
             InboxSettings {
@@ -64,15 +108,34 @@ impl App {
                 ..InboxSettings::default()
             },
         );
-        let receiver = Receiver::new(config, inbox, metrics.clone(), None)?;
+        let receiver = Receiver::new(config, inbox, metrics.clone(), Some(stored.clone()))?;
         for source in config.sources.iter().filter(|s| s.secrets.is_empty()) {
             tracing::warn!(source = %source.name, "source has no secret: every webhook to it will be refused");
         }
+
+        let stop = CancellationToken::new();
+        let mut background: Vec<BackgroundTask> = Vec::new();
+        if options.roles.receive {
+            let relay = Relay {
+                outbox: EventOutbox {
+                    names: broker.topology().names.clone(),
+                },
+                pool: pool.clone(),
+                broker: broker.clone(),
+                metrics: metrics.clone(),
+                settings: RelaySettings {
+                    sweep_every: config.sweep_every,
+                    ..RelaySettings::default()
+                },
+            };
+            background.push(Box::pin(relay.run(stored, stop.clone())));
+        }
+
         let state = AppState {
             pool: pool.clone(),
             receiver: Arc::new(receiver),
             metrics: metrics.clone(),
-            broker: BrokerState::not_used(),
+            broker: broker_state,
         };
         let listener =
             TcpListener::bind(&config.listen)
@@ -89,6 +152,8 @@ impl App {
             listener,
             router: http::router(state),
             address,
+            background,
+            stop,
             pool,
             metrics,
         })
@@ -98,14 +163,22 @@ impl App {
         self.address
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves until `shutdown` resolves, finishes the requests in flight, then stops the
+    /// background roles after their current step.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let mut tasks = JoinSet::new();
+        for task in self.background {
+            tasks.spawn(task);
+        }
         tracing::info!(address = %self.address, "listening");
-        axum::serve(self.listener, self.router)
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        self.stop.cancel();
+        while tasks.join_next().await.is_some() {}
+        served
     }
 }

@@ -1,6 +1,7 @@
 //! Layered configuration: defaults, then the optional TOML file (`HOOKGATE_CONFIG`), then the
 //! environment, which wins.
 
+use crate::amqp::RetryTier;
 use serde::Deserialize;
 use std::{collections::HashMap, fmt, path::PathBuf, time::Duration};
 
@@ -107,6 +108,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long a webhook may wait for the database before it is answered 503.
     pub database_timeout: Duration,
+    /// How often the relays look for rows nobody handed them (crash, outage, return).
+    pub sweep_every: Duration,
+    pub retry_tiers: Vec<RetryTier>,
     pub sources: Vec<SourceConfig>,
     pub subscribers: Vec<SubscriberConfig>,
 }
@@ -170,6 +174,25 @@ impl Config {
                 "HOOKGATE_DATABASE_TIMEOUT_MS",
                 3000,
             )?),
+            sweep_every: Duration::from_millis(parse_number(
+                var("HOOKGATE_SWEEP_INTERVAL_MS"),
+                "HOOKGATE_SWEEP_INTERVAL_MS",
+                1000,
+            )?),
+            retry_tiers: match var("HOOKGATE_RETRY_TIERS") {
+                None => RetryTier::defaults(),
+                Some(list) => list
+                    .split(',')
+                    .map(|t| RetryTier::parse(t).ok_or(()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .ok()
+                    .filter(|tiers| !tiers.is_empty())
+                    .ok_or(ConfigError::BadValue {
+                        name: "HOOKGATE_RETRY_TIERS",
+                        expected: "a comma-separated list of durations such as 1s,10s,1m,10m,1h",
+                        value: list.clone(),
+                    })?,
+            },
             sources,
             subscribers: file.subscribers,
         };
@@ -299,6 +322,8 @@ mod tests {
         assert_eq!(config.max_body_bytes, 1024 * 1024);
         assert_eq!(config.log_format, LogFormat::Text);
         assert!(config.api_token.is_none());
+        let tiers: Vec<&str> = config.retry_tiers.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(tiers, ["1s", "10s", "1m", "10m", "1h"]);
         let interlace = config.source("interlace").unwrap();
         assert_eq!(interlace.scheme, SchemeKind::Interlace);
         assert!(interlace.secrets.is_empty());
@@ -369,6 +394,10 @@ patterns = ["notify.transfer.*", "notify.payout.#"]
             .unwrap_err()
             .to_string();
         assert!(error.contains("HOOKGATE_RETENTION_DAYS"), "{error}");
+        let error = Config::from_lookup(lookup(&[("HOOKGATE_RETRY_TIERS", "1s,soon")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("HOOKGATE_RETRY_TIERS"), "{error}");
         let error = Config::from_lookup(lookup(&[("HOOKGATE_LOG_FORMAT", "xml")])).unwrap_err();
         assert!(error.to_string().contains("text or json"));
     }

@@ -1,5 +1,6 @@
 //! hookgate: verifies, deduplicates, stores and relays signed payment-platform webhooks.
 
+pub mod amqp;
 pub mod app;
 pub mod catalogue;
 pub mod cli;
@@ -7,4 +8,5 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod receiving;
+pub mod relay;
 pub mod telemetry;

@@ -1,7 +1,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hookgate::{
-    app::{App, StartOptions},
+    app::{App, Roles, StartOptions},
     cli::sign::{self, SignInput},
     config::Config,
     db, telemetry,
@@ -22,6 +22,11 @@ struct Cli {
 enum Command {
     /// Every role in one process: the local default.
     Run {
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// The receiver and the event relay.
+    Serve {
         #[arg(long)]
         no_migrate: bool,
     },
@@ -64,15 +69,9 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env().context("configuration")?;
     telemetry::init_logging(config.log_format);
     match cli.command {
-        Command::Run { no_migrate } => {
-            let app = App::build(
-                &config,
-                StartOptions {
-                    migrate: !no_migrate,
-                },
-            )
-            .await?;
-            app.run(shutdown_signal()).await?;
+        Command::Run { no_migrate } => serve(&config, Roles::ALL, no_migrate).await?,
+        Command::Serve { no_migrate } => {
+            serve(&config, Roles { receive: true }, no_migrate).await?
         }
         Command::Migrate => {
             let pool = db::pool(&config.database_url, config.database_timeout)?;
@@ -136,6 +135,18 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(status.is_success(), "the receiver refused the webhook");
         }
     }
+    Ok(())
+}
+
+async fn serve(config: &Config, roles: Roles, no_migrate: bool) -> anyhow::Result<()> {
+    let options = StartOptions {
+        migrate: !no_migrate,
+        roles,
+    };
+    App::build(config, options)
+        .await?
+        .run(shutdown_signal())
+        .await?;
     Ok(())
 }
 

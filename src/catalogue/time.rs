@@ -64,9 +64,15 @@ fn parse_offset(text: &str) -> Option<FixedOffset> {
     FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
-/// The form hookgate writes times in: RFC 3339, UTC, only as many fraction digits as needed.
+/// The form hookgate writes times in: RFC 3339, UTC, milliseconds like the platform's own
+/// times, and more digits only when the time has them (so nothing is lost).
 pub fn format_time(time: &DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let format = if time.timestamp_subsec_nanos().is_multiple_of(1_000_000) {
+        SecondsFormat::Millis
+    } else {
+        SecondsFormat::AutoSi
+    };
+    time.to_rfc3339_opts(format, true)
 }
 
 #[cfg(test)]
@@ -137,7 +143,11 @@ mod tests {
         );
         assert_eq!(
             format_time(&utc("2021-02-25T15:02:10Z")),
-            "2021-02-25T15:02:10Z"
+            "2021-02-25T15:02:10.000Z"
+        );
+        assert_eq!(
+            format_time(&utc("2021-02-25T15:02:10.123456Z")),
+            "2021-02-25T15:02:10.123456Z"
         );
     }
 }

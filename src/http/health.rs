@@ -18,13 +18,13 @@ use std::{
 };
 
 /// What the app knows of its broker connection, shared with whoever owns that connection.
+/// It starts `down` until the first connection succeeds.
 #[derive(Clone, Default)]
 pub struct BrokerState(Arc<AtomicU8>);
 
 impl BrokerState {
-    const NOT_USED: u8 = 0;
-    const DOWN: u8 = 1;
-    const UP: u8 = 2;
+    const DOWN: u8 = 0;
+    const UP: u8 = 1;
 
     pub fn set_up(&self, up: bool) {
         self.0
@@ -32,15 +32,11 @@ impl BrokerState {
     }
 
     pub fn describe(&self) -> &'static str {
-        match self.0.load(Ordering::Relaxed) {
-            Self::UP => "up",
-            Self::DOWN => "down",
-            _ => "not_used",
+        if self.0.load(Ordering::Relaxed) == Self::UP {
+            "up"
+        } else {
+            "down"
         }
-    }
-
-    pub fn not_used() -> BrokerState {
-        BrokerState(Arc::new(AtomicU8::new(Self::NOT_USED)))
     }
 }
 

@@ -17,6 +17,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::{collections::HashMap, sync::Arc, time::Instant};
+use tokio::sync::Notify;
 use tracing::Instrument;
 
 /// Everything the webhook route needs.
@@ -25,17 +26,17 @@ pub struct Receiver {
     inbox: Inbox,
     max_body_bytes: usize,
     metrics: Arc<Metrics>,
-    stored: Option<tokio::sync::mpsc::UnboundedSender<i64>>,
+    stored: Option<Arc<Notify>>,
 }
 
 impl Receiver {
-    /// `stored` receives the inbox position of every newly committed event (the relay's
-    /// hand-off); a lost hand-off is covered by the relay's sweeper.
+    /// `stored` is notified after every commit of a new event: the hand-off that wakes the
+    /// relay. Notifications coalesce, so an unavailable broker never makes them pile up.
     pub fn new(
         config: &Config,
         inbox: Inbox,
         metrics: Arc<Metrics>,
-        stored: Option<tokio::sync::mpsc::UnboundedSender<i64>>,
+        stored: Option<Arc<Notify>>,
     ) -> Result<Receiver, schemes::BadSecret> {
         let sources = config
             .sources
@@ -147,7 +148,7 @@ async fn handle(
         Stored::New { seq } => {
             tracing::info!(seq, "event stored");
             if let Some(stored) = &receiver.stored {
-                let _ = stored.send(seq);
+                stored.notify_one();
             }
         }
         Stored::Duplicate => tracing::info!("duplicate event ignored"),

@@ -2,7 +2,8 @@
 //! do not count each other's traffic.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -11,36 +12,38 @@ pub struct Metrics {
     pub verification_failures: IntCounterVec,
     pub duplicates: IntCounterVec,
     pub webhook_seconds: HistogramVec,
+    pub outbox_backlog: IntGaugeVec,
+    pub outbox_oldest_seconds: GaugeVec,
+    pub publish_seconds: HistogramVec,
+    pub publish_confirms: IntCounterVec,
+    pub publish_nacks: IntCounterVec,
+    pub publish_returns: IntCounterVec,
+    pub broker_reconnects: IntCounter,
+}
+
+fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
 }
 
 impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new();
         let metrics = Metrics {
-            webhook_requests: IntCounterVec::new(
-                Opts::new(
-                    "hookgate_webhook_requests_total",
-                    "Webhook requests by source and outcome",
-                ),
+            webhook_requests: counter(
+                "hookgate_webhook_requests_total",
+                "Webhook requests by source and outcome",
                 &["source", "outcome"],
-            )
-            .expect("valid metric"),
-            verification_failures: IntCounterVec::new(
-                Opts::new(
-                    "hookgate_verification_failures_total",
-                    "Webhooks refused for their signature or timestamp",
-                ),
+            ),
+            verification_failures: counter(
+                "hookgate_verification_failures_total",
+                "Webhooks refused for their signature or timestamp",
                 &["source", "reason"],
-            )
-            .expect("valid metric"),
-            duplicates: IntCounterVec::new(
-                Opts::new(
-                    "hookgate_duplicates_total",
-                    "Webhooks recognised as duplicates",
-                ),
+            ),
+            duplicates: counter(
+                "hookgate_duplicates_total",
+                "Webhooks recognised as duplicates",
                 &["source"],
-            )
-            .expect("valid metric"),
+            ),
             webhook_seconds: HistogramVec::new(
                 HistogramOpts::new(
                     "hookgate_webhook_duration_seconds",
@@ -52,12 +55,67 @@ impl Metrics {
                 &["source"],
             )
             .expect("valid metric"),
+            outbox_backlog: IntGaugeVec::new(
+                Opts::new("hookgate_outbox_backlog", "Rows waiting to be published"),
+                &["outbox"],
+            )
+            .expect("valid metric"),
+            outbox_oldest_seconds: GaugeVec::new(
+                Opts::new(
+                    "hookgate_outbox_oldest_age_seconds",
+                    "Age of the oldest row waiting to be published",
+                ),
+                &["outbox"],
+            )
+            .expect("valid metric"),
+            publish_seconds: HistogramVec::new(
+                HistogramOpts::new(
+                    "hookgate_publish_duration_seconds",
+                    "From publish to the broker's confirm",
+                )
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+                ]),
+                &["outbox"],
+            )
+            .expect("valid metric"),
+            publish_confirms: counter(
+                "hookgate_publish_confirms_total",
+                "Messages the broker confirmed",
+                &["outbox"],
+            ),
+            publish_nacks: counter(
+                "hookgate_publish_nacks_total",
+                "Messages the broker refused",
+                &["outbox"],
+            ),
+            publish_returns: counter(
+                "hookgate_publish_returns_total",
+                "Mandatory messages the broker could not route",
+                &["outbox"],
+            ),
+            broker_reconnects: IntCounter::new(
+                "hookgate_broker_reconnects_total",
+                "Broker connections re-established after a loss",
+            )
+            .expect("valid metric"),
             registry,
         };
-        metrics.register(Box::new(metrics.webhook_requests.clone()));
-        metrics.register(Box::new(metrics.verification_failures.clone()));
-        metrics.register(Box::new(metrics.duplicates.clone()));
-        metrics.register(Box::new(metrics.webhook_seconds.clone()));
+        for collector in [
+            Box::new(metrics.webhook_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(metrics.verification_failures.clone()),
+            Box::new(metrics.duplicates.clone()),
+            Box::new(metrics.webhook_seconds.clone()),
+            Box::new(metrics.outbox_backlog.clone()),
+            Box::new(metrics.outbox_oldest_seconds.clone()),
+            Box::new(metrics.publish_seconds.clone()),
+            Box::new(metrics.publish_confirms.clone()),
+            Box::new(metrics.publish_nacks.clone()),
+            Box::new(metrics.publish_returns.clone()),
+            Box::new(metrics.broker_reconnects.clone()),
+        ] {
+            metrics.register(collector);
+        }
         metrics
     }
 

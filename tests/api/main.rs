@@ -7,3 +7,4 @@ mod cli;
 mod health;
 mod receive;
 mod receive_faults;
+mod relay;

@@ -1,12 +1,13 @@
 //! The app under test: started in-process on port 0 against a database of its own.
 
-use super::{fixtures::Fixture, fixtures::INTERLACE_SECRET, proxy::Proxy};
+use super::{amqp, fixtures::Fixture, fixtures::INTERLACE_SECRET, proxy::Proxy};
 use hookgate::{
-    app::{App, StartOptions},
+    app::{topology, App, StartOptions},
     config::{Config, SourceConfig},
 };
 use reqwest::Url;
 use sqlx::{Connection, PgConnection, PgPool};
+use std::time::Duration;
 use std::{collections::HashMap, net::SocketAddr};
 use tokio::{sync::oneshot, task::JoinHandle};
 
@@ -16,6 +17,8 @@ pub struct TestOptions {
     pub env: Vec<(&'static str, String)>,
     /// Route the app's database connections through a proxy the test can cut.
     pub database_proxy: bool,
+    /// Route the app's broker connection through a proxy the test can cut.
+    pub broker_proxy: bool,
 }
 
 impl Default for TestOptions {
@@ -25,6 +28,7 @@ impl Default for TestOptions {
             extra_sources: Vec::new(),
             env: Vec::new(),
             database_proxy: false,
+            broker_proxy: false,
         }
     }
 }
@@ -34,6 +38,8 @@ pub struct TestApp {
     /// A direct connection to the test's database, not through any proxy.
     pub pool: PgPool,
     pub database_proxy: Option<Proxy>,
+    pub broker_proxy: Option<Proxy>,
+    pub config: Config,
     client: reqwest::Client,
     database: String,
     admin_url: String,
@@ -73,34 +79,69 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     admin.close().await.unwrap();
 
     let direct_url = with_database(&admin_url, &database, None);
-    let database_proxy = if options.database_proxy {
-        let url = Url::parse(&admin_url).unwrap();
-        let target = tokio::net::lookup_host((url.host_str().unwrap(), url.port().unwrap_or(5432)))
-            .await
-            .unwrap()
-            .next()
-            .unwrap();
-        Some(Proxy::start(target).await)
-    } else {
-        None
+    let database_proxy = match options.database_proxy {
+        true => Some(Proxy::start(resolve(&admin_url, 5432).await).await),
+        false => None,
     };
     let app_url = with_database(
         &admin_url,
         &database,
         database_proxy.as_ref().map(Proxy::address),
     );
+    let broker_proxy = match options.broker_proxy {
+        true => Some(Proxy::start(resolve(&amqp::url(), 5672).await).await),
+        false => None,
+    };
+    let mut amqp_url = Url::parse(&amqp::url()).unwrap();
+    if let Some(proxy) = &broker_proxy {
+        amqp_url.set_ip_host(proxy.address().ip()).unwrap();
+        amqp_url.set_port(Some(proxy.address().port())).unwrap();
+    }
 
     let mut env: HashMap<&str, String> = HashMap::from([
         ("HOOKGATE_DATABASE_URL", app_url),
         ("HOOKGATE_LISTEN", "127.0.0.1:0".into()),
         ("HOOKGATE_INTERLACE_SECRETS", options.interlace_secrets),
         ("HOOKGATE_DATABASE_TIMEOUT_MS", "1500".into()),
+        ("HOOKGATE_AMQP_URL", amqp_url.to_string()),
+        (
+            "HOOKGATE_AMQP_PREFIX",
+            format!("hg_test_{}", uuid::Uuid::new_v4().simple()),
+        ),
+        ("HOOKGATE_SWEEP_INTERVAL_MS", "200".into()),
     ]);
     env.extend(options.env);
     let mut config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
     config.sources.extend(options.extra_sources);
 
-    let app = App::build(&config, StartOptions::default())
+    let (address, shutdown, server) = start(&config).await;
+    TestApp {
+        address,
+        pool: PgPool::connect(&direct_url).await.unwrap(),
+        database_proxy,
+        broker_proxy,
+        config,
+        client: reqwest::Client::new(),
+        database,
+        admin_url,
+        shutdown: Some(shutdown),
+        server: Some(server),
+    }
+}
+
+async fn resolve(url: &str, default_port: u16) -> SocketAddr {
+    let url = Url::parse(url).unwrap();
+    let host = url.host_str().unwrap().to_owned();
+    let mut found = tokio::net::lookup_host((host, url.port().unwrap_or(default_port)))
+        .await
+        .unwrap();
+    found.next().unwrap()
+}
+
+type Server = JoinHandle<std::io::Result<()>>;
+
+async fn start(config: &Config) -> (String, oneshot::Sender<()>, Server) {
+    let app = App::build(config, StartOptions::default())
         .await
         .expect("app starts");
     let address = format!("http://{}", app.address());
@@ -108,16 +149,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let server = tokio::spawn(app.run(async move {
         let _ = signal.await;
     }));
-    TestApp {
-        address,
-        pool: PgPool::connect(&direct_url).await.unwrap(),
-        database_proxy,
-        client: reqwest::Client::new(),
-        database,
-        admin_url,
-        shutdown: Some(shutdown),
-        server: Some(server),
-    }
+    (address, shutdown, server)
 }
 
 impl TestApp {
@@ -164,6 +196,71 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Stops this instance abruptly, as a crash would: nothing gets a chance to finish.
+    pub fn kill(&mut self) {
+        self.shutdown.take();
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+
+    /// Starts a new instance on the same database and broker prefix.
+    pub async fn restart(&mut self) {
+        self.kill();
+        let (address, shutdown, server) = start(&self.config).await;
+        self.address = address;
+        self.shutdown = Some(shutdown);
+        self.server = Some(server);
+    }
+
+    /// Waits until `/readyz` reports the broker as `state` ("up" or "down").
+    pub async fn wait_for_broker(&self, state: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready: serde_json::Value = self.get("/readyz").await.json().await.unwrap();
+            if ready["broker"] == state {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "broker never became {state}: {ready}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn names(&self) -> hookgate::amqp::Names {
+        topology(&self.config).names
+    }
+
+    /// Waits until the inbox has no unpublished row left.
+    pub async fn wait_until_published(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM inbox_events WHERE published_at IS NULL")
+                    .fetch_one(&self.pool)
+                    .await
+                    .unwrap();
+            if left == 0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{left} events never published"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn metric(&self, line_start: &str) -> Option<f64> {
+        let text = self.get("/metrics").await.text().await.unwrap();
+        text.lines()
+            .find(|line| line.starts_with(line_start))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse().ok())
+    }
+
     pub fn begin_shutdown(&mut self) -> JoinHandle<std::io::Result<()>> {
         let _ = self.shutdown.take().map(|s| s.send(()));
         self.server.take().expect("server running")
@@ -175,8 +272,12 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
         let admin_url = self.admin_url.clone();
         let database = self.database.clone();
+        let topology = topology(&self.config);
         // Drop runs inside the test's runtime, which cannot be blocked on; a thread with its own
         // runtime removes the database so nothing is left behind.
         std::thread::spawn(move || {
@@ -185,6 +286,7 @@ impl Drop for TestApp {
                 .build()
                 .unwrap()
                 .block_on(async {
+                    amqp::remove(&topology.queues(), &topology.exchanges()).await;
                     if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
                         let _ = sqlx::query(&format!(
                             r#"DROP DATABASE IF EXISTS "{database}" WITH (FORCE)"#

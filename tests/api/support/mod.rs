@@ -1,3 +1,7 @@
+// Shared by the test binaries; each uses only part of it.
+#![allow(dead_code, unused_imports)]
+
+pub mod amqp;
 pub mod fixtures;
 pub mod proxy;
 pub mod sign;

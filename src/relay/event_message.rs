@@ -1,0 +1,144 @@
+//! The event message of SPEC 4.
+
+use super::event_outbox::InboxRow;
+use crate::catalogue::format_time;
+use lapin::{
+    types::{AMQPValue, FieldTable, LongString},
+    BasicProperties,
+};
+use serde::Serialize;
+use serde_json::{value::RawValue, Value};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventMessage<'a> {
+    schema_version: u8,
+    id: &'a str,
+    source: &'a str,
+    event_type: &'a str,
+    family: &'a str,
+    status: Option<&'a str>,
+    object_id: Option<&'a str>,
+    account_id: Option<&'a str>,
+    occurred_at: Option<String>,
+    received_at: String,
+    resource: &'a RawValue,
+}
+
+/// Body and properties of the message for an inbox row. The resource is embedded as the
+/// bytes that were signed, so amounts keep every digit they arrived with; a resource that is
+/// not JSON travels as a JSON string.
+pub fn event_message(row: &InboxRow) -> (Vec<u8>, BasicProperties) {
+    let resource = std::str::from_utf8(&row.resource_raw)
+        .ok()
+        .and_then(|text| RawValue::from_string(text.to_owned()).ok())
+        .unwrap_or_else(|| {
+            let text = Value::from(String::from_utf8_lossy(&row.resource_raw)).to_string();
+            RawValue::from_string(text).expect("a JSON string is JSON")
+        });
+    let body = serde_json::to_vec(&EventMessage {
+        schema_version: 1,
+        id: &row.event_id,
+        source: &row.source,
+        event_type: &row.event_type,
+        family: &row.family,
+        status: row.status.as_deref(),
+        object_id: row.object_id.as_deref(),
+        account_id: row.account_id.as_deref(),
+        occurred_at: row.occurred_at.as_ref().map(format_time),
+        received_at: format_time(&row.received_at),
+        resource: &resource,
+    })
+    .expect("message serialises");
+
+    let mut headers = FieldTable::default();
+    headers.insert(
+        "x-source".into(),
+        AMQPValue::LongString(LongString::from(row.source.as_str())),
+    );
+    let properties = BasicProperties::default()
+        .with_message_id(row.event_id.as_str().into())
+        .with_type(row.event_type.as_str().into())
+        .with_content_type("application/json".into())
+        .with_delivery_mode(2)
+        .with_timestamp(row.received_at.timestamp().max(0) as u64)
+        .with_app_id("hookgate".into())
+        .with_headers(headers);
+    (body, properties)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn row(resource: &[u8]) -> InboxRow {
+        InboxRow {
+            seq: 7,
+            source: "interlace".into(),
+            event_id: "e-1".into(),
+            event_type: "PAYOUT.UPDATED".into(),
+            family: "payout".into(),
+            status: Some("closed".into()),
+            object_id: Some("p-1".into()),
+            account_id: None,
+            routing_key: "payout.closed".into(),
+            occurred_at: Some(Utc.with_ymd_and_hms(2024, 2, 5, 10, 57, 4).unwrap()),
+            received_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            resource_raw: resource.to_vec(),
+        }
+    }
+
+    #[test]
+    fn message_has_the_spec_fields_and_the_resource_byte_for_byte() {
+        let resource =
+            br#"{"id":"p-1","data":{"fromAmount":2000.00000000,"toAmount":12345678901234.56}}"#;
+        let (body, properties) = event_message(&row(resource));
+        let text = String::from_utf8(body).unwrap();
+        assert!(
+            text.ends_with(&format!(
+                r#""resource":{}}}"#,
+                std::str::from_utf8(resource).unwrap()
+            )),
+            "{text}"
+        );
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["schemaVersion"], 1);
+        assert_eq!(value["id"], "e-1");
+        assert_eq!(value["source"], "interlace");
+        assert_eq!(value["eventType"], "PAYOUT.UPDATED");
+        assert_eq!(value["family"], "payout");
+        assert_eq!(value["status"], "closed");
+        assert_eq!(value["objectId"], "p-1");
+        assert_eq!(value["accountId"], Value::Null);
+        assert_eq!(value["occurredAt"], "2024-02-05T10:57:04.000Z");
+        assert_eq!(value["receivedAt"], "2026-01-01T00:00:00.000Z");
+        assert_eq!(
+            value["resource"]["data"]["fromAmount"].to_string(),
+            "2000.00000000"
+        );
+        assert_eq!(properties.message_id().as_ref().unwrap().as_str(), "e-1");
+        assert_eq!(
+            properties.kind().as_ref().unwrap().as_str(),
+            "PAYOUT.UPDATED"
+        );
+        assert_eq!(properties.delivery_mode(), &Some(2));
+        assert_eq!(
+            properties.content_type().as_ref().unwrap().as_str(),
+            "application/json"
+        );
+        assert!(properties
+            .headers()
+            .as_ref()
+            .unwrap()
+            .inner()
+            .contains_key("x-source"));
+    }
+
+    #[test]
+    fn a_resource_that_is_not_json_travels_as_a_string() {
+        let (body, _) = event_message(&row(b"not json"));
+        let value: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(value["resource"], "not json");
+    }
+}

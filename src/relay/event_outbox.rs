@@ -1,0 +1,82 @@
+//! The inbox as an outbox: rows with no `published_at` go to the events exchange.
+
+use super::{event_message, Outbox, Outgoing};
+use crate::amqp::Names;
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+pub struct EventOutbox {
+    pub names: Names,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct InboxRow {
+    pub seq: i64,
+    pub source: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub family: String,
+    pub status: Option<String>,
+    pub object_id: Option<String>,
+    pub account_id: Option<String>,
+    pub routing_key: String,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    pub resource_raw: Vec<u8>,
+}
+
+/// The columns of [`InboxRow`], for queries that select it.
+pub const INBOX_ROW_COLUMNS: &str =
+    "seq, source, event_id, event_type, family, status, object_id, \
+     account_id, routing_key, occurred_at, received_at, resource_raw";
+
+impl Outbox for EventOutbox {
+    fn name(&self) -> &'static str {
+        "events"
+    }
+
+    async fn claim(&self, tx: &mut PgConnection, limit: i64) -> Result<Vec<Outgoing>, sqlx::Error> {
+        let rows: Vec<InboxRow> = sqlx::query_as(&format!(
+            "SELECT {INBOX_ROW_COLUMNS} FROM inbox_events WHERE published_at IS NULL
+             ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
+        ))
+        .bind(limit)
+        .fetch_all(tx)
+        .await?;
+        let exchange = self.names.events();
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let (body, properties) = event_message(row);
+                Outgoing {
+                    key: row.seq,
+                    event_id: row.event_id.clone(),
+                    exchange: exchange.clone(),
+                    routing_key: row.routing_key.clone(),
+                    body,
+                    properties,
+                }
+            })
+            .collect())
+    }
+
+    async fn mark_published(&self, tx: &mut PgConnection, keys: &[i64]) -> Result<(), sqlx::Error> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("UPDATE inbox_events SET published_at = now() WHERE seq = ANY($1)")
+            .bind(keys)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn backlog(&self, pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
+        sqlx::query_as(
+            "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(received_at))::float8, 0)
+             FROM inbox_events WHERE published_at IS NULL",
+        )
+        .fetch_one(pool)
+        .await
+    }
+}

@@ -1,0 +1,231 @@
+//! The transactional-outbox relay: claims unpublished rows, publishes them with confirms and
+//! marks them published only after the broker acknowledged them without returning them.
+//!
+//! One loop serves every outbox (events now; notifications use the same [`Outbox`] trait). It
+//! runs when woken after a commit and on a timer, so rows left behind by a crash, a broker
+//! outage, a nack or a return are picked up again. Rows are claimed with
+//! `FOR UPDATE SKIP LOCKED`, so several processes can relay side by side without publishing a
+//! row twice, and in order of receipt within each process.
+
+mod event_message;
+mod event_outbox;
+
+pub use event_message::event_message;
+pub use event_outbox::EventOutbox;
+
+use crate::{amqp::Broker, telemetry::Metrics};
+use lapin::{options::BasicPublishOptions, BasicProperties, Channel, Confirmation};
+use sqlx::{PgConnection, PgPool};
+use std::{future::Future, sync::Arc, time::Duration, time::Instant};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// A message ready to publish, with the outbox key it is marked by.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub key: i64,
+    pub event_id: String,
+    pub exchange: String,
+    pub routing_key: String,
+    pub body: Vec<u8>,
+    pub properties: BasicProperties,
+}
+
+pub trait Outbox: Send + Sync + 'static {
+    /// The `outbox` metric label.
+    fn name(&self) -> &'static str;
+
+    /// Locks and returns up to `limit` unpublished rows, oldest first, skipping rows another
+    /// relay holds.
+    fn claim(
+        &self,
+        tx: &mut PgConnection,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Outgoing>, sqlx::Error>> + Send;
+
+    fn mark_published(
+        &self,
+        tx: &mut PgConnection,
+        keys: &[i64],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Unpublished rows and the age in seconds of the oldest.
+    fn backlog(
+        &self,
+        pool: &PgPool,
+    ) -> impl Future<Output = Result<(i64, f64), sqlx::Error>> + Send;
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RelaySettings {
+    /// Messages published before their confirms are awaited: the confirm window.
+    pub batch: i64,
+    /// How often rows are looked for without a wake-up.
+    pub sweep_every: Duration,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        RelaySettings {
+            batch: 500,
+            sweep_every: Duration::from_secs(1),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RelayError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("broker: {0}")]
+    Broker(#[from] lapin::Error),
+}
+
+struct Pass {
+    claimed: usize,
+    undelivered: usize,
+}
+
+pub struct Relay<O: Outbox> {
+    pub outbox: O,
+    pub pool: PgPool,
+    pub broker: Arc<Broker>,
+    pub metrics: Arc<Metrics>,
+    pub settings: RelaySettings,
+}
+
+impl<O: Outbox> Relay<O> {
+    pub async fn run(self, wake: Arc<Notify>, stop: CancellationToken) {
+        let mut channel: Option<Channel> = None;
+        let mut sweep = tokio::time::interval(self.settings.sweep_every);
+        while !stop.is_cancelled() {
+            let live = match channel.as_ref().filter(|c| c.status().connected()) {
+                Some(live) => live.clone(),
+                None => {
+                    tokio::select! {
+                        fresh = self.broker.publishing_channel() => {
+                            channel = Some(fresh.clone());
+                            fresh
+                        }
+                        _ = stop.cancelled() => break,
+                    }
+                }
+            };
+            let more_waiting = match self.relay_once(&live).await {
+                Ok(pass) => pass.undelivered == 0 && pass.claimed as i64 == self.settings.batch,
+                Err(RelayError::Broker(error)) => {
+                    tracing::warn!(outbox = self.outbox.name(), %error, "publish failed; reconnecting");
+                    self.broker.connection_failed().await;
+                    channel = None;
+                    false
+                }
+                Err(RelayError::Database(error)) => {
+                    tracing::warn!(outbox = self.outbox.name(), %error, "outbox unavailable");
+                    false
+                }
+            };
+            if more_waiting {
+                continue;
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = sweep.tick() => self.record_backlog().await,
+                _ = stop.cancelled() => break,
+            }
+        }
+    }
+
+    async fn record_backlog(&self) {
+        if let Ok((count, oldest)) = self.outbox.backlog(&self.pool).await {
+            let label = [self.outbox.name()];
+            self.metrics
+                .outbox_backlog
+                .with_label_values(&label)
+                .set(count);
+            self.metrics
+                .outbox_oldest_seconds
+                .with_label_values(&label)
+                .set(oldest);
+        }
+    }
+
+    async fn relay_once(&self, channel: &Channel) -> Result<Pass, RelayError> {
+        let mut tx = self.pool.begin().await?;
+        let batch = self.outbox.claim(&mut tx, self.settings.batch).await?;
+        if batch.is_empty() {
+            tx.commit().await?;
+            return Ok(Pass {
+                claimed: 0,
+                undelivered: 0,
+            });
+        }
+        let label = [self.outbox.name()];
+        let started = Instant::now();
+        let mut delivered = Vec::with_capacity(batch.len());
+        let outcome = self.publish_all(channel, &batch, &mut delivered).await;
+        let elapsed = started.elapsed().as_secs_f64();
+        for _ in &delivered {
+            self.metrics
+                .publish_seconds
+                .with_label_values(&label)
+                .observe(elapsed);
+        }
+        // What was confirmed stays confirmed even when the link broke half-way.
+        self.outbox.mark_published(&mut tx, &delivered).await?;
+        tx.commit().await?;
+        outcome?;
+        Ok(Pass {
+            claimed: batch.len(),
+            undelivered: batch.len() - delivered.len(),
+        })
+    }
+
+    async fn publish_all(
+        &self,
+        channel: &Channel,
+        batch: &[Outgoing],
+        delivered: &mut Vec<i64>,
+    ) -> Result<(), RelayError> {
+        let label = [self.outbox.name()];
+        let mandatory = BasicPublishOptions {
+            mandatory: true,
+            ..BasicPublishOptions::default()
+        };
+        let mut pending = Vec::with_capacity(batch.len());
+        for message in batch {
+            let confirm = channel
+                .basic_publish(
+                    message.exchange.as_str().into(),
+                    message.routing_key.as_str().into(),
+                    mandatory,
+                    &message.body,
+                    message.properties.clone(),
+                )
+                .await?;
+            pending.push((message, confirm));
+        }
+        for (message, confirm) in pending {
+            let span = tracing::info_span!("publish", event_id = %message.event_id, routing_key = %message.routing_key);
+            match confirm.await? {
+                Confirmation::Ack(None) => {
+                    self.metrics
+                        .publish_confirms
+                        .with_label_values(&label)
+                        .inc();
+                    delivered.push(message.key);
+                }
+                Confirmation::Ack(Some(returned)) => {
+                    self.metrics.publish_returns.with_label_values(&label).inc();
+                    span.in_scope(|| {
+                        tracing::error!(reply = %returned.reply_text, "broker returned the message: no queue is bound for it")
+                    });
+                }
+                Confirmation::Nack(_) | Confirmation::NotRequested => {
+                    self.metrics.publish_nacks.with_label_values(&label).inc();
+                    span.in_scope(|| tracing::warn!("broker refused the message"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
