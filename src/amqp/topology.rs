@@ -133,6 +133,76 @@ async fn bind(channel: &Channel, queue: &str, exchange: &str, key: &str) -> lapi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
+
+    /// The topology as a RabbitMQ definitions document (what `deploy/rabbitmq/` ships).
+    fn definitions(topology: &Topology) -> Value {
+        let names = &topology.names;
+        let exchange = |name: String, kind: &str| {
+            json!({"name": name, "vhost": "/", "type": kind, "durable": true,
+                   "auto_delete": false, "internal": false, "arguments": {}})
+        };
+        let queue = |name: String, extra: Value| {
+            let mut arguments = json!({"x-queue-type": "quorum"});
+            arguments
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            json!({"name": name, "vhost": "/", "durable": true, "auto_delete": false,
+                   "arguments": arguments})
+        };
+        let binding = |source: String, queue: String, key: &str| {
+            json!({"source": source, "vhost": "/", "destination": queue,
+                   "destination_type": "queue", "routing_key": key, "arguments": {}})
+        };
+        let mut queues = vec![queue(names.read_model(), json!({}))];
+        let mut bindings = vec![binding(names.events(), names.read_model(), "#")];
+        for (name, patterns) in &topology.subscribers {
+            queues.push(queue(names.subscriber(name), json!({})));
+            for pattern in patterns {
+                bindings.push(binding(
+                    names.notifications(),
+                    names.subscriber(name),
+                    pattern,
+                ));
+            }
+        }
+        queues.push(queue(names.dlq(), json!({})));
+        for work in topology.work_queues() {
+            bindings.push(binding(names.dead(), names.dlq(), &work));
+            for tier in &topology.tiers {
+                queues.push(queue(
+                    names.retry(&work, tier),
+                    json!({"x-message-ttl": tier.ttl.as_millis() as u64,
+                           "x-dead-letter-exchange": "", "x-dead-letter-routing-key": work}),
+                ));
+            }
+        }
+        json!({
+            "exchanges": [exchange(names.events(), "topic"), exchange(names.notifications(), "topic"),
+                          exchange(names.dead(), "direct")],
+            "queues": queues,
+            "bindings": bindings,
+        })
+    }
+
+    #[test]
+    fn deploy_definitions_match_what_is_declared() {
+        let topology = Topology {
+            names: Names::new("hookgate"),
+            subscribers: Vec::new(),
+            tiers: RetryTier::defaults(),
+        };
+        let shipped: Value =
+            serde_json::from_str(include_str!("../../deploy/rabbitmq/definitions.json")).unwrap();
+        let expected = definitions(&topology);
+        assert_eq!(
+            shipped,
+            expected,
+            "deploy/rabbitmq/definitions.json is stale; it should be:\n{}",
+            serde_json::to_string_pretty(&expected).unwrap()
+        );
+    }
 
     #[test]
     fn queues_include_retry_tiers_for_every_work_queue() {
