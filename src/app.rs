@@ -5,6 +5,7 @@ use crate::{
     config::Config,
     db,
     http::{self, AppState, BrokerState},
+    notifications::NotificationOutbox,
     receiving::{
         inbox::{Inbox, InboxSettings},
         schemes::BadSecret,
@@ -12,6 +13,7 @@ use crate::{
     },
     relay::{EventOutbox, Relay, RelaySettings},
     telemetry::Metrics,
+    workers::{consumer::Consumer, notifier::HttpNotifier, read_model::ReadModelHandler},
 };
 use sqlx::PgPool;
 use std::{future::Future, net::SocketAddr, sync::Arc};
@@ -31,17 +33,33 @@ pub enum StartupError {
     },
     #[error(transparent)]
     BadSecret(#[from] BadSecret),
+    #[error("subscriber {0:?}: {1}")]
+    BadSubscriber(String, String),
 }
 
-/// Which parts of hookgate this process runs.
+/// Which parts of hookgate this process runs. The HTTP server (health, metrics, read API)
+/// runs in every role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Roles {
-    /// The webhook route and the event relay (`serve`).
+    /// The webhook route's event relay (`serve`).
     pub receive: bool,
+    /// The read-model worker, the notification relay and the HTTP notifiers (`work`).
+    pub work: bool,
 }
 
 impl Roles {
-    pub const ALL: Roles = Roles { receive: true };
+    pub const ALL: Roles = Roles {
+        receive: true,
+        work: true,
+    };
+    pub const SERVE: Roles = Roles {
+        receive: true,
+        work: false,
+    };
+    pub const WORK: Roles = Roles {
+        receive: false,
+        work: true,
+    };
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +91,62 @@ pub fn topology(config: &Config) -> Topology {
 }
 
 type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Messages a worker holds unacknowledged at once.
+const PREFETCH: u16 = 64;
+
+/// The `work` role: the read-model worker, the notification relay it wakes, and one HTTP
+/// notifier per subscriber.
+fn workers(
+    config: &Config,
+    pool: &PgPool,
+    broker: &Arc<Broker>,
+    metrics: &Arc<Metrics>,
+    stop: &CancellationToken,
+) -> Result<Vec<BackgroundTask>, StartupError> {
+    let names = broker.topology().names.clone();
+    let notifications = Arc::new(Notify::new());
+    let mut tasks: Vec<BackgroundTask> = Vec::new();
+    let read_model = Consumer {
+        queue: names.read_model(),
+        handler: Arc::new(ReadModelHandler {
+            pool: pool.clone(),
+            metrics: metrics.clone(),
+            queue: names.read_model(),
+            notifications: notifications.clone(),
+        }),
+        broker: broker.clone(),
+        metrics: metrics.clone(),
+        prefetch: PREFETCH,
+    };
+    tasks.push(Box::pin(read_model.run(stop.clone())));
+    let relay = Relay {
+        outbox: NotificationOutbox {
+            names: names.clone(),
+        },
+        pool: pool.clone(),
+        broker: broker.clone(),
+        metrics: metrics.clone(),
+        settings: RelaySettings {
+            sweep_every: config.sweep_every,
+            ..RelaySettings::default()
+        },
+    };
+    tasks.push(Box::pin(relay.run(notifications, stop.clone())));
+    for subscriber in &config.subscribers {
+        let notifier = HttpNotifier::new(subscriber, pool.clone())
+            .map_err(|reason| StartupError::BadSubscriber(subscriber.name.clone(), reason))?;
+        let consumer = Consumer {
+            queue: names.subscriber(&subscriber.name),
+            handler: Arc::new(notifier),
+            broker: broker.clone(),
+            metrics: metrics.clone(),
+            prefetch: PREFETCH,
+        };
+        tasks.push(Box::pin(consumer.run(stop.clone())));
+    }
+    Ok(tasks)
+}
 
 /// A built, bound service that has not started serving yet.
 pub struct App {
@@ -130,12 +204,16 @@ impl App {
             };
             background.push(Box::pin(relay.run(stored, stop.clone())));
         }
+        if options.roles.work {
+            background.extend(workers(config, &pool, &broker, &metrics, &stop)?);
+        }
 
         let state = AppState {
             pool: pool.clone(),
             receiver: Arc::new(receiver),
             metrics: metrics.clone(),
             broker: broker_state,
+            api_token: config.api_token.clone(),
         };
         let listener =
             TcpListener::bind(&config.listen)

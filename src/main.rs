@@ -30,6 +30,11 @@ enum Command {
         #[arg(long)]
         no_migrate: bool,
     },
+    /// The read-model worker, the notification relay and the HTTP notifiers.
+    Work {
+        #[arg(long)]
+        no_migrate: bool,
+    },
     /// Apply the database migrations and exit.
     Migrate,
     /// Print a signed request for a resource or envelope file.
@@ -70,9 +75,8 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init_logging(config.log_format);
     match cli.command {
         Command::Run { no_migrate } => serve(&config, Roles::ALL, no_migrate).await?,
-        Command::Serve { no_migrate } => {
-            serve(&config, Roles { receive: true }, no_migrate).await?
-        }
+        Command::Serve { no_migrate } => serve(&config, Roles::SERVE, no_migrate).await?,
+        Command::Work { no_migrate } => serve(&config, Roles::WORK, no_migrate).await?,
         Command::Migrate => {
             let pool = db::pool(&config.database_url, config.database_timeout)?;
             db::migrate(&pool).await?;

@@ -1,6 +1,8 @@
 //! The HTTP surface: one router per resource, merged here.
 
+mod auth;
 mod health;
+mod read_api;
 
 use crate::{receiving, telemetry::Metrics};
 use axum::{
@@ -22,6 +24,7 @@ pub struct AppState {
     pub receiver: Arc<receiving::Receiver>,
     pub metrics: Arc<Metrics>,
     pub broker: BrokerState,
+    pub api_token: Option<crate::config::Secret>,
 }
 
 impl FromRef<AppState> for Arc<receiving::Receiver> {
@@ -34,6 +37,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhooks/{source}", post(receiving::receive))
         .merge(health::router())
+        .merge(read_api::router())
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(state)
 }

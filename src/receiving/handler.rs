@@ -221,6 +221,7 @@ fn to_new_event(source: &str, verified: VerifiedEvent) -> NewEvent {
         account_id: clean(description.account_id),
         routing_key: description.routing_key.replace('\0', "\u{FFFD}"),
         occurred_at: description.occurred_at,
+        envelope_time: verified.envelope_time,
         content_hash: Sha256::digest(&verified.resource).to_vec(),
         resource_raw: verified.resource,
         resource_json,

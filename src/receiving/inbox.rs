@@ -23,6 +23,7 @@ pub struct NewEvent {
     pub account_id: Option<String>,
     pub routing_key: String,
     pub occurred_at: Option<DateTime<Utc>>,
+    pub envelope_time: Option<DateTime<Utc>>,
     pub resource_raw: Vec<u8>,
     /// The resource as JSON text, when it is JSON.
     pub resource_json: Option<String>,
@@ -158,15 +159,16 @@ async fn insert_batch(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>
         r#"
         INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
                                   account_id, routing_key, occurred_at, resource_raw, resource,
-                                  content_hash, parse_error)
+                                  content_hash, parse_error, envelope_time)
         SELECT source, event_id, event_type, family, status, object_id, account_id, routing_key,
-               occurred_at, resource_raw, resource::jsonb, content_hash, parse_error
+               occurred_at, resource_raw, resource::jsonb, content_hash, parse_error, envelope_time
         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                     $7::text[], $8::text[], $9::timestamptz[], $10::bytea[], $11::text[],
-                    $12::bytea[], $13::text[])
+                    $12::bytea[], $13::text[], $14::timestamptz[])
              WITH ORDINALITY AS batch(source, event_id, event_type, family, status, object_id,
                                       account_id, routing_key, occurred_at, resource_raw,
-                                      resource, content_hash, parse_error, position)
+                                      resource, content_hash, parse_error, envelope_time,
+                                      position)
         ORDER BY position
         ON CONFLICT DO NOTHING
         RETURNING seq, source, event_id
@@ -195,6 +197,7 @@ async fn insert_batch(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>
             .collect::<Vec<_>>(),
     )
     .bind(optional(|e| e.parse_error.clone()))
+    .bind(events.iter().map(|e| e.envelope_time).collect::<Vec<_>>())
     .fetch_all(pool)
     .await?;
     let mut new: HashMap<(String, String), i64> = inserted

@@ -35,6 +35,12 @@ pub trait Outbox: Send + Sync + 'static {
     /// The `outbox` metric label.
     fn name(&self) -> &'static str;
 
+    /// Whether a message the broker returned as unroutable is done with (true) or must be
+    /// published again (false, the default: for events a return means a missing queue).
+    fn unroutable_is_final(&self) -> bool {
+        false
+    }
+
     /// Locks and returns up to `limit` unpublished rows, oldest first, skipping rows another
     /// relay holds.
     fn claim(
@@ -216,9 +222,13 @@ impl<O: Outbox> Relay<O> {
                 }
                 Confirmation::Ack(Some(returned)) => {
                     self.metrics.publish_returns.with_label_values(&label).inc();
-                    span.in_scope(|| {
-                        tracing::error!(reply = %returned.reply_text, "broker returned the message: no queue is bound for it")
-                    });
+                    if self.outbox.unroutable_is_final() {
+                        delivered.push(message.key);
+                    } else {
+                        span.in_scope(|| {
+                            tracing::error!(reply = %returned.reply_text, "broker returned the message: no queue is bound for it")
+                        });
+                    }
                 }
                 Confirmation::Nack(_) | Confirmation::NotRequested => {
                     self.metrics.publish_nacks.with_label_values(&label).inc();

@@ -19,6 +19,9 @@ pub struct Metrics {
     pub publish_nacks: IntCounterVec,
     pub publish_returns: IntCounterVec,
     pub broker_reconnects: IntCounter,
+    pub worker_messages: IntCounterVec,
+    pub unknown_events: IntCounterVec,
+    pub redeliveries: IntCounterVec,
 }
 
 fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -99,6 +102,21 @@ impl Metrics {
                 "Broker connections re-established after a loss",
             )
             .expect("valid metric"),
+            worker_messages: counter(
+                "hookgate_worker_messages_total",
+                "Messages handled by workers, by queue and outcome (done, retried, dead_lettered, requeued)",
+                &["queue", "outcome"],
+            ),
+            unknown_events: counter(
+                "hookgate_unknown_events_total",
+                "Events outside the catalogue, by event type: a new platform event type",
+                &["event_type"],
+            ),
+            redeliveries: counter(
+                "hookgate_already_processed_total",
+                "Deliveries of events already processed (redeliveries and replays): no effect",
+                &["queue"],
+            ),
             registry,
         };
         for collector in [
@@ -113,6 +131,9 @@ impl Metrics {
             Box::new(metrics.publish_nacks.clone()),
             Box::new(metrics.publish_returns.clone()),
             Box::new(metrics.broker_reconnects.clone()),
+            Box::new(metrics.worker_messages.clone()),
+            Box::new(metrics.unknown_events.clone()),
+            Box::new(metrics.redeliveries.clone()),
         ] {
             metrics.register(collector);
         }

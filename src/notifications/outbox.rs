@@ -1,0 +1,96 @@
+//! The notification outbox, relayed by the same relay as the events.
+
+use crate::{
+    amqp::Names,
+    relay::{Outbox, Outgoing},
+};
+use lapin::{
+    types::{AMQPValue, FieldTable, LongString},
+    BasicProperties,
+};
+use sqlx::{PgConnection, PgPool};
+
+pub struct NotificationOutbox {
+    pub names: Names,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    seq: i64,
+    notification_id: String,
+    source: String,
+    event_id: String,
+    routing_key: String,
+    body: Vec<u8>,
+}
+
+impl Outbox for NotificationOutbox {
+    fn name(&self) -> &'static str {
+        "notifications"
+    }
+
+    /// A notification nobody subscribed to is returned by the broker; that is its normal end,
+    /// not a failure to retry.
+    fn unroutable_is_final(&self) -> bool {
+        true
+    }
+
+    async fn claim(&self, tx: &mut PgConnection, limit: i64) -> Result<Vec<Outgoing>, sqlx::Error> {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT seq, notification_id, source, event_id, routing_key, body FROM notification_outbox
+             WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(limit)
+        .fetch_all(tx)
+        .await?;
+        let exchange = self.names.notifications();
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let mut headers = FieldTable::default();
+                headers.insert(
+                    "x-source".into(),
+                    AMQPValue::LongString(LongString::from(row.source.as_str())),
+                );
+                headers.insert(
+                    "x-event-id".into(),
+                    AMQPValue::LongString(LongString::from(row.event_id.as_str())),
+                );
+                Outgoing {
+                    key: row.seq,
+                    event_id: row.event_id,
+                    exchange: exchange.clone(),
+                    routing_key: row.routing_key,
+                    body: row.body,
+                    properties: BasicProperties::default()
+                        .with_message_id(row.notification_id.as_str().into())
+                        .with_content_type("application/json".into())
+                        .with_delivery_mode(2)
+                        .with_timestamp(chrono::Utc::now().timestamp().max(0) as u64)
+                        .with_app_id("hookgate".into())
+                        .with_headers(headers),
+                }
+            })
+            .collect())
+    }
+
+    async fn mark_published(&self, tx: &mut PgConnection, keys: &[i64]) -> Result<(), sqlx::Error> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("UPDATE notification_outbox SET published_at = now() WHERE seq = ANY($1)")
+            .bind(keys)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn backlog(&self, pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
+        sqlx::query_as(
+            "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0)
+             FROM notification_outbox WHERE published_at IS NULL",
+        )
+        .fetch_one(pool)
+        .await
+    }
+}

@@ -1,0 +1,126 @@
+//! Where a message goes when handling it failed: the next retry tier for a transient failure,
+//! the dead-letter queue for a permanent one or after the last tier. Each move is a publish
+//! with confirm; the caller acknowledges the original only after it succeeded.
+
+use crate::amqp::{Names, RetryTier};
+use lapin::{
+    message::Delivery,
+    options::BasicPublishOptions,
+    types::{AMQPValue, FieldTable, LongString},
+    Channel, Confirmation,
+};
+
+pub const HEADER_QUEUE: &str = "x-hookgate-queue";
+pub const HEADER_ATTEMPTS: &str = "x-hookgate-attempts";
+pub const HEADER_ERROR: &str = "x-hookgate-error";
+pub const HEADER_FAILED_AT: &str = "x-hookgate-failed-at";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// Worth trying again later: database down, HTTP 5xx, 408, 429, timeout.
+    #[error("{0}")]
+    Transient(String),
+    /// Will fail again however often it is tried: bad resource, HTTP 4xx.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moved {
+    Retry { tier: String },
+    DeadLettered,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    #[error(transparent)]
+    Broker(#[from] lapin::Error),
+    #[error("the broker did not take the message ({0})")]
+    NotTaken(&'static str),
+}
+
+/// Failures this message went through before, as counted in its headers.
+pub fn attempts(delivery: &Delivery) -> i64 {
+    delivery
+        .properties
+        .headers()
+        .as_ref()
+        .and_then(|h| h.inner().get(HEADER_ATTEMPTS))
+        .and_then(|v| match v {
+            AMQPValue::LongLongInt(n) => Some(*n),
+            AMQPValue::LongInt(n) => Some(i64::from(*n)),
+            AMQPValue::ShortInt(n) => Some(i64::from(*n)),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+pub async fn move_failed(
+    channel: &Channel,
+    names: &Names,
+    tiers: &[RetryTier],
+    queue: &str,
+    delivery: &Delivery,
+    failure: &Failure,
+) -> Result<Moved, MoveError> {
+    let attempts = attempts(delivery) + 1;
+    let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+    headers.insert(HEADER_ATTEMPTS.into(), AMQPValue::LongLongInt(attempts));
+    headers.insert(HEADER_ERROR.into(), long_string(&failure.to_string()));
+    let next_tier = match failure {
+        Failure::Transient(_) => usize::try_from(attempts - 1)
+            .ok()
+            .and_then(|i| tiers.get(i)),
+        Failure::Permanent(_) => None,
+    };
+    let (exchange, routing_key, moved) = match next_tier {
+        Some(tier) => (
+            String::new(),
+            names.retry(queue, tier),
+            Moved::Retry {
+                tier: tier.name.clone(),
+            },
+        ),
+        None => {
+            headers.insert(HEADER_QUEUE.into(), long_string(queue));
+            headers.insert(
+                HEADER_FAILED_AT.into(),
+                long_string(&crate::catalogue::format_time(&chrono::Utc::now())),
+            );
+            (names.dead(), queue.to_owned(), Moved::DeadLettered)
+        }
+    };
+    let properties = delivery.properties.clone().with_headers(headers);
+    let confirmation = channel
+        .basic_publish(
+            exchange.as_str().into(),
+            routing_key.as_str().into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..BasicPublishOptions::default()
+            },
+            &delivery.data,
+            properties,
+        )
+        .await?
+        .await?;
+    match confirmation {
+        Confirmation::Ack(None) => Ok(moved),
+        Confirmation::Ack(Some(_)) => Err(MoveError::NotTaken("returned as unroutable")),
+        Confirmation::Nack(_) => Err(MoveError::NotTaken("nacked")),
+        Confirmation::NotRequested => Err(MoveError::NotTaken("confirms are off")),
+    }
+}
+
+fn long_string(text: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(text))
+}
+
+/// A header's text value, whichever string type it was sent as.
+pub fn header_text(headers: &FieldTable, name: &str) -> Option<String> {
+    match headers.inner().get(name)? {
+        AMQPValue::LongString(s) => Some(s.to_string()),
+        AMQPValue::ShortString(s) => Some(s.to_string()),
+        _ => None,
+    }
+}

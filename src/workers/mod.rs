@@ -1,0 +1,9 @@
+//! Workers that consume hookgate's queues: the read-model projector and the HTTP notifier.
+//! Both run on [`consumer::Consumer`], which owns acknowledgement, retries and dead letters.
+
+pub mod consumer;
+mod dispose;
+pub mod notifier;
+pub mod read_model;
+
+pub use dispose::{Failure, HEADER_ATTEMPTS, HEADER_ERROR, HEADER_FAILED_AT, HEADER_QUEUE};

@@ -1,0 +1,113 @@
+//! The HTTP notifier: POSTs each notification to a subscriber, signed with Standard Webhooks.
+
+use super::{consumer::Handler, dispose::header_text, read_model::record_dead_letter, Failure};
+use crate::{config::SubscriberConfig, receiving::schemes::StandardWebhooks};
+use lapin::message::Delivery;
+use reqwest::StatusCode;
+use sqlx::PgPool;
+use std::time::Duration;
+
+pub struct HttpNotifier {
+    pub subscriber: String,
+    url: String,
+    signer: StandardWebhooks,
+    client: reqwest::Client,
+    pool: PgPool,
+}
+
+impl HttpNotifier {
+    pub fn new(subscriber: &SubscriberConfig, pool: PgPool) -> Result<HttpNotifier, String> {
+        let signer = StandardWebhooks::new(std::slice::from_ref(&subscriber.secret), None)?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(subscriber.timeout_ms))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(HttpNotifier {
+            subscriber: subscriber.name.clone(),
+            url: subscriber.url.clone(),
+            signer,
+            client,
+            pool,
+        })
+    }
+}
+
+/// 2xx is delivered; 408, 429 and 5xx are worth retrying; any other answer will not change.
+pub fn classify(status: StatusCode) -> Result<(), Failure> {
+    if status.is_success() {
+        Ok(())
+    } else if status.is_server_error()
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+    {
+        Err(Failure::Transient(format!("subscriber answered {status}")))
+    } else {
+        Err(Failure::Permanent(format!("subscriber answered {status}")))
+    }
+}
+
+impl Handler for HttpNotifier {
+    async fn handle(&self, delivery: &Delivery) -> Result<(), Failure> {
+        let id = delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|id| id.to_string())
+            .ok_or_else(|| Failure::Permanent("notification has no message id".into()))?;
+        let headers = self
+            .signer
+            .signature_headers(&id, chrono::Utc::now(), &delivery.data)
+            .ok_or_else(|| Failure::Permanent("subscriber has no secret".into()))?;
+        let mut request = self
+            .client
+            .post(&self.url)
+            .header("Content-Type", "application/json")
+            .body(delivery.data.clone());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        match request.send().await {
+            Ok(response) => classify(response.status()),
+            Err(error) if error.is_timeout() => {
+                Err(Failure::Transient("subscriber timed out".into()))
+            }
+            Err(error) => Err(Failure::Transient(format!(
+                "subscriber unreachable: {error}"
+            ))),
+        }
+    }
+
+    async fn dead_lettered(&self, delivery: &Delivery, error: &str) {
+        let headers = delivery.properties.headers().clone().unwrap_or_default();
+        if let (Some(source), Some(event_id)) = (
+            header_text(&headers, "x-source"),
+            header_text(&headers, "x-event-id"),
+        ) {
+            let error = format!("notification to {}: {error}", self.subscriber);
+            record_dead_letter(&self.pool, &source, &event_id, &error).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_classified_as_the_spec_says() {
+        assert_eq!(classify(StatusCode::OK), Ok(()));
+        assert_eq!(classify(StatusCode::NO_CONTENT), Ok(()));
+        for transient in [500, 502, 503, 408, 429] {
+            assert!(matches!(
+                classify(StatusCode::from_u16(transient).unwrap()),
+                Err(Failure::Transient(_))
+            ));
+        }
+        for permanent in [400, 401, 404, 410, 422] {
+            assert!(matches!(
+                classify(StatusCode::from_u16(permanent).unwrap()),
+                Err(Failure::Permanent(_))
+            ));
+        }
+    }
+}
