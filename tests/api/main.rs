@@ -8,3 +8,4 @@ mod health;
 mod receive;
 mod receive_faults;
 mod relay;
+mod worker;

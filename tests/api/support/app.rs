@@ -3,7 +3,7 @@
 use super::{amqp, fixtures::Fixture, fixtures::INTERLACE_SECRET, proxy::Proxy};
 use hookgate::{
     app::{topology, App, StartOptions},
-    config::{Config, SourceConfig},
+    config::{Config, SourceConfig, SubscriberConfig},
 };
 use reqwest::Url;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -11,9 +11,28 @@ use std::time::Duration;
 use std::{collections::HashMap, net::SocketAddr};
 use tokio::{sync::oneshot, task::JoinHandle};
 
+pub const API_TOKEN: &str = "test-api-token";
+
+/// Waits until `check` holds, failing the test after 30 s with `what`.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 pub struct TestOptions {
     pub interlace_secrets: String,
     pub extra_sources: Vec<SourceConfig>,
+    pub subscribers: Vec<SubscriberConfig>,
     pub env: Vec<(&'static str, String)>,
     /// Route the app's database connections through a proxy the test can cut.
     pub database_proxy: bool,
@@ -26,6 +45,7 @@ impl Default for TestOptions {
         TestOptions {
             interlace_secrets: INTERLACE_SECRET.into(),
             extra_sources: Vec::new(),
+            subscribers: Vec::new(),
             env: Vec::new(),
             database_proxy: false,
             broker_proxy: false,
@@ -109,10 +129,13 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
             format!("hg_test_{}", uuid::Uuid::new_v4().simple()),
         ),
         ("HOOKGATE_SWEEP_INTERVAL_MS", "200".into()),
+        ("HOOKGATE_API_TOKEN", API_TOKEN.into()),
+        ("HOOKGATE_RETRY_TIERS", "200ms,400ms".into()),
     ]);
     env.extend(options.env);
     let mut config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
     config.sources.extend(options.extra_sources);
+    config.subscribers.extend(options.subscribers);
 
     let (address, shutdown, server) = start(&config).await;
     TestApp {
@@ -179,6 +202,30 @@ impl TestApp {
         headers.push(("Content-Type".into(), "application/json".into()));
         self.post_webhook("interlace", &headers, fixture.body.clone())
             .await
+    }
+
+    /// A read-API request with the test token.
+    pub async fn api(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(API_TOKEN)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+
+    /// Waits until `n` events are processed or dead-lettered.
+    pub async fn wait_until_handled(&self, n: i64) {
+        eventually(&format!("{n} events handled"), || async {
+            self.count("SELECT count(*) FROM inbox_events WHERE processed_at IS NOT NULL OR dead_lettered_at IS NOT NULL")
+                .await
+                >= n
+        })
+        .await;
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -5,7 +5,8 @@ pub mod amqp;
 pub mod fixtures;
 pub mod proxy;
 pub mod sign;
+pub mod subscriber;
 
 mod app;
 
-pub use app::{spawn_app, spawn_app_with, TestApp, TestOptions};
+pub use app::{eventually, spawn_app, spawn_app_with, TestApp, TestOptions, API_TOKEN};

@@ -1,0 +1,93 @@
+//! An HTTP subscriber for tests: answers with a scripted list of statuses and records every
+//! request, checking its Standard Webhooks signature independently of the crate.
+
+use axum::{body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post, Router};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::sync::{Arc, Mutex};
+
+pub const SECRET: &str = "whsec_c3Vic2NyaWJlci1zZWNyZXQtZm9yLXRlc3Rz";
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub webhook_id: String,
+    pub body: String,
+    pub signature_valid: bool,
+    pub answered: u16,
+}
+
+#[derive(Default)]
+struct Script {
+    answers: Vec<u16>,
+    received: Vec<Received>,
+}
+
+#[derive(Clone)]
+pub struct Subscriber {
+    pub url: String,
+    script: Arc<Mutex<Script>>,
+}
+
+impl Subscriber {
+    /// Answers `answers` in turn, then 200 for ever.
+    pub async fn start(answers: &[u16]) -> Subscriber {
+        let script = Arc::new(Mutex::new(Script {
+            answers: answers.iter().rev().copied().collect(),
+            received: Vec::new(),
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        let app = Router::new()
+            .route("/hooks", post(record))
+            .with_state(script.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Subscriber { url, script }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.script.lock().unwrap().received.clone()
+    }
+
+    pub fn delivered(&self) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.answered == 200)
+            .collect()
+    }
+}
+
+async fn record(
+    State(script): State<Arc<Mutex<Script>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (id, timestamp, signatures) = (
+        header("webhook-id"),
+        header("webhook-timestamp"),
+        header("webhook-signature"),
+    );
+    let key = STANDARD
+        .decode(SECRET.trim_start_matches("whsec_"))
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(&body);
+    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    let mut script = script.lock().unwrap();
+    let answered = script.answers.pop().unwrap_or(200);
+    script.received.push(Received {
+        webhook_id: id,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        signature_valid: signatures.split_whitespace().any(|s| s == expected),
+        answered,
+    });
+    StatusCode::from_u16(answered).unwrap()
+}

@@ -1,0 +1,642 @@
+//! The read-model worker, notifications and the read API (SPEC 1 invariants 4–6, SPEC 3–5).
+
+use crate::support::{
+    amqp::{self, body, message_id, Tap},
+    eventually,
+    fixtures::{self, INTERLACE_SECRET},
+    sign, spawn_app, spawn_app_with,
+    subscriber::{self, Subscriber},
+    TestApp, TestOptions, API_TOKEN,
+};
+use hookgate::config::{Secret, SubscriberConfig};
+use lapin::{options::BasicPublishOptions, BasicProperties};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn subscribed(subscriber: &Subscriber) -> TestOptions {
+    TestOptions {
+        subscribers: vec![SubscriberConfig {
+            name: "ledger".into(),
+            url: subscriber.url.clone(),
+            secret: Secret::new(subscriber::SECRET),
+            patterns: vec!["notify.#".into()],
+            timeout_ms: 2000,
+        }],
+        ..TestOptions::default()
+    }
+}
+
+async fn post(app: &TestApp, id: &str, event_type: &str, resource: Value) {
+    let (headers, body) = sign::interlace(INTERLACE_SECRET, id, event_type, &resource.to_string());
+    assert_eq!(
+        app.post_webhook("interlace", &headers, body).await.status(),
+        200,
+        "{id}"
+    );
+}
+
+async fn object(app: &TestApp, family: &str, id: &str) -> Value {
+    let response = app.api(&format!("/v1/objects/{family}/{id}")).await;
+    assert_eq!(response.status(), 200, "{family}/{id}");
+    response.json().await.unwrap()
+}
+
+fn transfer(id: &str, status: &str, update_time: &str) -> Value {
+    json!({"id": id, "accountId": "acc-1", "status": status, "updateTime": update_time,
+           "amount": {"amount": "10.50", "currency": "USD"}})
+}
+
+#[tokio::test]
+async fn every_fixture_family_is_queryable_notified_and_delivered() {
+    let subscriber = Subscriber::start(&[]).await;
+    let app = spawn_app_with(subscribed(&subscriber)).await;
+    app.wait_for_broker("up").await;
+    let mut tap = Tap::bind(&app.names().notifications(), "notify.#", false).await;
+    // (fixture, family, object id, final status)
+    let expected = [
+        (
+            "transfer",
+            "transfer",
+            "c32e92cb-49fe-4f2c-9598-492d31ea3b19",
+            "closed",
+        ),
+        (
+            "card_transaction",
+            "card_transaction",
+            "302b17cf-b56a-4f86-bc7f-32ae6dd71550",
+            "closed",
+        ),
+        (
+            "budget_transaction",
+            "budget_transaction",
+            "b4e61edc-63d0-44b9-9251-d1b10fcfb4bb",
+            "closed",
+        ),
+        (
+            "kyc",
+            "kyc",
+            "cae9efe2-b577-4632-8c57-8822ddb8542a",
+            "passed",
+        ),
+        (
+            "kyb",
+            "kyb",
+            "cae9efe2-b577-4632-8c57-8822ddb8542a",
+            "passed",
+        ),
+        (
+            "face_authentication",
+            "face_authentication",
+            "38bd10c0-ac62-4bd3-93cc-b189e260d31d",
+            "fail",
+        ),
+        ("payout_success", "payout", "1851441353254617090", "closed"),
+        (
+            "crypto_deposit",
+            "crypto_deposit",
+            "8ea4d70d-6c49-43fd-ba0d-cd0b66aed212",
+            "closed",
+        ),
+        (
+            "global_account_transaction",
+            "global_account_transaction",
+            "2174e191-3554-49a9-a891-6bcac1b143c5",
+            "pending",
+        ),
+        (
+            "card",
+            "card",
+            "ce04331f-d2f3-42de-8d65-f66c69aa3888",
+            "inactive",
+        ),
+    ];
+    for (name, ..) in expected {
+        app.post_fixture(&fixtures::interlace_named(name)).await;
+    }
+    app.wait_until_handled(10).await;
+    // The refund follows the payout's success once that is applied.
+    app.post_fixture(&fixtures::interlace_named("payout_refund"))
+        .await;
+    app.wait_until_handled(11).await;
+
+    for (name, family, id, status) in expected {
+        let envelope: Value = serde_json::from_str(&fixtures::interlace_named(name).body).unwrap();
+        let found = object(&app, family, id).await;
+        let final_status = if family == "payout" {
+            "refunded"
+        } else {
+            status
+        };
+        assert_eq!(found["family"], family, "{name}");
+        assert_eq!(found["id"], id);
+        assert_eq!(found["status"], final_status, "{name}");
+        assert!(found["occurredAt"].is_string() && found["updatedAt"].is_string());
+        assert!(found["resource"].is_object(), "{name}");
+        let history = found["history"].as_array().unwrap();
+        assert!(
+            history.iter().any(|h| h["eventId"] == envelope["id"]
+                && h["status"] == status
+                && h["applied"] == true),
+            "{name}: {history:?}"
+        );
+    }
+    let payout = object(&app, "payout", "1851441353254617090").await;
+    assert_eq!(payout["history"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        payout["lastEventId"],
+        "0b6f7c1e-2a51-4c1b-9a55-6f0d2c1e0008"
+    );
+
+    // One notification per applied transition: ten first states and closed → refunded.
+    let notifications = tap.take(11, WAIT).await;
+    let refund = notifications
+        .iter()
+        .map(body)
+        .find(|n| n["status"] == "refunded")
+        .expect("refund notified");
+    assert_eq!(refund["previousStatus"], "closed");
+    assert_eq!(refund["family"], "payout");
+    assert_eq!(refund["eventId"], "0b6f7c1e-2a51-4c1b-9a55-6f0d2c1e0008");
+    let first = notifications
+        .iter()
+        .map(body)
+        .find(|n| n["family"] == "transfer")
+        .unwrap();
+    assert_eq!(first["previousStatus"], Value::Null);
+    assert_eq!(first["schemaVersion"], 1);
+    assert_eq!(first["accountId"], "d37deed7-f0e7-4635-a43a-781af0cb59f0");
+    assert!(notifications
+        .iter()
+        .all(|n| n.routing_key.as_str().starts_with("notify.")));
+
+    eventually("subscriber received all", || async {
+        subscriber.delivered().len() >= 11
+    })
+    .await;
+    let delivered = subscriber.delivered();
+    assert_eq!(delivered.len(), 11);
+    for request in &delivered {
+        assert!(
+            request.signature_valid,
+            "Standard Webhooks signature with the subscriber's secret"
+        );
+        let sent: Value = serde_json::from_str(&request.body).unwrap();
+        assert_eq!(
+            sent["id"],
+            request.webhook_id.as_str(),
+            "webhook-id is the notification id"
+        );
+    }
+}
+
+#[tokio::test]
+async fn out_of_order_events_end_in_the_right_state() {
+    let app = spawn_app().await;
+    post(
+        &app,
+        "t-closed",
+        "TRANSFER.UPDATED",
+        transfer("t-1", "Closed", "2023-03-01T08:23:05.033Z"),
+    )
+    .await;
+    app.wait_until_handled(1).await;
+    post(
+        &app,
+        "t-pending",
+        "TRANSFER.UPDATED",
+        transfer("t-1", "Pending", "2023-03-01T08:23:01.000Z"),
+    )
+    .await;
+    app.wait_until_handled(2).await;
+    let found = object(&app, "transfer", "t-1").await;
+    assert_eq!(found["status"], "closed");
+    assert_eq!(found["lastEventId"], "t-closed");
+    let history = found["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["eventId"], "t-pending");
+    assert_eq!(history[0]["applied"], false);
+    assert_eq!(history[1]["applied"], true);
+
+    let refund = fixtures::interlace_named("payout_refund");
+    app.post_fixture(&refund).await;
+    app.wait_until_handled(3).await;
+    app.post_fixture(&fixtures::interlace_named("payout_success"))
+        .await;
+    app.wait_until_handled(4).await;
+    let payout = object(&app, "payout", "1851441353254617090").await;
+    assert_eq!(payout["status"], "refunded");
+    let stale = payout["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["status"] == "closed")
+        .unwrap()
+        .clone();
+    assert_eq!(stale["applied"], false);
+    // Stale events change nothing downstream either.
+    assert_eq!(
+        app.count("SELECT count(*) FROM notification_outbox").await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_event_delivered_five_times_applies_and_notifies_once() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    let mut events = Tap::bind(&app.names().events(), "#", false).await;
+    let mut notifications = Tap::bind(&app.names().notifications(), "notify.#", false).await;
+    post(
+        &app,
+        "five",
+        "TRANSFER.UPDATED",
+        transfer("t-5", "Pending", "2023-03-01T08:23:01.000Z"),
+    )
+    .await;
+    let original = events.take(1, WAIT).await.remove(0);
+    app.wait_until_handled(1).await;
+
+    let connection = amqp::connect().await;
+    let channel = connection.create_channel().await.unwrap();
+    for _ in 0..4 {
+        channel
+            .basic_publish(
+                "".into(),
+                app.names().read_model().as_str().into(),
+                BasicPublishOptions::default(),
+                &original.data,
+                BasicProperties::default().with_message_id(message_id(&original).as_str().into()),
+            )
+            .await
+            .unwrap();
+    }
+    eventually("four redeliveries seen", || async {
+        app.metric(&format!(
+            "hookgate_already_processed_total{{queue=\"{}\"}}",
+            app.names().read_model()
+        ))
+        .await
+        .unwrap_or(0.0)
+            >= 4.0
+    })
+    .await;
+    assert_eq!(app.count("SELECT count(*) FROM status_history").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM notification_outbox").await,
+        1
+    );
+    post(
+        &app,
+        "marker",
+        "TRANSFER.UPDATED",
+        transfer("t-6", "Pending", "2023-03-01T08:23:01.000Z"),
+    )
+    .await;
+    let received: Vec<Value> = notifications.take(2, WAIT).await.iter().map(body).collect();
+    assert_eq!(received[0]["eventId"], "five");
+    assert_eq!(received[1]["eventId"], "marker");
+}
+
+#[tokio::test]
+async fn a_resource_that_does_not_fit_is_dead_lettered_with_its_reason() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    post(
+        &app,
+        "no-id",
+        "CARD_TRANSACTION.UPDATED",
+        json!({"status": "Closed", "transactionTime": "2021-10-28T11:07:31.019Z"}),
+    )
+    .await;
+    app.wait_until_handled(1).await;
+    let event: Value = app.api("/v1/events/no-id").await.json().await.unwrap();
+    assert_eq!(event["state"], "dead_lettered");
+    assert_eq!(event["routingKey"], "card_transaction.invalid");
+    assert!(event["deadLetteredAt"].is_string());
+    assert!(
+        event["error"].as_str().unwrap().contains("object id"),
+        "{event}"
+    );
+
+    let mut dlq = Tap::attach(&app.names().dlq()).await;
+    let dead = dlq.take(1, WAIT).await.remove(0);
+    assert_eq!(message_id(&dead), "no-id");
+    let headers = dead.properties.headers().clone().unwrap();
+    let text = |name: &str| {
+        headers
+            .inner()
+            .get(name)
+            .and_then(|v| v.as_long_string())
+            .map(|s| s.to_string())
+    };
+    assert_eq!(text("x-hookgate-queue"), Some(app.names().read_model()));
+    assert!(text("x-hookgate-error").unwrap().contains("object id"));
+    assert!(text("x-hookgate-failed-at").is_some());
+    assert_eq!(
+        headers
+            .inner()
+            .get("x-hookgate-attempts")
+            .and_then(|v| v.as_long_long_int()),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn a_subscriber_that_fails_then_recovers_receives_the_notification_once() {
+    let subscriber = Subscriber::start(&[500, 503]).await;
+    let app = spawn_app_with(subscribed(&subscriber)).await;
+    post(
+        &app,
+        "retry-me",
+        "TRANSFER.UPDATED",
+        transfer("t-r", "Closed", "2023-03-01T08:23:01.000Z"),
+    )
+    .await;
+    eventually("delivered after retries", || async {
+        !subscriber.delivered().is_empty()
+    })
+    .await;
+    post(
+        &app,
+        "marker",
+        "TRANSFER.UPDATED",
+        transfer("t-m", "Closed", "2023-03-01T08:23:01.000Z"),
+    )
+    .await;
+    eventually("marker delivered", || async {
+        subscriber.delivered().len() >= 2
+    })
+    .await;
+    let received = subscriber.received();
+    let attempts: Vec<u16> = received
+        .iter()
+        .filter(|r| r.body.contains("retry-me"))
+        .map(|r| r.answered)
+        .collect();
+    assert_eq!(
+        attempts,
+        [500, 503, 200],
+        "two transient failures, then one delivery"
+    );
+    let ids: std::collections::HashSet<&str> = received
+        .iter()
+        .filter(|r| r.body.contains("retry-me"))
+        .map(|r| r.webhook_id.as_str())
+        .collect();
+    assert_eq!(ids.len(), 1, "the same notification id every time");
+    assert!(app
+        .metric("hookgate_worker_messages_total{outcome=\"retried\"")
+        .await
+        .is_some());
+}
+
+#[tokio::test]
+async fn a_subscriber_answering_400_dead_letters_the_notification() {
+    let subscriber = Subscriber::start(&[400]).await;
+    let app = spawn_app_with(subscribed(&subscriber)).await;
+    app.wait_for_broker("up").await;
+    let mut dlq = Tap::attach(&app.names().dlq()).await;
+    post(
+        &app,
+        "refused",
+        "TRANSFER.UPDATED",
+        transfer("t-x", "Closed", "2023-03-01T08:23:01.000Z"),
+    )
+    .await;
+    let dead = dlq.take(1, WAIT).await.remove(0);
+    let headers = dead.properties.headers().clone().unwrap();
+    let queue = headers
+        .inner()
+        .get("x-hookgate-queue")
+        .and_then(|v| v.as_long_string())
+        .unwrap()
+        .to_string();
+    assert_eq!(queue, app.names().subscriber("ledger"));
+    let error = headers
+        .inner()
+        .get("x-hookgate-error")
+        .and_then(|v| v.as_long_string())
+        .unwrap()
+        .to_string();
+    assert!(error.contains("400"), "{error}");
+    assert_eq!(subscriber.received().len(), 1, "a 4xx is not retried");
+    eventually("inbox records the dead letter", || async {
+        app.count("SELECT count(*) FROM inbox_events WHERE event_id = 'refused' AND dead_lettered_at IS NOT NULL").await == 1
+    })
+    .await;
+    let event: Value = app.api("/v1/events/refused").await.json().await.unwrap();
+    assert_eq!(event["state"], "dead_lettered");
+    assert!(event["error"].as_str().unwrap().contains("ledger"));
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_stream_causes_no_second_effect() {
+    let mut app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    for n in 0..40 {
+        post(
+            &app,
+            &format!("k-{n}"),
+            "TRANSFER.UPDATED",
+            transfer(&format!("t-k{n}"), "Closed", "2023-03-01T08:23:01.000Z"),
+        )
+        .await;
+    }
+    // Killed wherever it is: some events committed and not acknowledged, some not started.
+    app.kill();
+    app.restart().await;
+    app.wait_until_handled(40).await;
+    assert_eq!(app.count("SELECT count(*) FROM status_history").await, 40);
+    assert_eq!(
+        app.count("SELECT count(*) FROM notification_outbox").await,
+        40
+    );
+    assert_eq!(app.count("SELECT count(*) FROM transfers").await, 40);
+}
+
+#[tokio::test]
+async fn the_database_going_away_sends_the_event_through_a_retry_tier() {
+    let app = spawn_app_with(TestOptions {
+        database_proxy: true,
+        ..TestOptions::default()
+    })
+    .await;
+    app.wait_for_broker("up").await;
+    // Stored directly (the test's own connection is not proxied), then delivered while the
+    // worker cannot reach the database.
+    let resource = transfer("t-db", "Pending", "2023-03-01T08:23:01.000Z").to_string();
+    sqlx::query(
+        "INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id, routing_key,
+                                   occurred_at, resource_raw, content_hash, published_at)
+         VALUES ('interlace', 'db-down', 'TRANSFER.UPDATED', 'transfer', 'pending', 't-db', 'transfer.pending',
+                 '2023-03-01T08:23:01Z', $1, '\\x00', now())",
+    )
+    .bind(resource.as_bytes())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    app.database_proxy.as_ref().unwrap().cut();
+    let connection = amqp::connect().await;
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .basic_publish(
+            "".into(),
+            app.names().read_model().as_str().into(),
+            BasicPublishOptions::default(),
+            json!({"id": "db-down", "source": "interlace"})
+                .to_string()
+                .as_bytes(),
+            BasicProperties::default().with_message_id("db-down".into()),
+        )
+        .await
+        .unwrap();
+    eventually("a retry", || async {
+        app.metric("hookgate_worker_messages_total{outcome=\"retried\"")
+            .await
+            .unwrap_or(0.0)
+            >= 1.0
+    })
+    .await;
+    app.database_proxy.as_ref().unwrap().restore();
+    app.wait_until_handled(1).await;
+    assert_eq!(object(&app, "transfer", "t-db").await["status"], "pending");
+}
+
+#[tokio::test]
+async fn exact_decimals_survive_the_whole_path() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    let mut notifications = Tap::bind(&app.names().notifications(), "notify.payout.*", false).await;
+    let resource = r#"{"id":"p-exact","status":"CLOSED","successTime":"2024-02-05 18:57:04.091+08","data":{"fromCurrency":"HKD","fromAmount":2000.00000000,"toCurrency":"USD","toAmount":12345678901234.56,"fee":0.11,"feeCurrency":"USD"}}"#;
+    let (headers, body_text) =
+        sign::interlace(INTERLACE_SECRET, "exact", "PAYOUT.UPDATED", resource);
+    app.post_webhook("interlace", &headers, body_text).await;
+    app.wait_until_handled(1).await;
+    let (amount, to_amount, fee, currency): (String, String, String, String) = sqlx::query_as(
+        "SELECT amount::text, to_amount::text, fee::text, currency FROM payouts WHERE object_id = 'p-exact'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            amount.as_str(),
+            to_amount.as_str(),
+            fee.as_str(),
+            currency.as_str()
+        ),
+        ("2000.00000000", "12345678901234.56", "0.11", "HKD")
+    );
+    let api = app
+        .api("/v1/objects/payout/p-exact")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        api.contains("2000.00000000") && api.contains("12345678901234.56"),
+        "{api}"
+    );
+    let notification = notifications.take(1, WAIT).await.remove(0);
+    let text = String::from_utf8(notification.data.clone()).unwrap();
+    assert!(
+        text.contains(r#""fromAmount":2000.00000000"#) && text.contains("12345678901234.56"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn events_outside_the_catalogue_are_processed_and_counted() {
+    let app = spawn_app().await;
+    post(&app, "holder", "CARDHOLDER.UPDATED", json!({"id": "h-1"})).await;
+    app.wait_until_handled(1).await;
+    let event: Value = app
+        .api("/v1/events/holder?source=interlace")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(event["state"], "processed");
+    assert_eq!(event["routingKey"], "unknown.cardholder.updated");
+    assert_eq!(
+        app.metric("hookgate_unknown_events_total{event_type=\"CARDHOLDER.UPDATED\"}")
+            .await,
+        Some(1.0)
+    );
+    assert_eq!(app.count("SELECT count(*) FROM status_history").await, 0);
+}
+
+#[tokio::test]
+async fn read_api_requires_the_bearer_token() {
+    let app = spawn_app().await;
+    post(
+        &app,
+        "auth",
+        "TRANSFER.UPDATED",
+        transfer("t-a", "Pending", "2023-03-01T08:23:01.000Z"),
+    )
+    .await;
+    app.wait_until_handled(1).await;
+    let client = reqwest::Client::new();
+    let path = app.url("/v1/objects/transfer/t-a");
+    let none = client.get(&path).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    assert_eq!(
+        none.json::<Value>().await.unwrap()["error"]["code"],
+        "unauthorized"
+    );
+    let wrong = client
+        .get(&path)
+        .bearer_auth("not-it")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = client
+        .get(&path)
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+
+    for missing in [
+        "/v1/objects/transfer/nope",
+        "/v1/objects/spaceship/t-a",
+        "/v1/objects/unknown/t-a",
+        "/v1/events/nope",
+        "/v1/events/auth?source=partner",
+    ] {
+        let response = app.api(missing).await;
+        assert_eq!(response.status(), 404, "{missing}");
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["error"]["code"],
+            "not_found"
+        );
+    }
+    let event: Value = app.api("/v1/events/auth").await.json().await.unwrap();
+    assert_eq!(event["id"], "auth");
+    assert_eq!(event["source"], "interlace");
+    assert_eq!(event["eventType"], "TRANSFER.UPDATED");
+    assert_eq!(event["state"], "processed");
+    assert!(event["publishedAt"].is_string() && event["processedAt"].is_string());
+    assert_eq!(event["deadLetteredAt"], Value::Null);
+    assert_eq!(event["error"], Value::Null);
+}
+
+#[tokio::test]
+async fn read_api_is_unavailable_without_a_configured_token() {
+    let app = spawn_app_with(TestOptions {
+        env: vec![("HOOKGATE_API_TOKEN", String::new())],
+        ..TestOptions::default()
+    })
+    .await;
+    let response = app.api("/v1/events/anything").await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"]["code"],
+        "unavailable"
+    );
+}
