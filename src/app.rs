@@ -6,6 +6,7 @@ use crate::{
     db,
     http::{self, AppState, BrokerState},
     notifications::NotificationOutbox,
+    ops::retention,
     receiving::{
         inbox::{Inbox, InboxSettings},
         schemes::BadSecret,
@@ -203,6 +204,12 @@ impl App {
                 },
             };
             background.push(Box::pin(relay.run(stored, stop.clone())));
+            background.push(Box::pin(retention::run(
+                pool.clone(),
+                config.retention_days,
+                config.retention_every,
+                stop.clone(),
+            )));
         }
         if options.roles.work {
             background.extend(workers(config, &pool, &broker, &metrics, &stop)?);
@@ -214,6 +221,7 @@ impl App {
             metrics: metrics.clone(),
             broker: broker_state,
             api_token: config.api_token.clone(),
+            amqp: broker.clone(),
         };
         let listener =
             TcpListener::bind(&config.listen)

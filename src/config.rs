@@ -111,6 +111,8 @@ pub struct Config {
     /// How often the relays look for rows nobody handed them (crash, outage, return).
     pub sweep_every: Duration,
     pub retry_tiers: Vec<RetryTier>,
+    /// How often the running service prunes events past retention.
+    pub retention_every: Duration,
     pub sources: Vec<SourceConfig>,
     pub subscribers: Vec<SubscriberConfig>,
 }
@@ -193,6 +195,14 @@ impl Config {
                         value: list.clone(),
                     })?,
             },
+            retention_every: Duration::from_secs(
+                parse_number(
+                    var("HOOKGATE_RETENTION_INTERVAL_SECS"),
+                    "HOOKGATE_RETENTION_INTERVAL_SECS",
+                    3600,
+                )?
+                .max(1),
+            ),
             sources,
             subscribers: file.subscribers,
         };

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod notifications;
+pub mod ops;
 pub mod projection;
 pub mod receiving;
 pub mod relay;

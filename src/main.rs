@@ -1,10 +1,15 @@
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use hookgate::{
     app::{App, Roles, StartOptions},
-    cli::sign::{self, SignInput},
+    cli::{
+        ops::{self, ReplayArgs},
+        sign::{self, SignInput},
+    },
     config::Config,
-    db, telemetry,
+    db,
+    ops::dlq::Selector,
+    telemetry,
 };
 
 #[derive(Parser)]
@@ -37,6 +42,39 @@ enum Command {
     },
     /// Apply the database migrations and exit.
     Migrate,
+    /// Inspect, replay or purge the dead-letter queue.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+    /// Re-publish archived events that are not processed yet to the read-model queue.
+    Replay {
+        /// Received at or after (ISO-8601 or Unix milliseconds).
+        #[arg(long)]
+        since: Option<String>,
+        /// Received before.
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        family: Option<String>,
+        #[arg(long = "event-id")]
+        event_ids: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clear the projections and re-project every processed event in order of occurrence,
+    /// without notifying again.
+    Rebuild {
+        #[arg(long)]
+        family: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inbox totals, outbox backlogs, queue depths and the last processed event.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a signed request for a resource or envelope file.
     Sign {
         #[arg(long, default_value = "interlace")]
@@ -68,6 +106,56 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// Dead letters: a table on a terminal, JSON otherwise.
+    List {
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One dead letter with its headers, body and error.
+    Show { event_id: String },
+    /// Send dead letters back to the queue they failed in.
+    Replay {
+        #[command(flatten)]
+        which: Which,
+        /// Count what would be replayed and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete every dead letter.
+    Purge {
+        /// Confirms that the dead letters are to be deleted for good.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["event_ids", "event_type", "all"])))]
+struct Which {
+    #[arg(long = "event-id")]
+    event_ids: Vec<String>,
+    #[arg(long)]
+    event_type: Option<String>,
+    #[arg(long)]
+    all: bool,
+}
+
+impl Which {
+    fn selector(self) -> Selector {
+        match (self.all, self.event_type) {
+            (true, _) => Selector::All,
+            (false, Some(event_type)) => Selector::EventType(event_type),
+            (false, None) => Selector::EventIds(self.event_ids),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -77,6 +165,33 @@ async fn main() -> anyhow::Result<()> {
         Command::Run { no_migrate } => serve(&config, Roles::ALL, no_migrate).await?,
         Command::Serve { no_migrate } => serve(&config, Roles::SERVE, no_migrate).await?,
         Command::Work { no_migrate } => serve(&config, Roles::WORK, no_migrate).await?,
+        Command::Dlq { command } => match command {
+            DlqCommand::List { limit, json } => ops::dlq_list(&config, limit, json).await?,
+            DlqCommand::Show { event_id } => ops::dlq_show(&config, &event_id).await?,
+            DlqCommand::Replay {
+                which,
+                dry_run,
+                json,
+            } => ops::dlq_replay(&config, which.selector(), dry_run, json).await?,
+            DlqCommand::Purge { yes } => ops::dlq_purge(&config, yes).await?,
+        },
+        Command::Replay {
+            since,
+            until,
+            family,
+            event_ids,
+            json,
+        } => {
+            let args = ReplayArgs {
+                since,
+                until,
+                family,
+                event_ids,
+            };
+            ops::replay(&config, args, json).await?
+        }
+        Command::Rebuild { family, json } => ops::rebuild(&config, family, json).await?,
+        Command::Status { json } => ops::status(&config, json).await?,
         Command::Migrate => {
             let pool = db::pool(&config.database_url, config.database_timeout)?;
             db::migrate(&pool).await?;

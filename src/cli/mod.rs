@@ -1,3 +1,5 @@
 //! Command-line tools that are not the service itself.
 
+pub mod ops;
+pub mod output;
 pub mod sign;

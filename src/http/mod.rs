@@ -1,5 +1,6 @@
 //! The HTTP surface: one router per resource, merged here.
 
+mod admin;
 mod auth;
 mod health;
 mod read_api;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub broker: BrokerState,
     pub api_token: Option<crate::config::Secret>,
+    pub amqp: Arc<crate::amqp::Broker>,
 }
 
 impl FromRef<AppState> for Arc<receiving::Receiver> {
@@ -38,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/{source}", post(receiving::receive))
         .merge(health::router())
         .merge(read_api::router())
+        .merge(admin::router())
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(state)
 }

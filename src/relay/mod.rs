@@ -11,7 +11,7 @@ mod event_message;
 mod event_outbox;
 
 pub use event_message::event_message;
-pub use event_outbox::EventOutbox;
+pub use event_outbox::{EventOutbox, InboxRow, INBOX_ROW_COLUMNS};
 
 use crate::{amqp::Broker, telemetry::Metrics};
 use lapin::{options::BasicPublishOptions, BasicProperties, Channel, Confirmation};

@@ -60,6 +60,7 @@ pub struct TestApp {
     pub database_proxy: Option<Proxy>,
     pub broker_proxy: Option<Proxy>,
     pub config: Config,
+    direct_url: String,
     client: reqwest::Client,
     database: String,
     admin_url: String,
@@ -141,6 +142,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     TestApp {
         address,
         pool: PgPool::connect(&direct_url).await.unwrap(),
+        direct_url,
         database_proxy,
         broker_proxy,
         config,
@@ -204,11 +206,60 @@ impl TestApp {
             .await
     }
 
+    /// Runs the `hookgate` binary against this app's database and broker prefix, as an
+    /// operator would (never through the test's proxies).
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let tiers: Vec<&str> = self
+            .config
+            .retry_tiers
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_hookgate"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOOKGATE_DATABASE_URL", &self.direct_url)
+            .env("HOOKGATE_AMQP_URL", amqp::url())
+            .env("HOOKGATE_AMQP_PREFIX", &self.config.amqp_prefix)
+            .env("HOOKGATE_RETRY_TIERS", tiers.join(","))
+            .env("RUST_LOG", "warn")
+            .output()
+            .await
+            .expect("hookgate runs")
+    }
+
+    /// Runs a command that prints JSON and returns what it printed.
+    pub async fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+        let output = self.cli(args).await;
+        assert!(
+            output.status.success(),
+            "hookgate {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "hookgate {args:?} printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+    }
+
     /// A read-API request with the test token.
     pub async fn api(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
             .bearer_auth(API_TOKEN)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_api(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(API_TOKEN)
+            .json(&body)
             .send()
             .await
             .expect("request sent")

@@ -1,0 +1,227 @@
+//! `hookgate dlq`, `replay`, `rebuild` and `status`.
+
+use super::output::{table, wants_json, Progress};
+use crate::{
+    amqp::{Broker, Topology},
+    app::topology,
+    catalogue::{parse_time_str, Family},
+    config::Config,
+    db,
+    http::BrokerState,
+    ops::{archive, dlq, status, Counts},
+    telemetry::Metrics,
+};
+use anyhow::{bail, Context};
+use lapin::Channel;
+use std::time::Duration;
+
+/// A confirm-mode channel for one command, declaring the topology on the way.
+async fn channel(config: &Config) -> anyhow::Result<(Channel, Topology)> {
+    let topology = topology(config);
+    let broker = Broker::new(
+        config.amqp_url.clone(),
+        topology.clone(),
+        BrokerState::default(),
+        Metrics::new().broker_reconnects.clone(),
+    );
+    let channel = tokio::time::timeout(Duration::from_secs(10), broker.publishing_channel())
+        .await
+        .context("RabbitMQ did not answer within 10 s")?;
+    Ok((channel, topology))
+}
+
+fn print_counts(counts: Counts, json: bool, what: &str) {
+    if wants_json(json) {
+        println!(
+            "{}",
+            serde_json::to_string(&counts).expect("counts serialise")
+        );
+    } else {
+        println!(
+            "{what}: {} replayed, {} skipped",
+            counts.replayed, counts.skipped
+        );
+    }
+}
+
+pub async fn dlq_list(config: &Config, limit: usize, json: bool) -> anyhow::Result<()> {
+    let (channel, topology) = channel(config).await?;
+    let letters = dlq::list(&channel, &topology.names, limit).await?;
+    if wants_json(json) {
+        println!("{}", serde_json::to_string(&letters)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = letters
+        .iter()
+        .map(|l| {
+            vec![
+                l.event_id.clone(),
+                l.family.clone().unwrap_or_default(),
+                l.queue.clone().unwrap_or_default(),
+                l.attempts.to_string(),
+                l.failed_at.clone().unwrap_or_default(),
+                l.error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &[
+                "EVENT ID",
+                "FAMILY",
+                "QUEUE",
+                "ATTEMPTS",
+                "FAILED AT",
+                "ERROR"
+            ],
+            &rows
+        )
+    );
+    Ok(())
+}
+
+pub async fn dlq_show(config: &Config, event_id: &str) -> anyhow::Result<()> {
+    let (channel, topology) = channel(config).await?;
+    match dlq::show(&channel, &topology.names, event_id).await? {
+        Some(detail) => {
+            println!("{}", serde_json::to_string_pretty(&detail)?);
+            Ok(())
+        }
+        None => bail!("no dead letter for event {event_id}"),
+    }
+}
+
+pub async fn dlq_replay(
+    config: &Config,
+    selector: dlq::Selector,
+    dry_run: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let (channel, topology) = channel(config).await?;
+    let progress = Progress::new(if dry_run { "would replay" } else { "replaying" });
+    let counts = dlq::replay(
+        &channel,
+        &topology.names,
+        &selector,
+        dry_run,
+        |done, total| progress.update(done, total),
+    )
+    .await?;
+    progress.finish();
+    print_counts(
+        counts,
+        json,
+        if dry_run { "dry run" } else { "dead letters" },
+    );
+    Ok(())
+}
+
+pub async fn dlq_purge(config: &Config, confirmed: bool) -> anyhow::Result<()> {
+    if !confirmed {
+        bail!("purging deletes every dead letter for good: run again with --yes");
+    }
+    let (channel, topology) = channel(config).await?;
+    let purged = dlq::purge(&channel, &topology.names).await?;
+    println!("purged {purged} dead letters");
+    Ok(())
+}
+
+pub struct ReplayArgs {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub family: Option<String>,
+    pub event_ids: Vec<String>,
+}
+
+fn parse_family(name: Option<&str>) -> anyhow::Result<Option<Family>> {
+    name.map(|n| Family::parse(n).with_context(|| format!("unknown family {n:?}")))
+        .transpose()
+}
+
+pub async fn replay(config: &Config, args: ReplayArgs, json: bool) -> anyhow::Result<()> {
+    let time = |t: Option<String>| -> anyhow::Result<_> {
+        t.map(|t| parse_time_str(&t).with_context(|| format!("{t:?} is not a time")))
+            .transpose()
+    };
+    let filter = archive::ArchiveFilter {
+        since: time(args.since)?,
+        until: time(args.until)?,
+        family: parse_family(args.family.as_deref())?,
+        event_ids: args.event_ids,
+    };
+    let pool = db::pool(&config.database_url, config.database_timeout)?;
+    let (channel, topology) = channel(config).await?;
+    let (total, processed) = archive::count(&pool, &filter).await?;
+    let progress = Progress::new("replaying");
+    let counts = archive::replay(&pool, &channel, &topology.names, &filter, |done| {
+        progress.update(done, total - processed)
+    })
+    .await?;
+    progress.finish();
+    print_counts(counts, json, "archive");
+    Ok(())
+}
+
+pub async fn rebuild(config: &Config, family: Option<String>, json: bool) -> anyhow::Result<()> {
+    let family = parse_family(family.as_deref())?;
+    if family == Some(Family::Unknown) {
+        bail!("events outside the catalogue have no projection to rebuild");
+    }
+    let pool = db::pool(&config.database_url, config.database_timeout)?;
+    let progress = Progress::new("rebuilding");
+    let counts =
+        archive::rebuild(&pool, family, |done, total| progress.update(done, total)).await?;
+    progress.finish();
+    print_counts(counts, json, "rebuild");
+    Ok(())
+}
+
+pub async fn status(config: &Config, json: bool) -> anyhow::Result<()> {
+    let pool = db::pool(&config.database_url, config.database_timeout)?;
+    let broker = channel(config).await;
+    if let Err(error) = &broker {
+        eprintln!("broker: {error:#}");
+    }
+    let topology = topology(config);
+    let status = status::gather(&pool, &topology, broker.as_ref().ok().map(|(c, _)| c)).await?;
+    if wants_json(json) {
+        println!("{}", serde_json::to_string(&status)?);
+        return Ok(());
+    }
+    let i = &status.inbox;
+    println!(
+        "inbox: {} events, {} unpublished, {} unprocessed, {} dead-lettered",
+        i.total, i.unpublished, i.unprocessed, i.dead_lettered
+    );
+    for outbox in &status.outboxes {
+        println!(
+            "outbox {}: {} waiting, oldest {:.1} s",
+            outbox.outbox, outbox.backlog, outbox.oldest_age_seconds
+        );
+    }
+    match &status.last_processed {
+        Some(last) => println!(
+            "last processed: {} ({}) at {}",
+            last.event_id, last.event_type, last.processed_at
+        ),
+        None => println!("last processed: none"),
+    }
+    match &status.queues {
+        Some(queues) => {
+            let rows: Vec<Vec<String>> = queues
+                .iter()
+                .map(|q| {
+                    vec![
+                        q.queue.clone(),
+                        q.messages.to_string(),
+                        q.consumers.to_string(),
+                    ]
+                })
+                .collect();
+            print!("{}", table(&["QUEUE", "MESSAGES", "CONSUMERS"], &rows));
+        }
+        None => println!("queues: broker unreachable"),
+    }
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! The dead-letter queue: list, show, replay, purge.
+//!
+//! Messages are read with `basic.get` and left unacknowledged, then given back (requeued), so
+//! looking at the queue never loses anything. Replay publishes a message back to the queue it
+//! failed in, waits for the confirm, and only then acknowledges it in the DLQ: a replay that
+//! stops half-way is finished by running it again, and the worker's exactly-once claim makes a
+//! message that ended up in both places harmless.
+
+use super::Counts;
+use crate::{
+    amqp::Names,
+    workers::{HEADER_ATTEMPTS, HEADER_ERROR, HEADER_FAILED_AT, HEADER_QUEUE},
+};
+use lapin::{
+    message::BasicGetMessage,
+    options::{
+        BasicAckOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
+        QueueDeclareOptions, QueuePurgeOptions,
+    },
+    types::{AMQPValue, FieldTable},
+    Channel, Confirmation,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    pub event_id: String,
+    pub source: Option<String>,
+    pub event_type: Option<String>,
+    pub family: Option<String>,
+    pub queue: Option<String>,
+    pub attempts: i64,
+    pub error: Option<String>,
+    pub failed_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Detail {
+    #[serde(flatten)]
+    pub summary: DeadLetter,
+    pub headers: serde_json::Map<String, Value>,
+    pub body: Value,
+}
+
+/// Which dead letters a replay takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    EventIds(Vec<String>),
+    EventType(String),
+    All,
+}
+
+impl Selector {
+    fn matches(&self, letter: &DeadLetter) -> bool {
+        match self {
+            Selector::All => true,
+            Selector::EventIds(ids) => ids.contains(&letter.event_id),
+            Selector::EventType(wanted) => letter
+                .event_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case(wanted)),
+        }
+    }
+}
+
+fn text(value: &AMQPValue) -> Option<String> {
+    match value {
+        AMQPValue::LongString(s) => Some(s.to_string()),
+        AMQPValue::ShortString(s) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+fn summarise(message: &BasicGetMessage) -> DeadLetter {
+    let properties = &message.delivery.properties;
+    let headers = properties.headers().clone().unwrap_or_default();
+    let header = |name: &str| headers.inner().get(name).and_then(text);
+    let body: Value = serde_json::from_slice(&message.delivery.data).unwrap_or(Value::Null);
+    let body_text = |field: &str| body.get(field).and_then(Value::as_str).map(str::to_owned);
+    DeadLetter {
+        event_id: body_text("eventId")
+            .or_else(|| body_text("id"))
+            .or_else(|| properties.message_id().as_ref().map(|m| m.to_string()))
+            .unwrap_or_default(),
+        source: header("x-source").or_else(|| body_text("source")),
+        event_type: properties
+            .kind()
+            .as_ref()
+            .map(|k| k.to_string())
+            .or_else(|| body_text("eventType")),
+        family: body_text("family"),
+        queue: header(HEADER_QUEUE),
+        attempts: headers
+            .inner()
+            .get(HEADER_ATTEMPTS)
+            .and_then(|v| v.as_long_long_int())
+            .unwrap_or(0),
+        error: header(HEADER_ERROR),
+        failed_at: header(HEADER_FAILED_AT),
+    }
+}
+
+fn headers_json(headers: &FieldTable) -> serde_json::Map<String, Value> {
+    headers
+        .inner()
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                AMQPValue::LongLongInt(n) => Value::from(*n),
+                AMQPValue::LongInt(n) => Value::from(*n),
+                other => text(other)
+                    .map(Value::from)
+                    .unwrap_or_else(|| Value::from(format!("{other:?}"))),
+            };
+            (k.to_string(), value)
+        })
+        .collect()
+}
+
+/// Messages in the DLQ now.
+pub async fn depth(channel: &Channel, names: &Names) -> lapin::Result<u32> {
+    let queue = channel
+        .queue_declare(
+            names.dlq().as_str().into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(queue.message_count())
+}
+
+/// Takes up to `limit` messages without acknowledging them.
+async fn take(
+    channel: &Channel,
+    names: &Names,
+    limit: usize,
+) -> lapin::Result<Vec<BasicGetMessage>> {
+    let mut taken = Vec::new();
+    while taken.len() < limit {
+        match channel
+            .basic_get(
+                names.dlq().as_str().into(),
+                BasicGetOptions { no_ack: false },
+            )
+            .await?
+        {
+            Some(message) => taken.push(message),
+            None => break,
+        }
+    }
+    Ok(taken)
+}
+
+async fn give_back(messages: &[BasicGetMessage]) -> lapin::Result<()> {
+    for message in messages {
+        message
+            .delivery
+            .nack(BasicNackOptions {
+                requeue: true,
+                ..BasicNackOptions::default()
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn list(
+    channel: &Channel,
+    names: &Names,
+    limit: usize,
+) -> lapin::Result<Vec<DeadLetter>> {
+    let taken = take(channel, names, limit).await?;
+    let letters = taken.iter().map(summarise).collect();
+    give_back(&taken).await?;
+    Ok(letters)
+}
+
+pub async fn show(
+    channel: &Channel,
+    names: &Names,
+    event_id: &str,
+) -> lapin::Result<Option<Detail>> {
+    let total = depth(channel, names).await? as usize;
+    let taken = take(channel, names, total).await?;
+    let found = taken
+        .iter()
+        .find(|m| summarise(m).event_id == event_id)
+        .map(|m| {
+            let body = serde_json::from_slice(&m.delivery.data).unwrap_or_else(|_| {
+                Value::from(String::from_utf8_lossy(&m.delivery.data).into_owned())
+            });
+            Detail {
+                summary: summarise(m),
+                headers: headers_json(&m.delivery.properties.headers().clone().unwrap_or_default()),
+                body,
+            }
+        });
+    give_back(&taken).await?;
+    Ok(found)
+}
+
+/// Sends the selected dead letters back to the queues they failed in. `progress` is called
+/// with (messages looked at, messages in the DLQ when the replay started).
+pub async fn replay(
+    channel: &Channel,
+    names: &Names,
+    selector: &Selector,
+    dry_run: bool,
+    mut progress: impl FnMut(u64, u64),
+) -> lapin::Result<Counts> {
+    let total = u64::from(depth(channel, names).await?);
+    let mut counts = Counts::default();
+    let mut left = Vec::new();
+    for seen in 1..=total {
+        let Some(message) = take(channel, names, 1).await?.pop() else {
+            break;
+        };
+        let letter = summarise(&message);
+        let target = letter.queue.clone().filter(|_| selector.matches(&letter));
+        let sent = match &target {
+            Some(queue) if !dry_run => send_back(channel, queue, &message).await?,
+            _ => false,
+        };
+        if sent {
+            message.delivery.ack(BasicAckOptions::default()).await?;
+        } else {
+            left.push(message);
+        }
+        // A dry run counts what it would send; a real run what the broker confirmed.
+        if sent || (dry_run && target.is_some()) {
+            counts.replayed += 1;
+        } else {
+            counts.skipped += 1;
+        }
+        progress(seen, total);
+    }
+    give_back(&left).await?;
+    Ok(counts)
+}
+
+async fn send_back(
+    channel: &Channel,
+    queue: &str,
+    message: &BasicGetMessage,
+) -> lapin::Result<bool> {
+    let confirmation = channel
+        .basic_publish(
+            "".into(),
+            queue.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..BasicPublishOptions::default()
+            },
+            &message.delivery.data,
+            message.delivery.properties.clone(),
+        )
+        .await?
+        .await?;
+    let sent = matches!(confirmation, Confirmation::Ack(None));
+    if !sent {
+        tracing::warn!(%queue, "replay not confirmed; the message stays in the DLQ");
+    }
+    Ok(sent)
+}
+
+pub async fn purge(channel: &Channel, names: &Names) -> lapin::Result<u32> {
+    channel
+        .queue_purge(names.dlq().as_str().into(), QueuePurgeOptions::default())
+        .await
+}

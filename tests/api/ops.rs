@@ -1,0 +1,446 @@
+//! Operations (SPEC 5 admin routes, SPEC 6 commands): dead letters, archive replay, rebuild,
+//! status and retention, run against the real services.
+
+use crate::support::{
+    eventually,
+    fixtures::{self, INTERLACE_SECRET},
+    sign, spawn_app, spawn_app_with,
+    subscriber::{self, Subscriber},
+    TestApp, TestOptions,
+};
+use hookgate::config::{Secret, SubscriberConfig};
+use serde_json::{json, Value};
+
+async fn post(app: &TestApp, id: &str, event_type: &str, resource: Value) {
+    let (headers, body) = sign::interlace(INTERLACE_SECRET, id, event_type, &resource.to_string());
+    assert_eq!(
+        app.post_webhook("interlace", &headers, body).await.status(),
+        200,
+        "{id}"
+    );
+}
+
+fn transfer(id: &str, status: &str, update_time: &str) -> Value {
+    json!({"id": id, "accountId": "acc-1", "status": status, "updateTime": update_time,
+           "amount": {"amount": "10.50", "currency": "USD"}, "fee": {"amount": "0.10", "currency": "USD"}})
+}
+
+async fn dead_letters(app: &TestApp) -> Vec<Value> {
+    app.cli_json(&["dlq", "list", "--json"])
+        .await
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn two_bad_events(app: &TestApp) {
+    post(
+        app,
+        "bad-1",
+        "CARD_TRANSACTION.UPDATED",
+        json!({"status": "Closed", "transactionTime": "2021-10-28T11:07:31.019Z"}),
+    )
+    .await;
+    post(
+        app,
+        "bad-2",
+        "PAYOUT.UPDATED",
+        json!({"id": "p", "status": "CLOSED"}),
+    )
+    .await;
+    app.wait_until_handled(2).await;
+    eventually("both in the DLQ", || async {
+        dead_letters(app).await.len() == 2
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dlq_list_and_show_describe_dead_letters_without_consuming_them() {
+    let app = spawn_app().await;
+    two_bad_events(&app).await;
+    let letters = dead_letters(&app).await;
+    let first = letters
+        .iter()
+        .find(|l| l["eventId"] == "bad-1")
+        .expect("bad-1 listed");
+    assert_eq!(first["source"], "interlace");
+    assert_eq!(first["eventType"], "CARD_TRANSACTION.UPDATED");
+    assert_eq!(first["family"], "card_transaction");
+    assert_eq!(first["queue"], app.names().read_model());
+    assert_eq!(first["attempts"], 1);
+    assert!(first["error"].as_str().unwrap().contains("object id"));
+    assert!(first["failedAt"].is_string());
+    assert_eq!(
+        dead_letters(&app).await.len(),
+        2,
+        "listing leaves them in place"
+    );
+
+    let shown = app.cli_json(&["dlq", "show", "bad-2"]).await;
+    assert_eq!(shown["eventId"], "bad-2");
+    assert!(shown["headers"]["x-hookgate-error"]
+        .as_str()
+        .unwrap()
+        .contains("payout"));
+    assert_eq!(shown["body"]["id"], "bad-2");
+    let missing = app.cli(&["dlq", "show", "nope"]).await;
+    assert!(!missing.status.success());
+
+    let admin: Value = app.api("/admin/dlq?limit=1").await.json().await.unwrap();
+    assert_eq!(admin.as_array().unwrap().len(), 1);
+    let admin: Value = app.api("/admin/dlq").await.json().await.unwrap();
+    assert_eq!(admin.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_replayed_message_that_fails_again_returns_with_its_attempts_counted() {
+    let app = spawn_app().await;
+    two_bad_events(&app).await;
+    let dry = app
+        .cli_json(&["dlq", "replay", "--all", "--dry-run", "--json"])
+        .await;
+    assert_eq!(dry, json!({"replayed": 2, "skipped": 0}));
+    assert_eq!(
+        dead_letters(&app).await.len(),
+        2,
+        "a dry run changes nothing"
+    );
+
+    let counts = app
+        .cli_json(&["dlq", "replay", "--event-id", "bad-1", "--json"])
+        .await;
+    assert_eq!(counts, json!({"replayed": 1, "skipped": 1}));
+    eventually("bad-1 back with two attempts", || async {
+        dead_letters(&app)
+            .await
+            .iter()
+            .any(|l| l["eventId"] == "bad-1" && l["attempts"] == 2)
+    })
+    .await;
+    assert_eq!(dead_letters(&app).await.len(), 2);
+
+    let by_type = app
+        .cli_json(&["dlq", "replay", "--event-type", "payout.updated", "--json"])
+        .await;
+    assert_eq!(by_type, json!({"replayed": 1, "skipped": 1}));
+    eventually("bad-2 back with two attempts", || async {
+        dead_letters(&app)
+            .await
+            .iter()
+            .any(|l| l["eventId"] == "bad-2" && l["attempts"] == 2)
+    })
+    .await;
+}
+
+fn subscribed(subscriber: &Subscriber) -> TestOptions {
+    TestOptions {
+        subscribers: vec![SubscriberConfig {
+            name: "ledger".into(),
+            url: subscriber.url.clone(),
+            secret: Secret::new(subscriber::SECRET),
+            patterns: vec!["notify.#".into()],
+            timeout_ms: 2000,
+        }],
+        ..TestOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn admin_replay_sends_dead_letters_back_and_they_are_delivered_once() {
+    // The subscriber refuses everything at first (a bad deploy on their side), then recovers.
+    let subscriber = Subscriber::start(&[400, 400, 400]).await;
+    let app = spawn_app_with(subscribed(&subscriber)).await;
+    for n in 0..3 {
+        post(
+            &app,
+            &format!("n-{n}"),
+            "TRANSFER.UPDATED",
+            transfer(&format!("t-{n}"), "Closed", "2023-03-01T08:23:01.000Z"),
+        )
+        .await;
+    }
+    eventually("three dead letters", || async {
+        dead_letters(&app).await.len() == 3
+    })
+    .await;
+
+    let bad = app
+        .post_api("/admin/dlq/replay", json!({"everything": true}))
+        .await;
+    assert_eq!(bad.status(), 400);
+    let none = app
+        .post_api("/admin/dlq/replay", json!({"eventIds": []}))
+        .await;
+    assert_eq!(none.status(), 400);
+
+    let one: Value = app
+        .post_api("/admin/dlq/replay", json!({"eventIds": ["n-0"]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["replayed"], 1);
+    let rest: Value = app
+        .post_api("/admin/dlq/replay", json!({"all": true}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["replayed"], 2);
+    eventually("all delivered", || async {
+        subscriber.delivered().len() == 3
+    })
+    .await;
+    assert!(dead_letters(&app).await.is_empty());
+    let ids: std::collections::HashSet<String> = subscriber
+        .delivered()
+        .iter()
+        .map(|r| r.webhook_id.clone())
+        .collect();
+    assert_eq!(ids.len(), 3, "each notification delivered once");
+}
+
+#[tokio::test]
+async fn purge_needs_confirmation_and_then_empties_the_dlq() {
+    let app = spawn_app().await;
+    two_bad_events(&app).await;
+    let refused = app.cli(&["dlq", "purge"]).await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
+    assert_eq!(dead_letters(&app).await.len(), 2);
+    let purged = app.cli(&["dlq", "purge", "--yes"]).await;
+    assert!(purged.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&purged.stdout).trim(),
+        "purged 2 dead letters"
+    );
+    assert!(dead_letters(&app).await.is_empty());
+}
+
+/// Stores events as if they had been published and then lost from the queue.
+async fn lost_events(app: &TestApp, count: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let id = format!("lost-{n:03}");
+        let resource =
+            transfer(&format!("t-lost-{n}"), "Closed", "2023-03-01T08:23:01.000Z").to_string();
+        sqlx::query(
+            "INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id, routing_key,
+                                       occurred_at, resource_raw, resource, content_hash, published_at)
+             VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'closed', $2, 'transfer.closed',
+                     '2023-03-01T08:23:01Z', $3, $4::jsonb, sha256($3), now())",
+        )
+        .bind(&id)
+        .bind(format!("t-lost-{n}"))
+        .bind(resource.as_bytes())
+        .bind(&resource)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn replay_that_stopped_half_way_is_finished_by_running_it_again() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    let ids = lost_events(&app, 20).await;
+    let mut first_half = vec!["replay"];
+    for id in &ids[..10] {
+        first_half.extend(["--event-id", id.as_str()]);
+    }
+    first_half.push("--json");
+    assert_eq!(
+        app.cli_json(&first_half).await,
+        json!({"replayed": 10, "skipped": 0})
+    );
+    eventually("first half processed", || async {
+        app.count("SELECT count(*) FROM inbox_events WHERE processed_at IS NOT NULL")
+            .await
+            == 10
+    })
+    .await;
+
+    let again = app
+        .cli_json(&["replay", "--family", "transfer", "--json"])
+        .await;
+    assert_eq!(again, json!({"replayed": 10, "skipped": 10}));
+    app.wait_until_handled(20).await;
+    assert_eq!(app.count("SELECT count(*) FROM status_history").await, 20);
+    assert_eq!(
+        app.count("SELECT count(*) FROM notification_outbox").await,
+        20
+    );
+
+    // Everything is processed now: a replay changes nothing.
+    let noop = app
+        .cli_json(&["replay", "--since", "2000-01-01T00:00:00Z", "--json"])
+        .await;
+    assert_eq!(noop, json!({"replayed": 0, "skipped": 20}));
+    let bad = app.cli(&["replay", "--family", "spaceship"]).await;
+    assert!(!bad.status.success());
+}
+
+/// The read model, without the columns a rebuild legitimately changes (`updated_at`).
+async fn read_model(app: &TestApp) -> Vec<String> {
+    let mut snapshot = Vec::new();
+    for table in [
+        "transfers",
+        "card_transactions",
+        "budget_transactions",
+        "crypto_deposits",
+        "crypto_withdrawals",
+        "global_account_transactions",
+        "payouts",
+        "cards",
+        "accounts",
+        "kyc_checks",
+        "kyb_checks",
+        "face_authentications",
+    ] {
+        let rows: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT (to_jsonb(t) - 'updated_at')::text FROM {table} t ORDER BY object_id"
+        ))
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        snapshot.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
+    }
+    let history: Vec<String> = sqlx::query_scalar(
+        "SELECT family || '/' || object_id || '/' || event_id || '/' || status FROM status_history ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    snapshot.extend(history);
+    snapshot
+}
+
+#[tokio::test]
+async fn rebuild_after_a_full_run_gives_the_same_read_model_and_notifies_nobody() {
+    let app = spawn_app().await;
+    for fixture in fixtures::interlace() {
+        app.post_fixture(&fixture).await;
+    }
+    post(
+        &app,
+        "t-late",
+        "TRANSFER.UPDATED",
+        transfer("t-9", "Closed", "2023-03-01T09:00:00.000Z"),
+    )
+    .await;
+    post(
+        &app,
+        "t-early",
+        "TRANSFER.UPDATED",
+        transfer("t-9", "Pending", "2023-03-01T08:00:00.000Z"),
+    )
+    .await;
+    app.wait_until_handled(13).await;
+    let before = read_model(&app).await;
+    let notifications = app.count("SELECT count(*) FROM notification_outbox").await;
+    assert!(before.len() > 13);
+
+    let counts = app.cli_json(&["rebuild", "--json"]).await;
+    assert_eq!(counts, json!({"replayed": 13, "skipped": 0}));
+    assert_eq!(read_model(&app).await, before);
+    assert_eq!(
+        app.count("SELECT count(*) FROM notification_outbox").await,
+        notifications
+    );
+
+    let transfers = app
+        .cli_json(&["rebuild", "--family", "transfer", "--json"])
+        .await;
+    assert_eq!(transfers, json!({"replayed": 3, "skipped": 0}));
+    assert_eq!(read_model(&app).await, before);
+}
+
+#[tokio::test]
+async fn status_reports_totals_backlogs_queues_and_the_last_event() {
+    let app = spawn_app().await;
+    two_bad_events(&app).await;
+    post(
+        &app,
+        "ok-1",
+        "TRANSFER.UPDATED",
+        transfer("t-s", "Pending", "2023-03-01T08:00:00.000Z"),
+    )
+    .await;
+    app.wait_until_handled(3).await;
+    let status = app.cli_json(&["status", "--json"]).await;
+    assert_eq!(status["inbox"]["total"], 3);
+    assert_eq!(status["inbox"]["deadLettered"], 2);
+    assert_eq!(status["inbox"]["unprocessed"], 0);
+    assert_eq!(status["lastProcessed"]["eventId"], "ok-1");
+    let outboxes = status["outboxes"].as_array().unwrap();
+    assert!(outboxes
+        .iter()
+        .any(|o| o["outbox"] == "events" && o["backlog"].is_number()));
+    assert!(outboxes.iter().any(|o| o["outbox"] == "notifications"));
+    let queues = status["queues"].as_array().unwrap();
+    let dlq = queues
+        .iter()
+        .find(|q| q["queue"] == app.names().dlq())
+        .unwrap();
+    assert_eq!(dlq["messages"], 2);
+    let read_model = queues
+        .iter()
+        .find(|q| q["queue"] == app.names().read_model())
+        .unwrap();
+    assert_eq!(read_model["consumers"], 1);
+    assert!(queues
+        .iter()
+        .any(|q| q["queue"].as_str().unwrap().ends_with(".retry.200ms")));
+}
+
+#[tokio::test]
+async fn retention_prunes_only_old_events_that_are_published_and_processed() {
+    let app = spawn_app_with(TestOptions {
+        broker_proxy: true,
+        env: vec![
+            ("HOOKGATE_RETENTION_INTERVAL_SECS", "1".into()),
+            ("HOOKGATE_RETENTION_DAYS", "30".into()),
+        ],
+        ..TestOptions::default()
+    })
+    .await;
+    // With the broker unreachable nothing moves, so each row keeps the state given here.
+    app.broker_proxy.as_ref().unwrap().cut();
+    let rows = [
+        ("old-done", "40 days", true, true),
+        ("old-unpublished", "40 days", false, false),
+        ("old-unprocessed", "40 days", true, false),
+        ("recent-done", "1 day", true, true),
+    ];
+    for (id, age, published, processed) in rows {
+        sqlx::query(&format!(
+            "INSERT INTO inbox_events (source, event_id, event_type, family, routing_key, resource_raw, content_hash,
+                                       received_at, published_at, processed_at)
+             VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'transfer.invalid', '{{}}', sha256($1::bytea),
+                     now() - interval '{age}',
+                     CASE WHEN $2 THEN now() END, CASE WHEN $3 THEN now() END)"
+        ))
+        .bind(id)
+        .bind(published)
+        .bind(processed)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    eventually("the old processed event pruned", || async {
+        app.count("SELECT count(*) FROM inbox_events WHERE event_id = 'old-done'")
+            .await
+            == 0
+    })
+    .await;
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT event_id FROM inbox_events ORDER BY event_id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(left, ["old-unprocessed", "old-unpublished", "recent-done"]);
+}
