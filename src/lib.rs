@@ -2,6 +2,7 @@
 
 pub mod amqp;
 pub mod app;
+pub mod bench;
 pub mod catalogue;
 pub mod cli;
 pub mod config;

@@ -2,7 +2,10 @@ use anyhow::Context;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use hookgate::{
     app::{App, Roles, StartOptions},
+    bench::load::LoadPlan,
     cli::{
+        self,
+        bench::BenchArgs,
         ops::{self, ReplayArgs},
         sign::{self, SignInput},
     },
@@ -11,6 +14,7 @@ use hookgate::{
     ops::dlq::Selector,
     telemetry,
 };
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -72,6 +76,42 @@ enum Command {
     },
     /// Inbox totals, outbox backlogs, queue depths and the last processed event.
     Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Signed load generator: accept rate and latency, and with --verify the end-to-end rate.
+    Bench {
+        /// Defaults to this service's webhook URL for the source.
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, default_value = "interlace")]
+        source: String,
+        /// Defaults to the source's first configured secret.
+        #[arg(long)]
+        secret: Option<String>,
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// Requests per second; without it, as fast as the receiver answers.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Seconds to run.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Slots to send (an out-of-order slot sends two requests).
+        #[arg(long)]
+        count: Option<u64>,
+        /// Share of requests re-sending an earlier event (0 to 1).
+        #[arg(long, default_value_t = 0.0)]
+        duplicates: f64,
+        /// Share of slots sending a closed-before-pending pair (0 to 1).
+        #[arg(long, default_value_t = 0.0)]
+        out_of_order: f64,
+        /// Wait until the read model holds every accepted event and report end to end.
+        #[arg(long)]
+        verify: bool,
+        /// Seconds --verify waits at most.
+        #[arg(long, default_value_t = 300)]
+        verify_timeout: u64,
         #[arg(long)]
         json: bool,
     },
@@ -192,6 +232,44 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Rebuild { family, json } => ops::rebuild(&config, family, json).await?,
         Command::Status { json } => ops::status(&config, json).await?,
+        Command::Bench {
+            url,
+            source,
+            secret,
+            connections,
+            rate,
+            duration,
+            count,
+            duplicates,
+            out_of_order,
+            verify,
+            verify_timeout,
+            json,
+        } => {
+            let duration = match (duration, count) {
+                (None, None) => Some(Duration::from_secs(10)),
+                (d, _) => d.map(Duration::from_secs_f64),
+            };
+            let plan = LoadPlan {
+                url: String::new(),
+                secret: secret.unwrap_or_default(),
+                connections,
+                rate,
+                duration,
+                count,
+                duplicates,
+                out_of_order,
+            };
+            let args = BenchArgs {
+                url,
+                source,
+                plan,
+                verify,
+                verify_timeout: Duration::from_secs(verify_timeout),
+                json,
+            };
+            cli::bench::bench(&config, args).await?
+        }
         Command::Migrate => {
             let pool = db::pool(&config.database_url, config.database_timeout)?;
             db::migrate(&pool).await?;

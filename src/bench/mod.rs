@@ -1,0 +1,5 @@
+//! `hookgate bench`: a signed load generator with end-to-end verification.
+
+pub mod events;
+pub mod load;
+pub mod verify;

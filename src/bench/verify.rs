@@ -1,0 +1,90 @@
+//! After a load run: wait until the read model holds every accepted event, then report the
+//! end-to-end rate and latency, and any event lost or applied twice.
+
+use super::load::Latency;
+use chrono::{DateTime, Utc};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use sqlx::PgPool;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    pub events: u64,
+    /// Accepted but not processed by the deadline.
+    pub lost: u64,
+    /// Recorded more than once in history or notified more than once.
+    pub applied_twice: u64,
+    pub seconds: f64,
+    pub events_per_second: f64,
+    /// From receipt to the commit of the projection.
+    pub latency: Latency,
+}
+
+pub async fn verify(
+    pool: &PgPool,
+    accepted: &[String],
+    wait: Duration,
+) -> Result<Verification, sqlx::Error> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let processed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM inbox_events WHERE source = 'interlace' AND event_id = ANY($1)
+               AND processed_at IS NOT NULL",
+        )
+        .bind(accepted)
+        .fetch_one(pool)
+        .await?;
+        if processed as usize >= accepted.len() || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT received_at, processed_at FROM inbox_events
+         WHERE source = 'interlace' AND event_id = ANY($1) AND processed_at IS NOT NULL",
+    )
+    .bind(accepted)
+    .fetch_all(pool)
+    .await?;
+    let applied_twice: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (
+             SELECT event_id FROM status_history WHERE event_id = ANY($1) GROUP BY event_id HAVING count(*) > 1
+             UNION ALL
+             SELECT event_id FROM notification_outbox WHERE event_id = ANY($1) GROUP BY event_id HAVING count(*) > 1
+         ) doubled",
+    )
+    .bind(accepted)
+    .fetch_one(pool)
+    .await?;
+    let mut histogram =
+        Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("histogram bounds");
+    for (received, processed) in &rows {
+        let micros = (*processed - *received)
+            .num_microseconds()
+            .unwrap_or(0)
+            .max(1) as u64;
+        histogram.saturating_record(micros);
+    }
+    let first = rows.iter().map(|r| r.0).min();
+    let last = rows.iter().map(|r| r.1).max();
+    let seconds = match (first, last) {
+        (Some(first), Some(last)) => {
+            ((last - first).num_microseconds().unwrap_or(0) as f64 / 1e6).max(1e-6)
+        }
+        _ => 0.0,
+    };
+    Ok(Verification {
+        events: rows.len() as u64,
+        lost: accepted.len().saturating_sub(rows.len()) as u64,
+        applied_twice: applied_twice as u64,
+        seconds,
+        events_per_second: if seconds > 0.0 {
+            rows.len() as f64 / seconds
+        } else {
+            0.0
+        },
+        latency: Latency::of(&histogram),
+    })
+}
