@@ -93,8 +93,12 @@ pub fn topology(config: &Config) -> Topology {
 
 type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// Messages a worker holds unacknowledged at once.
-const PREFETCH: u16 = 64;
+/// The read-model worker holds this many messages unacknowledged, and projects up to
+/// `READ_MODEL_BATCH` of them per transaction: four batches under way at once.
+const READ_MODEL_PREFETCH: u16 = 400;
+const READ_MODEL_BATCH: usize = 100;
+/// Notifications POSTed at once per subscriber.
+const NOTIFIER_PREFETCH: u16 = 32;
 
 /// The `work` role: the read-model worker, the notification relay it wakes, and one HTTP
 /// notifier per subscriber.
@@ -118,7 +122,8 @@ fn workers(
         }),
         broker: broker.clone(),
         metrics: metrics.clone(),
-        prefetch: PREFETCH,
+        prefetch: READ_MODEL_PREFETCH,
+        batch: READ_MODEL_BATCH,
     };
     tasks.push(Box::pin(read_model.run(stop.clone())));
     let relay = Relay {
@@ -142,7 +147,8 @@ fn workers(
             handler: Arc::new(notifier),
             broker: broker.clone(),
             metrics: metrics.clone(),
-            prefetch: PREFETCH,
+            prefetch: NOTIFIER_PREFETCH,
+            batch: 1,
         };
         tasks.push(Box::pin(consumer.run(stop.clone())));
     }
@@ -176,13 +182,16 @@ impl App {
             metrics.broker_reconnects.clone(),
         ));
         let stored = Arc::new(Notify::new());
-        let inbox = Inbox::start(
-            pool.clone(),
-            InboxSettings {
-                timeout: config.database_timeout,
-                ..InboxSettings::default()
-            },
-        );
+        let inbox_settings = InboxSettings {
+            timeout: config.database_timeout,
+            ..InboxSettings::default()
+        };
+        let inbox_pool = db::sized_pool(
+            &config.database_url,
+            config.database_timeout,
+            inbox_settings.max_in_flight as u32,
+        )?;
+        let inbox = Inbox::start(inbox_pool, inbox_settings);
         let receiver = Receiver::new(config, inbox, metrics.clone(), Some(stored.clone()))?;
         for source in config.sources.iter().filter(|s| s.secrets.is_empty()) {
             tracing::warn!(source = %source.name, "source has no secret: every webhook to it will be refused");
@@ -212,7 +221,8 @@ impl App {
             )));
         }
         if options.roles.work {
-            background.extend(workers(config, &pool, &broker, &metrics, &stop)?);
+            let worker_pool = db::sized_pool(&config.database_url, config.database_timeout, 8)?;
+            background.extend(workers(config, &worker_pool, &broker, &metrics, &stop)?);
         }
 
         let state = AppState {

@@ -9,7 +9,15 @@ use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
 /// Installs the global log subscriber: `RUST_LOG` filters (default `info`), text or JSON lines.
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        // lapin logs a returned message with its whole body, resource and personal data
+        // included; hookgate counts and logs returns itself, without the body.
+        .add_directive(
+            "lapin::returned_messages=off"
+                .parse()
+                .expect("valid directive"),
+        );
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         LogFormat::Text => registry

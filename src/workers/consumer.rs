@@ -3,7 +3,7 @@
 
 use super::dispose::{move_failed, Failure, Moved};
 use crate::{amqp::Broker, telemetry::Metrics};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use lapin::{
     message::Delivery,
     options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
@@ -16,7 +16,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub trait Handler: Send + Sync + 'static {
-    fn handle(&self, delivery: &Delivery) -> impl Future<Output = Result<(), Failure>> + Send;
+    /// Handles deliveries that arrived together; one outcome per delivery, in order.
+    fn handle(
+        &self,
+        deliveries: &[Delivery],
+    ) -> impl Future<Output = Vec<Result<(), Failure>>> + Send;
 
     /// Records that a message went to the dead-letter queue, after it is safely there.
     fn dead_lettered(&self, delivery: &Delivery, error: &str) -> impl Future<Output = ()> + Send;
@@ -28,6 +32,9 @@ pub struct Consumer<H: Handler> {
     pub broker: Arc<Broker>,
     pub metrics: Arc<Metrics>,
     pub prefetch: u16,
+    /// Deliveries handed to the handler at once, at most; a batch never waits for more to
+    /// arrive, it takes what is already there.
+    pub batch: usize,
 }
 
 impl<H: Handler> Consumer<H> {
@@ -61,20 +68,27 @@ impl<H: Handler> Consumer<H> {
                 FieldTable::default(),
             )
             .await?;
-        let in_flight = Arc::new(Semaphore::new(usize::from(self.prefetch)));
+        let batches = (usize::from(self.prefetch) / self.batch.max(1)).max(1);
+        let in_flight = Arc::new(Semaphore::new(batches));
         loop {
-            let delivery = tokio::select! {
+            let permit = tokio::select! {
+                permit = in_flight.clone().acquire_owned() => permit.expect("never closed"),
+                _ = stop.cancelled() => return Ok(()),
+            };
+            let first = tokio::select! {
                 next = deliveries.next() => match next {
                     Some(delivery) => delivery?,
                     None => return Ok(()),
                 },
                 _ = stop.cancelled() => return Ok(()),
             };
-            let permit = in_flight
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("never closed");
+            let mut batch = vec![first];
+            while batch.len() < self.batch.max(1) {
+                match deliveries.next().now_or_never() {
+                    Some(Some(delivery)) => batch.push(delivery?),
+                    Some(None) | None => break,
+                }
+            }
             let step = Step {
                 queue: self.queue.clone(),
                 handler: self.handler.clone(),
@@ -82,10 +96,10 @@ impl<H: Handler> Consumer<H> {
                 metrics: self.metrics.clone(),
                 channel: channel.clone(),
             };
-            let span = tracing::info_span!("consume", queue = %self.queue, message_id = %message_id(&delivery));
+            let span = tracing::info_span!("consume", queue = %self.queue, messages = batch.len());
             tokio::spawn(
                 async move {
-                    step.process(delivery).await;
+                    step.process(batch).await;
                     drop(permit);
                 }
                 .instrument(span),
@@ -103,8 +117,16 @@ struct Step<H> {
 }
 
 impl<H: Handler> Step<H> {
-    async fn process(self, delivery: Delivery) {
-        let outcome = self.handler.handle(&delivery).await;
+    async fn process(&self, batch: Vec<Delivery>) {
+        let outcomes = self.handler.handle(&batch).await;
+        for (delivery, outcome) in batch.into_iter().zip(outcomes) {
+            let span = tracing::info_span!("message", message_id = %message_id(&delivery));
+            self.settle(delivery, outcome).instrument(span).await;
+        }
+    }
+
+    /// Acknowledges a handled message, or moves a failed one on and then acknowledges it.
+    async fn settle(&self, delivery: Delivery, outcome: Result<(), Failure>) {
         let label = match &outcome {
             Ok(()) => "done",
             Err(failure) => {

@@ -47,7 +47,24 @@ pub fn classify(status: StatusCode) -> Result<(), Failure> {
 }
 
 impl Handler for HttpNotifier {
-    async fn handle(&self, delivery: &Delivery) -> Result<(), Failure> {
+    async fn handle(&self, deliveries: &[Delivery]) -> Vec<Result<(), Failure>> {
+        futures_util::future::join_all(deliveries.iter().map(|d| self.post(d))).await
+    }
+
+    async fn dead_lettered(&self, delivery: &Delivery, error: &str) {
+        let headers = delivery.properties.headers().clone().unwrap_or_default();
+        if let (Some(source), Some(event_id)) = (
+            header_text(&headers, "x-source"),
+            header_text(&headers, "x-event-id"),
+        ) {
+            let error = format!("notification to {}: {error}", self.subscriber);
+            record_dead_letter(&self.pool, &source, &event_id, &error).await;
+        }
+    }
+}
+
+impl HttpNotifier {
+    async fn post(&self, delivery: &Delivery) -> Result<(), Failure> {
         let id = delivery
             .properties
             .message_id()
@@ -74,17 +91,6 @@ impl Handler for HttpNotifier {
             Err(error) => Err(Failure::Transient(format!(
                 "subscriber unreachable: {error}"
             ))),
-        }
-    }
-
-    async fn dead_lettered(&self, delivery: &Delivery, error: &str) {
-        let headers = delivery.properties.headers().clone().unwrap_or_default();
-        if let (Some(source), Some(event_id)) = (
-            header_text(&headers, "x-source"),
-            header_text(&headers, "x-event-id"),
-        ) {
-            let error = format!("notification to {}: {error}", self.subscriber);
-            record_dead_letter(&self.pool, &source, &event_id, &error).await;
         }
     }
 }

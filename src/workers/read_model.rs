@@ -1,12 +1,13 @@
 //! The read-model worker: projects each event exactly once in effect.
 //!
-//! In one transaction it claims the inbox row (`processed_at IS NULL` → now), parses the
-//! resource as received, applies it, writes history and the notification outbox row. A
-//! redelivery or replay of a processed event finds the row already claimed and changes nothing.
+//! Deliveries that arrive together are handled in one transaction: it claims their inbox rows
+//! (`processed_at IS NULL` → now), parses each resource as received, applies it, writes
+//! history and the notification outbox row, and commits once. A redelivery or replay of a
+//! processed event finds its row already claimed and changes nothing.
 
 use super::{consumer::Handler, Failure};
 use crate::{
-    catalogue::{describe, Family},
+    catalogue::{describe, Description, Family},
     projection::{project, Projectable, Projected, ProjectionError},
     telemetry::Metrics,
 };
@@ -14,7 +15,7 @@ use chrono::{DateTime, Utc};
 use lapin::message::Delivery;
 use serde::Deserialize;
 use sqlx::PgPool;
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 use tokio::sync::Notify;
 
 pub struct ReadModelHandler {
@@ -33,11 +34,14 @@ struct EventRef {
 
 #[derive(sqlx::FromRow)]
 struct Claimed {
+    source: String,
+    event_id: String,
     event_type: String,
     resource_raw: Vec<u8>,
     resource_json: Option<String>,
     envelope_time: Option<DateTime<Utc>>,
     received_at: DateTime<Utc>,
+    seq: i64,
 }
 
 fn transient(error: sqlx::Error) -> Failure {
@@ -49,81 +53,149 @@ impl ReadModelHandler {
         serde_json::from_slice(&delivery.data)
             .map_err(|_| Failure::Permanent("message is not a hookgate event message".into()))
     }
+
+    /// Everything in one transaction; on a database error every outcome is that error.
+    async fn project_batch(
+        &self,
+        refs: &[Option<EventRef>],
+    ) -> Result<Vec<Result<(), Failure>>, sqlx::Error> {
+        let (sources, ids): (Vec<&str>, Vec<&str>) = refs
+            .iter()
+            .flatten()
+            .map(|r| (r.source.as_str(), r.id.as_str()))
+            .unzip();
+        let mut tx = self.pool.begin().await?;
+        let claimed: Vec<Claimed> = sqlx::query_as(
+            "UPDATE inbox_events SET processed_at = now(), dead_lettered_at = NULL, error = NULL
+             WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
+               AND processed_at IS NULL
+             RETURNING source, event_id, event_type, resource_raw, resource::text AS resource_json,
+                       envelope_time, received_at, seq",
+        )
+        .bind(&sources)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut described: Vec<(&Claimed, Description)> = claimed
+            .iter()
+            .map(|c| {
+                let resource = serde_json::from_slice(&c.resource_raw).ok();
+                (
+                    c,
+                    describe(&c.event_type, resource.as_ref(), c.envelope_time),
+                )
+            })
+            .collect();
+        // One lock order for every batch, so concurrent batches cannot deadlock; arrival order
+        // within an object.
+        described.sort_by(|(a, da), (b, db)| {
+            (da.family.as_str(), &da.object_id, a.seq).cmp(&(
+                db.family.as_str(),
+                &db.object_id,
+                b.seq,
+            ))
+        });
+        let mut outcomes: HashMap<(&str, &str), Result<(), Failure>> = HashMap::new();
+        let mut unclaim: Vec<(&str, &str)> = Vec::new();
+        let mut notified = false;
+        for (claimed, description) in &described {
+            let key = (claimed.source.as_str(), claimed.event_id.as_str());
+            let outcome = if description.family == Family::Unknown {
+                self.metrics
+                    .unknown_events
+                    .with_label_values(&[claimed.event_type.as_str()])
+                    .inc();
+                Ok(())
+            } else if let Some(error) = &description.error {
+                Err(Failure::Permanent(format!(
+                    "resource does not fit {}: {error}",
+                    description.family
+                )))
+            } else {
+                let projected = project(
+                    &mut tx,
+                    &Projectable {
+                        source: &claimed.source,
+                        event_id: &claimed.event_id,
+                        description,
+                        received_at: claimed.received_at,
+                        resource_json: claimed.resource_json.as_deref(),
+                        resource_raw: &claimed.resource_raw,
+                    },
+                    true,
+                )
+                .await;
+                match projected {
+                    Ok(Projected::Applied { notified: n, .. }) => {
+                        notified |= n;
+                        Ok(())
+                    }
+                    Ok(Projected::Stale) => Ok(()),
+                    Err(ProjectionError::Database(error)) => return Err(error),
+                    Err(ProjectionError::NotProjectable(reason)) => {
+                        Err(Failure::Permanent(reason.into()))
+                    }
+                }
+            };
+            if outcome.is_err() {
+                unclaim.push(key);
+            }
+            outcomes.insert(key, outcome);
+        }
+        if !unclaim.is_empty() {
+            // A failed event is not processed: it goes to the DLQ and may be replayed.
+            let (sources, ids): (Vec<&str>, Vec<&str>) = unclaim.into_iter().unzip();
+            sqlx::query(
+                "UPDATE inbox_events SET processed_at = NULL
+                 WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
+            )
+            .bind(&sources)
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        if notified {
+            self.notifications.notify_one();
+        }
+        let mut seen = std::collections::HashSet::new();
+        Ok(refs
+            .iter()
+            .map(|r| {
+                let Some(r) = r else {
+                    return Err(Failure::Permanent(
+                        "message is not a hookgate event message".into(),
+                    ));
+                };
+                let key = (r.source.as_str(), r.id.as_str());
+                // A second copy in the same batch, or an event processed before: no effect.
+                match outcomes.get(&key) {
+                    Some(outcome) if seen.insert(key) => outcome.clone(),
+                    _ => {
+                        self.metrics
+                            .redeliveries
+                            .with_label_values(&[self.queue.as_str()])
+                            .inc();
+                        Ok(())
+                    }
+                }
+            })
+            .collect())
+    }
 }
 
 impl Handler for ReadModelHandler {
-    async fn handle(&self, delivery: &Delivery) -> Result<(), Failure> {
-        let event = Self::event_ref(delivery)?;
-        let mut tx = self.pool.begin().await.map_err(transient)?;
-        let claimed: Option<Claimed> = sqlx::query_as(
-            "UPDATE inbox_events
-             SET processed_at = now(), dead_lettered_at = NULL, error = NULL
-             WHERE source = $1 AND event_id = $2 AND processed_at IS NULL
-             RETURNING event_type, resource_raw, resource::text AS resource_json, envelope_time, received_at",
-        )
-        .bind(&event.source)
-        .bind(&event.id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(transient)?;
-        let Some(claimed) = claimed else {
-            self.metrics
-                .redeliveries
-                .with_label_values(&[self.queue.as_str()])
-                .inc();
-            tracing::info!(event_id = %event.id, "already processed; nothing to do");
-            return Ok(());
-        };
-        let resource = serde_json::from_slice(&claimed.resource_raw).ok();
-        let description = describe(
-            &claimed.event_type,
-            resource.as_ref(),
-            claimed.envelope_time,
-        );
-        if description.family == Family::Unknown {
-            self.metrics
-                .unknown_events
-                .with_label_values(&[claimed.event_type.as_str()])
-                .inc();
-            tx.commit().await.map_err(transient)?;
-            return Ok(());
-        }
-        if let Some(error) = &description.error {
-            return Err(Failure::Permanent(format!(
-                "resource does not fit {}: {error}",
-                description.family
-            )));
-        }
-        let projected = project(
-            &mut tx,
-            &Projectable {
-                source: &event.source,
-                event_id: &event.id,
-                description: &description,
-                received_at: claimed.received_at,
-                resource_json: claimed.resource_json.as_deref(),
-                resource_raw: &claimed.resource_raw,
-            },
-            true,
-        )
-        .await
-        .map_err(|error| match error {
-            ProjectionError::Database(error) => transient(error),
-            ProjectionError::NotProjectable(reason) => Failure::Permanent(reason.into()),
-        })?;
-        tx.commit().await.map_err(transient)?;
-        match projected {
-            Projected::Applied { notified, .. } => {
-                tracing::info!(event_id = %event.id, "applied");
-                if notified {
-                    self.notifications.notify_one();
-                }
-            }
-            Projected::Stale => {
-                tracing::info!(event_id = %event.id, "older than the stored state; kept in history")
+    async fn handle(&self, deliveries: &[Delivery]) -> Vec<Result<(), Failure>> {
+        let refs: Vec<Option<EventRef>> =
+            deliveries.iter().map(|d| Self::event_ref(d).ok()).collect();
+        match self.project_batch(&refs).await {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                let failure = transient(error);
+                tracing::warn!(%failure, messages = deliveries.len(), "batch not projected");
+                deliveries.iter().map(|_| Err(failure.clone())).collect()
             }
         }
-        Ok(())
     }
 
     async fn dead_lettered(&self, delivery: &Delivery, error: &str) {

@@ -640,3 +640,59 @@ async fn read_api_is_unavailable_without_a_configured_token() {
         "unavailable"
     );
 }
+
+#[tokio::test]
+async fn one_unfit_event_in_a_batch_does_not_hold_back_the_others() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    // Stored directly and delivered back to back, so the worker takes them as one batch.
+    let events = [
+        (
+            "good-1",
+            transfer("t-b1", "Pending", "2023-03-01T08:23:01.000Z").to_string(),
+        ),
+        ("unfit", json!({"status": "Pending"}).to_string()),
+        (
+            "good-2",
+            transfer("t-b2", "Closed", "2023-03-01T08:23:01.000Z").to_string(),
+        ),
+    ];
+    for (id, resource) in &events {
+        sqlx::query(
+            "INSERT INTO inbox_events (source, event_id, event_type, family, routing_key, resource_raw,
+                                       content_hash, envelope_time, published_at)
+             VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'transfer.x', $2, sha256($2), now(), now())",
+        )
+        .bind(id)
+        .bind(resource.as_bytes())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    let connection = amqp::connect().await;
+    let channel = connection.create_channel().await.unwrap();
+    for (id, _) in &events {
+        channel
+            .basic_publish(
+                "".into(),
+                app.names().read_model().as_str().into(),
+                BasicPublishOptions::default(),
+                json!({"id": id, "source": "interlace"})
+                    .to_string()
+                    .as_bytes(),
+                BasicProperties::default().with_message_id((*id).into()),
+            )
+            .await
+            .unwrap();
+    }
+    app.wait_until_handled(3).await;
+    assert_eq!(object(&app, "transfer", "t-b1").await["status"], "pending");
+    assert_eq!(object(&app, "transfer", "t-b2").await["status"], "closed");
+    let unfit: Value = app.api("/v1/events/unfit").await.json().await.unwrap();
+    assert_eq!(unfit["state"], "dead_lettered");
+    assert_eq!(
+        unfit["processedAt"],
+        Value::Null,
+        "a dead-lettered event is not processed"
+    );
+}
