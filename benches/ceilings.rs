@@ -328,6 +328,12 @@ async fn main() {
     )
     .await;
     let accept = load::run(plan(idle.webhook_url(), None)).await;
+    eprintln!("measuring p99 accept latency at half that rate ...");
+    let idle_half = load::run(plan(
+        idle.webhook_url(),
+        Some(accept.accepted_per_second / 2.0),
+    ))
+    .await;
     let idle_memory = idle.peak_memory_mib();
     drop(idle);
 
@@ -342,10 +348,10 @@ async fn main() {
     let e2e = verify::verify(&pool, &loaded.accepted_ids, Duration::from_secs(600))
         .await
         .unwrap();
-    eprintln!("measuring p99 accept latency at half the maximum accept rate ...");
+    eprintln!("measuring p99 accept latency at half the full pipeline's maximum accept rate ...");
     let half = load::run(plan(
         full.webhook_url(),
-        Some(accept.accepted_per_second / 2.0),
+        Some(loaded.accepted_per_second / 2.0),
     ))
     .await;
     let full_memory = full.peak_memory_mib();
@@ -399,9 +405,17 @@ async fn main() {
             ),
         },
         Line {
-            what: "p99 accept latency at half max rate (ms)",
-            value: format!("{:.1}", half.latency.p99_ms),
+            what: "p99 accept latency at half max rate, relay and workers idle (ms)",
+            value: format!("{:.1}", idle_half.latency.p99_ms),
             ceiling: format!("rate {:.0}/s", accept.accepted_per_second / 2.0),
+            ratio: None,
+            target: "< 25 ms",
+            met: Some(idle_half.latency.p99_ms < 25.0),
+        },
+        Line {
+            what: "p99 accept latency at half max rate, full pipeline (ms)",
+            value: format!("{:.1}", half.latency.p99_ms),
+            ceiling: format!("rate {:.0}/s", loaded.accepted_per_second / 2.0),
             ratio: None,
             target: "< 25 ms",
             met: Some(half.latency.p99_ms < 25.0),
@@ -435,8 +449,12 @@ async fn main() {
         );
     }
     println!(
-        "\naccept at max rate: p50 {:.1} ms, p99 {:.1} ms; end-to-end latency p50 {:.1} ms, p99 {:.1} ms; \
-         {CONNECTIONS} connections, {measured} s per measurement",
-        accept.latency.p50_ms, accept.latency.p99_ms, e2e.latency.p50_ms, e2e.latency.p99_ms
+        "\naccept at max rate (idle pipeline): p50 {:.1} ms, p99 {:.1} ms; full pipeline accept rate {:.0}/s; \
+         end-to-end latency p50 {:.1} ms, p99 {:.1} ms; {CONNECTIONS} connections, {measured} s per measurement",
+        accept.latency.p50_ms,
+        accept.latency.p99_ms,
+        loaded.accepted_per_second,
+        e2e.latency.p50_ms,
+        e2e.latency.p99_ms
     );
 }
