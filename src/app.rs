@@ -246,7 +246,7 @@ impl App {
         })?;
         Ok(App {
             listener,
-            router: http::router(state),
+            router: http::router(state, options.roles.receive),
             address,
             background,
             stop,

@@ -35,9 +35,15 @@ impl FromRef<AppState> for Arc<receiving::Receiver> {
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/webhooks/{source}", post(receiving::receive))
+/// Every role serves health, metrics and the read and admin API; only a receiving role takes
+/// webhooks (what a `work` process would store, nothing there would relay promptly).
+pub fn router(state: AppState, receive: bool) -> Router {
+    let webhooks = if receive {
+        Router::new().route("/webhooks/{source}", post(receiving::receive))
+    } else {
+        Router::new()
+    };
+    webhooks
         .merge(health::router())
         .merge(read_api::router())
         .merge(admin::router())

@@ -65,3 +65,39 @@ async fn unknown_routes_answer_not_found_in_the_error_shape() {
         "not_found"
     );
 }
+
+#[tokio::test]
+async fn each_role_runs_its_part_and_only_receivers_take_webhooks() {
+    use hookgate::app::{Roles, StartOptions};
+    let mut app = spawn_app().await;
+    let fixture = fixtures::interlace_named("card");
+
+    app.restart_as(StartOptions {
+        migrate: false,
+        roles: Roles::WORK,
+    })
+    .await;
+    let refused = app.post_fixture(&fixture).await;
+    assert_eq!(refused.status(), 404, "a work process takes no webhooks");
+    assert_eq!(app.inbox_count().await, 0);
+    assert_eq!(app.get("/healthz").await.status(), 200);
+
+    app.restart_as(StartOptions {
+        migrate: false,
+        roles: Roles::SERVE,
+    })
+    .await;
+    assert_eq!(app.post_fixture(&fixture).await.status(), 200);
+    app.wait_until_published().await;
+    let processed: i64 = app
+        .count("SELECT count(*) FROM inbox_events WHERE processed_at IS NOT NULL")
+        .await;
+    assert_eq!(processed, 0, "serve runs no worker");
+
+    app.restart_as(StartOptions {
+        migrate: false,
+        roles: Roles::WORK,
+    })
+    .await;
+    app.wait_until_handled(1).await;
+}

@@ -166,9 +166,14 @@ async fn resolve(url: &str, default_port: u16) -> SocketAddr {
 type Server = JoinHandle<std::io::Result<()>>;
 
 async fn start(config: &Config) -> (String, oneshot::Sender<()>, Server) {
-    let app = App::build(config, StartOptions::default())
-        .await
-        .expect("app starts");
+    start_with(config, StartOptions::default()).await
+}
+
+async fn start_with(
+    config: &Config,
+    options: StartOptions,
+) -> (String, oneshot::Sender<()>, Server) {
+    let app = App::build(config, options).await.expect("app starts");
     let address = format!("http://{}", app.address());
     let (shutdown, signal) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run(async move {
@@ -304,8 +309,13 @@ impl TestApp {
 
     /// Starts a new instance on the same database and broker prefix.
     pub async fn restart(&mut self) {
+        self.restart_as(StartOptions::default()).await;
+    }
+
+    /// Starts a new instance on the same database and broker prefix with other roles.
+    pub async fn restart_as(&mut self, options: StartOptions) {
         self.kill();
-        let (address, shutdown, server) = start(&self.config).await;
+        let (address, shutdown, server) = start_with(&self.config, options).await;
         self.address = address;
         self.shutdown = Some(shutdown);
         self.server = Some(server);
