@@ -12,7 +12,7 @@ use crate::{
         schemes::BadSecret,
         Receiver,
     },
-    relay::{EventOutbox, Relay, RelaySettings},
+    relay::{EventOutbox, Outbox, Relay, RelaySettings},
     telemetry::Metrics,
     workers::{consumer::Consumer, notifier::HttpNotifier, read_model::ReadModelHandler},
 };
@@ -100,6 +100,26 @@ const READ_MODEL_BATCH: usize = 100;
 /// Notifications POSTed at once per subscriber.
 const NOTIFIER_PREFETCH: u16 = 32;
 
+/// A relay for `outbox`, sweeping as configured.
+fn relay<O: Outbox>(
+    outbox: O,
+    config: &Config,
+    pool: &PgPool,
+    broker: &Arc<Broker>,
+    metrics: &Arc<Metrics>,
+) -> Relay<O> {
+    Relay {
+        outbox,
+        pool: pool.clone(),
+        broker: broker.clone(),
+        metrics: metrics.clone(),
+        settings: RelaySettings {
+            sweep_every: config.sweep_every,
+            ..RelaySettings::default()
+        },
+    }
+}
+
 /// The `work` role: the read-model worker, the notification relay it wakes, and one HTTP
 /// notifier per subscriber.
 fn workers(
@@ -126,18 +146,15 @@ fn workers(
         batch: READ_MODEL_BATCH,
     };
     tasks.push(Box::pin(read_model.run(stop.clone())));
-    let relay = Relay {
-        outbox: NotificationOutbox {
+    let relay = relay(
+        NotificationOutbox {
             names: names.clone(),
         },
-        pool: pool.clone(),
-        broker: broker.clone(),
-        metrics: metrics.clone(),
-        settings: RelaySettings {
-            sweep_every: config.sweep_every,
-            ..RelaySettings::default()
-        },
-    };
+        config,
+        pool,
+        broker,
+        metrics,
+    );
     tasks.push(Box::pin(relay.run(notifications, stop.clone())));
     for subscriber in &config.subscribers {
         let notifier = HttpNotifier::new(subscriber, pool.clone())
@@ -200,18 +217,15 @@ impl App {
         let stop = CancellationToken::new();
         let mut background: Vec<BackgroundTask> = Vec::new();
         if options.roles.receive {
-            let relay = Relay {
-                outbox: EventOutbox {
+            let relay = relay(
+                EventOutbox {
                     names: broker.topology().names.clone(),
                 },
-                pool: pool.clone(),
-                broker: broker.clone(),
-                metrics: metrics.clone(),
-                settings: RelaySettings {
-                    sweep_every: config.sweep_every,
-                    ..RelaySettings::default()
-                },
-            };
+                config,
+                &pool,
+                &broker,
+                &metrics,
+            );
             background.push(Box::pin(relay.run(stored, stop.clone())));
             background.push(Box::pin(retention::run(
                 pool.clone(),

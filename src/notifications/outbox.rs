@@ -8,7 +8,7 @@ use lapin::{
     types::{AMQPValue, FieldTable, LongString},
     BasicProperties,
 };
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 pub struct NotificationOutbox {
     pub names: Names,
@@ -25,6 +25,9 @@ struct Row {
 }
 
 impl Outbox for NotificationOutbox {
+    const TABLE: &'static str = "notification_outbox";
+    const CREATED_AT: &'static str = "created_at";
+
     fn name(&self) -> &'static str {
         "notifications"
     }
@@ -72,25 +75,5 @@ impl Outbox for NotificationOutbox {
                 }
             })
             .collect())
-    }
-
-    async fn mark_published(&self, tx: &mut PgConnection, keys: &[i64]) -> Result<(), sqlx::Error> {
-        if keys.is_empty() {
-            return Ok(());
-        }
-        sqlx::query("UPDATE notification_outbox SET published_at = now() WHERE seq = ANY($1)")
-            .bind(keys)
-            .execute(tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn backlog(&self, pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
-        sqlx::query_as(
-            "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0)
-             FROM notification_outbox WHERE published_at IS NULL",
-        )
-        .fetch_one(pool)
-        .await
     }
 }

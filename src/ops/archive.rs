@@ -3,8 +3,8 @@
 use super::Counts;
 use crate::{
     amqp::Names,
-    catalogue::{describe, Family},
-    projection::{project, table, Projectable, ProjectionError},
+    catalogue::Family,
+    projection::{project, table, ProjectionError, StoredEvent, STORED_EVENT_COLUMNS},
     relay::{event_message, InboxRow, INBOX_ROW_COLUMNS},
 };
 use chrono::{DateTime, Utc};
@@ -115,14 +115,8 @@ pub async fn replay(
 
 #[derive(sqlx::FromRow)]
 struct ArchivedEvent {
-    seq: i64,
-    source: String,
-    event_id: String,
-    event_type: String,
-    resource_raw: Vec<u8>,
-    resource_json: Option<String>,
-    envelope_time: Option<DateTime<Utc>>,
-    received_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    event: StoredEvent,
     occurred_at: DateTime<Utc>,
 }
 
@@ -164,14 +158,13 @@ pub async fn rebuild(
     loop {
         // Keyset pages in order of occurrence, read outside the transaction: these columns
         // never change once stored.
-        let page: Vec<ArchivedEvent> = sqlx::query_as(
-            "SELECT seq, source, event_id, event_type, resource_raw, resource::text AS resource_json,
-                    envelope_time, received_at, occurred_at
+        let page: Vec<ArchivedEvent> = sqlx::query_as(&format!(
+            "SELECT {STORED_EVENT_COLUMNS}, occurred_at
              FROM inbox_events
              WHERE family = ANY($1) AND processed_at IS NOT NULL
                AND occurred_at IS NOT NULL AND (occurred_at, seq) > ($2, $3)
-             ORDER BY occurred_at, seq LIMIT $4",
-        )
+             ORDER BY occurred_at, seq LIMIT $4"
+        ))
         .bind(&names)
         .bind(after.0)
         .bind(after.1)
@@ -179,23 +172,11 @@ pub async fn rebuild(
         .fetch_all(pool)
         .await?;
         let Some(last) = page.last() else { break };
-        after = (last.occurred_at, last.seq);
-        for event in &page {
-            let resource = serde_json::from_slice(&event.resource_raw).ok();
-            let description = describe(&event.event_type, resource.as_ref(), event.envelope_time);
-            let projected = project(
-                &mut tx,
-                &Projectable {
-                    source: &event.source,
-                    event_id: &event.event_id,
-                    description: &description,
-                    received_at: event.received_at,
-                    resource_json: event.resource_json.as_deref(),
-                    resource_raw: &event.resource_raw,
-                },
-                false,
-            )
-            .await;
+        after = (last.occurred_at, last.event.seq);
+        for archived in &page {
+            let description = archived.event.describe();
+            let projected =
+                project(&mut tx, &archived.event.projectable(&description), false).await;
             match projected {
                 Ok(_) => counts.replayed += 1,
                 Err(ProjectionError::NotProjectable(_)) => counts.skipped += 1,

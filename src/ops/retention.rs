@@ -9,42 +9,47 @@ const BATCH: i64 = 1000;
 
 /// Deletes everything due, a batch per statement; returns how many inbox rows went.
 pub async fn prune_once(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
+    let deleted = delete_in_batches(
+        pool,
+        "inbox_events",
+        "received_at < now() - make_interval(days => $1) AND published_at IS NOT NULL AND processed_at IS NOT NULL",
+        days,
+    )
+    .await?;
+    delete_in_batches(
+        pool,
+        "notification_outbox",
+        "created_at < now() - make_interval(days => $1) AND published_at IS NOT NULL",
+        days,
+    )
+    .await?;
+    Ok(deleted)
+}
+
+/// Deletes the rows of `table` matching `due` (which takes the days as `$1`), oldest first, a
+/// batch per statement so no statement holds many locks for long.
+async fn delete_in_batches(
+    pool: &PgPool,
+    table: &str,
+    due: &str,
+    days: u32,
+) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "DELETE FROM {table} WHERE seq IN (SELECT seq FROM {table} WHERE {due} ORDER BY seq LIMIT $2)"
+    );
     let mut deleted = 0;
     loop {
-        let batch = sqlx::query(
-            "DELETE FROM inbox_events WHERE seq IN (
-                 SELECT seq FROM inbox_events
-                 WHERE received_at < now() - make_interval(days => $1)
-                   AND published_at IS NOT NULL AND processed_at IS NOT NULL
-                 ORDER BY seq LIMIT $2)",
-        )
-        .bind(days as i32)
-        .bind(BATCH)
-        .execute(pool)
-        .await?
-        .rows_affected();
+        let batch = sqlx::query(&sql)
+            .bind(days as i32)
+            .bind(BATCH)
+            .execute(pool)
+            .await?
+            .rows_affected();
         deleted += batch;
         if batch < BATCH as u64 {
-            break;
+            return Ok(deleted);
         }
     }
-    loop {
-        let batch = sqlx::query(
-            "DELETE FROM notification_outbox WHERE seq IN (
-                 SELECT seq FROM notification_outbox
-                 WHERE created_at < now() - make_interval(days => $1) AND published_at IS NOT NULL
-                 ORDER BY seq LIMIT $2)",
-        )
-        .bind(days as i32)
-        .bind(BATCH)
-        .execute(pool)
-        .await?
-        .rows_affected();
-        if batch < BATCH as u64 {
-            break;
-        }
-    }
-    Ok(deleted)
 }
 
 /// Prunes every `every` until stopped.

@@ -24,6 +24,42 @@ pub struct Projectable<'a> {
     pub resource_raw: &'a [u8],
 }
 
+/// An event as the inbox keeps it, with what projecting it needs.
+#[derive(sqlx::FromRow)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub source: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub resource_raw: Vec<u8>,
+    pub resource_json: Option<String>,
+    pub envelope_time: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// The inbox columns of a [`StoredEvent`].
+pub const STORED_EVENT_COLUMNS: &str = "seq, source, event_id, event_type, resource_raw, \
+     resource::text AS resource_json, envelope_time, received_at";
+
+impl StoredEvent {
+    /// The catalogue's reading of the resource as received.
+    pub fn describe(&self) -> Description {
+        let resource = serde_json::from_slice(&self.resource_raw).ok();
+        crate::catalogue::describe(&self.event_type, resource.as_ref(), self.envelope_time)
+    }
+
+    pub fn projectable<'a>(&'a self, description: &'a Description) -> Projectable<'a> {
+        Projectable {
+            source: &self.source,
+            event_id: &self.event_id,
+            description,
+            received_at: self.received_at,
+            resource_json: self.resource_json.as_deref(),
+            resource_raw: &self.resource_raw,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Projected {
     /// The event became the object's state; `notified` when it changed the status.

@@ -3,7 +3,7 @@
 use super::{event_message, Outbox, Outgoing};
 use crate::amqp::Names;
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 pub struct EventOutbox {
     pub names: Names,
@@ -31,6 +31,9 @@ pub const INBOX_ROW_COLUMNS: &str =
      account_id, routing_key, occurred_at, received_at, resource_raw";
 
 impl Outbox for EventOutbox {
+    const TABLE: &'static str = "inbox_events";
+    const CREATED_AT: &'static str = "received_at";
+
     fn name(&self) -> &'static str {
         "events"
     }
@@ -58,25 +61,5 @@ impl Outbox for EventOutbox {
                 }
             })
             .collect())
-    }
-
-    async fn mark_published(&self, tx: &mut PgConnection, keys: &[i64]) -> Result<(), sqlx::Error> {
-        if keys.is_empty() {
-            return Ok(());
-        }
-        sqlx::query("UPDATE inbox_events SET published_at = now() WHERE seq = ANY($1)")
-            .bind(keys)
-            .execute(tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn backlog(&self, pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
-        sqlx::query_as(
-            "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(received_at))::float8, 0)
-             FROM inbox_events WHERE published_at IS NULL",
-        )
-        .fetch_one(pool)
-        .await
     }
 }

@@ -49,17 +49,41 @@ pub trait Outbox: Send + Sync + 'static {
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Outgoing>, sqlx::Error>> + Send;
 
+    /// The outbox table; its rows have `seq`, `published_at` and [`Outbox::CREATED_AT`].
+    const TABLE: &'static str;
+    const CREATED_AT: &'static str;
+
     fn mark_published(
         &self,
         tx: &mut PgConnection,
         keys: &[i64],
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        let sql = format!(
+            "UPDATE {} SET published_at = now() WHERE seq = ANY($1)",
+            Self::TABLE
+        );
+        async move {
+            if !keys.is_empty() {
+                sqlx::query(&sql).bind(keys).execute(tx).await?;
+            }
+            Ok(())
+        }
+    }
 
     /// Unpublished rows and the age in seconds of the oldest.
     fn backlog(
         &self,
         pool: &PgPool,
-    ) -> impl Future<Output = Result<(i64, f64), sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<(i64, f64), sqlx::Error>> + Send {
+        let sql = format!(
+            "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min({}))::float8, 0)
+             FROM {} WHERE published_at IS NULL",
+            Self::CREATED_AT,
+            Self::TABLE
+        );
+        let pool = pool.clone();
+        async move { sqlx::query_as(&sql).fetch_one(&pool).await }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -7,11 +7,10 @@
 
 use super::{consumer::Handler, Failure};
 use crate::{
-    catalogue::{describe, Description, Family},
-    projection::{project, Projectable, Projected, ProjectionError},
+    catalogue::{Description, Family},
+    projection::{project, Projected, ProjectionError, StoredEvent, STORED_EVENT_COLUMNS},
     telemetry::Metrics,
 };
-use chrono::{DateTime, Utc};
 use lapin::message::Delivery;
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -30,18 +29,6 @@ pub struct ReadModelHandler {
 struct EventRef {
     id: String,
     source: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct Claimed {
-    source: String,
-    event_id: String,
-    event_type: String,
-    resource_raw: Vec<u8>,
-    resource_json: Option<String>,
-    envelope_time: Option<DateTime<Utc>>,
-    received_at: DateTime<Utc>,
-    seq: i64,
 }
 
 fn transient(error: sqlx::Error) -> Failure {
@@ -65,27 +52,18 @@ impl ReadModelHandler {
             .map(|r| (r.source.as_str(), r.id.as_str()))
             .unzip();
         let mut tx = self.pool.begin().await?;
-        let claimed: Vec<Claimed> = sqlx::query_as(
+        let claimed: Vec<StoredEvent> = sqlx::query_as(&format!(
             "UPDATE inbox_events SET processed_at = now(), dead_lettered_at = NULL, error = NULL
              WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
                AND processed_at IS NULL
-             RETURNING source, event_id, event_type, resource_raw, resource::text AS resource_json,
-                       envelope_time, received_at, seq",
-        )
+             RETURNING {STORED_EVENT_COLUMNS}"
+        ))
         .bind(&sources)
         .bind(&ids)
         .fetch_all(&mut *tx)
         .await?;
-        let mut described: Vec<(&Claimed, Description)> = claimed
-            .iter()
-            .map(|c| {
-                let resource = serde_json::from_slice(&c.resource_raw).ok();
-                (
-                    c,
-                    describe(&c.event_type, resource.as_ref(), c.envelope_time),
-                )
-            })
-            .collect();
+        let mut described: Vec<(&StoredEvent, Description)> =
+            claimed.iter().map(|c| (c, c.describe())).collect();
         // One lock order for every batch, so concurrent batches cannot deadlock; arrival order
         // within an object.
         described.sort_by(|(a, da), (b, db)| {
@@ -112,19 +90,7 @@ impl ReadModelHandler {
                     description.family
                 )))
             } else {
-                let projected = project(
-                    &mut tx,
-                    &Projectable {
-                        source: &claimed.source,
-                        event_id: &claimed.event_id,
-                        description,
-                        received_at: claimed.received_at,
-                        resource_json: claimed.resource_json.as_deref(),
-                        resource_raw: &claimed.resource_raw,
-                    },
-                    true,
-                )
-                .await;
+                let projected = project(&mut tx, &claimed.projectable(description), true).await;
                 match projected {
                     Ok(Projected::Applied { notified: n, .. }) => {
                         notified |= n;

@@ -5,10 +5,9 @@ use crate::support::{
     eventually,
     fixtures::{self, INTERLACE_SECRET},
     sign, spawn_app, spawn_app_with,
-    subscriber::{self, Subscriber},
+    subscriber::{subscribed, Subscriber},
     TestApp, TestOptions,
 };
-use hookgate::config::{Secret, SubscriberConfig};
 use serde_json::{json, Value};
 
 async fn post(app: &TestApp, id: &str, event_type: &str, resource: Value) {
@@ -131,19 +130,6 @@ async fn a_replayed_message_that_fails_again_returns_with_its_attempts_counted()
             .any(|l| l["eventId"] == "bad-2" && l["attempts"] == 2)
     })
     .await;
-}
-
-fn subscribed(subscriber: &Subscriber) -> TestOptions {
-    TestOptions {
-        subscribers: vec![SubscriberConfig {
-            name: "ledger".into(),
-            url: subscriber.url.clone(),
-            secret: Secret::new(subscriber::SECRET),
-            patterns: vec!["notify.#".into()],
-            timeout_ms: 2000,
-        }],
-        ..TestOptions::default()
-    }
 }
 
 #[tokio::test]

@@ -411,9 +411,7 @@ async fn error_bodies_never_echo_the_signature() {
 async fn unknown_source_is_not_found() {
     let app = spawn_app().await;
     let fixture = fixtures::interlace_named("transfer");
-    let headers: Vec<(String, String)> = fixture.headers.clone().into_iter().collect();
-    let mut headers = headers;
-    headers.push(("Content-Type".into(), "application/json".into()));
+    let headers = fixture.json_headers();
     assert_error(
         app.post_webhook("nobody", &headers, fixture.body.clone())
             .await,
@@ -524,8 +522,7 @@ async fn content_type_must_be_json() {
 async fn bodies_that_are_not_envelopes_are_malformed() {
     let app = spawn_app().await;
     let fixture = fixtures::interlace_named("transfer");
-    let mut headers: Vec<(String, String)> = fixture.headers.clone().into_iter().collect();
-    headers.push(("Content-Type".into(), "application/json".into()));
+    let headers = fixture.json_headers();
     let envelope: Value = serde_json::from_str(&fixture.body).unwrap();
     let without = |field: &str| {
         let mut e = envelope.clone();
@@ -558,8 +555,7 @@ async fn bodies_that_are_not_envelopes_are_malformed() {
 async fn invalid_utf8_is_malformed() {
     let app = spawn_app().await;
     let fixture = fixtures::interlace_named("transfer");
-    let mut headers: Vec<(String, String)> = fixture.headers.clone().into_iter().collect();
-    headers.push(("Content-Type".into(), "application/json".into()));
+    let headers = fixture.json_headers();
     let mut body = fixture.body.clone().into_bytes();
     let at = body.windows(6).position(|w| w == b"Closed").unwrap();
     body[at] = 0xff;
@@ -586,8 +582,7 @@ async fn timestamp_outside_a_configured_tolerance_is_stale() {
     .await;
     // The fixtures' timestamps are old on purpose: off by default, refused where configured.
     let fixture = fixtures::interlace_named("transfer");
-    let mut headers: Vec<(String, String)> = fixture.headers.clone().into_iter().collect();
-    headers.push(("Content-Type".into(), "application/json".into()));
+    let headers = fixture.json_headers();
     assert_error(
         app.post_webhook("strict", &headers, fixture.body.clone())
             .await,
@@ -624,8 +619,7 @@ async fn standard_webhooks_test_vector_is_accepted_with_tolerance_off() {
     })
     .await;
     let fixture = fixtures::standard_webhooks();
-    let mut headers: Vec<(String, String)> = fixture.headers.clone().into_iter().collect();
-    headers.push(("Content-Type".into(), "application/json".into()));
+    let headers = fixture.json_headers();
     let response = app
         .post_webhook("partner", &headers, fixture.body.trim_end().to_owned())
         .await;

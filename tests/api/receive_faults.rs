@@ -49,8 +49,7 @@ async fn shutdown_finishes_a_request_in_flight() {
     let fixture = fixtures::interlace_named("payout_success");
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     let body = reqwest::Body::wrap_stream(tokio_stream_from(receiver));
-    let mut headers: Vec<(String, String)> = fixture.headers.clone().into_iter().collect();
-    headers.push(("Content-Type".into(), "application/json".into()));
+    let headers = fixture.json_headers();
     let (half, rest) = fixture.body.as_bytes().split_at(fixture.body.len() / 2);
     sender.send(Ok(half.to_vec())).await.unwrap();
 

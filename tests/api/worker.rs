@@ -5,28 +5,14 @@ use crate::support::{
     eventually,
     fixtures::{self, INTERLACE_SECRET},
     sign, spawn_app, spawn_app_with,
-    subscriber::{self, Subscriber},
+    subscriber::{subscribed, Subscriber},
     TestApp, TestOptions, API_TOKEN,
 };
-use hookgate::config::{Secret, SubscriberConfig};
 use lapin::{options::BasicPublishOptions, BasicProperties};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn subscribed(subscriber: &Subscriber) -> TestOptions {
-    TestOptions {
-        subscribers: vec![SubscriberConfig {
-            name: "ledger".into(),
-            url: subscriber.url.clone(),
-            secret: Secret::new(subscriber::SECRET),
-            patterns: vec!["notify.#".into()],
-            timeout_ms: 2000,
-        }],
-        ..TestOptions::default()
-    }
-}
 
 async fn post(app: &TestApp, id: &str, event_type: &str, resource: Value) {
     let (headers, body) = sign::interlace(INTERLACE_SECRET, id, event_type, &resource.to_string());

@@ -11,6 +11,15 @@ pub struct Fixture {
     pub body: String,
 }
 
+impl Fixture {
+    /// The platform's headers for this fixture plus `Content-Type: application/json`.
+    pub fn json_headers(&self) -> Vec<(String, String)> {
+        let mut headers: Vec<(String, String)> = self.headers.clone().into_iter().collect();
+        headers.push(("Content-Type".into(), "application/json".into()));
+        headers
+    }
+}
+
 #[derive(Deserialize)]
 struct Signature {
     file: String,

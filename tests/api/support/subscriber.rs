@@ -7,6 +7,20 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::sync::{Arc, Mutex};
 
+/// Test options with this subscriber configured as `ledger`, on every notification.
+pub fn subscribed(subscriber: &Subscriber) -> super::TestOptions {
+    super::TestOptions {
+        subscribers: vec![hookgate::config::SubscriberConfig {
+            name: "ledger".into(),
+            url: subscriber.url.clone(),
+            secret: hookgate::config::Secret::new(SECRET),
+            patterns: vec!["notify.#".into()],
+            timeout_ms: 2000,
+        }],
+        ..super::TestOptions::default()
+    }
+}
+
 pub const SECRET: &str = "whsec_c3Vic2NyaWJlci1zZWNyZXQtZm9yLXRlc3Rz";
 
 #[derive(Debug, Clone)]
