@@ -3,26 +3,13 @@
 
 use crate::support::{
     eventually,
-    fixtures::{self, INTERLACE_SECRET},
-    sign, spawn_app, spawn_app_with,
+    fixtures::{self},
+    sign::transfer,
+    spawn_app, spawn_app_with,
     subscriber::{subscribed, Subscriber},
     TestApp, TestOptions,
 };
 use serde_json::{json, Value};
-
-async fn post(app: &TestApp, id: &str, event_type: &str, resource: Value) {
-    let (headers, body) = sign::interlace(INTERLACE_SECRET, id, event_type, &resource.to_string());
-    assert_eq!(
-        app.post_webhook("interlace", &headers, body).await.status(),
-        200,
-        "{id}"
-    );
-}
-
-fn transfer(id: &str, status: &str, update_time: &str) -> Value {
-    json!({"id": id, "accountId": "acc-1", "status": status, "updateTime": update_time,
-           "amount": {"amount": "10.50", "currency": "USD"}, "fee": {"amount": "0.10", "currency": "USD"}})
-}
 
 async fn dead_letters(app: &TestApp) -> Vec<Value> {
     app.cli_json(&["dlq", "list", "--json"])
@@ -33,15 +20,13 @@ async fn dead_letters(app: &TestApp) -> Vec<Value> {
 }
 
 async fn two_bad_events(app: &TestApp) {
-    post(
-        app,
+    app.post_event(
         "bad-1",
         "CARD_TRANSACTION.UPDATED",
         json!({"status": "Closed", "transactionTime": "2021-10-28T11:07:31.019Z"}),
     )
     .await;
-    post(
-        app,
+    app.post_event(
         "bad-2",
         "PAYOUT.UPDATED",
         json!({"id": "p", "status": "CLOSED"}),
@@ -138,8 +123,7 @@ async fn admin_replay_sends_dead_letters_back_and_they_are_delivered_once() {
     let subscriber = Subscriber::start(&[400, 400, 400]).await;
     let app = spawn_app_with(subscribed(&subscriber)).await;
     for n in 0..3 {
-        post(
-            &app,
+        app.post_event(
             &format!("n-{n}"),
             "TRANSFER.UPDATED",
             transfer(&format!("t-{n}"), "Closed", "2023-03-01T08:23:01.000Z"),
@@ -311,15 +295,13 @@ async fn rebuild_after_a_full_run_gives_the_same_read_model_and_notifies_nobody(
     for fixture in fixtures::interlace() {
         app.post_fixture(&fixture).await;
     }
-    post(
-        &app,
+    app.post_event(
         "t-late",
         "TRANSFER.UPDATED",
         transfer("t-9", "Closed", "2023-03-01T09:00:00.000Z"),
     )
     .await;
-    post(
-        &app,
+    app.post_event(
         "t-early",
         "TRANSFER.UPDATED",
         transfer("t-9", "Pending", "2023-03-01T08:00:00.000Z"),
@@ -349,8 +331,7 @@ async fn rebuild_after_a_full_run_gives_the_same_read_model_and_notifies_nobody(
 async fn status_reports_totals_backlogs_queues_and_the_last_event() {
     let app = spawn_app().await;
     two_bad_events(&app).await;
-    post(
-        &app,
+    app.post_event(
         "ok-1",
         "TRANSFER.UPDATED",
         transfer("t-s", "Pending", "2023-03-01T08:00:00.000Z"),

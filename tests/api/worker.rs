@@ -4,7 +4,8 @@ use crate::support::{
     amqp::{self, body, message_id, Tap},
     eventually,
     fixtures::{self, INTERLACE_SECRET},
-    sign, spawn_app, spawn_app_with,
+    sign::{self, transfer},
+    spawn_app, spawn_app_with,
     subscriber::{subscribed, Subscriber},
     TestApp, TestOptions, API_TOKEN,
 };
@@ -14,24 +15,10 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-async fn post(app: &TestApp, id: &str, event_type: &str, resource: Value) {
-    let (headers, body) = sign::interlace(INTERLACE_SECRET, id, event_type, &resource.to_string());
-    assert_eq!(
-        app.post_webhook("interlace", &headers, body).await.status(),
-        200,
-        "{id}"
-    );
-}
-
 async fn object(app: &TestApp, family: &str, id: &str) -> Value {
     let response = app.api(&format!("/v1/objects/{family}/{id}")).await;
     assert_eq!(response.status(), 200, "{family}/{id}");
     response.json().await.unwrap()
-}
-
-fn transfer(id: &str, status: &str, update_time: &str) -> Value {
-    json!({"id": id, "accountId": "acc-1", "status": status, "updateTime": update_time,
-           "amount": {"amount": "10.50", "currency": "USD"}})
 }
 
 #[tokio::test]
@@ -180,16 +167,14 @@ async fn every_fixture_family_is_queryable_notified_and_delivered() {
 #[tokio::test]
 async fn out_of_order_events_end_in_the_right_state() {
     let app = spawn_app().await;
-    post(
-        &app,
+    app.post_event(
         "t-closed",
         "TRANSFER.UPDATED",
         transfer("t-1", "Closed", "2023-03-01T08:23:05.033Z"),
     )
     .await;
     app.wait_until_handled(1).await;
-    post(
-        &app,
+    app.post_event(
         "t-pending",
         "TRANSFER.UPDATED",
         transfer("t-1", "Pending", "2023-03-01T08:23:01.000Z"),
@@ -234,8 +219,7 @@ async fn an_event_delivered_five_times_applies_and_notifies_once() {
     app.wait_for_broker("up").await;
     let mut events = Tap::bind(&app.names().events(), "#", false).await;
     let mut notifications = Tap::bind(&app.names().notifications(), "notify.#", false).await;
-    post(
-        &app,
+    app.post_event(
         "five",
         "TRANSFER.UPDATED",
         transfer("t-5", "Pending", "2023-03-01T08:23:01.000Z"),
@@ -273,8 +257,7 @@ async fn an_event_delivered_five_times_applies_and_notifies_once() {
         app.count("SELECT count(*) FROM notification_outbox").await,
         1
     );
-    post(
-        &app,
+    app.post_event(
         "marker",
         "TRANSFER.UPDATED",
         transfer("t-6", "Pending", "2023-03-01T08:23:01.000Z"),
@@ -289,8 +272,7 @@ async fn an_event_delivered_five_times_applies_and_notifies_once() {
 async fn a_resource_that_does_not_fit_is_dead_lettered_with_its_reason() {
     let app = spawn_app().await;
     app.wait_for_broker("up").await;
-    post(
-        &app,
+    app.post_event(
         "no-id",
         "CARD_TRANSACTION.UPDATED",
         json!({"status": "Closed", "transactionTime": "2021-10-28T11:07:31.019Z"}),
@@ -333,8 +315,7 @@ async fn a_resource_that_does_not_fit_is_dead_lettered_with_its_reason() {
 async fn a_subscriber_that_fails_then_recovers_receives_the_notification_once() {
     let subscriber = Subscriber::start(&[500, 503]).await;
     let app = spawn_app_with(subscribed(&subscriber)).await;
-    post(
-        &app,
+    app.post_event(
         "retry-me",
         "TRANSFER.UPDATED",
         transfer("t-r", "Closed", "2023-03-01T08:23:01.000Z"),
@@ -344,8 +325,7 @@ async fn a_subscriber_that_fails_then_recovers_receives_the_notification_once() 
         !subscriber.delivered().is_empty()
     })
     .await;
-    post(
-        &app,
+    app.post_event(
         "marker",
         "TRANSFER.UPDATED",
         transfer("t-m", "Closed", "2023-03-01T08:23:01.000Z"),
@@ -384,8 +364,7 @@ async fn a_subscriber_answering_400_dead_letters_the_notification() {
     let app = spawn_app_with(subscribed(&subscriber)).await;
     app.wait_for_broker("up").await;
     let mut dlq = Tap::attach(&app.names().dlq()).await;
-    post(
-        &app,
+    app.post_event(
         "refused",
         "TRANSFER.UPDATED",
         transfer("t-x", "Closed", "2023-03-01T08:23:01.000Z"),
@@ -422,8 +401,7 @@ async fn a_worker_killed_mid_stream_causes_no_second_effect() {
     let mut app = spawn_app().await;
     app.wait_for_broker("up").await;
     for n in 0..40 {
-        post(
-            &app,
+        app.post_event(
             &format!("k-{n}"),
             "TRANSFER.UPDATED",
             transfer(&format!("t-k{n}"), "Closed", "2023-03-01T08:23:01.000Z"),
@@ -536,7 +514,8 @@ async fn exact_decimals_survive_the_whole_path() {
 #[tokio::test]
 async fn events_outside_the_catalogue_are_processed_and_counted() {
     let app = spawn_app().await;
-    post(&app, "holder", "CARDHOLDER.UPDATED", json!({"id": "h-1"})).await;
+    app.post_event("holder", "CARDHOLDER.UPDATED", json!({"id": "h-1"}))
+        .await;
     app.wait_until_handled(1).await;
     let event: Value = app
         .api("/v1/events/holder?source=interlace")
@@ -557,8 +536,7 @@ async fn events_outside_the_catalogue_are_processed_and_counted() {
 #[tokio::test]
 async fn read_api_requires_the_bearer_token() {
     let app = spawn_app().await;
-    post(
-        &app,
+    app.post_event(
         "auth",
         "TRANSFER.UPDATED",
         transfer("t-a", "Pending", "2023-03-01T08:23:01.000Z"),

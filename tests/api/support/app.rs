@@ -203,6 +203,19 @@ impl TestApp {
         request.send().await.expect("request sent")
     }
 
+    /// Signs `resource` as an Interlace event and posts it, expecting it accepted.
+    pub async fn post_event(&self, id: &str, event_type: &str, resource: serde_json::Value) {
+        let (headers, body) =
+            super::sign::interlace(INTERLACE_SECRET, id, event_type, &resource.to_string());
+        assert_eq!(
+            self.post_webhook("interlace", &headers, body)
+                .await
+                .status(),
+            200,
+            "{id}"
+        );
+    }
+
     /// Posts a fixture exactly as the platform would.
     pub async fn post_fixture(&self, fixture: &Fixture) -> reqwest::Response {
         let mut headers: Vec<(String, String)> = fixture.headers.clone().into_iter().collect();

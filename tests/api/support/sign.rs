@@ -66,3 +66,10 @@ pub fn standard_webhooks(
         ("webhook-signature".into(), format!("v1,{signature}")),
     ]
 }
+
+/// A transfer resource with exact amounts, for tests that need many objects.
+pub fn transfer(id: &str, status: &str, update_time: &str) -> serde_json::Value {
+    serde_json::json!({"id": id, "accountId": "acc-1", "status": status, "updateTime": update_time,
+                       "amount": {"amount": "10.50", "currency": "USD"},
+                       "fee": {"amount": "0.10", "currency": "USD"}})
+}
