@@ -156,7 +156,13 @@ async fn take(
     Ok(taken)
 }
 
-async fn give_back(messages: &[BasicGetMessage]) -> lapin::Result<()> {
+/// Requeues what was taken and waits (up to 5 s) until the broker shows it again, so a
+/// command that follows (a purge, another listing) sees every dead letter.
+async fn give_back(
+    channel: &Channel,
+    names: &Names,
+    messages: &[BasicGetMessage],
+) -> lapin::Result<()> {
     for message in messages {
         message
             .delivery
@@ -165,6 +171,12 @@ async fn give_back(messages: &[BasicGetMessage]) -> lapin::Result<()> {
                 ..BasicNackOptions::default()
             })
             .await?;
+    }
+    for _ in 0..100 {
+        if depth(channel, names).await? as usize >= messages.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     Ok(())
 }
@@ -176,7 +188,7 @@ pub async fn list(
 ) -> lapin::Result<Vec<DeadLetter>> {
     let taken = take(channel, names, limit).await?;
     let letters = taken.iter().map(summarise).collect();
-    give_back(&taken).await?;
+    give_back(channel, names, &taken).await?;
     Ok(letters)
 }
 
@@ -185,8 +197,7 @@ pub async fn show(
     names: &Names,
     event_id: &str,
 ) -> lapin::Result<Option<Detail>> {
-    let total = depth(channel, names).await? as usize;
-    let taken = take(channel, names, total).await?;
+    let taken = take(channel, names, usize::MAX).await?;
     let found = taken
         .iter()
         .find(|m| summarise(m).event_id == event_id)
@@ -200,12 +211,15 @@ pub async fn show(
                 body,
             }
         });
-    give_back(&taken).await?;
+    give_back(channel, names, &taken).await?;
     Ok(found)
 }
 
-/// Sends the selected dead letters back to the queues they failed in. `progress` is called
-/// with (messages looked at, messages in the DLQ when the replay started).
+/// Sends the selected dead letters back to the queues they failed in. Every message in the
+/// DLQ is looked at once: it is held unacknowledged until the end, so `basic.get` runs dry.
+/// A message this run already sent back that fails again and returns meanwhile is left for the
+/// next run. `progress` gets (messages looked at, messages in the DLQ at the start), the second
+/// figure being the broker's estimate.
 pub async fn replay(
     channel: &Channel,
     names: &Names,
@@ -213,14 +227,18 @@ pub async fn replay(
     dry_run: bool,
     mut progress: impl FnMut(u64, u64),
 ) -> lapin::Result<Counts> {
-    let total = u64::from(depth(channel, names).await?);
+    let estimate = u64::from(depth(channel, names).await?);
     let mut counts = Counts::default();
     let mut left = Vec::new();
-    for seen in 1..=total {
-        let Some(message) = take(channel, names, 1).await?.pop() else {
-            break;
-        };
+    let mut sent_back = std::collections::HashSet::new();
+    let mut seen = 0;
+    while let Some(message) = take(channel, names, 1).await?.pop() {
+        seen += 1;
         let letter = summarise(&message);
+        if sent_back.contains(&letter.event_id) {
+            left.push(message);
+            continue;
+        }
         let target = letter.queue.clone().filter(|_| selector.matches(&letter));
         let sent = match &target {
             Some(queue) if !dry_run => send_back(channel, queue, &message).await?,
@@ -228,6 +246,7 @@ pub async fn replay(
         };
         if sent {
             message.delivery.ack(BasicAckOptions::default()).await?;
+            sent_back.insert(letter.event_id);
         } else {
             left.push(message);
         }
@@ -237,9 +256,9 @@ pub async fn replay(
         } else {
             counts.skipped += 1;
         }
-        progress(seen, total);
+        progress(seen, estimate.max(seen));
     }
-    give_back(&left).await?;
+    give_back(channel, names, &left).await?;
     Ok(counts)
 }
 
