@@ -12,9 +12,15 @@
 use axum::{body::Bytes, http::HeaderMap, http::StatusCode, routing::post, Router};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use hmac::{Hmac, Mac};
-use hookgate::bench::{load, verify};
+use hookgate::{
+    amqp::{Names, RetryTier, Topology},
+    bench::{load, verify},
+};
 use lapin::{
-    options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions},
+    options::{
+        BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions, QueueDeclareOptions,
+        QueueDeleteOptions,
+    },
     types::{AMQPValue, FieldTable, LongString},
     BasicProperties, Connection, ConnectionProperties,
 };
@@ -106,7 +112,10 @@ async fn postgres_ceiling() -> f64 {
     for task in tasks {
         task.await.unwrap();
     }
-    inserted.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    let rate = inserted.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    pool.close().await;
+    drop_database("hookgate_bench_ceiling").await;
+    rate
 }
 
 /// (b) Confirmed publishes per second: 1 KiB persistent messages, 512 unconfirmed at most.
@@ -236,11 +245,14 @@ struct Hookgate {
     child: Child,
     url: String,
     database_url: String,
+    database: String,
+    prefix: String,
 }
 
 impl Hookgate {
     async fn start(name: &str, amqp_url: &str) -> Hookgate {
         let database_url = fresh_database(name).await;
+        let prefix = format!("hgbench_{}", uuid::Uuid::new_v4().simple());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -250,10 +262,7 @@ impl Hookgate {
             .arg("run")
             .env("HOOKGATE_DATABASE_URL", &database_url)
             .env("HOOKGATE_AMQP_URL", amqp_url)
-            .env(
-                "HOOKGATE_AMQP_PREFIX",
-                format!("hgbench_{}", uuid::Uuid::new_v4().simple()),
-            )
+            .env("HOOKGATE_AMQP_PREFIX", &prefix)
             .env("HOOKGATE_LISTEN", format!("127.0.0.1:{port}"))
             .env("HOOKGATE_INTERLACE_SECRETS", SECRET)
             .env("RUST_LOG", "warn")
@@ -264,6 +273,8 @@ impl Hookgate {
             child,
             url: format!("http://127.0.0.1:{port}"),
             database_url,
+            database: name.to_owned(),
+            prefix,
         };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -297,10 +308,41 @@ impl Hookgate {
     }
 }
 
-impl Drop for Hookgate {
-    fn drop(&mut self) {
+impl Hookgate {
+    /// Stops the process and removes its database and its queues and exchanges.
+    async fn remove(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let topology = Topology {
+            names: Names::new(self.prefix.clone()),
+            subscribers: Vec::new(),
+            tiers: RetryTier::defaults(),
+        };
+        if let Ok(connection) =
+            Connection::connect(&amqp_url(), ConnectionProperties::default()).await
+        {
+            if let Ok(channel) = connection.create_channel().await {
+                for queue in topology.queues() {
+                    let _ = channel
+                        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                        .await;
+                }
+                for exchange in topology.exchanges() {
+                    let _ = channel
+                        .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                        .await;
+                }
+            }
+        }
+        drop_database(&self.database).await;
+    }
+}
+
+async fn drop_database(name: &str) {
+    if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+        let _ = sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
+            .execute(&mut admin)
+            .await;
     }
 }
 
@@ -335,7 +377,7 @@ async fn main() {
     ))
     .await;
     let idle_memory = idle.peak_memory_mib();
-    drop(idle);
+    idle.remove().await;
 
     eprintln!("measuring hookgate end to end ...");
     let full = Hookgate::start("hookgate_bench_e2e", &amqp_url()).await;
@@ -355,7 +397,8 @@ async fn main() {
     ))
     .await;
     let full_memory = full.peak_memory_mib();
-    drop(full);
+    pool.close().await;
+    full.remove().await;
 
     let peak_memory = idle_memory.max(full_memory);
     let lines = [
