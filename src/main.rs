@@ -117,15 +117,8 @@ enum Command {
     },
     /// Print a signed request for a resource or envelope file.
     Sign {
-        #[arg(long, default_value = "interlace")]
-        source: String,
-        #[arg(long)]
-        file: String,
-        /// Required when the file is a bare resource.
-        #[arg(long)]
-        event_type: Option<String>,
-        #[arg(long)]
-        event_id: Option<String>,
+        #[command(flatten)]
+        event: EventFile,
         /// Print `{"headers":{...},"body":"..."}` instead of the request text.
         #[arg(long)]
         json: bool,
@@ -135,15 +128,37 @@ enum Command {
         /// Defaults to this service's own webhook URL for the source.
         #[arg(long)]
         url: Option<String>,
-        #[arg(long, default_value = "interlace")]
-        source: String,
-        #[arg(long)]
-        file: String,
-        #[arg(long)]
-        event_type: Option<String>,
-        #[arg(long)]
-        event_id: Option<String>,
+        #[command(flatten)]
+        event: EventFile,
     },
+}
+
+/// The event `sign` and `send` make: a file, and what to call it.
+#[derive(Args)]
+struct EventFile {
+    #[arg(long, default_value = "interlace")]
+    source: String,
+    #[arg(long)]
+    file: String,
+    /// Required when the file is a bare resource.
+    #[arg(long)]
+    event_type: Option<String>,
+    #[arg(long)]
+    event_id: Option<String>,
+}
+
+impl EventFile {
+    fn sign(&self, config: &Config) -> anyhow::Result<hookgate::receiving::schemes::SignedRequest> {
+        Ok(sign::sign(
+            config,
+            &SignInput {
+                source: &self.source,
+                file: &self.file,
+                event_type: self.event_type.as_deref(),
+                event_id: self.event_id.as_deref(),
+            },
+        )?)
+    }
 }
 
 #[derive(Subcommand)]
@@ -275,22 +290,8 @@ async fn main() -> anyhow::Result<()> {
             db::migrate(&pool).await?;
             println!("migrations applied");
         }
-        Command::Sign {
-            source,
-            file,
-            event_type,
-            event_id,
-            json,
-        } => {
-            let request = sign::sign(
-                &config,
-                &SignInput {
-                    source: &source,
-                    file: &file,
-                    event_type: event_type.as_deref(),
-                    event_id: event_id.as_deref(),
-                },
-            )?;
+        Command::Sign { event, json } => {
+            let request = event.sign(&config)?;
             if json {
                 let headers: serde_json::Map<String, serde_json::Value> = request
                     .headers
@@ -302,26 +303,16 @@ async fn main() -> anyhow::Result<()> {
                     serde_json::json!({"headers": headers, "body": request.body})
                 );
             } else {
-                print!("{}", sign::render(&format!("/webhooks/{source}"), &request));
+                print!(
+                    "{}",
+                    sign::render(&format!("/webhooks/{}", event.source), &request)
+                );
             }
         }
-        Command::Send {
-            url,
-            source,
-            file,
-            event_type,
-            event_id,
-        } => {
-            let request = sign::sign(
-                &config,
-                &SignInput {
-                    source: &source,
-                    file: &file,
-                    event_type: event_type.as_deref(),
-                    event_id: event_id.as_deref(),
-                },
-            )?;
-            let url = url.unwrap_or_else(|| format!("http://{}/webhooks/{source}", config.listen));
+        Command::Send { url, event } => {
+            let request = event.sign(&config)?;
+            let url = url
+                .unwrap_or_else(|| format!("http://{}/webhooks/{}", config.listen, event.source));
             let mut post = reqwest::Client::new().post(&url).body(request.body);
             for (name, value) in &request.headers {
                 post = post.header(name, value);

@@ -207,9 +207,8 @@ fn to_new_event(source: &str, verified: VerifiedEvent) -> NewEvent {
         parsed.as_ref(),
         verified.envelope_time,
     );
-    let resource_json = parsed
-        .filter(|_| !verified.resource.windows(6).any(|w| w == b"\\u0000"))
-        .and_then(|_| String::from_utf8(verified.resource.clone()).ok());
+    let resource_is_json =
+        parsed.is_some() && !verified.resource.windows(6).any(|w| w == b"\\u0000");
     let clean = |text: Option<String>| text.map(|t| t.replace('\0', "\u{FFFD}"));
     NewEvent {
         source: source.to_owned(),
@@ -224,7 +223,7 @@ fn to_new_event(source: &str, verified: VerifiedEvent) -> NewEvent {
         envelope_time: verified.envelope_time,
         content_hash: Sha256::digest(&verified.resource).to_vec(),
         resource_raw: verified.resource,
-        resource_json,
+        resource_is_json,
         parse_error: clean(description.error),
     }
 }

@@ -25,8 +25,8 @@ pub struct NewEvent {
     pub occurred_at: Option<DateTime<Utc>>,
     pub envelope_time: Option<DateTime<Utc>>,
     pub resource_raw: Vec<u8>,
-    /// The resource as JSON text, when it is JSON.
-    pub resource_json: Option<String>,
+    /// Whether the raw bytes can also be stored as JSONB (JSON, and no `\u0000` escape).
+    pub resource_is_json: bool,
     pub content_hash: Vec<u8>,
     pub parse_error: Option<String>,
 }
@@ -161,13 +161,15 @@ async fn insert_batch(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>
                                   account_id, routing_key, occurred_at, resource_raw, resource,
                                   content_hash, parse_error, envelope_time)
         SELECT source, event_id, event_type, family, status, object_id, account_id, routing_key,
-               occurred_at, resource_raw, resource::jsonb, content_hash, parse_error, envelope_time
+               occurred_at, resource_raw,
+               CASE WHEN is_json THEN convert_from(resource_raw, 'UTF8')::jsonb END,
+               content_hash, parse_error, envelope_time
         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                    $7::text[], $8::text[], $9::timestamptz[], $10::bytea[], $11::text[],
+                    $7::text[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bool[],
                     $12::bytea[], $13::text[], $14::timestamptz[])
              WITH ORDINALITY AS batch(source, event_id, event_type, family, status, object_id,
                                       account_id, routing_key, occurred_at, resource_raw,
-                                      resource, content_hash, parse_error, envelope_time,
+                                      is_json, content_hash, parse_error, envelope_time,
                                       position)
         ORDER BY position
         ON CONFLICT DO NOTHING
@@ -189,7 +191,12 @@ async fn insert_batch(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>
             .map(|e| e.resource_raw.clone())
             .collect::<Vec<_>>(),
     )
-    .bind(optional(|e| e.resource_json.clone()))
+    .bind(
+        events
+            .iter()
+            .map(|e| e.resource_is_json)
+            .collect::<Vec<_>>(),
+    )
     .bind(
         events
             .iter()
