@@ -152,9 +152,11 @@ async fn insert(pool: &PgPool, batch: &[Pending]) -> Result<Vec<Stored>, sqlx::E
 }
 
 async fn insert_batch(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>, sqlx::Error> {
-    let column = |f: fn(&NewEvent) -> String| events.iter().map(|e| f(e)).collect::<Vec<_>>();
+    // Columns are bound as borrowed slices: nothing is copied to build the statement.
+    let column = |f: fn(&NewEvent) -> &str| events.iter().map(|e| f(e)).collect::<Vec<_>>();
     let optional =
-        |f: fn(&NewEvent) -> Option<String>| events.iter().map(|e| f(e)).collect::<Vec<_>>();
+        |f: fn(&NewEvent) -> Option<&str>| events.iter().map(|e| f(e)).collect::<Vec<_>>();
+    let bytes = |f: fn(&NewEvent) -> &[u8]| events.iter().map(|e| f(e)).collect::<Vec<_>>();
     let inserted: Vec<(i64, String, String)> = sqlx::query_as(
         r#"
         INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
@@ -176,34 +178,24 @@ async fn insert_batch(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>
         RETURNING seq, source, event_id
         "#,
     )
-    .bind(column(|e| e.source.clone()))
-    .bind(column(|e| e.event_id.clone()))
-    .bind(column(|e| e.event_type.clone()))
-    .bind(column(|e| e.family.clone()))
-    .bind(optional(|e| e.status.clone()))
-    .bind(optional(|e| e.object_id.clone()))
-    .bind(optional(|e| e.account_id.clone()))
-    .bind(column(|e| e.routing_key.clone()))
+    .bind(column(|e| &e.source))
+    .bind(column(|e| &e.event_id))
+    .bind(column(|e| &e.event_type))
+    .bind(column(|e| &e.family))
+    .bind(optional(|e| e.status.as_deref()))
+    .bind(optional(|e| e.object_id.as_deref()))
+    .bind(optional(|e| e.account_id.as_deref()))
+    .bind(column(|e| &e.routing_key))
     .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
-    .bind(
-        events
-            .iter()
-            .map(|e| e.resource_raw.clone())
-            .collect::<Vec<_>>(),
-    )
+    .bind(bytes(|e| &e.resource_raw))
     .bind(
         events
             .iter()
             .map(|e| e.resource_is_json)
             .collect::<Vec<_>>(),
     )
-    .bind(
-        events
-            .iter()
-            .map(|e| e.content_hash.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(optional(|e| e.parse_error.clone()))
+    .bind(bytes(|e| &e.content_hash))
+    .bind(optional(|e| e.parse_error.as_deref()))
     .bind(events.iter().map(|e| e.envelope_time).collect::<Vec<_>>())
     .fetch_all(pool)
     .await?;
