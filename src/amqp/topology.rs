@@ -1,10 +1,13 @@
 //! Declares the SPEC 4 topology. Every declaration is idempotent, so each start (and each
 //! reconnection) declares it again.
 
-use super::names::{Names, RetryTier};
+use super::{
+    names::{Names, RetryTier},
+    publish::text_value,
+};
 use lapin::{
     options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
-    types::{AMQPValue, FieldTable, LongString, ShortString},
+    types::{AMQPValue, FieldTable, ShortString},
     Channel, ExchangeKind,
 };
 
@@ -81,13 +84,10 @@ impl Topology {
                     "x-message-ttl".into(),
                     AMQPValue::LongLongInt(tier.ttl.as_millis() as i64),
                 );
-                arguments.insert(
-                    "x-dead-letter-exchange".into(),
-                    AMQPValue::LongString(LongString::from("")),
-                );
+                arguments.insert("x-dead-letter-exchange".into(), text_value(""));
                 arguments.insert(
                     "x-dead-letter-routing-key".into(),
-                    AMQPValue::LongString(LongString::from(queue.as_str())),
+                    text_value(queue.as_str()),
                 );
                 declare_quorum(channel, &self.names.retry(&queue, tier), arguments).await?;
             }
@@ -101,10 +101,7 @@ async fn declare_quorum(
     queue: &str,
     mut arguments: FieldTable,
 ) -> lapin::Result<()> {
-    arguments.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString(LongString::from("quorum")),
-    );
+    arguments.insert("x-queue-type".into(), text_value("quorum"));
     channel
         .queue_declare(
             ShortString::from(queue),

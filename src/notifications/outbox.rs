@@ -1,13 +1,10 @@
 //! The notification outbox, relayed by the same relay as the events.
 
 use crate::{
-    amqp::Names,
+    amqp::{text_value, Names},
     relay::{Outbox, Outgoing},
 };
-use lapin::{
-    types::{AMQPValue, FieldTable, LongString},
-    BasicProperties,
-};
+use lapin::{types::FieldTable, BasicProperties};
 use sqlx::PgConnection;
 
 pub struct NotificationOutbox {
@@ -51,14 +48,8 @@ impl Outbox for NotificationOutbox {
             .into_iter()
             .map(|row| {
                 let mut headers = FieldTable::default();
-                headers.insert(
-                    "x-source".into(),
-                    AMQPValue::LongString(LongString::from(row.source.as_str())),
-                );
-                headers.insert(
-                    "x-event-id".into(),
-                    AMQPValue::LongString(LongString::from(row.event_id.as_str())),
-                );
+                headers.insert("x-source".into(), text_value(row.source.as_str()));
+                headers.insert("x-event-id".into(), text_value(row.event_id.as_str()));
                 Outgoing {
                     key: row.seq,
                     event_id: row.event_id,

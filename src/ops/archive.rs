@@ -2,13 +2,13 @@
 
 use super::Counts;
 use crate::{
-    amqp::Names,
+    amqp::{publish_mandatory, Names, Outcome},
     catalogue::Family,
     projection::{project, table, ProjectionError, StoredEvent, STORED_EVENT_COLUMNS},
     relay::{event_message, InboxRow, INBOX_ROW_COLUMNS},
 };
 use chrono::{DateTime, Utc};
-use lapin::{options::BasicPublishOptions, Channel, Confirmation};
+use lapin::Channel;
 use sqlx::PgPool;
 
 const PAGE: i64 = 500;
@@ -89,23 +89,12 @@ pub async fn replay(
         let mut pending = Vec::with_capacity(rows.len());
         for row in &rows {
             let (body, properties) = event_message(row);
-            let confirm = channel
-                .basic_publish(
-                    "".into(),
-                    queue.as_str().into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..BasicPublishOptions::default()
-                    },
-                    &body,
-                    properties,
-                )
-                .await?;
+            let confirm = publish_mandatory(channel, "", &queue, &body, properties).await?;
             pending.push((row, confirm));
         }
         for (row, confirm) in pending {
-            match confirm.await? {
-                Confirmation::Ack(None) => counts.replayed += 1,
+            match Outcome::from(confirm.await?) {
+                Outcome::Taken => counts.replayed += 1,
                 _ => return Err(ArchiveError::NotConfirmed(row.event_id.clone())),
             }
             progress(counts.replayed);

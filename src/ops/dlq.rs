@@ -8,17 +8,14 @@
 
 use super::Counts;
 use crate::{
-    amqp::Names,
-    workers::{HEADER_ATTEMPTS, HEADER_ERROR, HEADER_FAILED_AT, HEADER_QUEUE},
+    amqp::{header_text, inspect_queue, publish_confirmed, value_text, Names, Outcome},
+    workers::{attempts, HEADER_ERROR, HEADER_FAILED_AT, HEADER_QUEUE},
 };
 use lapin::{
     message::BasicGetMessage,
-    options::{
-        BasicAckOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
-        QueueDeclareOptions, QueuePurgeOptions,
-    },
+    options::{BasicAckOptions, BasicGetOptions, BasicNackOptions, QueuePurgeOptions},
     types::{AMQPValue, FieldTable},
-    Channel, Confirmation,
+    Channel,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -65,18 +62,10 @@ impl Selector {
     }
 }
 
-fn text(value: &AMQPValue) -> Option<String> {
-    match value {
-        AMQPValue::LongString(s) => Some(s.to_string()),
-        AMQPValue::ShortString(s) => Some(s.to_string()),
-        _ => None,
-    }
-}
-
 fn summarise(message: &BasicGetMessage) -> DeadLetter {
     let properties = &message.delivery.properties;
     let headers = properties.headers().clone().unwrap_or_default();
-    let header = |name: &str| headers.inner().get(name).and_then(text);
+    let header = |name: &str| header_text(&headers, name);
     let body: Value = serde_json::from_slice(&message.delivery.data).unwrap_or(Value::Null);
     let body_text = |field: &str| body.get(field).and_then(Value::as_str).map(str::to_owned);
     DeadLetter {
@@ -92,11 +81,7 @@ fn summarise(message: &BasicGetMessage) -> DeadLetter {
             .or_else(|| body_text("eventType")),
         family: body_text("family"),
         queue: header(HEADER_QUEUE),
-        attempts: headers
-            .inner()
-            .get(HEADER_ATTEMPTS)
-            .and_then(|v| v.as_long_long_int())
-            .unwrap_or(0),
+        attempts: attempts(properties),
         error: header(HEADER_ERROR),
         failed_at: header(HEADER_FAILED_AT),
     }
@@ -110,7 +95,7 @@ fn headers_json(headers: &FieldTable) -> serde_json::Map<String, Value> {
             let value = match v {
                 AMQPValue::LongLongInt(n) => Value::from(*n),
                 AMQPValue::LongInt(n) => Value::from(*n),
-                other => text(other)
+                other => value_text(other)
                     .map(Value::from)
                     .unwrap_or_else(|| Value::from(format!("{other:?}"))),
             };
@@ -121,17 +106,7 @@ fn headers_json(headers: &FieldTable) -> serde_json::Map<String, Value> {
 
 /// Messages in the DLQ now.
 pub async fn depth(channel: &Channel, names: &Names) -> lapin::Result<u32> {
-    let queue = channel
-        .queue_declare(
-            names.dlq().as_str().into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
-    Ok(queue.message_count())
+    Ok(inspect_queue(channel, &names.dlq()).await?.message_count())
 }
 
 /// Takes up to `limit` messages without acknowledging them.
@@ -267,20 +242,15 @@ async fn send_back(
     queue: &str,
     message: &BasicGetMessage,
 ) -> lapin::Result<bool> {
-    let confirmation = channel
-        .basic_publish(
-            "".into(),
-            queue.into(),
-            BasicPublishOptions {
-                mandatory: true,
-                ..BasicPublishOptions::default()
-            },
-            &message.delivery.data,
-            message.delivery.properties.clone(),
-        )
-        .await?
-        .await?;
-    let sent = matches!(confirmation, Confirmation::Ack(None));
+    let outcome = publish_confirmed(
+        channel,
+        "",
+        queue,
+        &message.delivery.data,
+        message.delivery.properties.clone(),
+    )
+    .await?;
+    let sent = outcome == Outcome::Taken;
     if !sent {
         tracing::warn!(%queue, "replay not confirmed; the message stays in the DLQ");
     }

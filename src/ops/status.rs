@@ -1,11 +1,11 @@
 //! `hookgate status`: what is waiting where.
 
 use crate::{
-    amqp::Topology,
+    amqp::{inspect_queue, Topology},
     notifications::NotificationOutbox,
     relay::{EventOutbox, Outbox},
 };
-use lapin::{options::QueueDeclareOptions, types::FieldTable, Channel};
+use lapin::Channel;
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -107,16 +107,7 @@ pub async fn gather(
 async fn depths(channel: &Channel, topology: &Topology) -> lapin::Result<Vec<QueueDepth>> {
     let mut depths = Vec::new();
     for queue in topology.queues() {
-        let declared = channel
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
+        let declared = inspect_queue(channel, &queue).await?;
         depths.push(QueueDepth {
             queue,
             messages: declared.message_count(),

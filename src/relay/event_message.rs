@@ -1,11 +1,8 @@
 //! The event message of SPEC 4.
 
 use super::event_outbox::InboxRow;
-use crate::catalogue::format_time;
-use lapin::{
-    types::{AMQPValue, FieldTable, LongString},
-    BasicProperties,
-};
+use crate::{amqp::text_value, catalogue::format_time};
+use lapin::{types::FieldTable, BasicProperties};
 use serde::Serialize;
 use serde_json::{value::RawValue, Value};
 
@@ -52,10 +49,7 @@ pub fn event_message(row: &InboxRow) -> (Vec<u8>, BasicProperties) {
     .expect("message serialises");
 
     let mut headers = FieldTable::default();
-    headers.insert(
-        "x-source".into(),
-        AMQPValue::LongString(LongString::from(row.source.as_str())),
-    );
+    headers.insert("x-source".into(), text_value(row.source.as_str()));
     let properties = BasicProperties::default()
         .with_message_id(row.event_id.as_str().into())
         .with_type(row.event_type.as_str().into())

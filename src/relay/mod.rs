@@ -13,8 +13,11 @@ mod event_outbox;
 pub use event_message::event_message;
 pub use event_outbox::{EventOutbox, InboxRow, INBOX_ROW_COLUMNS};
 
-use crate::{amqp::Broker, telemetry::Metrics};
-use lapin::{options::BasicPublishOptions, BasicProperties, Channel, Confirmation};
+use crate::{
+    amqp::{publish_mandatory, Broker, Outcome},
+    telemetry::Metrics,
+};
+use lapin::{BasicProperties, Channel};
 use sqlx::{PgConnection, PgPool};
 use std::{future::Future, sync::Arc, time::Duration, time::Instant};
 use tokio::sync::Notify;
@@ -217,44 +220,39 @@ impl<O: Outbox> Relay<O> {
         delivered: &mut Vec<i64>,
     ) -> Result<(), RelayError> {
         let label = [self.outbox.name()];
-        let mandatory = BasicPublishOptions {
-            mandatory: true,
-            ..BasicPublishOptions::default()
-        };
         let mut pending = Vec::with_capacity(batch.len());
         for message in batch {
-            let confirm = channel
-                .basic_publish(
-                    message.exchange.as_str().into(),
-                    message.routing_key.as_str().into(),
-                    mandatory,
-                    &message.body,
-                    message.properties.clone(),
-                )
-                .await?;
+            let confirm = publish_mandatory(
+                channel,
+                &message.exchange,
+                &message.routing_key,
+                &message.body,
+                message.properties.clone(),
+            )
+            .await?;
             pending.push((message, confirm));
         }
         for (message, confirm) in pending {
             let span = tracing::info_span!("publish", event_id = %message.event_id, routing_key = %message.routing_key);
-            match confirm.await? {
-                Confirmation::Ack(None) => {
+            match Outcome::from(confirm.await?) {
+                Outcome::Taken => {
                     self.metrics
                         .publish_confirms
                         .with_label_values(&label)
                         .inc();
                     delivered.push(message.key);
                 }
-                Confirmation::Ack(Some(returned)) => {
+                Outcome::Returned(reply) => {
                     self.metrics.publish_returns.with_label_values(&label).inc();
                     if self.outbox.unroutable_is_final() {
                         delivered.push(message.key);
                     } else {
                         span.in_scope(|| {
-                            tracing::error!(reply = %returned.reply_text, "broker returned the message: no queue is bound for it")
+                            tracing::error!(%reply, "broker returned the message: no queue is bound for it")
                         });
                     }
                 }
-                Confirmation::Nack(_) | Confirmation::NotRequested => {
+                Outcome::Refused => {
                     self.metrics.publish_nacks.with_label_values(&label).inc();
                     span.in_scope(|| tracing::warn!("broker refused the message"));
                 }

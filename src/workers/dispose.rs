@@ -2,13 +2,8 @@
 //! the dead-letter queue for a permanent one or after the last tier. Each move is a publish
 //! with confirm; the caller acknowledges the original only after it succeeded.
 
-use crate::amqp::{Names, RetryTier};
-use lapin::{
-    message::Delivery,
-    options::BasicPublishOptions,
-    types::{AMQPValue, FieldTable, LongString},
-    Channel, Confirmation,
-};
+use crate::amqp::{header_number, publish_confirmed, text_value, Names, Outcome, RetryTier};
+use lapin::{message::Delivery, types::AMQPValue, BasicProperties, Channel};
 
 pub const HEADER_QUEUE: &str = "x-hookgate-queue";
 pub const HEADER_ATTEMPTS: &str = "x-hookgate-attempts";
@@ -35,23 +30,16 @@ pub enum Moved {
 pub enum MoveError {
     #[error(transparent)]
     Broker(#[from] lapin::Error),
-    #[error("the broker did not take the message ({0})")]
-    NotTaken(&'static str),
+    #[error("the broker did not take the message ({0:?})")]
+    NotTaken(Outcome),
 }
 
 /// Failures this message went through before, as counted in its headers.
-pub fn attempts(delivery: &Delivery) -> i64 {
-    delivery
-        .properties
+pub fn attempts(properties: &BasicProperties) -> i64 {
+    properties
         .headers()
         .as_ref()
-        .and_then(|h| h.inner().get(HEADER_ATTEMPTS))
-        .and_then(|v| match v {
-            AMQPValue::LongLongInt(n) => Some(*n),
-            AMQPValue::LongInt(n) => Some(i64::from(*n)),
-            AMQPValue::ShortInt(n) => Some(i64::from(*n)),
-            _ => None,
-        })
+        .and_then(|headers| header_number(headers, HEADER_ATTEMPTS))
         .unwrap_or(0)
 }
 
@@ -63,10 +51,10 @@ pub async fn move_failed(
     delivery: &Delivery,
     failure: &Failure,
 ) -> Result<Moved, MoveError> {
-    let attempts = attempts(delivery) + 1;
+    let attempts = attempts(&delivery.properties) + 1;
     let mut headers = delivery.properties.headers().clone().unwrap_or_default();
     headers.insert(HEADER_ATTEMPTS.into(), AMQPValue::LongLongInt(attempts));
-    headers.insert(HEADER_ERROR.into(), long_string(&failure.to_string()));
+    headers.insert(HEADER_ERROR.into(), text_value(&failure.to_string()));
     let next_tier = match failure {
         Failure::Transient(_) => usize::try_from(attempts - 1)
             .ok()
@@ -82,45 +70,17 @@ pub async fn move_failed(
             },
         ),
         None => {
-            headers.insert(HEADER_QUEUE.into(), long_string(queue));
+            headers.insert(HEADER_QUEUE.into(), text_value(queue));
             headers.insert(
                 HEADER_FAILED_AT.into(),
-                long_string(&crate::catalogue::format_time(&chrono::Utc::now())),
+                text_value(&crate::catalogue::format_time(&chrono::Utc::now())),
             );
             (names.dead(), queue.to_owned(), Moved::DeadLettered)
         }
     };
     let properties = delivery.properties.clone().with_headers(headers);
-    let confirmation = channel
-        .basic_publish(
-            exchange.as_str().into(),
-            routing_key.as_str().into(),
-            BasicPublishOptions {
-                mandatory: true,
-                ..BasicPublishOptions::default()
-            },
-            &delivery.data,
-            properties,
-        )
-        .await?
-        .await?;
-    match confirmation {
-        Confirmation::Ack(None) => Ok(moved),
-        Confirmation::Ack(Some(_)) => Err(MoveError::NotTaken("returned as unroutable")),
-        Confirmation::Nack(_) => Err(MoveError::NotTaken("nacked")),
-        Confirmation::NotRequested => Err(MoveError::NotTaken("confirms are off")),
-    }
-}
-
-fn long_string(text: &str) -> AMQPValue {
-    AMQPValue::LongString(LongString::from(text))
-}
-
-/// A header's text value, whichever string type it was sent as.
-pub fn header_text(headers: &FieldTable, name: &str) -> Option<String> {
-    match headers.inner().get(name)? {
-        AMQPValue::LongString(s) => Some(s.to_string()),
-        AMQPValue::ShortString(s) => Some(s.to_string()),
-        _ => None,
+    match publish_confirmed(channel, &exchange, &routing_key, &delivery.data, properties).await? {
+        Outcome::Taken => Ok(moved),
+        other => Err(MoveError::NotTaken(other)),
     }
 }
