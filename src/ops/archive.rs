@@ -3,8 +3,8 @@
 use super::Counts;
 use crate::{
     amqp::{publish_mandatory, Names, Outcome},
-    catalogue::Family,
-    projection::{project, table, ProjectionError, StoredEvent, STORED_EVENT_COLUMNS},
+    catalogue::{Description, Family},
+    projection::{project, table, Mode, Projectable, StoredEvent, STORED_EVENT_COLUMNS},
     relay::{event_message, InboxRow, INBOX_ROW_COLUMNS},
 };
 use chrono::{DateTime, Utc};
@@ -162,17 +162,22 @@ pub async fn rebuild(
         .await?;
         let Some(last) = page.last() else { break };
         after = (last.occurred_at, last.event.seq);
-        for archived in &page {
-            let description = archived.event.describe();
-            let projected =
-                project(&mut tx, &archived.event.projectable(&description), false).await;
-            match projected {
+        let descriptions: Vec<Description> = page
+            .iter()
+            .map(|archived| archived.event.describe())
+            .collect();
+        let events: Vec<Projectable> = page
+            .iter()
+            .zip(&descriptions)
+            .map(|(archived, description)| archived.event.projectable(description))
+            .collect();
+        for outcome in project(&mut tx, &events, Mode::Rebuild).await? {
+            match outcome {
                 Ok(_) => counts.replayed += 1,
-                Err(ProjectionError::NotProjectable(_)) => counts.skipped += 1,
-                Err(ProjectionError::Database(error)) => return Err(error.into()),
+                Err(_) => counts.skipped += 1,
             }
-            progress(counts.replayed + counts.skipped, total as u64);
         }
+        progress(counts.replayed + counts.skipped, total as u64);
     }
     tx.commit().await?;
     Ok(counts)

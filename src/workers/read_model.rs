@@ -1,14 +1,14 @@
 //! The read-model worker: projects each event exactly once in effect.
 //!
 //! Deliveries that arrive together are handled in one transaction: it claims their inbox rows
-//! (`processed_at IS NULL` → now), parses each resource as received, applies it, writes
-//! history and the notification outbox row, and commits once. A redelivery or replay of a
+//! (`processed_at IS NULL` → now), parses each resource as received, projects them all
+//! together (state, history, notification outbox), and commits once. A redelivery or replay of a
 //! processed event finds its row already claimed and changes nothing.
 
 use super::{consumer::Handler, Failure};
 use crate::{
     catalogue::{Description, Family},
-    projection::{project, Projected, ProjectionError, StoredEvent, STORED_EVENT_COLUMNS},
+    projection::{project, Mode, Projected, StoredEvent, STORED_EVENT_COLUMNS},
     telemetry::Metrics,
 };
 use lapin::message::Delivery;
@@ -62,52 +62,50 @@ impl ReadModelHandler {
         .bind(&ids)
         .fetch_all(&mut *tx)
         .await?;
-        let mut described: Vec<(&StoredEvent, Description)> =
+        let mut claimed: Vec<(&StoredEvent, Description)> =
             claimed.iter().map(|c| (c, c.describe())).collect();
-        // One lock order for every batch, so concurrent batches cannot deadlock; arrival order
-        // within an object.
-        described.sort_by(|(a, da), (b, db)| {
-            (da.family.as_str(), &da.object_id, a.seq).cmp(&(
-                db.family.as_str(),
-                &db.object_id,
-                b.seq,
-            ))
-        });
+        // Arrival order: events for one object are applied in it.
+        claimed.sort_by_key(|(event, _)| event.seq);
         let mut outcomes: HashMap<(&str, &str), Result<(), Failure>> = HashMap::new();
-        let mut unclaim: Vec<(&str, &str)> = Vec::new();
-        let mut notified = false;
-        for (claimed, description) in &described {
-            let key = (claimed.source.as_str(), claimed.event_id.as_str());
-            let outcome = if description.family == Family::Unknown {
+        let mut projectable = Vec::new();
+        for (event, description) in &claimed {
+            let key = (event.source.as_str(), event.event_id.as_str());
+            if description.family == Family::Unknown {
                 self.metrics
                     .unknown_events
-                    .with_label_values(&[claimed.event_type.as_str()])
+                    .with_label_values(&[event.event_type.as_str()])
                     .inc();
-                Ok(())
+                outcomes.insert(key, Ok(()));
             } else if let Some(error) = &description.error {
-                Err(Failure::Permanent(format!(
-                    "resource does not fit {}: {error}",
-                    description.family
-                )))
+                outcomes.insert(
+                    key,
+                    Err(Failure::Permanent(format!(
+                        "resource does not fit {}: {error}",
+                        description.family
+                    ))),
+                );
             } else {
-                let projected = project(&mut tx, &claimed.projectable(description), true).await;
-                match projected {
-                    Ok(Projected::Applied { notified: n, .. }) => {
-                        notified |= n;
-                        Ok(())
-                    }
-                    Ok(Projected::Stale) => Ok(()),
-                    Err(ProjectionError::Database(error)) => return Err(error),
-                    Err(ProjectionError::NotProjectable(reason)) => {
-                        Err(Failure::Permanent(reason.into()))
-                    }
-                }
-            };
-            if outcome.is_err() {
-                unclaim.push(key);
+                projectable.push(event.projectable(description));
             }
-            outcomes.insert(key, outcome);
         }
+        let projected = project(&mut tx, &projectable, Mode::Live).await?;
+        let mut notified = false;
+        for (event, outcome) in projectable.iter().zip(projected) {
+            let outcome = match outcome {
+                Ok(Projected::Applied { notified: n }) => {
+                    notified |= n;
+                    Ok(())
+                }
+                Ok(Projected::Stale) => Ok(()),
+                Err(reason) => Err(Failure::Permanent(reason.into())),
+            };
+            outcomes.insert((event.source, event.event_id), outcome);
+        }
+        let unclaim: Vec<(&str, &str)> = outcomes
+            .iter()
+            .filter(|(_, outcome)| outcome.is_err())
+            .map(|(key, _)| *key)
+            .collect();
         if !unclaim.is_empty() {
             // A failed event is not processed: it goes to the DLQ and may be replayed.
             let (sources, ids): (Vec<&str>, Vec<&str>) = unclaim.into_iter().unzip();

@@ -9,7 +9,10 @@ use crate::support::{
     subscriber::{subscribed, Subscriber},
     TestApp, TestOptions, API_TOKEN,
 };
-use lapin::{options::BasicPublishOptions, BasicProperties};
+use lapin::{
+    options::{BasicPublishOptions, ConfirmSelectOptions},
+    BasicProperties,
+};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -605,23 +608,10 @@ async fn read_api_is_unavailable_without_a_configured_token() {
     );
 }
 
-#[tokio::test]
-async fn one_unfit_event_in_a_batch_does_not_hold_back_the_others() {
-    let app = spawn_app().await;
-    app.wait_for_broker("up").await;
-    // Stored directly and delivered back to back, so the worker takes them as one batch.
-    let events = [
-        (
-            "good-1",
-            transfer("t-b1", "Pending", "2023-03-01T08:23:01.000Z").to_string(),
-        ),
-        ("unfit", json!({"status": "Pending"}).to_string()),
-        (
-            "good-2",
-            transfer("t-b2", "Closed", "2023-03-01T08:23:01.000Z").to_string(),
-        ),
-    ];
-    for (id, resource) in &events {
+/// Stores transfer events directly and publishes them to the read-model queue back to back, so
+/// the worker takes them in batches of many.
+async fn deliver_back_to_back(app: &TestApp, events: &[(&str, String)]) {
+    for (id, resource) in events {
         sqlx::query(
             "INSERT INTO inbox_events (source, event_id, event_type, family, routing_key, resource_raw,
                                        content_hash, envelope_time, published_at)
@@ -635,8 +625,14 @@ async fn one_unfit_event_in_a_batch_does_not_hold_back_the_others() {
     }
     let connection = amqp::connect().await;
     let channel = connection.create_channel().await.unwrap();
-    for (id, _) in &events {
-        channel
+    // Confirmed, so none is still in flight when the connection is dropped.
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let mut confirms = Vec::new();
+    for (id, _) in events {
+        let confirm = channel
             .basic_publish(
                 "".into(),
                 app.names().read_model().as_str().into(),
@@ -648,7 +644,99 @@ async fn one_unfit_event_in_a_batch_does_not_hold_back_the_others() {
             )
             .await
             .unwrap();
+        confirms.push(confirm);
     }
+    for confirm in confirms {
+        assert!(confirm.await.unwrap().is_ack());
+    }
+}
+
+#[tokio::test]
+async fn many_events_for_few_objects_in_concurrent_batches_end_in_the_right_state() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    // Per object: pending at seconds 1..=29 and closed at second 30, scrambled with closed
+    // eighth, so one object's events meet in one batch and in batches under way together.
+    let objects = ["t-m1", "t-m2", "t-m3"];
+    let seconds: Vec<u32> = (0..30).map(|step| (step * 7 + 11) % 30).collect();
+    let mut events: Vec<(String, String)> = Vec::new();
+    for &second in &seconds {
+        for object_id in objects {
+            let (id, status, second) = match second {
+                0 => (format!("{object_id}-closed"), "Closed", 30),
+                _ => (format!("{object_id}-pending-{second}"), "Pending", second),
+            };
+            let time = format!("2023-03-01T08:23:{second:02}.000Z");
+            events.push((id, transfer(object_id, status, &time).to_string()));
+        }
+    }
+    let borrowed: Vec<(&str, String)> = events
+        .iter()
+        .map(|(id, resource)| (id.as_str(), resource.clone()))
+        .collect();
+    deliver_back_to_back(&app, &borrowed).await;
+    app.wait_until_handled(events.len() as i64).await;
+    for object_id in objects {
+        let found = object(&app, "transfer", object_id).await;
+        assert_eq!(found["status"], "closed", "{object_id}");
+        assert_eq!(found["lastEventId"], format!("{object_id}-closed"));
+        let history = found["history"].as_array().unwrap();
+        assert_eq!(history.len(), 30, "{object_id}: every event once");
+        // Batches under way together commit in any order, so which pendings applied varies;
+        // that closed did, once, and ended it does not.
+        let closed: Vec<&Value> = history.iter().filter(|h| h["status"] == "closed").collect();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0]["applied"], true, "{object_id}");
+    }
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM notification_outbox WHERE routing_key = 'notify.transfer.closed'"
+        )
+        .await,
+        3,
+        "each object's close notified once"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM notification_outbox WHERE routing_key = 'notify.transfer.pending'"
+        )
+        .await,
+        app.count(
+            "SELECT count(DISTINCT object_id) FROM status_history
+             WHERE status = 'pending' AND applied"
+        )
+        .await,
+        "a pending is notified only for an object's first state: pending after pending is no change"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM status_history").await,
+        events.len() as i64
+    );
+    assert_eq!(
+        app.metric("hookgate_worker_messages_total{outcome=\"retried\"")
+            .await
+            .unwrap_or(0.0),
+        0.0,
+        "batches touching the same objects wait for each other instead of failing"
+    );
+}
+
+#[tokio::test]
+async fn one_unfit_event_in_a_batch_does_not_hold_back_the_others() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    let events = [
+        (
+            "good-1",
+            transfer("t-b1", "Pending", "2023-03-01T08:23:01.000Z").to_string(),
+        ),
+        ("unfit", json!({"status": "Pending"}).to_string()),
+        (
+            "good-2",
+            transfer("t-b2", "Closed", "2023-03-01T08:23:01.000Z").to_string(),
+        ),
+    ];
+    deliver_back_to_back(&app, &events).await;
     app.wait_until_handled(3).await;
     assert_eq!(object(&app, "transfer", "t-b1").await["status"], "pending");
     assert_eq!(object(&app, "transfer", "t-b2").await["status"], "closed");

@@ -88,6 +88,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: TestOptions) -> TestApp {
+    // `TEST_LOG=1 cargo test ...` shows the apps' logs (filtered by RUST_LOG).
+    if std::env::var_os("TEST_LOG").is_some() {
+        hookgate::telemetry::init_logging(hookgate::config::LogFormat::Text);
+    }
     let admin_url = admin_url();
     let database = format!("hookgate_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&admin_url)
