@@ -4,7 +4,9 @@
 //! (b) RabbitMQ: persistent 1 KiB publishes with confirms into a quorum queue;
 //! (c) HTTP: a no-op axum POST handler that only checks the HMAC;
 //! then hookgate's accept rate (relay and workers idle), its end-to-end rate, its p99 accept
-//! latency at half its maximum rate, and its peak memory.
+//! latency at half its maximum rate, and its peak memory. A second table gives the CPU each
+//! part spent per event in each measurement (from /proc), which is what bounds the rates on a
+//! machine where all of them share the cores.
 //!
 //! `benches/run.sh` starts the services and runs this; `HOOKGATE_BENCH_SECONDS` sets each
 //! measurement's length (default 10).
@@ -73,7 +75,7 @@ async fn fresh_database(name: &str) -> String {
 }
 
 /// (a) Rows per second: 4 connections, batches of 256 1 KiB JSON rows, ON CONFLICT DO NOTHING.
-async fn postgres_ceiling() -> f64 {
+async fn postgres_ceiling() -> (f64, Cpu) {
     let url = fresh_database("hookgate_bench_ceiling").await;
     let pool: PgPool = PgPoolOptions::new()
         .max_connections(4)
@@ -86,6 +88,7 @@ async fn postgres_ceiling() -> f64 {
         .unwrap();
     let body = serde_json::json!({"padding": "x".repeat(1000)}).to_string();
     let inserted = Arc::new(AtomicU64::new(0));
+    let cpu = Cpu::now(0);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for task in 0..4 {
@@ -113,13 +116,15 @@ async fn postgres_ceiling() -> f64 {
         task.await.unwrap();
     }
     let rate = inserted.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    // Before the pool closes: an exited backend's CPU is no longer in /proc.
+    let cpu = Cpu::now(0).since(cpu);
     pool.close().await;
     drop_database("hookgate_bench_ceiling").await;
-    rate
+    (rate, cpu)
 }
 
 /// (b) Confirmed publishes per second: 1 KiB persistent messages, 512 unconfirmed at most.
-async fn rabbitmq_ceiling() -> f64 {
+async fn rabbitmq_ceiling() -> (f64, Cpu) {
     let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
         .await
         .expect("RabbitMQ");
@@ -146,6 +151,7 @@ async fn rabbitmq_ceiling() -> f64 {
         .await
         .unwrap();
     let payload = vec![b'x'; 1024];
+    let cpu = Cpu::now(0);
     let started = Instant::now();
     let mut confirmed = 0u64;
     while started.elapsed() < seconds() {
@@ -173,15 +179,16 @@ async fn rabbitmq_ceiling() -> f64 {
         }
     }
     let rate = confirmed as f64 / started.elapsed().as_secs_f64();
+    let cpu = Cpu::now(0).since(cpu);
     channel
         .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
         .await
         .unwrap();
-    rate
+    (rate, cpu)
 }
 
 /// (c) Requests per second to an axum handler that parses the envelope and checks the HMAC.
-async fn http_ceiling() -> f64 {
+async fn http_ceiling() -> (f64, Cpu) {
     async fn handler(headers: HeaderMap, body: Bytes) -> StatusCode {
         #[derive(serde::Deserialize)]
         struct Envelope {
@@ -217,14 +224,16 @@ async fn http_ceiling() -> f64 {
         .await
         .unwrap()
     });
+    let cpu = Cpu::now(0);
     let report = load::run(plan(url, None)).await;
+    let cpu = Cpu::now(0).since(cpu);
     server.abort();
     assert_eq!(
         report.status_counts.get(&200).copied(),
         Some(report.requests),
         "the no-op handler accepts all"
     );
-    report.requests_per_second
+    (report.requests_per_second, cpu)
 }
 
 fn plan(url: String, rate: Option<f64>) -> load::LoadPlan {
@@ -346,6 +355,85 @@ async fn drop_database(name: &str) {
     }
 }
 
+/// CPU seconds used so far by each part, from /proc (Linux).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    postgres: f64,
+    rabbitmq: f64,
+    hookgate: f64,
+    /// This process: the load generator (and the verifying queries).
+    load: f64,
+}
+
+impl Cpu {
+    fn now(hookgate: u32) -> Cpu {
+        // Kernel clock ticks; 100 per second on every Linux this runs on.
+        fn seconds(stat: &str) -> Option<(String, f64)> {
+            let (comm, rest) = stat.rsplit_once(") ")?;
+            let comm = comm.split_once(" (")?.1.to_owned();
+            let fields: Vec<&str> = rest.split(' ').collect();
+            // After the command: state is field 0, utime 11, stime 12.
+            let ticks: f64 =
+                fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            Some((comm, ticks / 100.0))
+        }
+        let mut cpu = Cpu::default();
+        let own = std::process::id();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Some((comm, used)) = std::fs::read_to_string(entry.path().join("stat"))
+                .ok()
+                .and_then(|stat| seconds(&stat))
+            else {
+                continue;
+            };
+            match comm.as_str() {
+                _ if pid == hookgate => cpu.hookgate += used,
+                _ if pid == own => cpu.load += used,
+                "postgres" => cpu.postgres += used,
+                "beam.smp" => cpu.rabbitmq += used,
+                _ => {}
+            }
+        }
+        cpu
+    }
+
+    fn since(self, earlier: Cpu) -> Cpu {
+        Cpu {
+            postgres: self.postgres - earlier.postgres,
+            rabbitmq: self.rabbitmq - earlier.rabbitmq,
+            hookgate: self.hookgate - earlier.hookgate,
+            load: self.load - earlier.load,
+        }
+    }
+
+    fn total(&self) -> f64 {
+        self.postgres + self.rabbitmq + self.hookgate + self.load
+    }
+
+    /// `| phase | PostgreSQL | RabbitMQ | hookgate | load generator | total | busy |`, in µs
+    /// of CPU per event, and how busy the machine's cores were.
+    fn row(&self, phase: &str, events: u64, seconds: f64) -> String {
+        let per_event = |used: f64| format!("{:.0}", used * 1e6 / events.max(1) as f64);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        format!(
+            "| {phase} | {} | {} | {} | {} | {} | {:.0}% |",
+            per_event(self.postgres),
+            per_event(self.rabbitmq),
+            per_event(self.hookgate),
+            per_event(self.load),
+            per_event(self.total()),
+            self.total() / (seconds * cores) * 100.0
+        )
+    }
+}
+
 struct Line {
     what: &'static str,
     value: String,
@@ -359,9 +447,9 @@ struct Line {
 async fn main() {
     let measured = seconds().as_secs();
     eprintln!("measuring ceilings, {measured} s each ...");
-    let postgres = postgres_ceiling().await;
-    let rabbitmq = rabbitmq_ceiling().await;
-    let http = http_ceiling().await;
+    let (postgres, postgres_cpu) = postgres_ceiling().await;
+    let (rabbitmq, rabbitmq_cpu) = rabbitmq_ceiling().await;
+    let (http, http_cpu) = http_ceiling().await;
 
     eprintln!("measuring hookgate's accept rate with the relay and workers idle ...");
     let idle = Hookgate::start(
@@ -369,7 +457,9 @@ async fn main() {
         "amqp://guest:guest@127.0.0.1:1/%2f",
     )
     .await;
+    let cpu_before = Cpu::now(idle.child.id());
     let accept = load::run(plan(idle.webhook_url(), None)).await;
+    let accept_cpu = Cpu::now(idle.child.id()).since(cpu_before);
     eprintln!("measuring p99 accept latency at half that rate ...");
     let idle_half = load::run(plan(
         idle.webhook_url(),
@@ -381,15 +471,24 @@ async fn main() {
 
     eprintln!("measuring hookgate end to end ...");
     let full = Hookgate::start("hookgate_bench_e2e", &amqp_url()).await;
+    let cpu_before = Cpu::now(full.child.id());
+    let e2e_started = Instant::now();
     let loaded = load::run(plan(full.webhook_url(), None)).await;
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .connect(&full.database_url)
         .await
         .unwrap();
-    let e2e = verify::verify(&pool, &loaded.accepted_ids, Duration::from_secs(600))
-        .await
-        .unwrap();
+    let e2e = verify::verify(
+        &pool,
+        "interlace",
+        &loaded.accepted_ids,
+        Duration::from_secs(600),
+    )
+    .await
+    .unwrap();
+    let e2e_cpu = Cpu::now(full.child.id()).since(cpu_before);
+    let e2e_seconds = e2e_started.elapsed().as_secs_f64();
     eprintln!("measuring p99 accept latency at half the full pipeline's maximum accept rate ...");
     let half = load::run(plan(
         full.webhook_url(),
@@ -491,6 +590,40 @@ async fn main() {
             }
         );
     }
+    println!("\nCPU per event (µs) while measuring, and how busy the cores were:\n");
+    println!("| phase | PostgreSQL | RabbitMQ | hookgate | load generator | total | busy |");
+    println!("|---|---|---|---|---|---|---|");
+    let measured_seconds = seconds().as_secs_f64();
+    for (phase, rate, cpu) in [
+        ("PostgreSQL ceiling (per row)", postgres, postgres_cpu),
+        ("RabbitMQ ceiling (per message)", rabbitmq, rabbitmq_cpu),
+        (
+            "HTTP ceiling (per request; server in the load generator)",
+            http,
+            http_cpu,
+        ),
+    ] {
+        println!(
+            "{}",
+            cpu.row(phase, (rate * measured_seconds) as u64, measured_seconds)
+        );
+    }
+    println!(
+        "{}",
+        accept_cpu.row(
+            "accept, relay and workers idle",
+            accept.accepted,
+            accept.seconds
+        )
+    );
+    println!(
+        "{}",
+        e2e_cpu.row(
+            "end to end (load, then until the read model holds all)",
+            e2e.events,
+            e2e_seconds
+        )
+    );
     println!(
         "\naccept at max rate (idle pipeline): p50 {:.1} ms, p99 {:.1} ms; full pipeline accept rate {:.0}/s; \
          end-to-end latency p50 {:.1} ms, p99 {:.1} ms; {CONNECTIONS} connections, {measured} s per measurement",

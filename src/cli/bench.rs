@@ -35,7 +35,15 @@ pub async fn bench(config: &Config, mut args: BenchArgs) -> anyhow::Result<()> {
     let report = load::run(args.plan).await;
     let verification = if args.verify {
         let pool = db::pool(&config.database_url, config.database_timeout)?;
-        Some(verify::verify(&pool, &report.accepted_ids, args.verify_timeout).await?)
+        Some(
+            verify::verify(
+                &pool,
+                &args.source,
+                &report.accepted_ids,
+                args.verify_timeout,
+            )
+            .await?,
+        )
     } else {
         None
     };
