@@ -7,6 +7,8 @@ mod time;
 
 pub use family::{AmountField, Family, TimeSource};
 pub use money::{parse_amount, MoneyError};
+#[cfg(test)]
+pub(crate) use status::testing;
 pub use status::{applies, is_terminal, normalise_status, rank, StatePoint};
 pub use time::{format_time, parse_time, parse_time_str, TimeError};
 

@@ -114,21 +114,28 @@ pub fn applies(family: Family, stored: Option<StatePoint<'_>>, incoming: StatePo
     true
 }
 
+/// State points at whole seconds of one day, for tests of ordering here and in projection.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
+pub(crate) mod testing {
+    use super::StatePoint;
+    use chrono::{DateTime, TimeZone, Utc};
 
     fn at(second: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, second).unwrap()
     }
 
-    fn point(status: &str, second: u32) -> StatePoint<'_> {
+    pub fn point(status: &str, second: u32) -> StatePoint<'_> {
         StatePoint {
             status,
             occurred_at: at(second),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::point;
+    use super::*;
 
     #[test]
     fn normalises_to_lower_snake_case() {

@@ -37,18 +37,7 @@ pub fn fold<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, TimeZone, Utc};
-
-    fn at(second: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, second).unwrap()
-    }
-
-    fn point(status: &str, second: u32) -> StatePoint<'_> {
-        StatePoint {
-            status,
-            occurred_at: at(second),
-        }
-    }
+    use crate::catalogue::testing::point;
 
     #[test]
     fn a_new_object_takes_its_first_event_and_then_each_later_one() {
