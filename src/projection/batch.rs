@@ -41,12 +41,12 @@ pub async fn project(
     mode: Mode,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut outcomes: Vec<Outcome> = vec![Ok(Projected::Stale); events.len()];
-    // Keyed by (table, object id): the order objects are written in.
-    let mut objects: BTreeMap<(&str, &str), Vec<(usize, Valid)>> = BTreeMap::new();
+    // Keyed by (family, object id): the order objects are written in.
+    let mut objects: BTreeMap<(Family, &str), Vec<(usize, Valid)>> = BTreeMap::new();
     for (index, event) in events.iter().enumerate() {
         match validate(event) {
-            Ok((table, valid)) => objects
-                .entry((table, valid.object_id))
+            Ok(valid) => objects
+                .entry((valid.family, valid.object_id))
                 .or_default()
                 .push((index, valid)),
             Err(reason) => outcomes[index] = Err(reason),
@@ -60,14 +60,13 @@ pub async fn project(
     }
     let stored = read_states(tx, &objects).await?;
 
-    // Per table: its family, new objects and objects with a row.
-    let mut writes: BTreeMap<&str, (Family, Rows, Rows)> = BTreeMap::new();
+    // Per family: new objects and objects with a row.
+    let mut writes: BTreeMap<Family, (Rows, Rows)> = BTreeMap::new();
     let mut history = History::default();
     let mut notifications = Notifications::default();
-    for ((table, object_id), run) in &objects {
-        let current = stored.get(&(*table, *object_id));
+    for (&(family, object_id), run) in &objects {
+        let current = stored.get(&(family, object_id));
         let points: Vec<StatePoint> = run.iter().map(|(_, v)| v.point).collect();
-        let family = run[0].1.family;
         let effects = fold(
             family,
             current.map(|(status, occurred_at)| StatePoint {
@@ -94,19 +93,19 @@ pub async fn project(
             });
         }
         if let Some(last) = last_applied {
-            let (_, inserts, updates) = writes
-                .entry(*table)
-                .or_insert_with(|| (family, Rows::default(), Rows::default()));
+            let (inserts, updates) = writes
+                .entry(family)
+                .or_insert_with(|| (Rows::new(family), Rows::new(family)));
             let rows = if current.is_some() { updates } else { inserts };
             rows.push(last, account_id);
         }
     }
-    for (table, (family, inserts, updates)) in &writes {
+    for (inserts, updates) in writes.values() {
         if !inserts.is_empty() {
-            inserts.write(tx, table, *family, Write::Insert).await?;
+            inserts.write(tx, Write::Insert).await?;
         }
         if !updates.is_empty() {
-            updates.write(tx, table, *family, Write::Update).await?;
+            updates.write(tx, Write::Update).await?;
         }
     }
     history.insert(tx).await?;
@@ -114,28 +113,28 @@ pub async fn project(
     Ok(outcomes)
 }
 
-fn validate<'e, 'a>(
-    event: &'e Projectable<'a>,
-) -> Result<(&'static str, Valid<'e, 'a>), &'static str> {
+fn validate<'e, 'a>(event: &'e Projectable<'a>) -> Result<Valid<'e, 'a>, &'static str> {
     let d = event.description;
-    let table = table(d.family).ok_or("family has no table")?;
+    table(d.family).ok_or("family has no table")?;
     let (Some(status), Some(object_id), Some(occurred_at)) =
         (d.status.as_deref(), d.object_id.as_deref(), d.occurred_at)
     else {
         return Err("event does not fit its family");
     };
-    Ok((
-        table,
-        Valid {
-            event,
-            family: d.family,
-            object_id,
-            point: StatePoint {
-                status,
-                occurred_at,
-            },
+    Ok(Valid {
+        event,
+        family: d.family,
+        object_id,
+        point: StatePoint {
+            status,
+            occurred_at,
         },
-    ))
+    })
+}
+
+/// The table of a family that [`validate`] accepted.
+fn table_of(family: Family) -> &'static str {
+    table(family).expect("validated families have tables")
 }
 
 /// Takes a transaction-scoped lock per object, in one global order (the lock keys sorted), so
@@ -143,10 +142,10 @@ fn validate<'e, 'a>(
 /// including for objects that do not exist yet.
 async fn lock<'k>(
     tx: &mut PgConnection,
-    objects: impl Iterator<Item = &'k (&'k str, &'k str)>,
+    objects: impl Iterator<Item = &'k (Family, &'k str)>,
 ) -> Result<(), sqlx::Error> {
     let keys: Vec<String> = objects
-        .map(|(table, object_id)| format!("{table}/{object_id}"))
+        .map(|(family, object_id)| format!("{family}/{object_id}"))
         .collect();
     sqlx::query(
         "SELECT count(pg_advisory_xact_lock(key)) FROM (
@@ -163,16 +162,17 @@ async fn lock<'k>(
 /// The stored `(status, occurred_at)` of every object in the batch that has a row.
 async fn read_states<'k>(
     tx: &mut PgConnection,
-    objects: &BTreeMap<(&'k str, &'k str), Vec<(usize, Valid<'_, '_>)>>,
-) -> Result<HashMap<(&'k str, &'k str), (String, DateTime<Utc>)>, sqlx::Error> {
-    let mut by_table: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (table, object_id) in objects.keys() {
-        by_table.entry(table).or_default().push(object_id);
+    objects: &BTreeMap<(Family, &'k str), Vec<(usize, Valid<'_, '_>)>>,
+) -> Result<HashMap<(Family, &'k str), (String, DateTime<Utc>)>, sqlx::Error> {
+    let mut by_family: BTreeMap<Family, Vec<&str>> = BTreeMap::new();
+    for &(family, object_id) in objects.keys() {
+        by_family.entry(family).or_default().push(object_id);
     }
     let mut stored = HashMap::new();
-    for (table, ids) in by_table {
+    for (family, ids) in by_family {
         let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(&format!(
-            "SELECT object_id, status, occurred_at FROM {table} WHERE object_id = ANY($1)"
+            "SELECT object_id, status, occurred_at FROM {} WHERE object_id = ANY($1)",
+            table_of(family)
         ))
         .bind(&ids)
         .fetch_all(&mut *tx)
@@ -183,7 +183,7 @@ async fn read_states<'k>(
             .collect();
         for id in ids {
             if let Some(state) = rows.remove(id) {
-                stored.insert((table, id), state);
+                stored.insert((family, id), state);
             }
         }
     }
@@ -198,9 +198,9 @@ enum Write {
     Update,
 }
 
-/// Objects' new states for one table, column by column.
-#[derive(Default)]
+/// Objects' new states for one family's table, column by column.
 struct Rows<'e> {
+    family: Family,
     object_id: Vec<&'e str>,
     account_id: Vec<Option<&'e str>>,
     status: Vec<&'e str>,
@@ -230,6 +230,23 @@ const COLUMNS: [(&str, &str); 7] = [
 ];
 
 impl<'e> Rows<'e> {
+    fn new(family: Family) -> Self {
+        Rows {
+            family,
+            object_id: Vec::new(),
+            account_id: Vec::new(),
+            status: Vec::new(),
+            occurred_at: Vec::new(),
+            last_event_id: Vec::new(),
+            last_source: Vec::new(),
+            resource: Vec::new(),
+            money: money_columns(family)
+                .iter()
+                .map(|_| MoneyValues::default())
+                .collect(),
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.object_id.is_empty()
     }
@@ -245,9 +262,7 @@ impl<'e> Rows<'e> {
         self.last_event_id.push(last.event.event_id);
         self.last_source.push(last.event.source);
         self.resource.push(last.event.resource_json);
-        let money = money_columns(last.family);
-        self.money.resize_with(money.len(), Default::default);
-        for ((name, _, _), values) in money.iter().zip(&mut self.money) {
+        for ((name, _, _), values) in money_columns(self.family).iter().zip(&mut self.money) {
             let found = d.amounts.iter().find(|m| m.name == *name);
             values.amounts.push(found.map(|m| m.amount));
             values
@@ -256,15 +271,10 @@ impl<'e> Rows<'e> {
         }
     }
 
-    async fn write(
-        &self,
-        tx: &mut PgConnection,
-        table: &str,
-        family: Family,
-        write: Write,
-    ) -> Result<(), sqlx::Error> {
+    async fn write(&self, tx: &mut PgConnection, write: Write) -> Result<(), sqlx::Error> {
+        let table = table_of(self.family);
         let mut columns: Vec<(&str, &str)> = COLUMNS.to_vec();
-        for (_, amount, currency) in money_columns(family) {
+        for (_, amount, currency) in money_columns(self.family) {
             columns.push((amount, "numeric"));
             columns.push((currency, "text"));
         }
