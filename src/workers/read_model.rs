@@ -44,7 +44,7 @@ impl ReadModelHandler {
     /// Everything in one transaction; on a database error every outcome is that error.
     async fn project_batch(
         &self,
-        refs: &[Option<EventRef>],
+        refs: &[Result<EventRef, Failure>],
     ) -> Result<Vec<Result<(), Failure>>, sqlx::Error> {
         let (sources, ids): (Vec<&str>, Vec<&str>) = refs
             .iter()
@@ -126,11 +126,7 @@ impl ReadModelHandler {
         Ok(refs
             .iter()
             .map(|r| {
-                let Some(r) = r else {
-                    return Err(Failure::Permanent(
-                        "message is not a hookgate event message".into(),
-                    ));
-                };
+                let r = r.as_ref().map_err(Clone::clone)?;
                 let key = (r.source.as_str(), r.id.as_str());
                 // A second copy in the same batch, or an event processed before: no effect.
                 match outcomes.get(&key) {
@@ -150,8 +146,7 @@ impl ReadModelHandler {
 
 impl Handler for ReadModelHandler {
     async fn handle(&self, deliveries: &[Delivery]) -> Vec<Result<(), Failure>> {
-        let refs: Vec<Option<EventRef>> =
-            deliveries.iter().map(|d| Self::event_ref(d).ok()).collect();
+        let refs: Vec<Result<EventRef, Failure>> = deliveries.iter().map(Self::event_ref).collect();
         match self.project_batch(&refs).await {
             Ok(outcomes) => outcomes,
             Err(error) => {
