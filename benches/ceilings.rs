@@ -88,7 +88,7 @@ async fn postgres_ceiling() -> (f64, Cpu) {
         .unwrap();
     let body = serde_json::json!({"padding": "x".repeat(1000)}).to_string();
     let inserted = Arc::new(AtomicU64::new(0));
-    let cpu = Cpu::now(0);
+    let cpu = Cpu::now(None);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for task in 0..4 {
@@ -117,7 +117,7 @@ async fn postgres_ceiling() -> (f64, Cpu) {
     }
     let rate = inserted.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
     // Before the pool closes: an exited backend's CPU is no longer in /proc.
-    let cpu = Cpu::now(0).since(cpu);
+    let cpu = Cpu::now(None).since(cpu);
     pool.close().await;
     drop_database("hookgate_bench_ceiling").await;
     (rate, cpu)
@@ -151,7 +151,7 @@ async fn rabbitmq_ceiling() -> (f64, Cpu) {
         .await
         .unwrap();
     let payload = vec![b'x'; 1024];
-    let cpu = Cpu::now(0);
+    let cpu = Cpu::now(None);
     let started = Instant::now();
     let mut confirmed = 0u64;
     while started.elapsed() < seconds() {
@@ -179,7 +179,7 @@ async fn rabbitmq_ceiling() -> (f64, Cpu) {
         }
     }
     let rate = confirmed as f64 / started.elapsed().as_secs_f64();
-    let cpu = Cpu::now(0).since(cpu);
+    let cpu = Cpu::now(None).since(cpu);
     channel
         .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
         .await
@@ -224,9 +224,9 @@ async fn http_ceiling() -> (f64, Cpu) {
         .await
         .unwrap()
     });
-    let cpu = Cpu::now(0);
+    let cpu = Cpu::now(None);
     let report = load::run(plan(url, None)).await;
-    let cpu = Cpu::now(0).since(cpu);
+    let cpu = Cpu::now(None).since(cpu);
     server.abort();
     assert_eq!(
         report.status_counts.get(&200).copied(),
@@ -366,7 +366,8 @@ struct Cpu {
 }
 
 impl Cpu {
-    fn now(hookgate: u32) -> Cpu {
+    /// `hookgate`: the pid of the hookgate process, when one runs.
+    fn now(hookgate: Option<u32>) -> Cpu {
         // Kernel clock ticks; 100 per second on every Linux this runs on.
         fn seconds(stat: &str) -> Option<(String, f64)> {
             let (comm, rest) = stat.rsplit_once(") ")?;
@@ -394,7 +395,7 @@ impl Cpu {
                 continue;
             };
             match comm.as_str() {
-                _ if pid == hookgate => cpu.hookgate += used,
+                _ if Some(pid) == hookgate => cpu.hookgate += used,
                 _ if pid == own => cpu.load += used,
                 "postgres" => cpu.postgres += used,
                 "beam.smp" => cpu.rabbitmq += used,
@@ -457,9 +458,9 @@ async fn main() {
         "amqp://guest:guest@127.0.0.1:1/%2f",
     )
     .await;
-    let cpu_before = Cpu::now(idle.child.id());
+    let cpu_before = Cpu::now(Some(idle.child.id()));
     let accept = load::run(plan(idle.webhook_url(), None)).await;
-    let accept_cpu = Cpu::now(idle.child.id()).since(cpu_before);
+    let accept_cpu = Cpu::now(Some(idle.child.id())).since(cpu_before);
     eprintln!("measuring p99 accept latency at half that rate ...");
     let idle_half = load::run(plan(
         idle.webhook_url(),
@@ -471,7 +472,7 @@ async fn main() {
 
     eprintln!("measuring hookgate end to end ...");
     let full = Hookgate::start("hookgate_bench_e2e", &amqp_url()).await;
-    let cpu_before = Cpu::now(full.child.id());
+    let cpu_before = Cpu::now(Some(full.child.id()));
     let e2e_started = Instant::now();
     let loaded = load::run(plan(full.webhook_url(), None)).await;
     let pool = PgPoolOptions::new()
@@ -487,7 +488,7 @@ async fn main() {
     )
     .await
     .unwrap();
-    let e2e_cpu = Cpu::now(full.child.id()).since(cpu_before);
+    let e2e_cpu = Cpu::now(Some(full.child.id())).since(cpu_before);
     let e2e_seconds = e2e_started.elapsed().as_secs_f64();
     eprintln!("measuring p99 accept latency at half the full pipeline's maximum accept rate ...");
     let half = load::run(plan(
