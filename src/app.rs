@@ -13,9 +13,11 @@ use crate::{
         Receiver,
     },
     relay::{EventOutbox, Outbox, Relay, RelaySettings},
+    supervisor::{Heartbeat, RestartPolicy, Supervisor, DEFAULT_STALE_AFTER},
     telemetry::Metrics,
     workers::{consumer::Consumer, notifier::HttpNotifier, read_model::ReadModelHandler},
 };
+use futures_util::future::BoxFuture;
 use sqlx::PgPool;
 use std::{future::Future, net::SocketAddr, sync::Arc};
 use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
@@ -91,7 +93,24 @@ pub fn topology(config: &Config) -> Topology {
     }
 }
 
-type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+/// A background part of a role: its name and how to start it, again after a failure.
+struct BackgroundTask {
+    name: String,
+    start: Box<dyn Fn(Heartbeat, CancellationToken) -> BoxFuture<'static, ()> + Send + Sync>,
+}
+
+impl BackgroundTask {
+    fn new<F, Fut>(name: impl Into<String>, start: F) -> BackgroundTask
+    where
+        F: Fn(Heartbeat, CancellationToken) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        BackgroundTask {
+            name: name.into(),
+            start: Box::new(move |heartbeat, stop| Box::pin(start(heartbeat, stop))),
+        }
+    }
+}
 
 /// The read-model worker holds this many messages unacknowledged, and projects up to
 /// `READ_MODEL_BATCH` of them per transaction: two batches under way at once. Measured on two
@@ -109,8 +128,8 @@ fn relay<O: Outbox>(
     pool: &PgPool,
     broker: &Arc<Broker>,
     metrics: &Arc<Metrics>,
-) -> Relay<O> {
-    Relay {
+) -> Arc<Relay<O>> {
+    Arc::new(Relay {
         outbox,
         pool: pool.clone(),
         broker: broker.clone(),
@@ -119,7 +138,7 @@ fn relay<O: Outbox>(
             sweep_every: config.sweep_every,
             ..RelaySettings::default()
         },
-    }
+    })
 }
 
 /// The `work` role: the read-model worker, the notification relay it wakes, and one HTTP
@@ -129,12 +148,11 @@ fn workers(
     pool: &PgPool,
     broker: &Arc<Broker>,
     metrics: &Arc<Metrics>,
-    stop: &CancellationToken,
 ) -> Result<Vec<BackgroundTask>, StartupError> {
     let names = broker.topology().names.clone();
     let notifications = Arc::new(Notify::new());
     let mut tasks: Vec<BackgroundTask> = Vec::new();
-    let read_model = Consumer {
+    let read_model = Arc::new(Consumer {
         queue: names.read_model(),
         handler: Arc::new(ReadModelHandler {
             pool: pool.clone(),
@@ -146,8 +164,11 @@ fn workers(
         metrics: metrics.clone(),
         prefetch: READ_MODEL_PREFETCH,
         batch: READ_MODEL_BATCH,
-    };
-    tasks.push(Box::pin(read_model.run(stop.clone())));
+    });
+    tasks.push(BackgroundTask::new(
+        "read-model-worker",
+        move |beat, stop| read_model.clone().run(beat, stop),
+    ));
     let relay = relay(
         NotificationOutbox {
             names: names.clone(),
@@ -157,19 +178,25 @@ fn workers(
         broker,
         metrics,
     );
-    tasks.push(Box::pin(relay.run(notifications, stop.clone())));
+    tasks.push(BackgroundTask::new(
+        "notification-relay",
+        move |beat, stop| relay.clone().run(notifications.clone(), beat, stop),
+    ));
     for subscriber in &config.subscribers {
         let notifier = HttpNotifier::new(subscriber, pool.clone())
             .map_err(|reason| StartupError::BadSubscriber(subscriber.name.clone(), reason))?;
-        let consumer = Consumer {
+        let consumer = Arc::new(Consumer {
             queue: names.subscriber(&subscriber.name),
             handler: Arc::new(notifier),
             broker: broker.clone(),
             metrics: metrics.clone(),
             prefetch: NOTIFIER_PREFETCH,
             batch: 1,
-        };
-        tasks.push(Box::pin(consumer.run(stop.clone())));
+        });
+        tasks.push(BackgroundTask::new(
+            format!("notifier-{}", subscriber.name),
+            move |beat, stop| consumer.clone().run(beat, stop),
+        ));
     }
     Ok(tasks)
 }
@@ -182,6 +209,7 @@ pub struct App {
     /// The roles that run beside the HTTP server, started by [`App::run`] and stopped by `stop`.
     background: Vec<BackgroundTask>,
     stop: CancellationToken,
+    supervisor: Supervisor,
     pub pool: PgPool,
     pub metrics: Arc<Metrics>,
 }
@@ -210,15 +238,26 @@ impl App {
             config.database_timeout,
             inbox_settings.max_in_flight as u32,
         )?;
-        let inbox = Inbox::start(inbox_pool, inbox_settings);
+        let mut pools = vec![("main", pool.clone())];
+        if options.roles.receive {
+            pools.push(("inbox", inbox_pool.clone()));
+        }
+        let (inbox, batcher) = Inbox::new(inbox_pool, inbox_settings);
         let receiver = Receiver::new(config, inbox, metrics.clone(), Some(stored.clone()))?;
         for source in config.sources.iter().filter(|s| s.secrets.is_empty()) {
             tracing::warn!(source = %source.name, "source has no secret: every webhook to it will be refused");
         }
 
         let stop = CancellationToken::new();
-        let mut background: Vec<BackgroundTask> = Vec::new();
+        let watched = broker.clone();
+        let mut background = vec![BackgroundTask::new("broker-watch", move |beat, stop| {
+            let broker = watched.clone();
+            async move { broker.watch(beat, stop).await }
+        })];
         if options.roles.receive {
+            background.push(BackgroundTask::new("inbox-batcher", move |beat, stop| {
+                batcher.clone().run(beat, stop)
+            }));
             let relay = relay(
                 EventOutbox {
                     names: broker.topology().names.clone(),
@@ -228,26 +267,31 @@ impl App {
                 &broker,
                 &metrics,
             );
-            background.push(Box::pin(relay.run(stored, stop.clone())));
-            background.push(Box::pin(retention::run(
-                pool.clone(),
-                config.retention_days,
-                config.retention_every,
-                stop.clone(),
-            )));
+            background.push(BackgroundTask::new("event-relay", move |beat, stop| {
+                relay.clone().run(stored.clone(), beat, stop)
+            }));
+            let (retention_pool, days, every) =
+                (pool.clone(), config.retention_days, config.retention_every);
+            background.push(BackgroundTask::new("retention", move |beat, stop| {
+                retention::run(retention_pool.clone(), days, every, beat, stop)
+            }));
         }
         if options.roles.work {
             let worker_pool = db::sized_pool(&config.database_url, config.database_timeout, 8)?;
-            background.extend(workers(config, &worker_pool, &broker, &metrics, &stop)?);
+            pools.push(("worker", worker_pool.clone()));
+            background.extend(workers(config, &worker_pool, &broker, &metrics)?);
         }
+        let supervisor = Supervisor::new(metrics.clone(), RestartPolicy::default());
 
         let state = AppState {
             pool: pool.clone(),
+            pools,
             receiver: Arc::new(receiver),
             metrics: metrics.clone(),
             broker: broker_state,
             api_token: config.api_token.clone(),
             amqp: broker.clone(),
+            supervisor: supervisor.clone(),
         };
         let listener =
             TcpListener::bind(&config.listen)
@@ -266,6 +310,7 @@ impl App {
             address,
             background,
             stop,
+            supervisor,
             pool,
             metrics,
         })
@@ -275,22 +320,48 @@ impl App {
         self.address
     }
 
+    /// The supervisor of this app's background tasks; `/readyz` reports every task it runs.
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.supervisor
+    }
+
     /// Serves until `shutdown` resolves, finishes the requests in flight, then stops the
-    /// background roles after their current step.
+    /// background roles after their current step. Fails when a background task kept failing,
+    /// so that the process exits non-zero and its own supervisor restarts it.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let mut tasks = JoinSet::new();
         for task in self.background {
-            tasks.spawn(task);
+            self.supervisor.spawn(
+                &mut tasks,
+                task.name,
+                DEFAULT_STALE_AFTER,
+                self.stop.clone(),
+                task.start,
+            );
         }
         tracing::info!(address = %self.address, "listening");
+        let supervisor = self.supervisor.clone();
+        let gave_up = CancellationToken::new();
+        let gave_up_signal = gave_up.clone();
         let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = shutdown => {}
+                    _ = supervisor.gave_up() => gave_up_signal.cancel(),
+                }
+            })
             .await;
         self.stop.cancel();
         while tasks.join_next().await.is_some() {}
-        served
+        served?;
+        if gave_up.is_cancelled() {
+            return Err(std::io::Error::other(
+                "a background task kept failing; see the log",
+            ));
+        }
+        Ok(())
     }
 }

@@ -215,12 +215,40 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if !is_prefix(&self.amqp_prefix) {
+            return Err(ConfigError::BadValue {
+                name: "HOOKGATE_AMQP_PREFIX",
+                expected: "1-64 letters, digits, '.', '-' or '_'",
+                value: self.amqp_prefix.clone(),
+            });
+        }
+        if !(1..=MAX_RETENTION_DAYS).contains(&self.retention_days) {
+            return Err(ConfigError::BadValue {
+                name: "HOOKGATE_RETENTION_DAYS",
+                expected: "a whole number of days from 1 to 36500",
+                value: self.retention_days.to_string(),
+            });
+        }
+        if self.sweep_every.is_zero() {
+            return Err(ConfigError::BadValue {
+                name: "HOOKGATE_SWEEP_INTERVAL_MS",
+                expected: "at least 1 millisecond",
+                value: "0".into(),
+            });
+        }
+        if let Some(tier) = self.retry_tiers.iter().find(|t| t.name.len() > 16) {
+            return Err(ConfigError::BadValue {
+                name: "HOOKGATE_RETRY_TIERS",
+                expected: "durations of at most 16 characters each",
+                value: tier.name.clone(),
+            });
+        }
         let mut seen = std::collections::HashSet::new();
         for source in &self.sources {
             if !is_name(&source.name) {
                 return Err(ConfigError::BadSource(
                     source.name.clone(),
-                    "name must be letters, digits, '-' or '_'".into(),
+                    "name must be 1-64 letters, digits, '-' or '_'".into(),
                 ));
             }
             if !seen.insert(source.name.as_str()) {
@@ -235,13 +263,19 @@ impl Config {
             if !is_name(&subscriber.name) || !seen.insert(subscriber.name.as_str()) {
                 return Err(ConfigError::BadSubscriber(
                     subscriber.name.clone(),
-                    "name must be unique and made of letters, digits, '-' or '_'".into(),
+                    "name must be unique and made of 1-64 letters, digits, '-' or '_'".into(),
                 ));
             }
             if subscriber.patterns.is_empty() {
                 return Err(ConfigError::BadSubscriber(
                     subscriber.name.clone(),
                     "needs at least one routing pattern".into(),
+                ));
+            }
+            if let Some(bad) = subscriber.patterns.iter().find(|p| !is_pattern(p)) {
+                return Err(ConfigError::BadSubscriber(
+                    subscriber.name.clone(),
+                    format!("pattern {bad:?} must be 1-255 characters of [a-z0-9_.*#]"),
                 ));
             }
         }
@@ -301,11 +335,32 @@ fn parse_number<T: std::str::FromStr>(
     }
 }
 
+/// Retention long enough for any audit, short enough that no date arithmetic overflows.
+const MAX_RETENTION_DAYS: u32 = 36_500;
+
+/// Source and subscriber names: they go into queue names, headers and metric labels.
 fn is_name(name: &str) -> bool {
-    !name.is_empty()
+    (1..=64).contains(&name.len())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The prefix of every broker name; 64 bytes leave room for the longest name hookgate makes
+/// (`<prefix>.notify.<subscriber>.retry.<tier>`) within AMQP's 255.
+fn is_prefix(prefix: &str) -> bool {
+    (1..=64).contains(&prefix.len())
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// A topic binding pattern over hookgate's routing keys.
+fn is_pattern(pattern: &str) -> bool {
+    (1..=255).contains(&pattern.len())
+        && pattern.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '*' | '#')
+        })
 }
 
 #[cfg(test)]
@@ -410,6 +465,55 @@ patterns = ["notify.transfer.*", "notify.payout.#"]
         assert!(error.contains("HOOKGATE_RETRY_TIERS"), "{error}");
         let error = Config::from_lookup(lookup(&[("HOOKGATE_LOG_FORMAT", "xml")])).unwrap_err();
         assert!(error.to_string().contains("text or json"));
+    }
+
+    #[test]
+    fn values_that_would_panic_wrap_or_overflow_amqp_names_are_refused() {
+        let long_prefix = "p".repeat(65);
+        let cases = [
+            ("HOOKGATE_SWEEP_INTERVAL_MS", "0"),
+            ("HOOKGATE_RETENTION_DAYS", "0"),
+            ("HOOKGATE_RETENTION_DAYS", "4294967295"),
+            ("HOOKGATE_RETENTION_DAYS", "99999999999"),
+            ("HOOKGATE_AMQP_PREFIX", long_prefix.as_str()),
+            ("HOOKGATE_AMQP_PREFIX", "hook gate"),
+            ("HOOKGATE_AMQP_PREFIX", "hook#gate"),
+            ("HOOKGATE_RETRY_TIERS", "10000000000000000000s"),
+        ];
+        for (name, value) in cases {
+            let error = Config::from_lookup(lookup(&[(name, value)]))
+                .expect_err(value)
+                .to_string();
+            assert!(error.contains(name), "{name}={value}: {error}");
+        }
+        assert!(Config::from_lookup(lookup(&[("HOOKGATE_RETENTION_DAYS", "36500")])).is_ok());
+    }
+
+    #[test]
+    fn subscriber_names_and_patterns_are_checked_against_amqp_limits() {
+        let (path, mut file) = tempfile();
+        writeln!(
+            file,
+            "[[subscribers]]\nname = \"{}\"\nurl = \"http://127.0.0.1:9/\"\nsecret = \"whsec_MTIz\"\npatterns = [\"notify.#\"]",
+            "s".repeat(65)
+        )
+        .unwrap();
+        let path_text = path.to_string_lossy().to_string();
+        let error = Config::from_lookup(lookup(&[("HOOKGATE_CONFIG", path_text.as_str())]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("1-64"), "{error}");
+        let (path, mut file) = tempfile();
+        writeln!(
+            file,
+            "[[subscribers]]\nname = \"ledger\"\nurl = \"http://127.0.0.1:9/\"\nsecret = \"whsec_MTIz\"\npatterns = [\"notify.Transfer.*\"]"
+        )
+        .unwrap();
+        let path_text = path.to_string_lossy().to_string();
+        let error = Config::from_lookup(lookup(&[("HOOKGATE_CONFIG", path_text.as_str())]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("pattern"), "{error}");
     }
 
     #[test]

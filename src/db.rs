@@ -22,3 +22,40 @@ pub fn sized_pool(url: &str, acquire_timeout: Duration, size: u32) -> Result<PgP
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     sqlx::migrate!("./migrations").run(pool).await
 }
+
+/// How a database error bears on the work that met it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The database refused this data (SQLSTATE classes 22 data exception, 23 integrity
+    /// violation, 54 program limit exceeded): the same row will fail however often it is tried.
+    RowLevel,
+    /// Connection loss, timeouts, serialisation failures and deadlocks: worth trying again.
+    Transient,
+    /// Anything else (a missing table, a syntax error): not the row's fault and not passing.
+    Other,
+}
+
+pub fn classify(error: &sqlx::Error) -> ErrorKind {
+    match error {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            match code.get(..2).unwrap_or_default() {
+                "22" | "23" | "54" => ErrorKind::RowLevel,
+                // connection exception, insufficient resources, operator intervention
+                "08" | "53" | "57" => ErrorKind::Transient,
+                // serialization_failure, deadlock_detected
+                "40" => ErrorKind::Transient,
+                // lock_not_available
+                _ if code == "55P03" => ErrorKind::Transient,
+                _ => ErrorKind::Other,
+            }
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => ErrorKind::Transient,
+        _ => ErrorKind::Other,
+    }
+}

@@ -13,5 +13,6 @@ pub mod ops;
 pub mod projection;
 pub mod receiving;
 pub mod relay;
+pub mod supervisor;
 pub mod telemetry;
 pub mod workers;

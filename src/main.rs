@@ -216,6 +216,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env().context("configuration")?;
     telemetry::init_logging(config.log_format);
+    hookgate::supervisor::install_panic_hook();
     match cli.command {
         Command::Run { no_migrate } => serve(&config, Roles::ALL, no_migrate).await?,
         Command::Serve { no_migrate } => serve(&config, Roles::SERVE, no_migrate).await?,

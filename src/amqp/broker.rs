@@ -3,14 +3,15 @@
 
 use super::topology::Topology;
 use crate::http::BrokerState;
-use futures_util::StreamExt;
-use lapin::{options::ConfirmSelectOptions, Channel, Connection, ConnectionProperties, Event};
+use crate::supervisor::Heartbeat;
+use lapin::{options::ConfirmSelectOptions, Channel, Connection, ConnectionProperties};
 use prometheus::IntCounter;
 use std::{
     sync::atomic::{AtomicBool, Ordering},
     time::Duration,
 };
 use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -100,7 +101,6 @@ impl Broker {
         .await?;
         let channel = connection.create_channel().await?;
         self.topology.declare(&channel).await?;
-        self.watch(&connection);
         self.state.set_up(true);
         if self.connected_before.swap(true, Ordering::Relaxed) {
             self.reconnects.inc();
@@ -112,20 +112,26 @@ impl Broker {
         Ok(channel)
     }
 
-    /// Marks the broker down as soon as the connection reports an error, so `/readyz` tells
-    /// the truth even while nothing is being published.
-    fn watch(&self, connection: &Connection) {
-        let state = self.state.clone();
-        let mut events = connection.events_listener();
-        tokio::spawn(async move {
-            while let Some(event) = events.next().await {
-                if let Event::Error(error) = event {
-                    tracing::warn!(%error, "broker connection lost");
-                    state.set_up(false);
-                    break;
+    /// Keeps the reported broker state true while nothing is being published: checks the
+    /// connection every second and marks the broker down once it is gone.
+    pub async fn watch(&self, heartbeat: Heartbeat, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.cancelled() => return,
+            }
+            heartbeat.beat();
+            // A connection attempt under way holds the lock; the next tick looks again.
+            if let Ok(current) = self.connection.try_lock() {
+                if !current.as_ref().is_some_and(|c| c.status().connected()) {
+                    if self.state.describe() == "up" {
+                        tracing::warn!("broker connection lost");
+                    }
+                    self.state.set_up(false);
                 }
             }
-        });
+        }
     }
 }
 

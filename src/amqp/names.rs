@@ -15,13 +15,18 @@ impl RetryTier {
         let split = text.find(|c: char| !c.is_ascii_digit())?;
         let (number, unit) = text.split_at(split);
         let number: u64 = number.parse().ok()?;
-        let ttl = match unit {
-            "ms" => Duration::from_millis(number),
-            "s" => Duration::from_secs(number),
-            "m" => Duration::from_secs(number * 60),
-            "h" => Duration::from_secs(number * 3600),
+        let millis_per_unit: u64 = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
             _ => return None,
         };
+        // RabbitMQ takes x-message-ttl up to 2^32 - 1 ms (about 49 days).
+        let millis = number
+            .checked_mul(millis_per_unit)
+            .filter(|ms| *ms <= u64::from(u32::MAX))?;
+        let ttl = Duration::from_millis(millis);
         (number > 0).then(|| RetryTier {
             name: text.to_owned(),
             ttl,
@@ -108,7 +113,19 @@ mod tests {
             RetryTier::parse("250ms").unwrap().ttl,
             Duration::from_millis(250)
         );
-        for bad in ["", "s", "10", "10d", "0s", "-1s", "1.5s"] {
+        for bad in [
+            "",
+            "s",
+            "10",
+            "10d",
+            "0s",
+            "-1s",
+            "1.5s",
+            "50d",
+            "1200h",
+            "99999999999999999999h",
+            "18446744073709551615h",
+        ] {
             assert!(RetryTier::parse(bad).is_none(), "{bad}");
         }
     }

@@ -3,12 +3,13 @@
 //! The crate enables serde_json's `arbitrary_precision`, so a JSON number keeps the digits it
 //! was written with and is parsed here straight from that text.
 
+use super::limits::quote;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::str::FromStr;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("amount {0} is not an exact decimal")]
+#[error("amount {0} is not an exact decimal of at most 28 digits")]
 pub struct MoneyError(pub String);
 
 /// Parses an amount given as a JSON string (`"0.6"`) or JSON number (`0.11`, `2000.00000000`).
@@ -16,9 +17,9 @@ pub fn parse_amount(value: &Value) -> Result<Decimal, MoneyError> {
     let text = match value {
         Value::String(s) => s.trim().to_owned(),
         Value::Number(n) => n.to_string(),
-        other => return Err(MoneyError(other.to_string())),
+        other => return Err(MoneyError(quote(&other.to_string()))),
     };
-    parse_decimal_text(&text).ok_or(MoneyError(text))
+    parse_decimal_text(&text).ok_or_else(|| MoneyError(quote(&text)))
 }
 
 fn parse_decimal_text(text: &str) -> Option<Decimal> {

@@ -1,11 +1,19 @@
 //! The three time formats the platform uses, all parsed to UTC.
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use super::limits::quote;
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("time {0:?} is not ISO-8601, `YYYY-MM-DD hh:mm:ss.fff+hh` or Unix milliseconds")]
-pub struct TimeError(pub String);
+pub enum TimeError {
+    #[error("time {0} is not ISO-8601, `YYYY-MM-DD hh:mm:ss.fff+hh` or Unix milliseconds")]
+    Unreadable(String),
+    #[error("time {0} is outside years 1-9999, the range hookgate stores")]
+    OutOfRange(String),
+}
+
+/// Years PostgreSQL stores and hookgate formats without surprises (SPEC 2.3a).
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
 
 /// Parses `2023-03-01T08:23:05.033Z`, `2024-02-05 18:57:04.091+08` or `"1756879969964"`
 /// (Unix milliseconds, as a string or a JSON number).
@@ -13,21 +21,35 @@ pub fn parse_time(value: &Value) -> Result<DateTime<Utc>, TimeError> {
     match value {
         Value::String(s) => parse_time_str(s),
         Value::Number(n) => parse_time_str(&n.to_string()),
-        other => Err(TimeError(other.to_string())),
+        other => Err(TimeError::Unreadable(quote(&other.to_string()))),
     }
 }
 
+/// Whether a time lies in the years hookgate stores.
+pub fn within_stored_years(time: &DateTime<Utc>) -> bool {
+    YEARS.contains(&time.year())
+}
+
+/// Parses a time and checks that it lies in years 1–9999.
 pub fn parse_time_str(text: &str) -> Result<DateTime<Utc>, TimeError> {
     let text = text.trim();
-    let fail = || TimeError(text.to_owned());
+    let time = read_time(text).ok_or_else(|| TimeError::Unreadable(quote(text)))?;
+    if within_stored_years(&time) {
+        Ok(time)
+    } else {
+        Err(TimeError::OutOfRange(quote(text)))
+    }
+}
+
+fn read_time(text: &str) -> Option<DateTime<Utc>> {
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        let millis: i64 = text.parse().map_err(|_| fail())?;
-        return Utc.timestamp_millis_opt(millis).single().ok_or_else(fail);
+        let millis: i64 = text.parse().ok()?;
+        return Utc.timestamp_millis_opt(millis).single();
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
+        return Some(t.with_timezone(&Utc));
     }
-    parse_space_separated(text).ok_or_else(fail)
+    parse_space_separated(text)
 }
 
 /// `2024-02-05 18:57:04.091+08`: a space instead of `T`, and an offset that may be `+08`,
@@ -133,6 +155,30 @@ mod tests {
             assert!(parse_time_str(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(parse_time(&Value::Null).is_err());
+    }
+
+    #[test]
+    fn times_outside_the_stored_years_are_refused_not_wrapped() {
+        for far in [
+            "-5000-01-01T00:00:00Z",
+            "0000-12-31T23:59:59Z",
+            "99999999999999999",
+            "+10000-01-01T00:00:00Z",
+        ] {
+            assert!(parse_time_str(far).is_err(), "{far}");
+        }
+        assert!(matches!(
+            parse_time_str("300000000000000"),
+            Err(TimeError::OutOfRange(_))
+        ));
+        assert!(parse_time_str("0001-01-01T00:00:00Z").is_ok());
+        assert!(parse_time_str("9999-12-31T23:59:59.999Z").is_ok());
+    }
+
+    #[test]
+    fn errors_do_not_echo_a_long_value() {
+        let error = parse_time_str(&"9".repeat(300_000).replace('9', "x")).unwrap_err();
+        assert!(error.to_string().len() < 300, "{error}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::{
     config::Config,
     db,
     http::BrokerState,
-    ops::{archive, dlq, status, Counts},
+    ops::{archive, dlq, parked, status, Counts},
     telemetry::Metrics,
 };
 use anyhow::{bail, Context};
@@ -46,7 +46,9 @@ fn print_counts(counts: Counts, json: bool, what: &str) {
 
 pub async fn dlq_list(config: &Config, limit: usize, json: bool) -> anyhow::Result<()> {
     let (channel, topology) = channel(config).await?;
-    let letters = dlq::list(&channel, &topology.names, limit).await?;
+    let mut letters = dlq::list(&channel, &topology.names, limit).await?;
+    let pool = db::pool(&config.database_url, config.database_timeout)?;
+    letters.extend(parked::list(&pool, limit.saturating_sub(letters.len())).await?);
     if wants_json(json) {
         println!("{}", serde_json::to_string(&letters)?);
         return Ok(());
@@ -100,7 +102,7 @@ pub async fn dlq_replay(
 ) -> anyhow::Result<()> {
     let (channel, topology) = channel(config).await?;
     let progress = Progress::new(if dry_run { "would replay" } else { "replaying" });
-    let counts = dlq::replay(
+    let mut counts = dlq::replay(
         &channel,
         &topology.names,
         &selector,
@@ -109,6 +111,8 @@ pub async fn dlq_replay(
     )
     .await?;
     progress.finish();
+    let pool = db::pool(&config.database_url, config.database_timeout)?;
+    counts.replayed += parked::release(&pool, &selector, dry_run).await?;
     print_counts(
         counts,
         json,

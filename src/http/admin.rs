@@ -1,7 +1,7 @@
 //! `GET /admin/dlq` and `POST /admin/dlq/replay` (SPEC 5): the DLQ commands over HTTP.
 
 use super::{auth::Authorized, error_response, AppState};
-use crate::ops::{dlq, Counts};
+use crate::ops::{dlq, parked, Counts};
 use axum::{
     body::Bytes,
     extract::{Query, State},
@@ -24,6 +24,8 @@ pub fn router() -> Router<AppState> {
 pub enum AdminError {
     #[error("the broker is unavailable")]
     Broker,
+    #[error("the database is unavailable")]
+    Database,
     #[error("{0}")]
     BadRequest(&'static str),
 }
@@ -31,7 +33,7 @@ pub enum AdminError {
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         match self {
-            AdminError::Broker => error_response(
+            AdminError::Broker | AdminError::Database => error_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 &self.to_string(),
@@ -47,6 +49,13 @@ impl From<lapin::Error> for AdminError {
     fn from(error: lapin::Error) -> Self {
         tracing::warn!(%error, "admin DLQ operation failed");
         AdminError::Broker
+    }
+}
+
+impl From<sqlx::Error> for AdminError {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::warn!(%error, "admin DLQ operation failed");
+        AdminError::Database
     }
 }
 
@@ -71,15 +80,13 @@ async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<dlq::DeadLetter>>, AdminError> {
+    let limit = query.limit.unwrap_or(100);
     let channel = channel(&state).await?;
-    let letters = dlq::list(
-        &channel,
-        &state.amqp.topology().names,
-        query.limit.unwrap_or(100),
-    )
-    .await;
+    let letters = dlq::list(&channel, &state.amqp.topology().names, limit).await;
     close(channel).await;
-    Ok(Json(letters?))
+    let mut letters = letters?;
+    letters.extend(parked::list(&state.pool, limit.saturating_sub(letters.len())).await?);
+    Ok(Json(letters))
 }
 
 #[derive(Deserialize)]
@@ -117,5 +124,7 @@ async fn replay(
     )
     .await;
     close(channel).await;
-    Ok(Json(counts?))
+    let mut counts = counts?;
+    counts.replayed += parked::release(&state.pool, &selector, false).await?;
+    Ok(Json(counts))
 }

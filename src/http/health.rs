@@ -1,6 +1,11 @@
 //! `/healthz`, `/readyz` and `/metrics`.
 
 use super::AppState;
+use crate::{
+    notifications::NotificationOutbox,
+    relay::{EventOutbox, Outbox},
+    supervisor::TaskHealth,
+};
 use axum::{
     extract::State,
     http::{header, StatusCode},
@@ -51,32 +56,82 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready when PostgreSQL answers: webhooks are accepted without the broker.
+/// Ready when every database pool answers and every supervised task runs with a fresh
+/// heartbeat; the broker is shown but not required, since webhooks are accepted without it.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let database = tokio::time::timeout(
-        Duration::from_secs(2),
-        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool),
-    )
-    .await;
-    let database_up = matches!(database, Ok(Ok(1)));
-    let status = if database_up {
+    let checks = state.pools.iter().map(|(_, pool)| async move {
+        let answer = tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool),
+        )
+        .await;
+        matches!(answer, Ok(Ok(1)))
+    });
+    let database_up = futures_util::future::join_all(checks)
+        .await
+        .into_iter()
+        .all(|up| up);
+    let tasks = state.supervisor.health();
+    let tasks_up = tasks.values().all(|health| *health == TaskHealth::Running);
+    let ready = database_up && tasks_up;
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let tasks: serde_json::Map<String, serde_json::Value> = tasks
+        .into_iter()
+        .map(|(name, health)| (name, health.as_str().into()))
+        .collect();
     (
         status,
         Json(json!({
-            "ready": database_up,
+            "ready": ready,
             "database": if database_up { "up" } else { "down" },
             "broker": state.broker.describe(),
+            "tasks": tasks,
         })),
     )
 }
 
+/// The Prometheus text. Backlog gauges are read from the database at each scrape, so they
+/// cannot freeze when the relay that used to set them stops; while the database does not
+/// answer they are absent rather than stale.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let (events, notifications) = tokio::join!(
+        within_two_seconds(EventOutbox::backlog(&state.pool)),
+        within_two_seconds(NotificationOutbox::backlog(&state.pool)),
+    );
+    for (outbox, found) in [("events", events), ("notifications", notifications)] {
+        let metrics = &state.metrics;
+        match found {
+            Some((count, oldest)) => {
+                metrics
+                    .outbox_backlog
+                    .with_label_values(&[outbox])
+                    .set(count);
+                metrics
+                    .outbox_oldest_seconds
+                    .with_label_values(&[outbox])
+                    .set(oldest);
+            }
+            None => {
+                let _ = metrics.outbox_backlog.remove_label_values(&[outbox]);
+                let _ = metrics.outbox_oldest_seconds.remove_label_values(&[outbox]);
+            }
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+}
+
+async fn within_two_seconds(
+    query: impl std::future::Future<Output = Result<(i64, f64), sqlx::Error>>,
+) -> Option<(i64, f64)> {
+    tokio::time::timeout(Duration::from_secs(2), query)
+        .await
+        .ok()?
+        .ok()
 }

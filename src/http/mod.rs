@@ -22,11 +22,14 @@ pub use health::BrokerState;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Every pool the process uses, by role: all must answer for `/readyz`.
+    pub pools: Vec<(&'static str, PgPool)>,
     pub receiver: Arc<receiving::Receiver>,
     pub metrics: Arc<Metrics>,
     pub broker: BrokerState,
     pub api_token: Option<crate::config::Secret>,
     pub amqp: Arc<crate::amqp::Broker>,
+    pub supervisor: crate::supervisor::Supervisor,
 }
 
 impl FromRef<AppState> for Arc<receiving::Receiver> {

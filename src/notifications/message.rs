@@ -1,7 +1,7 @@
 //! The notification message of SPEC 4, with an id that is the same every time the same event
 //! is notified, so a subscriber can drop repeats.
 
-use crate::catalogue::{format_time, Family};
+use crate::catalogue::{format_time, Family, RoutingKey, StatusToken};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -14,7 +14,7 @@ pub struct NotificationFacts<'a> {
     pub object_id: &'a str,
     pub account_id: Option<&'a str>,
     pub previous_status: Option<&'a str>,
-    pub status: &'a str,
+    pub status: &'a StatusToken,
     pub occurred_at: DateTime<Utc>,
     pub resource_raw: &'a [u8],
 }
@@ -45,7 +45,7 @@ pub fn notification_id(source: &str, event_id: &str) -> String {
 }
 
 /// `(notification id, routing key, body)`.
-pub fn notification_message(facts: &NotificationFacts<'_>) -> (String, String, Vec<u8>) {
+pub fn notification_message(facts: &NotificationFacts<'_>) -> (String, RoutingKey, Vec<u8>) {
     let id = notification_id(facts.source, facts.event_id);
     let resource: Box<RawValue> = std::str::from_utf8(facts.resource_raw)
         .ok()
@@ -59,12 +59,12 @@ pub fn notification_message(facts: &NotificationFacts<'_>) -> (String, String, V
         object_id: facts.object_id,
         account_id: facts.account_id,
         previous_status: facts.previous_status,
-        status: facts.status,
+        status: facts.status.as_str(),
         occurred_at: format_time(&facts.occurred_at),
         resource: &resource,
     })
     .expect("notification serialises");
-    let routing_key = format!("notify.{}.{}", facts.family, facts.status);
+    let routing_key = RoutingKey::notification(facts.family, facts.status);
     (id, routing_key, body)
 }
 
@@ -99,11 +99,11 @@ mod tests {
             object_id: "p1",
             account_id: None,
             previous_status: Some("closed"),
-            status: "refunded",
+            status: &StatusToken::normalise("refunded").unwrap(),
             occurred_at: Utc.with_ymd_and_hms(2024, 2, 5, 10, 57, 4).unwrap(),
             resource_raw: br#"{"id":"p1","data":{"refundAmount":250.21}}"#,
         });
-        assert_eq!(key, "notify.payout.refunded");
+        assert_eq!(key.as_str(), "notify.payout.refunded");
         let text = String::from_utf8(body).unwrap();
         assert!(text.contains(r#""refundAmount":250.21"#), "{text}");
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -2,7 +2,8 @@
 
 use crate::{
     amqp::{text_value, Names},
-    relay::{Outbox, Outgoing},
+    catalogue::{EventId, LimitError, RoutingKey},
+    relay::{Claimed, Outbox, Outgoing},
 };
 use lapin::{types::FieldTable, BasicProperties};
 use sqlx::PgConnection;
@@ -35,36 +36,46 @@ impl Outbox for NotificationOutbox {
         true
     }
 
-    async fn claim(&self, tx: &mut PgConnection, limit: i64) -> Result<Vec<Outgoing>, sqlx::Error> {
+    async fn claim(&self, tx: &mut PgConnection, limit: i64) -> Result<Claimed, sqlx::Error> {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT seq, notification_id, source, event_id, routing_key, body FROM notification_outbox
-             WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+             WHERE published_at IS NULL AND parked_at IS NULL
+             ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
         )
         .bind(limit)
         .fetch_all(tx)
         .await?;
         let exchange = self.names.notifications();
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let mut headers = FieldTable::default();
-                headers.insert("x-source".into(), text_value(row.source.as_str()));
-                headers.insert("x-event-id".into(), text_value(row.event_id.as_str()));
-                Outgoing {
-                    key: row.seq,
-                    event_id: row.event_id,
-                    exchange: exchange.clone(),
-                    routing_key: row.routing_key,
-                    body: row.body,
-                    properties: BasicProperties::default()
-                        .with_message_id(row.notification_id.as_str().into())
-                        .with_content_type("application/json".into())
-                        .with_delivery_mode(2)
-                        .with_timestamp(chrono::Utc::now().timestamp().max(0) as u64)
-                        .with_app_id("hookgate".into())
-                        .with_headers(headers),
-                }
-            })
-            .collect())
+        let mut claimed = Claimed::default();
+        for row in rows {
+            let key = row.seq;
+            let message = outgoing(row, &exchange).map_err(|e| e.to_string());
+            claimed.push(key, message);
+        }
+        Ok(claimed)
     }
+}
+
+/// The message for a row, once its short-string values are checked.
+fn outgoing(row: Row, exchange: &str) -> Result<Outgoing, LimitError> {
+    let routing_key = RoutingKey::parse(&row.routing_key)?;
+    let message_id = EventId::parse(&row.notification_id)?;
+    let event_id = EventId::parse(&row.event_id)?;
+    let mut headers = FieldTable::default();
+    headers.insert("x-source".into(), text_value(row.source.as_str()));
+    headers.insert("x-event-id".into(), text_value(event_id.as_str()));
+    Ok(Outgoing {
+        key: row.seq,
+        event_id: row.event_id,
+        exchange: exchange.to_owned(),
+        routing_key,
+        body: row.body,
+        properties: BasicProperties::default()
+            .with_message_id(message_id.as_str().into())
+            .with_content_type("application/json".into())
+            .with_delivery_mode(2)
+            .with_timestamp(chrono::Utc::now().timestamp().max(0) as u64)
+            .with_app_id("hookgate".into())
+            .with_headers(headers),
+    })
 }

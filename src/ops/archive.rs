@@ -3,7 +3,7 @@
 use super::Counts;
 use crate::{
     amqp::{publish_mandatory, Names, Outcome},
-    catalogue::{Description, Family},
+    catalogue::{quote, Family},
     projection::{project, table, Mode, Projectable, StoredEvent, STORED_EVENT_COLUMNS},
     relay::{event_message, InboxRow, INBOX_ROW_COLUMNS},
 };
@@ -88,8 +88,16 @@ pub async fn replay(
         after = last.seq;
         let mut pending = Vec::with_capacity(rows.len());
         for row in &rows {
-            let (body, properties) = event_message(row);
-            let confirm = publish_mandatory(channel, "", &queue, &body, properties).await?;
+            let message = match event_message(row) {
+                Ok(message) => message,
+                Err(reason) => {
+                    tracing::error!(event_id = %quote(&row.event_id), %reason, "event cannot be published; not replayed");
+                    counts.skipped += 1;
+                    continue;
+                }
+            };
+            let confirm =
+                publish_mandatory(channel, "", &queue, &message.body, message.properties).await?;
             pending.push((row, confirm));
         }
         for (row, confirm) in pending {
@@ -142,33 +150,33 @@ pub async fn rebuild(
         .execute(&mut *tx)
         .await?;
     let mut counts = Counts::default();
-    let floor = DateTime::<Utc>::from_timestamp(-62_135_596_800, 0).expect("year 1 is a time");
-    let mut after: (DateTime<Utc>, i64) = (floor, -1);
+    // No lower bound on the first page: every stored time is covered, however early.
+    let mut after: Option<(DateTime<Utc>, i64)> = None;
     loop {
         // Keyset pages in order of occurrence, read outside the transaction: these columns
         // never change once stored.
         let page: Vec<ArchivedEvent> = sqlx::query_as(&format!(
             "SELECT {STORED_EVENT_COLUMNS}, occurred_at
              FROM inbox_events
-             WHERE family = ANY($1) AND processed_at IS NOT NULL
-               AND occurred_at IS NOT NULL AND (occurred_at, seq) > ($2, $3)
+             WHERE family = ANY($1) AND processed_at IS NOT NULL AND occurred_at IS NOT NULL
+               AND ($2::timestamptz IS NULL OR (occurred_at, seq) > ($2, $3))
              ORDER BY occurred_at, seq LIMIT $4"
         ))
         .bind(&names)
-        .bind(after.0)
-        .bind(after.1)
+        .bind(after.map(|(time, _)| time))
+        .bind(after.map_or(0, |(_, seq)| seq))
         .bind(PAGE)
         .fetch_all(pool)
         .await?;
         let Some(last) = page.last() else { break };
-        after = (last.occurred_at, last.event.seq);
-        let descriptions: Vec<Description> = page
+        after = Some((last.occurred_at, last.event.seq));
+        let descriptions: Vec<_> = page
             .iter()
-            .map(|archived| archived.event.describe())
+            .filter_map(|archived| archived.event.describe().ok().map(|d| (archived, d)))
             .collect();
-        let events: Vec<Projectable> = page
+        counts.skipped += (page.len() - descriptions.len()) as u64;
+        let events: Vec<Projectable> = descriptions
             .iter()
-            .zip(&descriptions)
             .map(|(archived, description)| archived.event.projectable(description))
             .collect();
         for outcome in project(&mut tx, &events, Mode::Rebuild).await? {

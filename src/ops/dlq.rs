@@ -9,7 +9,7 @@
 use super::Counts;
 use crate::{
     amqp::{header_text, inspect_queue, publish_confirmed, value_text, Names, Outcome},
-    workers::{attempts, HEADER_ERROR, HEADER_FAILED_AT, HEADER_QUEUE},
+    workers::{attempts, HEADER_ATTEMPTS, HEADER_ERROR, HEADER_FAILED_AT, HEADER_QUEUE},
 };
 use lapin::{
     message::BasicGetMessage,
@@ -242,12 +242,33 @@ async fn send_back(
     queue: &str,
     message: &BasicGetMessage,
 ) -> lapin::Result<bool> {
+    // A replayed message starts its retries afresh: with the old attempts count one
+    // transient failure would send it straight back to the DLQ.
+    let mut headers = message
+        .delivery
+        .properties
+        .headers()
+        .as_ref()
+        .map(|h| h.inner().clone())
+        .unwrap_or_default();
+    for name in [
+        HEADER_ATTEMPTS,
+        HEADER_ERROR,
+        HEADER_FAILED_AT,
+        HEADER_QUEUE,
+    ] {
+        headers.remove(name);
+    }
     let outcome = publish_confirmed(
         channel,
         "",
         queue,
         &message.delivery.data,
-        message.delivery.properties.clone(),
+        message
+            .delivery
+            .properties
+            .clone()
+            .with_headers(FieldTable::from(headers)),
     )
     .await?;
     let sent = outcome == Outcome::Taken;

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod dlq;
+pub mod parked;
 pub mod retention;
 pub mod status;
 

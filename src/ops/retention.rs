@@ -1,6 +1,7 @@
 //! Retention: events older than `HOOKGATE_RETENTION_DAYS` are deleted in batches, but never
 //! one that is not yet published or not yet processed. Deduplication holds for that window.
 
+use crate::supervisor::Heartbeat;
 use sqlx::PgPool;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -40,7 +41,8 @@ async fn delete_in_batches(
     let mut deleted = 0;
     loop {
         let batch = sqlx::query(&sql)
-            .bind(days as i32)
+            // Clamped, never wrapped: a huge retention keeps everything.
+            .bind(i32::try_from(days).unwrap_or(i32::MAX))
             .bind(BATCH)
             .execute(pool)
             .await?
@@ -53,11 +55,17 @@ async fn delete_in_batches(
 }
 
 /// Prunes every `every` until stopped.
-pub async fn run(pool: PgPool, days: u32, every: Duration, stop: CancellationToken) {
+pub async fn run(
+    pool: PgPool,
+    days: u32,
+    every: Duration,
+    heartbeat: Heartbeat,
+    stop: CancellationToken,
+) {
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {
-            _ = tick.tick() => {}
+            _ = heartbeat.beating_while(tick.tick()) => {}
             _ = stop.cancelled() => return,
         }
         match prune_once(&pool, days).await {

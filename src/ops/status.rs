@@ -73,8 +73,8 @@ pub async fn gather(
     let notifications = NotificationOutbox {
         names: topology.names.clone(),
     };
-    let (event_backlog, event_age) = events.backlog(pool).await?;
-    let (notification_backlog, notification_age) = notifications.backlog(pool).await?;
+    let (event_backlog, event_age) = EventOutbox::backlog(pool).await?;
+    let (notification_backlog, notification_age) = NotificationOutbox::backlog(pool).await?;
     let last_processed = sqlx::query_as(
         "SELECT event_id, source, event_type, processed_at FROM inbox_events
          WHERE processed_at IS NOT NULL ORDER BY processed_at DESC LIMIT 1",

@@ -4,7 +4,7 @@
 
 use super::{fold, money_columns, table, Effect, Projectable, Projected};
 use crate::{
-    catalogue::{Family, StatePoint},
+    catalogue::{Family, RoutingKey, StatePoint, StatusToken},
     notifications::{notification_message, NotificationFacts},
 };
 use chrono::{DateTime, Utc};
@@ -31,6 +31,7 @@ struct Valid<'e, 'a> {
     event: &'e Projectable<'a>,
     family: Family,
     object_id: &'e str,
+    status: &'e StatusToken,
     point: StatePoint<'e>,
 }
 
@@ -117,7 +118,7 @@ fn validate<'e, 'a>(event: &'e Projectable<'a>) -> Result<Valid<'e, 'a>, &'stati
     let d = event.description;
     table(d.family).ok_or("family has no table")?;
     let (Some(status), Some(object_id), Some(occurred_at)) =
-        (d.status.as_deref(), d.object_id.as_deref(), d.occurred_at)
+        (d.status.as_ref(), d.object_id.as_deref(), d.occurred_at)
     else {
         return Err("event does not fit its family");
     };
@@ -125,8 +126,9 @@ fn validate<'e, 'a>(event: &'e Projectable<'a>) -> Result<Valid<'e, 'a>, &'stati
         event,
         family: d.family,
         object_id,
+        status,
         point: StatePoint {
-            status,
+            status: status.as_str(),
             occurred_at,
         },
     })
@@ -389,7 +391,7 @@ struct Notifications<'e> {
     id: Vec<String>,
     source: Vec<&'e str>,
     event_id: Vec<&'e str>,
-    routing_key: Vec<String>,
+    routing_key: Vec<RoutingKey>,
     body: Vec<Vec<u8>>,
 }
 
@@ -403,7 +405,7 @@ impl<'e> Notifications<'e> {
             object_id: valid.object_id,
             account_id: event.description.account_id.as_deref(),
             previous_status: previous,
-            status: valid.point.status,
+            status: valid.status,
             occurred_at: valid.point.occurred_at,
             resource_raw: event.resource_raw,
         });
@@ -426,7 +428,12 @@ impl<'e> Notifications<'e> {
         .bind(&self.id)
         .bind(&self.source)
         .bind(&self.event_id)
-        .bind(&self.routing_key)
+        .bind(
+            self.routing_key
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(&self.body)
         .execute(tx)
         .await?;

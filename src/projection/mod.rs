@@ -10,7 +10,7 @@ pub use batch::{project, Mode, Outcome};
 pub use fold::{fold, Effect};
 pub use tables::{money_columns, table};
 
-use crate::catalogue::{Description, Family};
+use crate::catalogue::{Description, EventType, Family, LimitError};
 use chrono::{DateTime, Utc};
 
 /// A valid event of a known family, ready to project.
@@ -42,10 +42,15 @@ pub const STORED_EVENT_COLUMNS: &str = "seq, source, event_id, event_type, resou
      resource::text AS resource_json, envelope_time, received_at";
 
 impl StoredEvent {
-    /// The catalogue's reading of the resource as received.
-    pub fn describe(&self) -> Description {
-        let resource = serde_json::from_slice(&self.resource_raw).ok();
-        crate::catalogue::describe(&self.event_type, resource.as_ref(), self.envelope_time)
+    /// The catalogue's reading of the resource as received, by the receiver's own rules. An
+    /// event type outside the limits (stored before they were enforced) is its error.
+    pub fn describe(&self) -> Result<Description, LimitError> {
+        let event_type = EventType::parse(&self.event_type)?;
+        Ok(crate::catalogue::describe(
+            &event_type,
+            &self.resource_raw,
+            self.envelope_time,
+        ))
     }
 
     pub fn projectable<'a>(&'a self, description: &'a Description) -> Projectable<'a> {

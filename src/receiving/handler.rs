@@ -130,11 +130,6 @@ async fn handle(
     }
     let body = read_limited(headers, body, receiver.max_body_bytes).await?;
     let verified = scheme.verify(headers, &body, chrono::Utc::now())?;
-    if has_control_chars(&verified.event_id) || has_control_chars(&verified.event_type) {
-        return Err(ReceiveError::MalformedPayload(
-            "id and eventType must not contain control characters".into(),
-        ));
-    }
     tracing::Span::current().record("event_id", verified.event_id.as_str());
     let event = to_new_event(source, verified);
     if let Some(error) = &event.parse_error {
@@ -194,36 +189,28 @@ async fn read_limited(
     }
 }
 
-fn has_control_chars(text: &str) -> bool {
-    text.chars().any(char::is_control)
-}
-
-/// Applies the catalogue to a verified event. The resource is kept byte for byte; its JSON form
-/// goes to a JSONB column, which cannot hold `\u0000`, so such a resource keeps only its bytes.
+/// Applies the catalogue to a verified event. The resource is kept byte for byte; its JSON
+/// form also goes to a JSONB column when JSONB can hold it.
 fn to_new_event(source: &str, verified: VerifiedEvent) -> NewEvent {
-    let parsed: Option<serde_json::Value> = serde_json::from_slice(&verified.resource).ok();
     let description = catalogue::describe(
         &verified.event_type,
-        parsed.as_ref(),
+        &verified.resource,
         verified.envelope_time,
     );
-    let resource_is_json =
-        parsed.is_some() && !verified.resource.windows(6).any(|w| w == b"\\u0000");
-    let clean = |text: Option<String>| text.map(|t| t.replace('\0', "\u{FFFD}"));
     NewEvent {
         source: source.to_owned(),
         event_id: verified.event_id,
         event_type: verified.event_type,
-        family: description.family.as_str().to_owned(),
-        status: clean(description.status),
-        object_id: clean(description.object_id),
-        account_id: clean(description.account_id),
-        routing_key: description.routing_key.replace('\0', "\u{FFFD}"),
+        family: description.family,
+        status: description.status,
+        object_id: description.object_id,
+        account_id: description.account_id,
+        routing_key: description.routing_key,
         occurred_at: description.occurred_at,
         envelope_time: verified.envelope_time,
         content_hash: Sha256::digest(&verified.resource).to_vec(),
         resource_raw: verified.resource,
-        resource_is_json,
-        parse_error: clean(description.error),
+        resource_is_json: description.storable_as_jsonb,
+        parse_error: description.error,
     }
 }

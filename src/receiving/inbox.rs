@@ -6,22 +6,31 @@
 //! waits for a timer. Deduplication is the unique constraints' job: two copies of one event,
 //! in one batch or in concurrent ones, cannot both be inserted.
 
+use crate::{
+    catalogue::{bounded_error, EventId, EventType, Family, ResourceId, RoutingKey, StatusToken},
+    db::{classify, ErrorKind},
+    supervisor::Heartbeat,
+};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use std::{collections::HashMap, sync::Arc, time::Duration};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::{
+    sync::{mpsc, oneshot, Semaphore},
+    task::JoinSet,
+};
+use tokio_util::sync::CancellationToken;
 
 /// An event ready to be stored.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub source: String,
-    pub event_id: String,
-    pub event_type: String,
-    pub family: String,
-    pub status: Option<String>,
-    pub object_id: Option<String>,
-    pub account_id: Option<String>,
-    pub routing_key: String,
+    pub event_id: EventId,
+    pub event_type: EventType,
+    pub family: Family,
+    pub status: Option<StatusToken>,
+    pub object_id: Option<ResourceId>,
+    pub account_id: Option<ResourceId>,
+    pub routing_key: RoutingKey,
     pub occurred_at: Option<DateTime<Utc>>,
     pub envelope_time: Option<DateTime<Utc>>,
     pub resource_raw: Vec<u8>,
@@ -29,6 +38,30 @@ pub struct NewEvent {
     pub resource_is_json: bool,
     pub content_hash: Vec<u8>,
     pub parse_error: Option<String>,
+}
+
+impl NewEvent {
+    /// The event as it is stored when the database refused its row: the signed bytes and the
+    /// refusal, without the values derived from the resource (one of which was refused). The
+    /// worker re-reads the bytes and dead-letters the event with its reason.
+    fn as_refused(&self, refusal: &sqlx::Error) -> NewEvent {
+        NewEvent {
+            status: None,
+            object_id: None,
+            account_id: None,
+            routing_key: match self.family {
+                Family::Unknown => self.routing_key.clone(),
+                family => RoutingKey::invalid(family),
+            },
+            occurred_at: None,
+            envelope_time: None,
+            resource_is_json: false,
+            parse_error: Some(bounded_error(format!(
+                "the database refused the event: {refusal}"
+            ))),
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,11 +111,16 @@ impl Default for InboxSettings {
 }
 
 impl Inbox {
-    /// Starts the batcher; it stops once every `Inbox` handle is dropped and the queue is empty.
-    pub fn start(pool: PgPool, settings: InboxSettings) -> Inbox {
+    /// The inbox handle requests store through, and the batcher that commits for them; the
+    /// batcher is run (and re-run after a failure) by the supervisor.
+    pub fn new(pool: PgPool, settings: InboxSettings) -> (Inbox, Arc<Batcher>) {
         let (queue, receiver) = mpsc::channel(settings.max_batch * settings.max_in_flight * 4);
-        tokio::spawn(run_batcher(pool, settings, receiver));
-        Inbox { queue }
+        let batcher = Batcher {
+            pool,
+            settings,
+            receiver: tokio::sync::Mutex::new(receiver),
+        };
+        (Inbox { queue }, Arc::new(batcher))
     }
 
     /// Stores one event; returns only after the commit (or its failure).
@@ -96,59 +134,113 @@ impl Inbox {
     }
 }
 
-async fn run_batcher(pool: PgPool, settings: InboxSettings, mut receiver: mpsc::Receiver<Pending>) {
-    let commits = Arc::new(Semaphore::new(settings.max_in_flight));
-    loop {
-        // Take a commit slot before collecting, so that requests arriving while every slot is
-        // busy join the next batch instead of waiting in many small ones.
-        let permit = commits.clone().acquire_owned().await.expect("never closed");
-        let mut batch = Vec::with_capacity(settings.max_batch);
-        if receiver.recv_many(&mut batch, settings.max_batch).await == 0 {
-            break;
-        }
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            let outcome = tokio::time::timeout(settings.timeout, insert(&pool, &batch)).await;
-            let outcome = match outcome {
-                Ok(Ok(results)) => Ok(results),
-                Ok(Err(e)) => Err(InboxError::Unavailable(e.to_string())),
-                Err(_) => Err(InboxError::Unavailable("commit timed out".into())),
+/// Collects waiting requests into batches and commits them.
+pub struct Batcher {
+    pool: PgPool,
+    settings: InboxSettings,
+    /// Behind a lock so that a restarted batcher takes over the queue of the one that failed.
+    receiver: tokio::sync::Mutex<mpsc::Receiver<Pending>>,
+}
+
+impl Batcher {
+    pub async fn run(self: Arc<Self>, heartbeat: Heartbeat, stop: CancellationToken) {
+        let mut receiver = self.receiver.lock().await;
+        let commits = Arc::new(Semaphore::new(self.settings.max_in_flight));
+        let mut in_flight = JoinSet::new();
+        loop {
+            heartbeat.beat();
+            reap(&mut in_flight);
+            // Take a commit slot before collecting, so that requests arriving while every slot
+            // is busy join the next batch instead of waiting in many small ones.
+            let Ok(permit) = commits.clone().acquire_owned().await else {
+                return;
             };
-            if let Err(error) = &outcome {
-                tracing::warn!(%error, events = batch.len(), "inbox commit failed");
-            }
-            match outcome {
-                Ok(results) => {
-                    for (pending, result) in batch.into_iter().zip(results) {
-                        let _ = pending.reply.send(Ok(result));
+            let mut batch = Vec::with_capacity(self.settings.max_batch);
+            tokio::select! {
+                received = heartbeat.beating_while(receiver.recv_many(&mut batch, self.settings.max_batch)) => {
+                    if received == 0 {
+                        // Every handle is gone: the server has shut down and stop follows.
+                        stop.cancelled().await;
+                        break;
                     }
                 }
-                Err(error) => {
-                    for pending in batch {
-                        let _ = pending.reply.send(Err(error.clone()));
-                    }
-                }
+                _ = stop.cancelled() => break,
             }
-            drop(permit);
-        });
+            let pool = self.pool.clone();
+            let timeout = self.settings.timeout;
+            in_flight.spawn(async move {
+                commit(&pool, timeout, batch).await;
+                drop(permit);
+            });
+        }
+        while let Some(finished) = in_flight.join_next().await {
+            report(finished);
+        }
     }
 }
 
-/// Inserts a batch; if the database refuses its data (not its connection), each event is tried
-/// alone so that one bad row cannot fail the requests that share its batch.
+/// Collects commits that finished, reporting any that panicked.
+fn reap(in_flight: &mut JoinSet<()>) {
+    while let Some(finished) = in_flight.try_join_next() {
+        report(finished);
+    }
+}
+
+fn report(finished: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = finished {
+        tracing::error!(%error, "inbox commit task failed; its requests were answered 503");
+    }
+}
+
+async fn commit(pool: &PgPool, timeout: Duration, batch: Vec<Pending>) {
+    let outcome = match tokio::time::timeout(timeout, insert(pool, &batch)).await {
+        Ok(Ok(results)) => Ok(results),
+        Ok(Err(e)) => Err(InboxError::Unavailable(bounded_error(e.to_string()))),
+        Err(_) => Err(InboxError::Unavailable("commit timed out".into())),
+    };
+    match outcome {
+        Ok(results) => {
+            for (pending, result) in batch.into_iter().zip(results) {
+                let _ = pending.reply.send(Ok(result));
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, events = batch.len(), "inbox commit failed");
+            for pending in batch {
+                let _ = pending.reply.send(Err(error.clone()));
+            }
+        }
+    }
+}
+
+/// Inserts a batch; if the database refuses a row's data (not the connection), each event is
+/// inserted alone, so that one bad row cannot fail the requests that share its batch.
 async fn insert(pool: &PgPool, batch: &[Pending]) -> Result<Vec<Stored>, sqlx::Error> {
     let events: Vec<&NewEvent> = batch.iter().map(|p| &p.event).collect();
     match insert_batch(pool, &events).await {
-        Err(sqlx::Error::Database(refused)) if events.len() > 1 => {
-            tracing::warn!(error = %refused, "batch refused, inserting its events one by one");
+        Err(refused) if classify(&refused) == ErrorKind::RowLevel => {
+            tracing::warn!(error = %refused, events = events.len(), "batch refused, inserting its events one by one");
             let mut results = Vec::with_capacity(events.len());
             for event in events {
-                results.push(insert_batch(pool, &[event]).await?.remove(0));
+                results.push(insert_alone(pool, event).await?);
             }
             Ok(results)
         }
         other => other,
     }
+}
+
+/// One event; a row the database refuses is stored in its refused form instead (SPEC 2.3a:
+/// never a 503 for the row's own data).
+async fn insert_alone(pool: &PgPool, event: &NewEvent) -> Result<Stored, sqlx::Error> {
+    let stored = match insert_batch(pool, &[event]).await {
+        Err(refused) if classify(&refused) == ErrorKind::RowLevel => {
+            tracing::warn!(event_id = %event.event_id, error = %refused, "row refused; storing the event as unfit");
+            insert_batch(pool, &[&event.as_refused(&refused)]).await?
+        }
+        other => other?,
+    };
+    Ok(stored.into_iter().next().unwrap_or(Stored::Duplicate))
 }
 
 async fn insert_batch(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>, sqlx::Error> {
@@ -179,13 +271,13 @@ async fn insert_batch(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>
         "#,
     )
     .bind(column(|e| &e.source))
-    .bind(column(|e| &e.event_id))
-    .bind(column(|e| &e.event_type))
-    .bind(column(|e| &e.family))
+    .bind(column(|e| e.event_id.as_str()))
+    .bind(column(|e| e.event_type.as_str()))
+    .bind(column(|e| e.family.as_str()))
     .bind(optional(|e| e.status.as_deref()))
     .bind(optional(|e| e.object_id.as_deref()))
     .bind(optional(|e| e.account_id.as_deref()))
-    .bind(column(|e| &e.routing_key))
+    .bind(column(|e| e.routing_key.as_str()))
     .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
     .bind(bytes(|e| &e.resource_raw))
     .bind(
@@ -207,7 +299,7 @@ async fn insert_batch(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>
     Ok(events
         .iter()
         .map(
-            |e| match new.remove(&(e.source.clone(), e.event_id.clone())) {
+            |e| match new.remove(&(e.source.clone(), e.event_id.to_string())) {
                 Some(seq) => Stored::New { seq },
                 None => Stored::Duplicate,
             },

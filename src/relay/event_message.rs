@@ -1,7 +1,10 @@
 //! The event message of SPEC 4.
 
 use super::event_outbox::InboxRow;
-use crate::{amqp::text_value, catalogue::format_time};
+use crate::{
+    amqp::text_value,
+    catalogue::{format_time, EventId, EventType, LimitError, RoutingKey},
+};
 use lapin::{types::FieldTable, BasicProperties};
 use serde::Serialize;
 use serde_json::{value::RawValue, Value};
@@ -22,10 +25,21 @@ struct EventMessage<'a> {
     resource: &'a RawValue,
 }
 
-/// Body and properties of the message for an inbox row. The resource is embedded as the
-/// bytes that were signed, so amounts keep every digit they arrived with; a resource that is
-/// not JSON travels as a JSON string.
-pub fn event_message(row: &InboxRow) -> (Vec<u8>, BasicProperties) {
+/// A message ready to publish: every short-string value in it has been checked.
+pub struct EventMessageParts {
+    pub routing_key: RoutingKey,
+    pub body: Vec<u8>,
+    pub properties: BasicProperties,
+}
+
+/// Body, properties and routing key of the message for an inbox row. The resource is embedded
+/// as the bytes that were signed, so amounts keep every digit they arrived with; a resource that
+/// is not JSON travels as a JSON string. A row whose id, type or key does not fit AMQP's limits
+/// (stored before they were enforced at the edge) has no message.
+pub fn event_message(row: &InboxRow) -> Result<EventMessageParts, LimitError> {
+    let message_id = EventId::parse(&row.event_id)?;
+    let kind = EventType::parse(&row.event_type)?;
+    let routing_key = RoutingKey::parse(&row.routing_key)?;
     let resource = std::str::from_utf8(&row.resource_raw)
         .ok()
         .and_then(|text| RawValue::from_string(text.to_owned()).ok())
@@ -51,14 +65,18 @@ pub fn event_message(row: &InboxRow) -> (Vec<u8>, BasicProperties) {
     let mut headers = FieldTable::default();
     headers.insert("x-source".into(), text_value(row.source.as_str()));
     let properties = BasicProperties::default()
-        .with_message_id(row.event_id.as_str().into())
-        .with_type(row.event_type.as_str().into())
+        .with_message_id(message_id.as_str().into())
+        .with_type(kind.as_str().into())
         .with_content_type("application/json".into())
         .with_delivery_mode(2)
         .with_timestamp(row.received_at.timestamp().max(0) as u64)
         .with_app_id("hookgate".into())
         .with_headers(headers);
-    (body, properties)
+    Ok(EventMessageParts {
+        routing_key,
+        body,
+        properties,
+    })
 }
 
 #[cfg(test)]
@@ -87,7 +105,9 @@ mod tests {
     fn message_has_the_spec_fields_and_the_resource_byte_for_byte() {
         let resource =
             br#"{"id":"p-1","data":{"fromAmount":2000.00000000,"toAmount":12345678901234.56}}"#;
-        let (body, properties) = event_message(&row(resource));
+        let EventMessageParts {
+            body, properties, ..
+        } = event_message(&row(resource)).unwrap();
         let text = String::from_utf8(body).unwrap();
         assert!(
             text.ends_with(&format!(
@@ -131,8 +151,23 @@ mod tests {
 
     #[test]
     fn a_resource_that_is_not_json_travels_as_a_string() {
-        let (body, _) = event_message(&row(b"not json"));
+        let body = event_message(&row(b"not json")).unwrap().body;
         let value: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(value["resource"], "not json");
+    }
+
+    #[test]
+    fn a_row_with_values_beyond_amqp_limits_has_no_message() {
+        let mut long_status = row(b"{}");
+        long_status.routing_key = format!("transfer.{}", "s".repeat(5_000));
+        let mut long_id = row(b"{}");
+        long_id.event_id = "e".repeat(256);
+        let mut long_type = row(b"{}");
+        long_type.event_type = "T".repeat(300);
+        let mut wildcard = row(b"{}");
+        wildcard.routing_key = "transfer.closed.#".into();
+        for bad in [long_status, long_id, long_type, wildcard] {
+            assert!(event_message(&bad).is_err());
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The inbox as an outbox: rows with no `published_at` go to the events exchange.
 
-use super::{event_message, Outbox, Outgoing};
+use super::{event_message, Claimed, Outbox, Outgoing};
 use crate::amqp::Names;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -33,33 +33,35 @@ pub const INBOX_ROW_COLUMNS: &str =
 impl Outbox for EventOutbox {
     const TABLE: &'static str = "inbox_events";
     const CREATED_AT: &'static str = "received_at";
+    /// A parked event shows as dead-lettered, with its reason, in the event API and `status`.
+    const PARK_ALSO: &'static str = ", dead_lettered_at = now(), error = p.reason";
 
     fn name(&self) -> &'static str {
         "events"
     }
 
-    async fn claim(&self, tx: &mut PgConnection, limit: i64) -> Result<Vec<Outgoing>, sqlx::Error> {
+    async fn claim(&self, tx: &mut PgConnection, limit: i64) -> Result<Claimed, sqlx::Error> {
         let rows: Vec<InboxRow> = sqlx::query_as(&format!(
-            "SELECT {INBOX_ROW_COLUMNS} FROM inbox_events WHERE published_at IS NULL
+            "SELECT {INBOX_ROW_COLUMNS} FROM inbox_events
+             WHERE published_at IS NULL AND parked_at IS NULL
              ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
         ))
         .bind(limit)
         .fetch_all(tx)
         .await?;
         let exchange = self.names.events();
-        Ok(rows
-            .iter()
-            .map(|row| {
-                let (body, properties) = event_message(row);
-                Outgoing {
-                    key: row.seq,
-                    event_id: row.event_id.clone(),
-                    exchange: exchange.clone(),
-                    routing_key: row.routing_key.clone(),
-                    body,
-                    properties,
-                }
-            })
-            .collect())
+        let mut claimed = Claimed::default();
+        for row in &rows {
+            let message = event_message(row).map(|message| Outgoing {
+                key: row.seq,
+                event_id: row.event_id.clone(),
+                exchange: exchange.clone(),
+                routing_key: message.routing_key,
+                body: message.body,
+                properties: message.properties,
+            });
+            claimed.push(row.seq, message.map_err(|e| e.to_string()));
+        }
+        Ok(claimed)
     }
 }

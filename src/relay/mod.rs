@@ -5,16 +5,19 @@
 //! runs when woken after a commit and on a timer, so rows left behind by a crash, a broker
 //! outage, a nack or a return are picked up again. Rows are claimed with
 //! `FOR UPDATE SKIP LOCKED`, so several processes can relay side by side without publishing a
-//! row twice, and in order of receipt within each process.
+//! row twice, and in order of receipt within each process. A row whose message cannot be built
+//! within AMQP's limits is parked with its reason, so it cannot hold up the rows behind it.
 
 mod event_message;
 mod event_outbox;
 
-pub use event_message::event_message;
+pub use event_message::{event_message, EventMessageParts};
 pub use event_outbox::{EventOutbox, InboxRow, INBOX_ROW_COLUMNS};
 
 use crate::{
     amqp::{publish_mandatory, Broker, Outcome},
+    catalogue::{bounded_error, RoutingKey},
+    supervisor::Heartbeat,
     telemetry::Metrics,
 };
 use lapin::{BasicProperties, Channel};
@@ -29,9 +32,31 @@ pub struct Outgoing {
     pub key: i64,
     pub event_id: String,
     pub exchange: String,
-    pub routing_key: String,
+    pub routing_key: RoutingKey,
     pub body: Vec<u8>,
     pub properties: BasicProperties,
+}
+
+/// What a claim found: messages ready to publish, and rows whose message cannot be built
+/// (outbox key and why), which are parked.
+#[derive(Default)]
+pub struct Claimed {
+    pub ready: Vec<Outgoing>,
+    pub unpublishable: Vec<(i64, String)>,
+}
+
+impl Claimed {
+    /// Sorts each row's message or reason into its list.
+    pub fn push(&mut self, key: i64, message: Result<Outgoing, String>) {
+        match message {
+            Ok(outgoing) => self.ready.push(outgoing),
+            Err(reason) => self.unpublishable.push((key, reason)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ready.len() + self.unpublishable.len()
+    }
 }
 
 pub trait Outbox: Send + Sync + 'static {
@@ -44,17 +69,49 @@ pub trait Outbox: Send + Sync + 'static {
         false
     }
 
-    /// Locks and returns up to `limit` unpublished rows, oldest first, skipping rows another
-    /// relay holds.
+    /// Locks and returns up to `limit` unpublished, unparked rows, oldest first, skipping rows
+    /// another relay holds.
     fn claim(
         &self,
         tx: &mut PgConnection,
         limit: i64,
-    ) -> impl Future<Output = Result<Vec<Outgoing>, sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<Claimed, sqlx::Error>> + Send;
 
-    /// The outbox table; its rows have `seq`, `published_at` and [`Outbox::CREATED_AT`].
+    /// The outbox table; its rows have `seq`, `published_at`, `parked_at`, `park_error` and
+    /// [`Outbox::CREATED_AT`].
     const TABLE: &'static str;
     const CREATED_AT: &'static str;
+
+    /// Further assignments made when a row is parked (`p.reason` is its reason).
+    const PARK_ALSO: &'static str = "";
+
+    /// Sets rows aside with their reason; they stay visible and can be un-parked.
+    fn park(
+        &self,
+        tx: &mut PgConnection,
+        rows: &[(i64, String)],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        let sql = format!(
+            "UPDATE {} AS o SET parked_at = now(), park_error = p.reason{}
+             FROM UNNEST($1::bigint[], $2::text[]) AS p(seq, reason) WHERE o.seq = p.seq",
+            Self::TABLE,
+            Self::PARK_ALSO
+        );
+        let (keys, reasons): (Vec<i64>, Vec<String>) = rows
+            .iter()
+            .map(|(key, reason)| (*key, bounded_error(reason.as_str())))
+            .unzip();
+        async move {
+            if !keys.is_empty() {
+                sqlx::query(&sql)
+                    .bind(keys)
+                    .bind(reasons)
+                    .execute(tx)
+                    .await?;
+            }
+            Ok(())
+        }
+    }
 
     fn mark_published(
         &self,
@@ -74,13 +131,10 @@ pub trait Outbox: Send + Sync + 'static {
     }
 
     /// Unpublished rows and the age in seconds of the oldest.
-    fn backlog(
-        &self,
-        pool: &PgPool,
-    ) -> impl Future<Output = Result<(i64, f64), sqlx::Error>> + Send {
+    fn backlog(pool: &PgPool) -> impl Future<Output = Result<(i64, f64), sqlx::Error>> + Send {
         let sql = format!(
             "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min({}))::float8, 0)
-             FROM {} WHERE published_at IS NULL",
+             FROM {} WHERE published_at IS NULL AND parked_at IS NULL",
             Self::CREATED_AT,
             Self::TABLE
         );
@@ -128,15 +182,21 @@ pub struct Relay<O: Outbox> {
 }
 
 impl<O: Outbox> Relay<O> {
-    pub async fn run(self, wake: Arc<Notify>, stop: CancellationToken) {
+    pub async fn run(
+        self: Arc<Self>,
+        wake: Arc<Notify>,
+        heartbeat: Heartbeat,
+        stop: CancellationToken,
+    ) {
         let mut channel: Option<Channel> = None;
         let mut sweep = tokio::time::interval(self.settings.sweep_every);
         while !stop.is_cancelled() {
+            heartbeat.beat();
             let live = match channel.as_ref().filter(|c| c.status().connected()) {
                 Some(live) => live.clone(),
                 None => {
                     tokio::select! {
-                        fresh = self.broker.publishing_channel() => {
+                        fresh = heartbeat.beating_while(self.broker.publishing_channel()) => {
                             channel = Some(fresh.clone());
                             fresh
                         }
@@ -162,33 +222,31 @@ impl<O: Outbox> Relay<O> {
             }
             tokio::select! {
                 _ = wake.notified() => {}
-                _ = sweep.tick() => self.record_backlog().await,
+                _ = sweep.tick() => {}
                 _ = stop.cancelled() => break,
             }
         }
     }
 
-    async fn record_backlog(&self) {
-        if let Ok((count, oldest)) = self.outbox.backlog(&self.pool).await {
-            let label = [self.outbox.name()];
-            self.metrics
-                .outbox_backlog
-                .with_label_values(&label)
-                .set(count);
-            self.metrics
-                .outbox_oldest_seconds
-                .with_label_values(&label)
-                .set(oldest);
-        }
-    }
-
     async fn relay_once(&self, channel: &Channel) -> Result<Pass, RelayError> {
         let mut tx = self.pool.begin().await?;
-        let batch = self.outbox.claim(&mut tx, self.settings.batch).await?;
+        let claimed = self.outbox.claim(&mut tx, self.settings.batch).await?;
+        if !claimed.unpublishable.is_empty() {
+            for (key, reason) in &claimed.unpublishable {
+                tracing::error!(outbox = self.outbox.name(), key, %reason, "row cannot be published; parked");
+            }
+            self.metrics
+                .parked
+                .with_label_values(&[self.outbox.name()])
+                .inc_by(claimed.unpublishable.len() as u64);
+            self.outbox.park(&mut tx, &claimed.unpublishable).await?;
+        }
+        let claimed_rows = claimed.len();
+        let batch = claimed.ready;
         if batch.is_empty() {
             tx.commit().await?;
             return Ok(Pass {
-                claimed: 0,
+                claimed: claimed_rows,
                 undelivered: 0,
             });
         }
@@ -208,7 +266,7 @@ impl<O: Outbox> Relay<O> {
         tx.commit().await?;
         outcome?;
         Ok(Pass {
-            claimed: batch.len(),
+            claimed: claimed_rows,
             undelivered: batch.len() - delivered.len(),
         })
     }

@@ -1,6 +1,8 @@
 //! Prometheus metrics, one registry per running app so that apps started side by side in tests
 //! do not count each other's traffic.
 
+use std::{collections::HashSet, sync::Mutex};
+
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -20,9 +22,18 @@ pub struct Metrics {
     pub publish_returns: IntCounterVec,
     pub broker_reconnects: IntCounter,
     pub worker_messages: IntCounterVec,
-    pub unknown_events: IntCounterVec,
+    unknown_events: IntCounterVec,
+    /// The event types `unknown_events` has a series for: bounded, since anyone holding one
+    /// captured request can send any eventType.
+    unknown_event_types: Mutex<HashSet<String>>,
     pub redeliveries: IntCounterVec,
+    pub parked: IntCounterVec,
+    pub task_restarts: IntCounterVec,
+    pub task_up: IntGaugeVec,
 }
+
+/// Distinct event types counted by name; the rest share the label `_other`.
+const UNKNOWN_EVENT_TYPE_SERIES: usize = 50;
 
 fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
@@ -112,11 +123,27 @@ impl Metrics {
                 "Events outside the catalogue, by event type: a new platform event type",
                 &["event_type"],
             ),
+            unknown_event_types: Mutex::default(),
             redeliveries: counter(
                 "hookgate_already_processed_total",
                 "Deliveries of events already processed (redeliveries and replays): no effect",
                 &["queue"],
             ),
+            parked: counter(
+                "hookgate_parked_total",
+                "Outbox rows set aside because their message cannot be built within AMQP limits",
+                &["outbox"],
+            ),
+            task_restarts: counter(
+                "hookgate_task_restarts_total",
+                "Background tasks that panicked or stopped and were started again",
+                &["task"],
+            ),
+            task_up: IntGaugeVec::new(
+                Opts::new("hookgate_task_up", "1 while a background task runs"),
+                &["task"],
+            )
+            .expect("valid metric"),
             registry,
         };
         for collector in [
@@ -134,10 +161,31 @@ impl Metrics {
             Box::new(metrics.worker_messages.clone()),
             Box::new(metrics.unknown_events.clone()),
             Box::new(metrics.redeliveries.clone()),
+            Box::new(metrics.parked.clone()),
+            Box::new(metrics.task_restarts.clone()),
+            Box::new(metrics.task_up.clone()),
         ] {
             metrics.register(collector);
         }
         metrics
+    }
+
+    /// Counts an event outside the catalogue under its (edge-checked) type, or under `_other`
+    /// once the bounded set of types is full.
+    pub fn count_unknown_event(&self, event_type: &str) {
+        let label = {
+            let mut seen = self
+                .unknown_event_types
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if seen.contains(event_type) || seen.len() < UNKNOWN_EVENT_TYPE_SERIES {
+                seen.insert(event_type.to_owned());
+                event_type
+            } else {
+                "_other"
+            }
+        };
+        self.unknown_events.with_label_values(&[label]).inc();
     }
 
     /// Adds a collector owned by another part of the app.
@@ -160,5 +208,29 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_event_types_make_a_bounded_number_of_series() {
+        let metrics = Metrics::new();
+        for n in 0..500 {
+            metrics.count_unknown_event(&format!("NEW_THING_{n}.UPDATED"));
+        }
+        metrics.count_unknown_event("NEW_THING_0.UPDATED");
+        let text = metrics.render();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("hookgate_unknown_events_total{"))
+            .count();
+        assert_eq!(series, UNKNOWN_EVENT_TYPE_SERIES + 1);
+        assert!(text.contains(r#"hookgate_unknown_events_total{event_type="_other"} 450"#));
+        assert!(
+            text.contains(r#"hookgate_unknown_events_total{event_type="NEW_THING_0.UPDATED"} 2"#)
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! reconnection, and the retry/dead-letter moves of SPEC 4.
 
 use super::dispose::{move_failed, Failure, Moved};
-use crate::{amqp::Broker, telemetry::Metrics};
+use crate::{amqp::Broker, supervisor::Heartbeat, telemetry::Metrics};
 use futures_util::{FutureExt, StreamExt};
 use lapin::{
     message::Delivery,
@@ -10,8 +10,8 @@ use lapin::{
     types::FieldTable,
     Channel,
 };
-use std::{future::Future, sync::Arc, time::Duration};
-use tokio::sync::Semaphore;
+use std::{future::Future, panic::AssertUnwindSafe, sync::Arc, time::Duration};
+use tokio::{sync::Semaphore, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -38,13 +38,13 @@ pub struct Consumer<H: Handler> {
 }
 
 impl<H: Handler> Consumer<H> {
-    pub async fn run(self, stop: CancellationToken) {
+    pub async fn run(self: Arc<Self>, heartbeat: Heartbeat, stop: CancellationToken) {
         while !stop.is_cancelled() {
             let channel = tokio::select! {
-                channel = self.broker.publishing_channel() => channel,
+                channel = heartbeat.beating_while(self.broker.publishing_channel()) => channel,
                 _ = stop.cancelled() => return,
             };
-            if let Err(error) = self.consume(&channel, &stop).await {
+            if let Err(error) = self.consume(&channel, &heartbeat, &stop).await {
                 tracing::warn!(queue = %self.queue, %error, "consumer stopped; starting again");
             }
             tokio::select! {
@@ -54,7 +54,12 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
-    async fn consume(&self, channel: &Channel, stop: &CancellationToken) -> lapin::Result<()> {
+    async fn consume(
+        &self,
+        channel: &Channel,
+        heartbeat: &Heartbeat,
+        stop: &CancellationToken,
+    ) -> lapin::Result<()> {
         channel
             .basic_qos(self.prefetch, BasicQosOptions::default())
             .await?;
@@ -70,13 +75,43 @@ impl<H: Handler> Consumer<H> {
             .await?;
         let batches = (usize::from(self.prefetch) / self.batch.max(1)).max(1);
         let in_flight = Arc::new(Semaphore::new(batches));
+        let mut steps = JoinSet::new();
+        let outcome = self
+            .take_batches(
+                channel,
+                &mut deliveries,
+                &in_flight,
+                &mut steps,
+                heartbeat,
+                stop,
+            )
+            .await;
+        // Steps under way finish their acks before the channel goes.
+        while let Some(finished) = steps.join_next().await {
+            self.report(finished);
+        }
+        outcome
+    }
+
+    async fn take_batches(
+        &self,
+        channel: &Channel,
+        deliveries: &mut lapin::Consumer,
+        in_flight: &Arc<Semaphore>,
+        steps: &mut JoinSet<()>,
+        heartbeat: &Heartbeat,
+        stop: &CancellationToken,
+    ) -> lapin::Result<()> {
         loop {
-            let permit = tokio::select! {
-                permit = in_flight.clone().acquire_owned() => permit.expect("never closed"),
-                _ = stop.cancelled() => return Ok(()),
+            heartbeat.beat();
+            while let Some(finished) = steps.try_join_next() {
+                self.report(finished);
+            }
+            let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                return Ok(());
             };
             let first = tokio::select! {
-                next = deliveries.next() => match next {
+                next = heartbeat.beating_while(deliveries.next()) => match next {
                     Some(delivery) => delivery?,
                     None => return Ok(()),
                 },
@@ -97,13 +132,25 @@ impl<H: Handler> Consumer<H> {
                 channel: channel.clone(),
             };
             let span = tracing::info_span!("consume", queue = %self.queue, messages = batch.len());
-            tokio::spawn(
+            steps.spawn(
                 async move {
                     step.process(batch).await;
                     drop(permit);
                 }
                 .instrument(span),
             );
+        }
+    }
+
+    /// A step that panicked outside the handler (the handler's own panics are caught in the
+    /// step): logged and counted; its unacknowledged messages return when the channel closes.
+    fn report(&self, finished: Result<(), tokio::task::JoinError>) {
+        if let Err(error) = finished {
+            tracing::error!(queue = %self.queue, %error, "consumer step failed");
+            self.metrics
+                .task_restarts
+                .with_label_values(&["consumer-step"])
+                .inc();
         }
     }
 }
@@ -118,11 +165,37 @@ struct Step<H> {
 
 impl<H: Handler> Step<H> {
     async fn process(&self, batch: Vec<Delivery>) {
-        let outcomes = self.handler.handle(&batch).await;
+        let outcomes = match self.handle_catching_panics(&batch).await {
+            Some(outcomes) => outcomes,
+            None => {
+                // The handler panicked: each message alone, so only the one that panics fails,
+                // permanently, and goes to the DLQ instead of coming back for ever.
+                tracing::error!(
+                    messages = batch.len(),
+                    "handler panicked; handling the batch one by one"
+                );
+                let mut outcomes = Vec::with_capacity(batch.len());
+                for one in batch.chunks(1) {
+                    outcomes.extend(self.handle_catching_panics(one).await.unwrap_or_else(|| {
+                        vec![Err(Failure::Permanent(
+                            "the handler panicked on this message".into(),
+                        ))]
+                    }));
+                }
+                outcomes
+            }
+        };
         for (delivery, outcome) in batch.into_iter().zip(outcomes) {
             let span = tracing::info_span!("message", message_id = %message_id(&delivery));
             self.settle(delivery, outcome).instrument(span).await;
         }
+    }
+
+    async fn handle_catching_panics(&self, batch: &[Delivery]) -> Option<Vec<Result<(), Failure>>> {
+        AssertUnwindSafe(self.handler.handle(batch))
+            .catch_unwind()
+            .await
+            .ok()
     }
 
     /// Acknowledges a handled message, or moves a failed one on and then acknowledges it.

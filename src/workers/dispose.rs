@@ -3,6 +3,7 @@
 //! with confirm; the caller acknowledges the original only after it succeeded.
 
 use crate::amqp::{header_number, publish_confirmed, text_value, Names, Outcome, RetryTier};
+use crate::catalogue::bounded_error;
 use lapin::{message::Delivery, types::AMQPValue, BasicProperties, Channel};
 
 pub const HEADER_QUEUE: &str = "x-hookgate-queue";
@@ -54,7 +55,11 @@ pub async fn move_failed(
     let attempts = attempts(&delivery.properties) + 1;
     let mut headers = delivery.properties.headers().clone().unwrap_or_default();
     headers.insert(HEADER_ATTEMPTS.into(), AMQPValue::LongLongInt(attempts));
-    headers.insert(HEADER_ERROR.into(), text_value(&failure.to_string()));
+    // Bounded: a header larger than the broker's frame_max closes the whole connection.
+    headers.insert(
+        HEADER_ERROR.into(),
+        text_value(&bounded_error(failure.to_string())),
+    );
     let next_tier = match failure {
         Failure::Transient(_) => usize::try_from(attempts - 1)
             .ok()

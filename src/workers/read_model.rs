@@ -7,7 +7,8 @@
 
 use super::{consumer::Handler, Failure};
 use crate::{
-    catalogue::{Description, Family},
+    catalogue::{bounded_error, Description, Family},
+    db::{classify, ErrorKind},
     projection::{project, Mode, Projected, StoredEvent, STORED_EVENT_COLUMNS},
     telemetry::Metrics,
 };
@@ -31,8 +32,14 @@ struct EventRef {
     source: String,
 }
 
-fn transient(error: sqlx::Error) -> Failure {
-    Failure::Transient(format!("database: {error}"))
+/// A database error as the failure of the events it met: passing faults are retried, anything
+/// else is the event's own and will not pass.
+fn database_failure(error: &sqlx::Error) -> Failure {
+    let text = bounded_error(format!("database: {error}"));
+    match classify(error) {
+        ErrorKind::Transient => Failure::Transient(text),
+        ErrorKind::RowLevel | ErrorKind::Other => Failure::Permanent(text),
+    }
 }
 
 impl ReadModelHandler {
@@ -62,7 +69,7 @@ impl ReadModelHandler {
         .bind(&ids)
         .fetch_all(&mut *tx)
         .await?;
-        let mut claimed: Vec<(&StoredEvent, Description)> =
+        let mut claimed: Vec<(&StoredEvent, Result<Description, _>)> =
             claimed.iter().map(|c| (c, c.describe())).collect();
         // Arrival order: events for one object are applied in it.
         claimed.sort_by_key(|(event, _)| event.seq);
@@ -70,22 +77,26 @@ impl ReadModelHandler {
         let mut projectable = Vec::new();
         for (event, description) in &claimed {
             let key = (event.source.as_str(), event.event_id.as_str());
-            if description.family == Family::Unknown {
-                self.metrics
-                    .unknown_events
-                    .with_label_values(&[event.event_type.as_str()])
-                    .inc();
-                outcomes.insert(key, Ok(()));
-            } else if let Some(error) = &description.error {
-                outcomes.insert(
-                    key,
-                    Err(Failure::Permanent(format!(
-                        "resource does not fit {}: {error}",
-                        description.family
-                    ))),
-                );
-            } else {
-                projectable.push(event.projectable(description));
+            match description {
+                Err(error) => {
+                    outcomes.insert(key, Err(Failure::Permanent(error.to_string())));
+                }
+                Ok(description) if description.family == Family::Unknown => {
+                    self.metrics.count_unknown_event(&event.event_type);
+                    outcomes.insert(key, Ok(()));
+                }
+                Ok(description) => match &description.error {
+                    Some(error) => {
+                        outcomes.insert(
+                            key,
+                            Err(Failure::Permanent(format!(
+                                "resource does not fit {}: {error}",
+                                description.family
+                            ))),
+                        );
+                    }
+                    None => projectable.push(event.projectable(description)),
+                },
             }
         }
         let projected = project(&mut tx, &projectable, Mode::Live).await?;
@@ -145,16 +156,28 @@ impl ReadModelHandler {
 }
 
 impl Handler for ReadModelHandler {
+    /// One transaction for the batch. If the database refuses it for anything but a passing
+    /// fault, each event is projected alone, so only the offender fails (and, its failure being
+    /// permanent, is dead-lettered at once) while its neighbours go through.
     async fn handle(&self, deliveries: &[Delivery]) -> Vec<Result<(), Failure>> {
         let refs: Vec<Result<EventRef, Failure>> = deliveries.iter().map(Self::event_ref).collect();
-        match self.project_batch(&refs).await {
-            Ok(outcomes) => outcomes,
-            Err(error) => {
-                let failure = transient(error);
-                tracing::warn!(%failure, messages = deliveries.len(), "batch not projected");
-                deliveries.iter().map(|_| Err(failure.clone())).collect()
+        let error = match self.project_batch(&refs).await {
+            Ok(outcomes) => return outcomes,
+            Err(error) => error,
+        };
+        let failure = database_failure(&error);
+        tracing::warn!(%failure, messages = deliveries.len(), "batch not projected");
+        if matches!(failure, Failure::Transient(_)) || refs.len() == 1 {
+            return refs.iter().map(|_| Err(failure.clone())).collect();
+        }
+        let mut outcomes = Vec::with_capacity(refs.len());
+        for one in refs.chunks(1) {
+            match self.project_batch(one).await {
+                Ok(outcome) => outcomes.extend(outcome),
+                Err(error) => outcomes.push(Err(database_failure(&error))),
             }
         }
+        outcomes
     }
 
     async fn dead_lettered(&self, delivery: &Delivery, error: &str) {

@@ -3,7 +3,7 @@
 use super::{
     header, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest, VerifiedEvent,
 };
-use crate::catalogue::parse_time_str;
+use crate::catalogue::{parse_time_str, EventId, EventType};
 use crate::config::Secret;
 use axum::http::HeaderMap;
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -79,11 +79,10 @@ impl Scheme for Interlace {
                 ),
             })
         })?;
-        if envelope.id.trim().is_empty() || envelope.event_type.trim().is_empty() {
-            return Err(Rejection::Malformed(
-                "envelope id and eventType must not be empty".into(),
-            ));
-        }
+        // Unsigned, so checked before anything else is done with them.
+        let event_id = EventId::parse(&envelope.id).map_err(Rejection::out_of_bounds)?;
+        let event_type =
+            EventType::parse(&envelope.event_type).map_err(Rejection::out_of_bounds)?;
         if let Some(method) = header(headers, "signature-method") {
             if !method.eq_ignore_ascii_case("HMAC-SHA256") {
                 return Err(Rejection::InvalidSignature("unsupported Signature-Method"));
@@ -113,8 +112,8 @@ impl Scheme for Interlace {
             }
         }
         Ok(VerifiedEvent {
-            event_id: envelope.id,
-            event_type: envelope.event_type,
+            event_id,
+            event_type,
             resource,
             envelope_time: envelope
                 .create_time
@@ -199,8 +198,8 @@ mod tests {
         let event = scheme(&["old", "new"], None)
             .verify(&headers, &body, Utc::now())
             .unwrap();
-        assert_eq!(event.event_id, "e1");
-        assert_eq!(event.event_type, "TRANSFER.UPDATED");
+        assert_eq!(event.event_id.as_str(), "e1");
+        assert_eq!(event.event_type.as_str(), "TRANSFER.UPDATED");
         assert_eq!(event.resource, RESOURCE.as_bytes());
         assert!(event.envelope_time.is_some());
     }

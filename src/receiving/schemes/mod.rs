@@ -8,6 +8,7 @@ mod standard_webhooks;
 pub use interlace::Interlace;
 pub use standard_webhooks::StandardWebhooks;
 
+use crate::catalogue::{EventId, EventType, LimitError};
 use crate::config::{SchemeKind, SourceConfig};
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
@@ -15,8 +16,8 @@ use chrono::{DateTime, Utc};
 /// An event whose signature checked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedEvent {
-    pub event_id: String,
-    pub event_type: String,
+    pub event_id: EventId,
+    pub event_type: EventType,
     /// The resource exactly as signed: the bytes the content hash is taken over.
     pub resource: Vec<u8>,
     /// The envelope's own creation time, when it has one.
@@ -32,6 +33,13 @@ pub enum Rejection {
     InvalidSignature(&'static str),
     #[error("timestamp is outside the accepted tolerance")]
     StaleTimestamp,
+}
+
+impl Rejection {
+    /// An envelope field outside the SPEC 2.3a limits: refused, nothing stored.
+    fn out_of_bounds(error: LimitError) -> Rejection {
+        Rejection::Malformed(error.to_string())
+    }
 }
 
 /// An event to be signed and sent.

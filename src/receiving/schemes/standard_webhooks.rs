@@ -4,7 +4,7 @@
 use super::{
     header, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest, VerifiedEvent,
 };
-use crate::catalogue::{format_time, parse_time_str};
+use crate::catalogue::{format_time, parse_time_str, within_stored_years, EventId, EventType};
 use crate::config::Secret;
 use axum::http::HeaderMap;
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -139,17 +139,14 @@ impl Scheme for StandardWebhooks {
                 ),
             })
         })?;
-        if envelope.event_type.trim().is_empty() {
-            return Err(Rejection::Malformed("type must not be empty".into()));
-        }
         Ok(VerifiedEvent {
-            event_id: id.to_owned(),
-            event_type: envelope.event_type,
+            event_id: EventId::parse(id).map_err(Rejection::out_of_bounds)?,
+            event_type: EventType::parse(&envelope.event_type).map_err(Rejection::out_of_bounds)?,
             resource: envelope.data.get().as_bytes().to_vec(),
             envelope_time: envelope
                 .timestamp
                 .and_then(|t| parse_time_str(&t).ok())
-                .or(Some(sent)),
+                .or(Some(sent).filter(within_stored_years)),
         })
     }
 
@@ -207,8 +204,8 @@ mod tests {
                 at_vector_time(),
             )
             .unwrap();
-        assert_eq!(event.event_id, "msg_p5jXN8AQM9LWM0D4loKWxJek");
-        assert_eq!(event.event_type, "transfer.updated");
+        assert_eq!(event.event_id.as_str(), "msg_p5jXN8AQM9LWM0D4loKWxJek");
+        assert_eq!(event.event_type.as_str(), "transfer.updated");
         assert_eq!(
             event.resource,
             br#"{"id":"c32e92cb-49fe-4f2c-9598-492d31ea3b19","status":"Closed"}"#
@@ -284,6 +281,6 @@ mod tests {
             .verify(&headers(&pairs), signed.body.as_bytes(), Utc::now())
             .unwrap();
         assert_eq!(event.resource, br#"{"id":"p","amount":0.11}"#);
-        assert_eq!(event.event_type, "payout.updated");
+        assert_eq!(event.event_type.as_str(), "payout.updated");
     }
 }

@@ -1,0 +1,355 @@
+//! Values that leave hookgate in AMQP short strings (routing keys, message ids, types) or sit
+//! in database indexes (event ids, object ids, event types). Each is a type whose constructor
+//! checks the SPEC 2.3a limits, so a value that would overflow a frame field or an index entry
+//! cannot be built, and the code that publishes or stores it needs no check of its own.
+
+use super::family::Family;
+use std::{fmt, ops::Deref};
+
+/// AMQP short strings carry a one-byte length.
+pub const SHORT_STRING_BYTES: usize = 255;
+pub const MAX_EVENT_ID_BYTES: usize = 255;
+pub const MAX_EVENT_TYPE_BYTES: usize = 128;
+pub const MAX_OBJECT_ID_BYTES: usize = 255;
+pub const MAX_STATUS_BYTES: usize = 64;
+pub const MAX_CURRENCY_BYTES: usize = 32;
+/// Error texts stored with an event or sent in a header.
+pub const MAX_ERROR_BYTES: usize = 1024;
+/// How much of an offending value an error message may quote.
+const QUOTE_BYTES: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    #[error("{field} is empty")]
+    Empty { field: &'static str },
+    #[error("{field} is {len} bytes; at most {max} are accepted")]
+    TooLong {
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
+    #[error("{field} has a character outside {allowed}: {preview}")]
+    BadCharacter {
+        field: &'static str,
+        allowed: &'static str,
+        preview: String,
+    },
+}
+
+fn check_len(field: &'static str, text: &str, max: usize) -> Result<(), LimitError> {
+    match text.len() {
+        0 => Err(LimitError::Empty { field }),
+        len if len > max => Err(LimitError::TooLong { field, len, max }),
+        _ => Ok(()),
+    }
+}
+
+fn check_chars(
+    field: &'static str,
+    text: &str,
+    allowed: &'static str,
+    ok: impl Fn(char) -> bool,
+) -> Result<(), LimitError> {
+    if text.chars().all(ok) {
+        Ok(())
+    } else {
+        Err(LimitError::BadCharacter {
+            field,
+            allowed,
+            preview: quote(text),
+        })
+    }
+}
+
+/// A short, printable excerpt of a hostile value for an error message: never the value in full.
+pub fn quote(text: &str) -> String {
+    let mut preview: String = text
+        .chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .take(QUOTE_BYTES)
+        .collect();
+    truncate_to(&mut preview, QUOTE_BYTES);
+    if preview.len() < text.len() {
+        format!("{preview:?}… ({} bytes)", text.len())
+    } else {
+        format!("{preview:?}")
+    }
+}
+
+/// An error text cut to [`MAX_ERROR_BYTES`] on a character boundary.
+pub fn bounded_error(text: impl Into<String>) -> String {
+    let mut text: String = text.into();
+    if text.len() > MAX_ERROR_BYTES {
+        truncate_to(&mut text, MAX_ERROR_BYTES - 16);
+        text.push_str(" …(truncated)");
+    }
+    text
+}
+
+fn truncate_to(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+}
+
+macro_rules! text_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_type!(
+    /// An envelope event id (`id`, `webhook-id`): 1–255 bytes of printable ASCII. It becomes
+    /// the AMQP `message_id` and part of the inbox's unique key.
+    EventId
+);
+
+impl EventId {
+    pub fn parse(text: &str) -> Result<EventId, LimitError> {
+        check_len("event id", text, MAX_EVENT_ID_BYTES)?;
+        check_chars("event id", text, "printable ASCII", |c| {
+            c.is_ascii_graphic() || c == ' '
+        })?;
+        Ok(EventId(text.to_owned()))
+    }
+}
+
+text_type!(
+    /// An `eventType`: 1–128 bytes of `[A-Za-z0-9_.]`. It becomes the AMQP `type` and, for
+    /// unknown families, part of the routing key.
+    EventType
+);
+
+impl EventType {
+    pub fn parse(text: &str) -> Result<EventType, LimitError> {
+        check_len("eventType", text, MAX_EVENT_TYPE_BYTES)?;
+        check_chars("eventType", text, "[A-Za-z0-9_.]", |c| {
+            c.is_ascii_alphanumeric() || c == '_' || c == '.'
+        })?;
+        Ok(EventType(text.to_owned()))
+    }
+
+    pub fn family(&self) -> Family {
+        Family::of_event_type(&self.0)
+    }
+
+    /// The form deduplication compares (SPEC 2.4): case does not make a new event.
+    pub fn normalised(&self) -> String {
+        self.0.to_ascii_uppercase()
+    }
+}
+
+text_type!(
+    /// A status as it enters routing keys and the read model: lower snake case, only
+    /// `[a-z0-9_]`, 1–64 bytes.
+    StatusToken
+);
+
+impl StatusToken {
+    /// Normalises a raw status (SPEC 3) and replaces anything outside `[a-z0-9_]` with `_`, so
+    /// that `.`, `#` and `*` cannot change how a key routes.
+    pub fn normalise(raw: &str) -> Result<StatusToken, LimitError> {
+        let token: String = super::normalise_status(raw)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        check_len("status", &token, MAX_STATUS_BYTES)?;
+        Ok(StatusToken(token))
+    }
+
+    /// A status the catalogue itself names, such as `deleted`.
+    pub(crate) fn known(status: &'static str) -> StatusToken {
+        StatusToken(status.to_owned())
+    }
+}
+
+text_type!(
+    /// An identifier taken from a resource (object id, account id): 1–255 bytes with no
+    /// control characters, so it fits a btree index entry and a PostgreSQL `text`.
+    ResourceId
+);
+
+impl ResourceId {
+    pub fn parse(field: &'static str, text: &str) -> Result<ResourceId, LimitError> {
+        check_len(field, text, MAX_OBJECT_ID_BYTES)?;
+        check_chars(field, text, "non-control characters", |c| !c.is_control())?;
+        Ok(ResourceId(text.to_owned()))
+    }
+}
+
+text_type!(
+    /// A currency code from a resource: 1–32 bytes, no control characters.
+    Currency
+);
+
+impl Currency {
+    pub fn parse(field: &'static str, text: &str) -> Result<Currency, LimitError> {
+        check_len(field, text, MAX_CURRENCY_BYTES)?;
+        check_chars(field, text, "non-control characters", |c| !c.is_control())?;
+        Ok(Currency(text.to_owned()))
+    }
+}
+
+text_type!(
+    /// A topic routing key: at most 255 bytes of `[a-z0-9_.]`, so it fits an AMQP short string
+    /// and no `#` or `*` in it can act as a wildcard.
+    RoutingKey
+);
+
+impl RoutingKey {
+    /// Checks a key read back from storage (rows written before these limits existed).
+    pub fn parse(text: &str) -> Result<RoutingKey, LimitError> {
+        check_len("routing key", text, SHORT_STRING_BYTES)?;
+        check_chars("routing key", text, "[a-z0-9_.]", is_key_char)?;
+        Ok(RoutingKey(text.to_owned()))
+    }
+
+    /// `<family>.<status>`.
+    pub fn event(family: Family, status: &StatusToken) -> RoutingKey {
+        RoutingKey(format!("{family}.{status}"))
+    }
+
+    /// `<family>.invalid`, for events whose resource does not fit their family.
+    pub fn invalid(family: Family) -> RoutingKey {
+        RoutingKey(format!("{family}.invalid"))
+    }
+
+    /// `unknown.<eventType lowercased>`.
+    pub fn unknown(event_type: &EventType) -> RoutingKey {
+        RoutingKey(format!("unknown.{}", event_type.to_ascii_lowercase()))
+    }
+
+    /// `notify.<family>.<status>`.
+    pub fn notification(family: Family, status: &StatusToken) -> RoutingKey {
+        RoutingKey(format!("notify.{family}.{status}"))
+    }
+}
+
+fn is_key_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_are_printable_ascii_up_to_255_bytes() {
+        assert!(EventId::parse("6f1c2e9a-0b7d-4d7e-9a51-1f0e7c3b9d21").is_ok());
+        assert!(EventId::parse("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W").is_ok());
+        assert!(EventId::parse(&"a".repeat(255)).is_ok());
+        assert!(matches!(
+            EventId::parse(&"a".repeat(256)),
+            Err(LimitError::TooLong { len: 256, .. })
+        ));
+        assert!(matches!(EventId::parse(""), Err(LimitError::Empty { .. })));
+        for bad in ["a\0b", "tab\there", "é", "line\n"] {
+            assert!(EventId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn event_types_are_word_characters_and_dots() {
+        let t = EventType::parse("transfer.updated").unwrap();
+        assert_eq!(t.normalised(), "TRANSFER.UPDATED");
+        assert_eq!(t.family(), Family::Transfer);
+        assert!(EventType::parse(&"A".repeat(128)).is_ok());
+        assert!(EventType::parse(&"A".repeat(129)).is_err());
+        for bad in ["", "TRANSFER UPDATED", "TRANSFER.#", "a*b", "x-y", "ü"] {
+            assert!(EventType::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_become_routing_safe_tokens() {
+        let cases = [
+            ("Closed", "closed"),
+            ("PROOF_REQUIRED", "proof_required"),
+            ("closed.x", "closed_x"),
+            ("a#b*c", "a_b_c"),
+            ("ok\0", "ok_"),
+            ("Über", "_ber"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                StatusToken::normalise(raw).unwrap().as_str(),
+                want,
+                "{raw:?}"
+            );
+        }
+        assert!(StatusToken::normalise(&"a".repeat(64)).is_ok());
+        assert!(StatusToken::normalise(&"a".repeat(65)).is_err());
+        assert!(StatusToken::normalise("  ").is_err());
+    }
+
+    #[test]
+    fn routing_keys_fit_a_short_string() {
+        let longest_status = StatusToken::normalise(&"s".repeat(64)).unwrap();
+        for family in Family::KNOWN {
+            assert!(RoutingKey::notification(family, &longest_status).len() <= 255);
+        }
+        let longest_type = EventType::parse(&"T".repeat(128)).unwrap();
+        assert!(RoutingKey::unknown(&longest_type).len() <= 255);
+        assert!(RoutingKey::parse(&"a".repeat(256)).is_err());
+        assert!(RoutingKey::parse("transfer.#").is_err());
+        assert!(RoutingKey::parse("transfer.closed").is_ok());
+    }
+
+    #[test]
+    fn resource_ids_reject_control_characters_and_long_values() {
+        assert!(ResourceId::parse("object id", "t-1").is_ok());
+        assert!(ResourceId::parse("object id", "a\0b").is_err());
+        assert!(ResourceId::parse("object id", &"x".repeat(256)).is_err());
+        assert!(Currency::parse("currency", "USD\0").is_err());
+    }
+
+    #[test]
+    fn errors_quote_at_most_a_preview() {
+        let error = EventId::parse(&format!("{}\u{7}", "x".repeat(10_000))).unwrap_err();
+        assert!(error.to_string().len() < 200, "{error}");
+        let text = bounded_error("é".repeat(5_000));
+        assert!(text.len() <= MAX_ERROR_BYTES, "{}", text.len());
+        assert!(text.ends_with("(truncated)"));
+    }
+}

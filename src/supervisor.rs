@@ -1,0 +1,383 @@
+//! Supervision of the long-running tasks: a task that panics or returns is logged with its
+//! name, counted, and started again with backoff; `/readyz` reports a task that is down or whose
+//! heartbeat is stale; a task that keeps failing stops the process, so that its own supervisor
+//! (systemd, Kubernetes) starts it afresh.
+
+use crate::telemetry::Metrics;
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    sync::{
+        atomic::{AtomicBool, AtomicI64, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// When restarts give up, and how long they wait.
+#[derive(Debug, Clone, Copy)]
+pub struct RestartPolicy {
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Failures in a row (each after a run shorter than `healthy_run`) before the process stops.
+    pub max_failures_in_row: u32,
+    /// A run at least this long resets the count of failures in a row.
+    pub healthy_run: Duration,
+}
+
+impl Default for RestartPolicy {
+    fn default() -> Self {
+        RestartPolicy {
+            first_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            max_failures_in_row: 10,
+            healthy_run: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How long a running task may go without a heartbeat before it counts as stuck.
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// A task's proof of progress. Loops beat once per turn, and keep beating with
+/// [`Heartbeat::beating_while`] while they wait for something legitimately slow.
+#[derive(Clone)]
+pub struct Heartbeat(Arc<AtomicI64>);
+
+impl Heartbeat {
+    fn new() -> Heartbeat {
+        let heartbeat = Heartbeat(Arc::new(AtomicI64::new(0)));
+        heartbeat.beat();
+        heartbeat
+    }
+
+    pub fn beat(&self) {
+        self.0.store(now_millis(), Ordering::Relaxed);
+    }
+
+    fn age(&self) -> Duration {
+        let millis = now_millis().saturating_sub(self.0.load(Ordering::Relaxed));
+        Duration::from_millis(u64::try_from(millis).unwrap_or(0))
+    }
+
+    /// Awaits `future`, beating every second meanwhile: for waits that are not a sign of a
+    /// stuck task (an idle queue, a broker that is down and reported as such).
+    pub async fn beating_while<T>(&self, future: impl Future<Output = T>) -> T {
+        tokio::pin!(future);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                out = &mut future => {
+                    self.beat();
+                    return out;
+                }
+                _ = tick.tick() => self.beat(),
+            }
+        }
+    }
+}
+
+fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+struct Entry {
+    up: AtomicBool,
+    heartbeat: Heartbeat,
+    stale_after: Duration,
+}
+
+/// What `/readyz` shows of one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskHealth {
+    Running,
+    Down,
+    Stale,
+}
+
+impl TaskHealth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskHealth::Running => "running",
+            TaskHealth::Down => "down",
+            TaskHealth::Stale => "stale",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Supervisor {
+    tasks: Arc<Mutex<BTreeMap<String, Arc<Entry>>>>,
+    metrics: Arc<Metrics>,
+    policy: RestartPolicy,
+    gave_up: CancellationToken,
+}
+
+impl Supervisor {
+    pub fn new(metrics: Arc<Metrics>, policy: RestartPolicy) -> Supervisor {
+        Supervisor {
+            tasks: Arc::default(),
+            metrics,
+            policy,
+            gave_up: CancellationToken::new(),
+        }
+    }
+
+    /// Runs the task `make` builds (given its heartbeat and `stop`), in `set`, until `stop`;
+    /// builds and starts it again after every panic or return. Every supervised task is
+    /// required for readiness.
+    pub fn spawn<F, Fut>(
+        &self,
+        set: &mut JoinSet<()>,
+        name: impl Into<String>,
+        stale_after: Duration,
+        stop: CancellationToken,
+        make: F,
+    ) where
+        F: Fn(Heartbeat, CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let name = name.into();
+        let entry = Arc::new(Entry {
+            up: AtomicBool::new(false),
+            heartbeat: Heartbeat::new(),
+            stale_after,
+        });
+        self.lock().insert(name.clone(), entry.clone());
+        let supervisor = self.clone();
+        set.spawn(async move { supervisor.keep_running(name, entry, stop, make).await });
+    }
+
+    async fn keep_running<F, Fut>(
+        self,
+        name: String,
+        entry: Arc<Entry>,
+        stop: CancellationToken,
+        make: F,
+    ) where
+        F: Fn(Heartbeat, CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let up = self.metrics.task_up.with_label_values(&[name.as_str()]);
+        let mut backoff = self.policy.first_backoff;
+        let mut failures_in_row = 0;
+        loop {
+            entry.heartbeat.beat();
+            entry.up.store(true, Ordering::Relaxed);
+            up.set(1);
+            let started = Instant::now();
+            // Its own task, so that a panic ends only this run, as a JoinError; aborted with its
+            // supervisor, so that aborting the app's tasks stops them all.
+            let mut run = AbortOnDrop(tokio::spawn(make(entry.heartbeat.clone(), stop.clone())));
+            let outcome = (&mut run.0).await;
+            drop(run);
+            entry.up.store(false, Ordering::Relaxed);
+            up.set(0);
+            if stop.is_cancelled() {
+                return;
+            }
+            match outcome {
+                Ok(()) => tracing::error!(task = %name, "task stopped by itself; restarting"),
+                Err(error) => match error.try_into_panic() {
+                    Ok(panic) => {
+                        tracing::error!(task = %name, panic = panic_text(&panic), "task panicked; restarting")
+                    }
+                    Err(error) => {
+                        tracing::error!(task = %name, %error, "task was cancelled; restarting")
+                    }
+                },
+            }
+            self.metrics
+                .task_restarts
+                .with_label_values(&[name.as_str()])
+                .inc();
+            if started.elapsed() >= self.policy.healthy_run {
+                failures_in_row = 0;
+                backoff = self.policy.first_backoff;
+            }
+            failures_in_row += 1;
+            if failures_in_row >= self.policy.max_failures_in_row {
+                tracing::error!(task = %name, failures_in_row, "task keeps failing; stopping the process");
+                self.gave_up.cancel();
+                return;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff.mul_f64(rand::random_range(0.8..1.2))) => {}
+                _ = stop.cancelled() => return,
+            }
+            backoff = (backoff * 2).min(self.policy.max_backoff);
+        }
+    }
+
+    /// Every task's health, by name.
+    pub fn health(&self) -> BTreeMap<String, TaskHealth> {
+        self.lock()
+            .iter()
+            .map(|(name, entry)| {
+                let health = if !entry.up.load(Ordering::Relaxed) {
+                    TaskHealth::Down
+                } else if entry.heartbeat.age() > entry.stale_after {
+                    TaskHealth::Stale
+                } else {
+                    TaskHealth::Running
+                };
+                (name.clone(), health)
+            })
+            .collect()
+    }
+
+    /// Resolves when some task failed too often in a row: the process should exit non-zero.
+    pub async fn gave_up(&self) {
+        self.gave_up.cancelled().await
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<Entry>>> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not text)")
+}
+
+/// Sends panic messages through `tracing`, so they reach the structured log with the rest.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let payload = panic_text(info.payload());
+        tracing::error!(panic = payload, %location, "panic");
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    fn quick() -> RestartPolicy {
+        RestartPolicy {
+            first_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+            max_failures_in_row: 4,
+            healthy_run: Duration::from_secs(60),
+        }
+    }
+
+    async fn until(what: &str, check: impl Fn() -> bool) {
+        for _ in 0..400 {
+            if check() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_task_is_counted_and_started_again() {
+        let metrics = Arc::new(Metrics::new());
+        let supervisor = Supervisor::new(metrics.clone(), quick());
+        let runs = Arc::new(AtomicU32::new(0));
+        let stop = CancellationToken::new();
+        let mut set = JoinSet::new();
+        let counter = runs.clone();
+        supervisor.spawn(
+            &mut set,
+            "flaky",
+            DEFAULT_STALE_AFTER,
+            stop.clone(),
+            move |_, _| {
+                let run = counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if run < 2 {
+                        panic!("run {run} fails");
+                    }
+                    std::future::pending::<()>().await
+                }
+            },
+        );
+        until("the third run", || runs.load(Ordering::SeqCst) == 3).await;
+        until("the task to be up", || {
+            supervisor.health()["flaky"] == TaskHealth::Running
+        })
+        .await;
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"hookgate_task_restarts_total{task="flaky"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"hookgate_task_up{task="flaky"} 1"#),
+            "{text}"
+        );
+        stop.cancel();
+        set.abort_all();
+    }
+
+    #[tokio::test]
+    async fn a_task_that_keeps_failing_makes_the_process_give_up() {
+        let supervisor = Supervisor::new(Arc::new(Metrics::new()), quick());
+        let stop = CancellationToken::new();
+        let mut set = JoinSet::new();
+        supervisor.spawn(
+            &mut set,
+            "broken",
+            DEFAULT_STALE_AFTER,
+            stop,
+            |_, _| async {},
+        );
+        tokio::time::timeout(Duration::from_secs(10), supervisor.gave_up())
+            .await
+            .expect("gave up");
+        assert_eq!(supervisor.health()["broken"], TaskHealth::Down);
+    }
+
+    #[tokio::test]
+    async fn a_task_without_heartbeats_is_stale_and_a_beating_one_is_not() {
+        let supervisor = Supervisor::new(Arc::new(Metrics::new()), quick());
+        let stop = CancellationToken::new();
+        let mut set = JoinSet::new();
+        let short = Duration::from_millis(100);
+        supervisor.spawn(&mut set, "stuck", short, stop.clone(), |_, _| {
+            std::future::pending::<()>()
+        });
+        supervisor.spawn(
+            &mut set,
+            "beating",
+            short,
+            stop.clone(),
+            |heartbeat, _| async move {
+                loop {
+                    heartbeat.beat();
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+        );
+        until("the stuck task to be stale", || {
+            supervisor.health()["stuck"] == TaskHealth::Stale
+        })
+        .await;
+        assert_eq!(supervisor.health()["beating"], TaskHealth::Running);
+        stop.cancel();
+        set.abort_all();
+    }
+}
