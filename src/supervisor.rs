@@ -46,8 +46,14 @@ pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct Heartbeat(Arc<AtomicI64>);
 
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Heartbeat::new()
+    }
+}
+
 impl Heartbeat {
-    fn new() -> Heartbeat {
+    pub fn new() -> Heartbeat {
         let heartbeat = Heartbeat(Arc::new(AtomicI64::new(0)));
         heartbeat.beat();
         heartbeat

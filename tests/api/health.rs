@@ -1,6 +1,6 @@
 //! `/healthz`, `/readyz`, `/metrics`.
 
-use crate::support::{fixtures, sign, spawn_app};
+use crate::support::{eventually, fixtures, sign, spawn_app};
 use serde_json::Value;
 
 #[tokio::test]
@@ -100,4 +100,61 @@ async fn each_role_runs_its_part_and_only_receivers_take_webhooks() {
     })
     .await;
     app.wait_until_handled(1).await;
+}
+
+#[tokio::test]
+async fn a_failing_task_is_reported_by_readyz_and_counted_until_it_recovers() {
+    use std::sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    };
+    let app = spawn_app().await;
+    let broken = Arc::new(AtomicBool::new(true));
+    let flag = broken.clone();
+    let mut tasks = tokio::task::JoinSet::new();
+    app.supervisor.spawn(
+        &mut tasks,
+        "canary",
+        hookgate::supervisor::DEFAULT_STALE_AFTER,
+        tokio_util::sync::CancellationToken::new(),
+        move |_, stop| {
+            let broken = flag.load(Ordering::SeqCst);
+            async move {
+                assert!(!broken, "the canary is broken");
+                stop.cancelled().await
+            }
+        },
+    );
+    let readyz = || async {
+        let response = app.get("/readyz").await;
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap())
+    };
+    eventually("readyz reports the broken task", || async {
+        let (status, body) = readyz().await;
+        status == 503 && body["ready"] == false && body["tasks"]["canary"] == "down"
+    })
+    .await;
+    let restarts = app
+        .metric(r#"hookgate_task_restarts_total{task="canary"}"#)
+        .await
+        .unwrap_or(0.0);
+    assert!(restarts >= 1.0, "restarts counted: {restarts}");
+
+    broken.store(false, Ordering::SeqCst);
+    eventually("readyz ready again once the task runs", || async {
+        let (status, body) = readyz().await;
+        status == 200 && body["tasks"]["canary"] == "running"
+    })
+    .await;
+    let (_, body) = readyz().await;
+    for task in [
+        "broker-watch",
+        "inbox-batcher",
+        "event-relay",
+        "read-model-worker",
+    ] {
+        assert_eq!(body["tasks"][task], "running", "{body}");
+    }
+    tasks.abort_all();
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod health;
+mod hostile;
 mod ops;
 mod receive;
 mod receive_faults;

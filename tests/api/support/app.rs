@@ -4,6 +4,7 @@ use super::{amqp, fixtures::Fixture, fixtures::INTERLACE_SECRET, proxy::Proxy};
 use hookgate::{
     app::{topology, App, StartOptions},
     config::{Config, SourceConfig, SubscriberConfig},
+    supervisor::Supervisor,
 };
 use reqwest::Url;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -55,6 +56,8 @@ impl Default for TestOptions {
 
 pub struct TestApp {
     pub address: String,
+    /// The running app's supervisor, to run a task of the test's own under it.
+    pub supervisor: Supervisor,
     /// A direct connection to the test's database, not through any proxy.
     pub pool: PgPool,
     pub database_proxy: Option<Proxy>,
@@ -142,9 +145,10 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     config.sources.extend(options.extra_sources);
     config.subscribers.extend(options.subscribers);
 
-    let (address, shutdown, server) = start(&config).await;
+    let (address, shutdown, server, supervisor) = start(&config).await;
     TestApp {
         address,
+        supervisor,
         pool: PgPool::connect(&direct_url).await.unwrap(),
         direct_url,
         database_proxy,
@@ -169,21 +173,22 @@ async fn resolve(url: &str, default_port: u16) -> SocketAddr {
 
 type Server = JoinHandle<std::io::Result<()>>;
 
-async fn start(config: &Config) -> (String, oneshot::Sender<()>, Server) {
+async fn start(config: &Config) -> (String, oneshot::Sender<()>, Server, Supervisor) {
     start_with(config, StartOptions::default()).await
 }
 
 async fn start_with(
     config: &Config,
     options: StartOptions,
-) -> (String, oneshot::Sender<()>, Server) {
+) -> (String, oneshot::Sender<()>, Server, Supervisor) {
     let app = App::build(config, options).await.expect("app starts");
     let address = format!("http://{}", app.address());
+    let supervisor = app.supervisor().clone();
     let (shutdown, signal) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run(async move {
         let _ = signal.await;
     }));
-    (address, shutdown, server)
+    (address, shutdown, server, supervisor)
 }
 
 impl TestApp {
@@ -332,8 +337,9 @@ impl TestApp {
     /// Starts a new instance on the same database and broker prefix with other roles.
     pub async fn restart_as(&mut self, options: StartOptions) {
         self.kill();
-        let (address, shutdown, server) = start_with(&self.config, options).await;
+        let (address, shutdown, server, supervisor) = start_with(&self.config, options).await;
         self.address = address;
+        self.supervisor = supervisor;
         self.shutdown = Some(shutdown);
         self.server = Some(server);
     }
