@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod fuzzing;
 pub mod http;
 pub mod notifications;
 pub mod ops;

@@ -10,13 +10,13 @@ mod time;
 pub use family::{AmountField, Family, TimeSource};
 pub use limits::{
     bounded_error, quote, Currency, EventId, EventType, LimitError, ResourceId, RoutingKey,
-    StatusToken,
+    StatusToken, MAX_ERROR_BYTES,
 };
 pub use money::{parse_amount, MoneyError};
 pub use resource::{fits_numeric, read_resource, Resource};
 #[cfg(test)]
 pub(crate) use status::testing;
-pub use status::{applies, is_terminal, normalise_status, rank, StatePoint};
+pub use status::{applies, is_terminal, normalise_status, rank, OrderKey, StatePoint};
 pub use time::{format_time, parse_time, parse_time_str, within_stored_years, TimeError};
 
 use chrono::{DateTime, Utc};
@@ -396,6 +396,6 @@ mod tests {
             "TRANSFER.UPDATED",
             r#"{"id":"t","status":"closed.x#*","updateTime":"2023-03-01T08:23:05Z"}"#,
         );
-        assert_eq!(d.routing_key.as_str(), "transfer.closed_x__");
+        assert_eq!(d.routing_key.as_str(), "transfer.closed_x_");
     }
 }

@@ -3,6 +3,7 @@
 
 use super::family::Family;
 use chrono::{DateTime, Utc};
+use std::cmp::Reverse;
 
 /// `Closed` → `closed`, `PROOF_REQUIRED` → `proof_required`, `TransferIn` → `transfer_in`.
 pub fn normalise_status(raw: &str) -> String {
@@ -88,30 +89,65 @@ pub fn is_terminal(family: Family, status: &str) -> bool {
     }
 }
 
-/// An object's state as far as ordering is concerned.
+/// An event as far as ordering is concerned: an object's state is the point of the event it
+/// came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatePoint<'a> {
     pub status: &'a str,
     pub occurred_at: DateTime<Utc>,
+    pub event_id: &'a str,
 }
 
-/// Whether `incoming` may replace `stored` (SPEC 3): later time wins, ties go to the higher
-/// rank, and a terminal state gives way only to a later terminal one.
+/// Where an event stands in its object's total order (SPEC 3). Keys compare field by field:
+/// class, then time (the later among non-terminals, the earlier within a terminal class), then
+/// rank, then event id, so that any two distinct events are ordered the same way everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OrderKey<'a> {
+    class: u8,
+    time: TimeOrder,
+    rank: u8,
+    event_id: &'a str,
+}
+
+/// Only keys of one class meet at the time field, so both variants never compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TimeOrder {
+    /// Non-terminal: the later occurred-at is greater.
+    LaterWins(DateTime<Utc>),
+    /// Terminal: the first final fact stands, so the earlier occurred-at is greater.
+    EarlierWins(Reverse<DateTime<Utc>>),
+}
+
+/// 0 non-terminal, 1 terminal, 2 a terminal that may follow a terminal (a payout's refund).
+fn class(family: Family, status: &str) -> u8 {
+    match (family, status) {
+        (Family::Payout, "refunded") => 2,
+        _ if is_terminal(family, status) => 1,
+        _ => 0,
+    }
+}
+
+impl<'a> OrderKey<'a> {
+    pub fn of(family: Family, point: &StatePoint<'a>) -> OrderKey<'a> {
+        let class = class(family, point.status);
+        OrderKey {
+            class,
+            time: if class == 0 {
+                TimeOrder::LaterWins(point.occurred_at)
+            } else {
+                TimeOrder::EarlierWins(Reverse(point.occurred_at))
+            },
+            rank: rank(family, point.status),
+            event_id: point.event_id,
+        }
+    }
+}
+
+/// Whether `incoming` replaces `stored` (SPEC 3): it applies when it is greater than the event
+/// the stored state came from. The state is therefore the greatest event, whatever the order
+/// events arrive in, and an event applied twice changes nothing.
 pub fn applies(family: Family, stored: Option<StatePoint<'_>>, incoming: StatePoint<'_>) -> bool {
-    let Some(stored) = stored else {
-        return true;
-    };
-    let stored_rank = rank(family, stored.status);
-    let incoming_rank = rank(family, incoming.status);
-    let newer = incoming.occurred_at > stored.occurred_at
-        || (incoming.occurred_at == stored.occurred_at && incoming_rank > stored_rank);
-    if !newer {
-        return false;
-    }
-    if is_terminal(family, stored.status) {
-        return is_terminal(family, incoming.status) && incoming_rank > stored_rank;
-    }
-    true
+    stored.is_none_or(|stored| OrderKey::of(family, &incoming) > OrderKey::of(family, &stored))
 }
 
 /// State points at whole seconds of one day, for tests of ordering here and in projection.
@@ -124,10 +160,12 @@ pub(crate) mod testing {
         Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, second).unwrap()
     }
 
+    /// One event id for every point: points that differ only by id are the same event.
     pub fn point(status: &str, second: u32) -> StatePoint<'_> {
         StatePoint {
             status,
             occurred_at: at(second),
+            event_id: "e",
         }
     }
 }
@@ -287,6 +325,53 @@ mod tests {
             Some(point("fail", 1)),
             point("pending", 2)
         ));
+    }
+
+    #[test]
+    fn a_terminal_state_beats_a_skewed_later_non_terminal_in_either_order() {
+        // SPEC 3: closed at .100 and a pending a skewed clock stamped .150.
+        let closed = point("closed", 1);
+        let pending = point("pending", 2);
+        assert!(applies(Family::Transfer, Some(pending), closed));
+        assert!(!applies(Family::Transfer, Some(closed), pending));
+    }
+
+    #[test]
+    fn within_a_terminal_class_the_earlier_fact_stands() {
+        assert!(applies(
+            Family::Transfer,
+            Some(point("fail", 5)),
+            point("closed", 3)
+        ));
+        assert!(!applies(
+            Family::Transfer,
+            Some(point("closed", 3)),
+            point("fail", 5)
+        ));
+        // A refund stamped a little before the payout's `closed` still applies.
+        assert!(applies(
+            Family::Payout,
+            Some(point("closed", 5)),
+            point("refunded", 4)
+        ));
+    }
+
+    #[test]
+    fn ties_go_to_the_greater_event_id() {
+        let a = StatePoint {
+            event_id: "a",
+            ..point("pending", 1)
+        };
+        let b = StatePoint {
+            event_id: "b",
+            ..point("pending", 1)
+        };
+        assert!(applies(Family::Transfer, Some(a), b));
+        assert!(!applies(Family::Transfer, Some(b), a));
+        assert!(
+            !applies(Family::Transfer, Some(a), a),
+            "the same event again"
+        );
     }
 
     #[test]

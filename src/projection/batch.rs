@@ -70,9 +70,10 @@ pub async fn project(
         let points: Vec<StatePoint> = run.iter().map(|(_, v)| v.point).collect();
         let effects = fold(
             family,
-            current.map(|(status, occurred_at)| StatePoint {
+            current.map(|(status, occurred_at, event_id)| StatePoint {
                 status,
                 occurred_at: *occurred_at,
+                event_id,
             }),
             &points,
         );
@@ -130,6 +131,7 @@ fn validate<'e, 'a>(event: &'e Projectable<'a>) -> Result<Valid<'e, 'a>, &'stati
         point: StatePoint {
             status: status.as_str(),
             occurred_at,
+            event_id: event.event_id,
         },
     })
 }
@@ -161,27 +163,32 @@ async fn lock<'k>(
     Ok(())
 }
 
-/// The stored `(status, occurred_at)` of every object in the batch that has a row.
+/// The stored state of an object: status, time and the event it came from.
+type StoredState = (String, DateTime<Utc>, String);
+
+/// The stored state of every object in the batch that has a row.
 async fn read_states<'k>(
     tx: &mut PgConnection,
     objects: &BTreeMap<(Family, &'k str), Vec<(usize, Valid<'_, '_>)>>,
-) -> Result<HashMap<(Family, &'k str), (String, DateTime<Utc>)>, sqlx::Error> {
+) -> Result<HashMap<(Family, &'k str), StoredState>, sqlx::Error> {
     let mut by_family: BTreeMap<Family, Vec<&str>> = BTreeMap::new();
     for &(family, object_id) in objects.keys() {
         by_family.entry(family).or_default().push(object_id);
     }
     let mut stored = HashMap::new();
     for (family, ids) in by_family {
-        let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(&format!(
-            "SELECT object_id, status, occurred_at FROM {} WHERE object_id = ANY($1)",
+        let rows: Vec<(String, String, DateTime<Utc>, String)> = sqlx::query_as(&format!(
+            "SELECT object_id, status, occurred_at, last_event_id FROM {} WHERE object_id = ANY($1)",
             table_of(family)
         ))
         .bind(&ids)
         .fetch_all(&mut *tx)
         .await?;
-        let mut rows: HashMap<String, (String, DateTime<Utc>)> = rows
+        let mut rows: HashMap<String, StoredState> = rows
             .into_iter()
-            .map(|(object_id, status, occurred_at)| (object_id, (status, occurred_at)))
+            .map(|(object_id, status, occurred_at, event_id)| {
+                (object_id, (status, occurred_at, event_id))
+            })
             .collect();
         for id in ids {
             if let Some(state) = rows.remove(id) {

@@ -140,4 +140,161 @@ mod tests {
             }]
         );
     }
+
+    mod order_independence {
+        use super::*;
+        use crate::catalogue::OrderKey;
+        use chrono::{DateTime, TimeZone, Utc};
+        use proptest::prelude::*;
+
+        /// Every status of every family, and one no family lists (it ranks with pending).
+        const STATUSES: [&str; 19] = [
+            "pending",
+            "closed",
+            "fail",
+            "processing",
+            "created",
+            "proof_required",
+            "refunded",
+            "rejected",
+            "failed",
+            "na",
+            "request",
+            "passed",
+            "canceled",
+            "success",
+            "active",
+            "frozen",
+            "inactive",
+            "deleted",
+            "unheard_of",
+        ];
+
+        fn at(tenth: u32) -> DateTime<Utc> {
+            Utc.with_ymd_and_hms(2024, 1, 1, 10, 0, 0).unwrap()
+                + chrono::Duration::milliseconds(i64::from(tenth) * 100)
+        }
+
+        /// Distinct events (status, time in tenths of a second: few values, so many ties and
+        /// skews), then an arrival order with some of them delivered more than once.
+        fn arrivals() -> impl Strategy<Value = (Family, Vec<(&'static str, u32)>, Vec<usize>)> {
+            (
+                prop::sample::select(Family::KNOWN.to_vec()),
+                prop::collection::vec((prop::sample::select(STATUSES.to_vec()), 0u32..4), 1..8),
+            )
+                .prop_flat_map(|(family, events)| {
+                    let n = events.len();
+                    let arrival = (
+                        prop::collection::vec(0..n, 0..4),
+                        Just((0..n).collect::<Vec<_>>()),
+                    )
+                        .prop_flat_map(|(again, all)| Just([all, again].concat()).prop_shuffle());
+                    (Just(family), Just(events), arrival)
+                })
+        }
+
+        /// Folds `order` in batches cut where `cuts` says, as workers would, carrying the
+        /// state from batch to batch; returns the final state's point.
+        fn fold_in_batches<'a>(
+            family: Family,
+            points: &[StatePoint<'a>],
+            order: &[usize],
+            cuts: &[bool],
+        ) -> Option<StatePoint<'a>> {
+            let mut state = None;
+            let mut batch = Vec::new();
+            for (position, &index) in order.iter().enumerate() {
+                batch.push(points[index]);
+                let cut = cuts.get(position).copied().unwrap_or(false);
+                if cut || position + 1 == order.len() {
+                    let effects = fold(family, state, &batch);
+                    for (point, effect) in batch.iter().zip(&effects) {
+                        if matches!(effect, Effect::Applied { .. }) {
+                            state = Some(*point);
+                        }
+                    }
+                    batch.clear();
+                }
+            }
+            state
+        }
+
+        proptest! {
+            #[test]
+            fn any_order_and_any_batches_end_at_the_greatest_event(
+                (family, events, order) in arrivals(),
+                cuts in prop::collection::vec(any::<bool>(), 0..12),
+            ) {
+                let ids: Vec<String> = (0..events.len()).map(|n| format!("e{n}")).collect();
+                let points: Vec<StatePoint> = events
+                    .iter()
+                    .zip(&ids)
+                    .map(|(&(status, tenth), id)| StatePoint {
+                        status,
+                        occurred_at: at(tenth),
+                        event_id: id,
+                    })
+                    .collect();
+                let greatest = points
+                    .iter()
+                    .copied()
+                    .max_by(|a, b| OrderKey::of(family, a).cmp(&OrderKey::of(family, b)));
+
+                let arrived = fold_in_batches(family, &points, &order, &cuts);
+                prop_assert_eq!(arrived, greatest);
+
+                let mut sorted: Vec<usize> = (0..points.len()).collect();
+                sorted.sort_by(|&a, &b| OrderKey::of(family, &points[a]).cmp(&OrderKey::of(family, &points[b])));
+                let in_order = fold_in_batches(family, &points, &sorted, &[]);
+                prop_assert_eq!(in_order, greatest);
+                // Every event in sorted order is greater than the one before: all apply.
+                let effects = fold(family, None, &sorted.iter().map(|&i| points[i]).collect::<Vec<_>>());
+                let all_applied = effects.iter().all(|e| matches!(e, Effect::Applied { .. }));
+                prop_assert!(all_applied, "sorted events each apply");
+
+                let again = fold(family, arrived, &[arrived.expect("one event at least")]);
+                prop_assert_eq!(again, vec![Effect::Stale], "applying an event twice changes nothing");
+            }
+        }
+
+        #[test]
+        fn a_pending_stamped_after_a_fail_does_not_keep_the_transfer_pending() {
+            let fail = StatePoint {
+                status: "fail",
+                occurred_at: at(0),
+                event_id: "f",
+            };
+            let pending = StatePoint {
+                status: "pending",
+                occurred_at: at(2),
+                event_id: "p",
+            };
+            for order in [[pending, fail], [fail, pending]] {
+                assert_eq!(
+                    fold_in_batches(Family::Transfer, &order, &[0, 1], &[true]),
+                    Some(fail)
+                );
+            }
+        }
+
+        #[test]
+        fn a_refund_stamped_just_before_the_payout_closed_is_applied() {
+            let closed = StatePoint {
+                status: "closed",
+                occurred_at: at(3),
+                event_id: "c",
+            };
+            let refunded = StatePoint {
+                status: "refunded",
+                occurred_at: at(2),
+                event_id: "r",
+            };
+            for order in [[closed, refunded], [refunded, closed]] {
+                assert_eq!(
+                    fold_in_batches(Family::Payout, &order, &[0, 1], &[]),
+                    Some(refunded)
+                );
+            }
+        }
+    }
 }

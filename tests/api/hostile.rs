@@ -215,7 +215,7 @@ async fn every_hostile_resource_is_stored_and_ends_with_its_reason_while_others_
     // Routing characters are replaced, so the key matches the family's patterns.
     assert_eq!(
         event(&app, "h-routing-chars").await["routingKey"],
-        "transfer.closed_x__"
+        "transfer.closed_x_"
     );
     // Bounded reasons reach the DLQ headers too, and the broker never had to drop the
     // connection for an oversized frame.

@@ -1,0 +1,167 @@
+//! The properties the fuzz targets in `fuzz/` check, one function per target. They live in the
+//! library so that an ordinary test on stable (`tests/fuzz_corpus.rs`) replays each target's
+//! corpus and every crash found through exactly the same code. Each panics when a property
+//! fails, which is what a fuzzer reports.
+
+use crate::{
+    catalogue::{
+        describe, format_time, parse_amount, parse_time_str, EventId, EventType, Family,
+        RoutingKey, StatusToken, MAX_ERROR_BYTES,
+    },
+    config::Secret,
+    receiving::schemes::{Interlace, Scheme, StandardWebhooks, VerifiedEvent},
+};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use chrono::{TimeZone, Utc};
+
+/// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/` and corpus folder.
+pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+    ("interlace_verify", interlace_verify),
+    ("standard_webhooks_verify", standard_webhooks_verify),
+    ("describe", describe_event),
+    ("money", money),
+    ("time", time),
+    ("routing_keys", routing_keys),
+];
+
+const SECRET: &str = "fuzz-secret";
+const WHSEC: &str = "whsec_TWZLUTlyOEdLWXFyVHdqVVBEOElMUFpJbzJMYUxhU3c=";
+
+/// Splits input into a header block (up to the first NUL) and a body: `name: value` lines.
+fn request(data: &[u8]) -> (HeaderMap, &[u8]) {
+    let (head, body) = match data.iter().position(|b| *b == 0) {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (&[][..], data),
+    };
+    let mut headers = HeaderMap::new();
+    for line in head.split(|b| *b == b'\n') {
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(&line[..colon]),
+            HeaderValue::from_bytes(line[colon + 1..].trim_ascii()),
+        ) else {
+            continue;
+        };
+        headers.append(name, value);
+    }
+    (headers, body)
+}
+
+/// A verified event holds only values within the edge limits.
+fn check_verified(event: &VerifiedEvent) {
+    assert!(EventId::parse(&event.event_id).is_ok());
+    assert!(EventType::parse(&event.event_type).is_ok());
+    if let Some(time) = event.envelope_time {
+        assert!(crate::catalogue::within_stored_years(&time));
+    }
+}
+
+pub fn interlace_verify(data: &[u8]) {
+    let scheme = Interlace::new(vec![Secret::new(SECRET)], Some(300));
+    let (headers, body) = request(data);
+    let now = Utc.timestamp_opt(1_756_879_969, 0).unwrap();
+    if let Ok(event) = scheme.verify(&headers, body, now) {
+        check_verified(&event);
+    }
+}
+
+pub fn standard_webhooks_verify(data: &[u8]) {
+    let scheme = StandardWebhooks::new(&[Secret::new(WHSEC)], None).expect("a valid secret");
+    let (headers, body) = request(data);
+    if let Ok(event) = scheme.verify(&headers, body, Utc::now()) {
+        check_verified(&event);
+    }
+}
+
+/// `describe` never panics, and what it builds fits AMQP and the database.
+pub fn describe_event(data: &[u8]) {
+    let (event_type, resource) = match data.iter().position(|b| *b == b'\n') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (&b"TRANSFER.UPDATED"[..], data),
+    };
+    let Ok(event_type) = EventType::parse(&String::from_utf8_lossy(event_type)) else {
+        return;
+    };
+    let envelope_time = Some(Utc.timestamp_opt(1_756_879_969, 0).unwrap());
+    let d = describe(&event_type, resource, envelope_time);
+    assert!(
+        RoutingKey::parse(&d.routing_key).is_ok(),
+        "{}",
+        d.routing_key
+    );
+    if let Some(status) = &d.status {
+        assert!(StatusToken::normalise(status).as_deref() == Ok(status.as_str()));
+        let notify = RoutingKey::notification(d.family, status);
+        assert!(RoutingKey::parse(&notify).is_ok());
+    }
+    for id in d.object_id.iter().chain(&d.account_id) {
+        assert!(id.len() <= 255 && !id.contains('\0'));
+    }
+    if let Some(time) = d.occurred_at {
+        assert!(crate::catalogue::within_stored_years(&time));
+    }
+    if let Some(error) = &d.error {
+        assert!(error.len() <= MAX_ERROR_BYTES);
+        assert_eq!(d.status, None);
+    }
+    assert_eq!(
+        d.error.is_none() && d.family != Family::Unknown,
+        d.status.is_some()
+    );
+}
+
+/// An amount parses exactly or not at all, and its text parses back to itself.
+pub fn money(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for value in [
+        serde_json::Value::String(text.to_string()),
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    ] {
+        match parse_amount(&value) {
+            Ok(amount) => {
+                let text = amount.to_string();
+                let again = parse_amount(&serde_json::Value::String(text.clone()));
+                assert_eq!(again.map(|a| a.to_string()), Ok(text), "scale kept");
+            }
+            Err(error) => assert!(error.to_string().len() < 300),
+        }
+    }
+}
+
+/// A time parses into the stored years or not at all, and its formatted text parses back.
+pub fn time(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    match parse_time_str(&text) {
+        Ok(time) => {
+            assert!(crate::catalogue::within_stored_years(&time));
+            assert_eq!(parse_time_str(&format_time(&time)), Ok(time));
+        }
+        Err(error) => assert!(error.to_string().len() < 300),
+    }
+}
+
+/// Whatever a status or event type holds, the keys built from it fit a short string and
+/// cannot act as wildcards.
+pub fn routing_keys(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(status) = StatusToken::normalise(&text) {
+        for family in Family::KNOWN {
+            for key in [
+                RoutingKey::event(family, &status),
+                RoutingKey::notification(family, &status),
+            ] {
+                assert!(key.len() <= 255);
+                assert!(RoutingKey::parse(&key).is_ok(), "{key}");
+            }
+        }
+    }
+    if let Ok(event_type) = EventType::parse(&text) {
+        let key = RoutingKey::unknown(&event_type);
+        assert!(RoutingKey::parse(&key).is_ok(), "{key}");
+    }
+    if let Ok(id) = EventId::parse(&text) {
+        assert!(id.len() <= 255 && id.bytes().all(|b| (0x20..0x7f).contains(&b)));
+    }
+}
