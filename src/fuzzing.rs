@@ -14,8 +14,11 @@ use crate::{
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use chrono::{TimeZone, Utc};
 
+/// A target's checks: panics when a property fails.
+pub type Check = fn(&[u8]);
+
 /// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/` and corpus folder.
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Check); 6] = [
     ("interlace_verify", interlace_verify),
     ("standard_webhooks_verify", standard_webhooks_verify),
     ("describe", describe_event),

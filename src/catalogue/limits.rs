@@ -214,10 +214,15 @@ text_type!(
 
 impl ResourceId {
     pub fn parse(field: &'static str, text: &str) -> Result<ResourceId, LimitError> {
-        check_len(field, text, MAX_OBJECT_ID_BYTES)?;
-        check_chars(field, text, "non-control characters", |c| !c.is_control())?;
-        Ok(ResourceId(text.to_owned()))
+        plain_text(field, text, MAX_OBJECT_ID_BYTES).map(ResourceId)
     }
+}
+
+/// Text from a resource that must fit an index entry and a PostgreSQL `text`.
+fn plain_text(field: &'static str, text: &str, max: usize) -> Result<String, LimitError> {
+    check_len(field, text, max)?;
+    check_chars(field, text, "non-control characters", |c| !c.is_control())?;
+    Ok(text.to_owned())
 }
 
 text_type!(
@@ -227,9 +232,7 @@ text_type!(
 
 impl Currency {
     pub fn parse(field: &'static str, text: &str) -> Result<Currency, LimitError> {
-        check_len(field, text, MAX_CURRENCY_BYTES)?;
-        check_chars(field, text, "non-control characters", |c| !c.is_control())?;
-        Ok(Currency(text.to_owned()))
+        plain_text(field, text, MAX_CURRENCY_BYTES).map(Currency)
     }
 }
 

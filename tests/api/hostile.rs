@@ -383,6 +383,15 @@ async fn the_relay_parks_a_row_it_cannot_publish_and_moves_on() {
             .await,
         Some(3.0)
     );
+    // Archive replay meets the same rows: it skips them instead of dying on them.
+    let replayed = app
+        .cli_json(&["replay", "--since", "2000-01-01T00:00:00Z", "--json"])
+        .await;
+    assert_eq!(
+        replayed,
+        json!({"replayed": 0, "skipped": 4}),
+        "1 processed, 3 unpublishable"
+    );
 
     // Once fixed, a replay hands the row back to the relay and it goes all the way.
     sqlx::query(
