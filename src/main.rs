@@ -74,6 +74,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Recompute every object's state from the archive and compare it with the read model;
+    /// exits non-zero when they differ. `--repair` puts each difference right.
+    Verify {
+        #[arg(long)]
+        family: Option<String>,
+        #[arg(long)]
+        repair: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Inbox totals, outbox backlogs, queue depths and the last processed event.
     Status {
         #[arg(long)]
@@ -247,6 +257,11 @@ async fn main() -> anyhow::Result<()> {
             ops::replay(&config, args, json).await?
         }
         Command::Rebuild { family, json } => ops::rebuild(&config, family, json).await?,
+        Command::Verify {
+            family,
+            repair,
+            json,
+        } => ops::verify(&config, family, repair, json).await?,
         Command::Status { json } => ops::status(&config, json).await?,
         Command::Bench {
             url,

@@ -8,7 +8,7 @@ use crate::{
     config::Config,
     db,
     http::BrokerState,
-    ops::{archive, dlq, parked, status, Counts},
+    ops::{archive, dlq, parked, status, verify, Counts},
     telemetry::Metrics,
 };
 use anyhow::{bail, Context};
@@ -178,6 +178,63 @@ pub async fn rebuild(config: &Config, family: Option<String>, json: bool) -> any
         archive::rebuild(&pool, family, |done, total| progress.update(done, total)).await?;
     progress.finish();
     print_counts(counts, json, "rebuild");
+    Ok(())
+}
+
+pub async fn verify(
+    config: &Config,
+    family: Option<String>,
+    repair: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let family = parse_family(family.as_deref())?;
+    if family == Some(Family::Unknown) {
+        bail!("events outside the catalogue have no projection to verify");
+    }
+    let pool = db::pool(&config.database_url, config.database_timeout)?;
+    let progress = Progress::new(if repair { "repairing" } else { "verifying" });
+    let report = verify::verify(&pool, family, repair, |done, total| {
+        progress.update(done, total)
+    })
+    .await?;
+    progress.finish();
+    if wants_json(json) {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        let rows: Vec<Vec<String>> = report
+            .differences
+            .iter()
+            .map(|d| {
+                let stored = d.stored.as_ref();
+                vec![
+                    d.family.to_owned(),
+                    d.object_id.clone(),
+                    stored.map_or("(none)".into(), |s| s.status.clone()),
+                    d.expected.status.clone(),
+                    d.deciding_event.clone(),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            print!(
+                "{}",
+                table(
+                    &["FAMILY", "OBJECT", "STORED", "EXPECTED", "DECIDING EVENT"],
+                    &rows
+                )
+            );
+        }
+        println!(
+            "verified {} objects from {} events: {} differences, {} repaired",
+            report.objects,
+            report.events,
+            report.differences.len(),
+            report.repaired
+        );
+    }
+    if !report.differences.is_empty() && !repair {
+        bail!("the read model differs from the archive; `hookgate verify --repair` puts it right");
+    }
     Ok(())
 }
 

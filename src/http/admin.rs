@@ -1,7 +1,10 @@
 //! `GET /admin/dlq` and `POST /admin/dlq/replay` (SPEC 5): the DLQ commands over HTTP.
 
 use super::{auth::Authorized, error_response, AppState};
-use crate::ops::{dlq, parked, Counts};
+use crate::{
+    catalogue::Family,
+    ops::{dlq, parked, verify, Counts},
+};
 use axum::{
     body::Bytes,
     extract::{Query, State},
@@ -18,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/dlq", get(list))
         .route("/admin/dlq/replay", post(replay))
+        .route("/admin/verify", post(verify_read_model))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,4 +131,40 @@ async fn replay(
     let mut counts = counts?;
     counts.replayed += parked::release(&state.pool, &selector, false).await?;
     Ok(Json(counts))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct VerifyRequest {
+    family: Option<String>,
+    #[serde(default)]
+    repair: bool,
+}
+
+/// `hookgate verify` over HTTP: the report, with every difference (and what was repaired).
+async fn verify_read_model(
+    _: Authorized,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<verify::Report>, AdminError> {
+    let request: VerifyRequest = if body.is_empty() {
+        VerifyRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|_| {
+            AdminError::BadRequest(
+                r#"body must be {"family":"<family>","repair":true|false}, both optional"#,
+            )
+        })?
+    };
+    let family = match request.family.as_deref() {
+        None => None,
+        Some(name) => Some(
+            Family::parse(name)
+                .filter(|f| *f != Family::Unknown)
+                .ok_or(AdminError::BadRequest("no such family"))?,
+        ),
+    };
+    Ok(Json(
+        verify::verify(&state.pool, family, request.repair, |_, _| {}).await?,
+    ))
 }

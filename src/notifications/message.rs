@@ -46,7 +46,21 @@ pub fn notification_id(source: &str, event_id: &str) -> String {
 
 /// `(notification id, routing key, body)`.
 pub fn notification_message(facts: &NotificationFacts<'_>) -> (String, RoutingKey, Vec<u8>) {
-    let id = notification_id(facts.source, facts.event_id);
+    message_with_id(facts, notification_id(facts.source, facts.event_id))
+}
+
+/// The notification of a transition `hookgate verify --repair` made: its id is derived from
+/// the deciding event and the event the wrong state came from, so a repair notifies once even
+/// when the deciding event was notified before, in an order the old rule got wrong.
+pub fn repair_notification_message(
+    facts: &NotificationFacts<'_>,
+    repaired_from_event: &str,
+) -> (String, RoutingKey, Vec<u8>) {
+    let key = format!("{}\0repair\0{repaired_from_event}", facts.event_id);
+    message_with_id(facts, notification_id(facts.source, &key))
+}
+
+fn message_with_id(facts: &NotificationFacts<'_>, id: String) -> (String, RoutingKey, Vec<u8>) {
     let resource: Box<RawValue> = std::str::from_utf8(facts.resource_raw)
         .ok()
         .and_then(|text| RawValue::from_string(text.to_owned()).ok())

@@ -3,5 +3,7 @@
 mod message;
 mod outbox;
 
-pub use message::{notification_id, notification_message, NotificationFacts};
+pub use message::{
+    notification_id, notification_message, repair_notification_message, NotificationFacts,
+};
 pub use outbox::NotificationOutbox;

@@ -6,6 +6,7 @@ pub mod dlq;
 pub mod parked;
 pub mod retention;
 pub mod status;
+pub mod verify;
 
 /// What a replay did: `replayed` messages sent back, `skipped` ones looked at and left.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -137,14 +137,14 @@ fn validate<'e, 'a>(event: &'e Projectable<'a>) -> Result<Valid<'e, 'a>, &'stati
 }
 
 /// The table of a family that [`validate`] accepted.
-fn table_of(family: Family) -> &'static str {
+pub(super) fn table_of(family: Family) -> &'static str {
     table(family).expect("validated families have tables")
 }
 
 /// Takes a transaction-scoped lock per object, in one global order (the lock keys sorted), so
 /// that concurrent batches touching the same objects wait for each other and cannot deadlock,
 /// including for objects that do not exist yet.
-async fn lock<'k>(
+pub(super) async fn lock<'k>(
     tx: &mut PgConnection,
     objects: impl Iterator<Item = &'k (Family, &'k str)>,
 ) -> Result<(), sqlx::Error> {

@@ -4,10 +4,12 @@
 
 mod batch;
 mod fold;
+mod repair;
 mod tables;
 
 pub use batch::{project, Mode, Outcome};
 pub use fold::{fold, Effect};
+pub use repair::{replace_object, WrongState};
 pub use tables::{money_columns, table};
 
 use crate::catalogue::{Description, EventType, Family, LimitError};

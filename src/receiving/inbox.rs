@@ -243,12 +243,42 @@ async fn insert_alone(pool: &PgPool, event: &NewEvent) -> Result<Stored, sqlx::E
     Ok(stored.into_iter().next().unwrap_or(Stored::Duplicate))
 }
 
+/// Inserts the events; a batch that lost a deadlock or a serialisation conflict to another is
+/// tried again, since nothing of it was written.
 async fn insert_batch(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>, sqlx::Error> {
+    let mut tries = 1;
+    loop {
+        match insert_rows(pool, events).await {
+            Err(sqlx::Error::Database(error))
+                if tries < CONFLICT_TRIES
+                    && matches!(error.code().as_deref(), Some("40P01" | "40001")) =>
+            {
+                tracing::info!(%error, tries, "inbox batch lost a conflict; trying again");
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Attempts at a batch that keeps losing deadlocks before its requests get 503.
+const CONFLICT_TRIES: u32 = 3;
+
+async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>, sqlx::Error> {
+    // Every batch inserts in one global order (by content hash, then id), so that concurrent
+    // batches holding copies of one event take their unique-index locks in the same order.
+    let mut ordered = events.to_vec();
+    ordered.sort_by(|a, b| {
+        (&a.content_hash, a.event_id.as_str()).cmp(&(&b.content_hash, b.event_id.as_str()))
+    });
+    let events_in_order = &ordered;
     // Columns are bound as borrowed slices: nothing is copied to build the statement.
-    let column = |f: fn(&NewEvent) -> &str| events.iter().map(|e| f(e)).collect::<Vec<_>>();
+    let column =
+        |f: fn(&NewEvent) -> &str| events_in_order.iter().map(|e| f(e)).collect::<Vec<_>>();
     let optional =
-        |f: fn(&NewEvent) -> Option<&str>| events.iter().map(|e| f(e)).collect::<Vec<_>>();
-    let bytes = |f: fn(&NewEvent) -> &[u8]| events.iter().map(|e| f(e)).collect::<Vec<_>>();
+        |f: fn(&NewEvent) -> Option<&str>| events_in_order.iter().map(|e| f(e)).collect::<Vec<_>>();
+    let bytes =
+        |f: fn(&NewEvent) -> &[u8]| events_in_order.iter().map(|e| f(e)).collect::<Vec<_>>();
     let inserted: Vec<(i64, String, String)> = sqlx::query_as(
         r#"
         INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
@@ -278,17 +308,27 @@ async fn insert_batch(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>
     .bind(optional(|e| e.object_id.as_deref()))
     .bind(optional(|e| e.account_id.as_deref()))
     .bind(column(|e| e.routing_key.as_str()))
-    .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
+    .bind(
+        events_in_order
+            .iter()
+            .map(|e| e.occurred_at)
+            .collect::<Vec<_>>(),
+    )
     .bind(bytes(|e| &e.resource_raw))
     .bind(
-        events
+        events_in_order
             .iter()
             .map(|e| e.resource_is_json)
             .collect::<Vec<_>>(),
     )
     .bind(bytes(|e| &e.content_hash))
     .bind(optional(|e| e.parse_error.as_deref()))
-    .bind(events.iter().map(|e| e.envelope_time).collect::<Vec<_>>())
+    .bind(
+        events_in_order
+            .iter()
+            .map(|e| e.envelope_time)
+            .collect::<Vec<_>>(),
+    )
     .fetch_all(pool)
     .await?;
     let mut new: HashMap<(String, String), i64> = inserted

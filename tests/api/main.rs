@@ -10,4 +10,5 @@ mod ops;
 mod receive;
 mod receive_faults;
 mod relay;
+mod verify;
 mod worker;

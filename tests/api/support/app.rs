@@ -344,6 +344,17 @@ impl TestApp {
         self.server = Some(server);
     }
 
+    /// Starts another hookgate process on this app's database and broker prefix, as a second
+    /// replica would run; it stops when dropped.
+    pub async fn sibling(&self, options: StartOptions) -> Sibling {
+        let (address, shutdown, server, _) = start_with(&self.config, options).await;
+        Sibling {
+            address,
+            shutdown: Some(shutdown),
+            server,
+        }
+    }
+
     /// Waits until `/readyz` reports the broker as `state` ("up" or "down").
     pub async fn wait_for_broker(&self, state: &str) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -429,5 +440,21 @@ impl Drop for TestApp {
         })
         .join()
         .unwrap();
+    }
+}
+
+/// A second process of the same app (see [`TestApp::sibling`]).
+pub struct Sibling {
+    pub address: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Server,
+}
+
+impl Drop for Sibling {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.server.abort();
     }
 }

@@ -1,0 +1,273 @@
+//! `hookgate verify`: recomputes every object's state from the archive under the SPEC 3 order
+//! and compares it with the read model; with `repair`, puts each difference right through the
+//! projection the workers use.
+//!
+//! The archive is read in keyset pages ordered by object, so memory holds one page and the
+//! events of one object, however large the archive.
+
+use crate::{
+    catalogue::{format_time, Description, Family, OrderKey, StatePoint},
+    projection::{
+        replace_object, table, Projectable, StoredEvent, WrongState, STORED_EVENT_COLUMNS,
+    },
+};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use std::collections::HashMap;
+
+const PAGE: i64 = 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateSummary {
+    pub status: String,
+    pub event_id: String,
+    pub occurred_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Difference {
+    pub family: &'static str,
+    pub object_id: String,
+    /// What the read model holds; `None` when it has no row for the object.
+    pub stored: Option<StateSummary>,
+    pub expected: StateSummary,
+    /// The event the expected state comes from.
+    pub deciding_event: String,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub objects: u64,
+    pub events: u64,
+    pub differences: Vec<Difference>,
+    pub repaired: u64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ArchivedEvent {
+    #[sqlx(flatten)]
+    event: StoredEvent,
+    object_id: String,
+}
+
+/// What the read model holds for an object.
+#[derive(sqlx::FromRow)]
+struct StoredState {
+    object_id: String,
+    status: String,
+    occurred_at: DateTime<Utc>,
+    last_event_id: String,
+}
+
+/// Verifies `family` (every family when `None`); `progress` gets events read and the total.
+pub async fn verify(
+    pool: &PgPool,
+    family: Option<Family>,
+    repair: bool,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<Report, sqlx::Error> {
+    let families: Vec<Family> = family.map_or_else(|| Family::KNOWN.to_vec(), |f| vec![f]);
+    let names: Vec<&str> = families.iter().map(|f| f.as_str()).collect();
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM inbox_events
+         WHERE family = ANY($1) AND processed_at IS NOT NULL AND object_id IS NOT NULL",
+    )
+    .bind(&names)
+    .fetch_one(pool)
+    .await?;
+    let mut report = Report::default();
+    for family in families {
+        verify_family(pool, family, repair, &mut report, &mut |read| {
+            progress(read, total as u64)
+        })
+        .await?;
+    }
+    Ok(report)
+}
+
+async fn verify_family(
+    pool: &PgPool,
+    family: Family,
+    repair: bool,
+    report: &mut Report,
+    progress: &mut impl FnMut(u64),
+) -> Result<(), sqlx::Error> {
+    let mut after: Option<(String, i64)> = None;
+    // The events of the object the last page ended in: it may go on in the next page.
+    let mut open: Vec<ArchivedEvent> = Vec::new();
+    loop {
+        let page: Vec<ArchivedEvent> = sqlx::query_as(&format!(
+            "SELECT {STORED_EVENT_COLUMNS}, object_id FROM inbox_events
+             WHERE family = $1 AND processed_at IS NOT NULL AND object_id IS NOT NULL
+               AND ($2::text IS NULL OR (object_id, seq) > ($2, $3))
+             ORDER BY object_id, seq LIMIT $4"
+        ))
+        .bind(family.as_str())
+        .bind(after.as_ref().map(|(object, _)| object.as_str()))
+        .bind(after.as_ref().map_or(0, |(_, seq)| *seq))
+        .bind(PAGE)
+        .fetch_all(pool)
+        .await?;
+        let done = (page.len() as i64) < PAGE;
+        if let Some(last) = page.last() {
+            after = Some((last.object_id.clone(), last.event.seq));
+        }
+        report.events += page.len() as u64;
+        progress(report.events);
+        open.extend(page);
+        // Every object but the last is complete; the last too once the archive is exhausted.
+        let keep_from = match (done, open.last()) {
+            (true, _) | (_, None) => open.len(),
+            (false, Some(last)) => open
+                .iter()
+                .position(|e| e.object_id == last.object_id)
+                .unwrap_or(open.len()),
+        };
+        let rest = open.split_off(keep_from);
+        compare_objects(pool, family, open, repair, report).await?;
+        open = rest;
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// Compares complete objects (their events grouped, in object order) with the read model.
+async fn compare_objects(
+    pool: &PgPool,
+    family: Family,
+    events: Vec<ArchivedEvent>,
+    repair: bool,
+    report: &mut Report,
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let described: Vec<(ArchivedEvent, Option<Description>)> = events
+        .into_iter()
+        .map(|archived| {
+            let description = archived.event.describe().ok();
+            (archived, description)
+        })
+        .collect();
+    let mut objects: Vec<&[(ArchivedEvent, Option<Description>)]> = Vec::new();
+    let mut start = 0;
+    for end in 1..=described.len() {
+        if end == described.len() || described[end].0.object_id != described[start].0.object_id {
+            objects.push(&described[start..end]);
+            start = end;
+        }
+    }
+    let ids: Vec<&str> = objects.iter().map(|o| o[0].0.object_id.as_str()).collect();
+    let stored: HashMap<String, StoredState> = sqlx::query_as::<_, StoredState>(&format!(
+        "SELECT object_id, status, occurred_at, last_event_id FROM {} WHERE object_id = ANY($1)",
+        table(family).expect("known families have tables")
+    ))
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|state| (state.object_id.clone(), state))
+    .collect();
+    for object in objects {
+        report.objects += 1;
+        let events: Vec<Projectable> = object
+            .iter()
+            .filter_map(|(archived, description)| {
+                let description = description.as_ref()?;
+                let valid = description.family == family && description.error.is_none();
+                valid.then(|| archived.event.projectable(description))
+            })
+            .collect();
+        let Some(deciding) = greatest(family, &events) else {
+            continue;
+        };
+        let state = stored.get(object[0].0.object_id.as_str());
+        let Some(difference) = differs(family, object, &events[deciding], state) else {
+            continue;
+        };
+        if repair {
+            let mut tx = pool.begin().await?;
+            let wrong = state.map(|s| WrongState {
+                status: &s.status,
+                event_id: &s.last_event_id,
+            });
+            replace_object(
+                &mut tx,
+                family,
+                &difference.object_id,
+                &events,
+                &events[deciding],
+                wrong,
+            )
+            .await?;
+            tx.commit().await?;
+            report.repaired += 1;
+        }
+        report.differences.push(difference);
+    }
+    Ok(())
+}
+
+fn point<'a>(event: &'a Projectable<'_>) -> Option<StatePoint<'a>> {
+    Some(StatePoint {
+        status: event.description.status.as_deref()?,
+        occurred_at: event.description.occurred_at?,
+        event_id: event.event_id,
+    })
+}
+
+/// The index of the greatest event under the SPEC 3 order: the one the state comes from.
+fn greatest(family: Family, events: &[Projectable<'_>]) -> Option<usize> {
+    (0..events.len())
+        .filter_map(|i| point(&events[i]).map(|p| (i, OrderKey::of(family, &p))))
+        .max_by(|a, b| a.1.cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+/// The difference between the stored state and the one the archive gives, if any. A stored
+/// state that comes from an event no longer archived (pruned by retention) and is greater
+/// than everything archived is consistent: the pruned event decided it.
+fn differs(
+    family: Family,
+    object: &[(ArchivedEvent, Option<Description>)],
+    deciding: &Projectable<'_>,
+    stored: Option<&StoredState>,
+) -> Option<Difference> {
+    let expected = point(deciding)?;
+    if let Some(stored) = stored {
+        if stored.last_event_id == deciding.event_id {
+            return None;
+        }
+        let stored_point = StatePoint {
+            status: &stored.status,
+            occurred_at: stored.occurred_at,
+            event_id: &stored.last_event_id,
+        };
+        let archived = object
+            .iter()
+            .any(|(a, _)| a.event.event_id == stored.last_event_id);
+        if !archived && OrderKey::of(family, &stored_point) > OrderKey::of(family, &expected) {
+            return None;
+        }
+    }
+    Some(Difference {
+        family: family.as_str(),
+        object_id: object[0].0.object_id.clone(),
+        stored: stored.map(|s| StateSummary {
+            status: s.status.clone(),
+            event_id: s.last_event_id.clone(),
+            occurred_at: format_time(&s.occurred_at),
+        }),
+        expected: StateSummary {
+            status: expected.status.to_owned(),
+            event_id: expected.event_id.to_owned(),
+            occurred_at: format_time(&expected.occurred_at),
+        },
+        deciding_event: deciding.event_id.to_owned(),
+    })
+}
