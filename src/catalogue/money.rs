@@ -84,4 +84,58 @@ mod tests {
             assert!(parse_amount(&num(bad)).is_err(), "{bad} should be rejected");
         }
     }
+
+    mod exactness {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// An amount as the platform writes it: sign, up to 14 integer digits (leading zeros
+        /// trimmed) and up to 12 decimals, trailing zeros included.
+        fn amount_text() -> impl Strategy<Value = String> {
+            (
+                any::<bool>(),
+                0u64..100_000_000_000_000,
+                0usize..=12,
+                any::<u64>(),
+            )
+                .prop_map(|(negative, integer, scale, fraction)| {
+                    let sign = if negative { "-" } else { "" };
+                    if scale == 0 {
+                        format!("{sign}{integer}")
+                    } else {
+                        let digits = format!("{:012}", fraction % 1_000_000_000_000);
+                        format!("{sign}{integer}.{}", &digits[..scale])
+                    }
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn strings_and_json_numbers_keep_value_and_scale(text in amount_text()) {
+                let as_string = parse_amount(&Value::String(text.clone())).unwrap();
+                let as_number = parse_amount(&serde_json::from_str(&text).unwrap()).unwrap();
+                // `-0` is zero: the only text whose canonical form drops its sign.
+                let canonical = if as_string.is_zero() { text.trim_start_matches('-').to_owned() } else { text.clone() };
+                prop_assert_eq!(as_string.to_string(), canonical.clone());
+                prop_assert_eq!(as_number.to_string(), canonical);
+                prop_assert_eq!(as_string.scale(), as_number.scale());
+            }
+        }
+
+        #[test]
+        fn the_formats_the_platform_sends() {
+            for text in [
+                "0",
+                "0.00",
+                "-3.25",
+                "2000.00000000",
+                "0.11",
+                "12345678901234.56",
+                "-0.000001",
+            ] {
+                assert_eq!(parse_amount(&num(text)).unwrap().to_string(), text);
+                assert_eq!(parse_amount(&Value::from(text)).unwrap().to_string(), text);
+            }
+        }
+    }
 }

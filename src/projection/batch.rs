@@ -8,7 +8,6 @@ use crate::{
     notifications::{notification_message, NotificationFacts},
 };
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use std::collections::{BTreeMap, HashMap};
 
@@ -223,7 +222,9 @@ struct Rows<'e> {
 
 #[derive(Default)]
 struct MoneyValues<'e> {
-    amounts: Vec<Option<Decimal>>,
+    /// As exact decimal text: PostgreSQL's own `numeric` input keeps the scale of every value,
+    /// a zero's included, which the binary encoding of a zero `Decimal` loses (`0.00` → `0`).
+    amounts: Vec<Option<String>>,
     currencies: Vec<Option<&'e str>>,
 }
 
@@ -273,7 +274,7 @@ impl<'e> Rows<'e> {
         self.resource.push(last.event.resource_json);
         for ((name, _, _), values) in money_columns(self.family).iter().zip(&mut self.money) {
             let found = d.amounts.iter().find(|m| m.name == *name);
-            values.amounts.push(found.map(|m| m.amount));
+            values.amounts.push(found.map(|m| m.amount.to_string()));
             values
                 .currencies
                 .push(found.and_then(|m| m.currency.as_deref()));
@@ -287,12 +288,20 @@ impl<'e> Rows<'e> {
             columns.push((amount, "numeric"));
             columns.push((currency, "text"));
         }
+        // Amounts travel as text and become `numeric` in the statement.
         let arrays = columns
             .iter()
             .enumerate()
-            .map(|(i, (_, kind))| format!("${}::{kind}[]", i + 1))
+            .map(|(i, (_, kind))| match *kind {
+                "numeric" => format!("${}::text[]", i + 1),
+                _ => format!("${}::{kind}[]", i + 1),
+            })
             .collect::<Vec<_>>()
             .join(", ");
+        let amounts: Vec<&str> = money_columns(self.family)
+            .iter()
+            .map(|(_, amount, _)| *amount)
+            .collect();
         let names = columns
             .iter()
             .map(|(name, _)| *name)
@@ -300,6 +309,7 @@ impl<'e> Rows<'e> {
             .join(", ");
         let value = |name: &str| match name {
             "resource" => "v.resource::jsonb".to_owned(),
+            _ if amounts.contains(&name) => format!("v.{name}::numeric"),
             _ => format!("v.{name}"),
         };
         let sql = match write {

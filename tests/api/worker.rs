@@ -515,6 +515,84 @@ async fn exact_decimals_survive_the_whole_path() {
 }
 
 #[tokio::test]
+async fn every_amount_format_keeps_its_value_and_scale_in_table_api_and_notification() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    let mut notifications =
+        Tap::bind(&app.names().notifications(), "notify.transfer.*", false).await;
+    let formats = [
+        "0",
+        "0.00",
+        "-3.25",
+        "2000.00000000",
+        "0.11",
+        "12345678901234.56",
+        "-0.000001",
+        "0.1000000000000000055511151231",
+    ];
+    let mut cases = Vec::new();
+    for (n, text) in formats.iter().enumerate() {
+        for quoted in [true, false] {
+            let amount = if quoted {
+                format!("\"{text}\"")
+            } else {
+                text.to_string()
+            };
+            let object = format!("t-money-{n}-{quoted}");
+            let resource = format!(
+                r#"{{"id":"{object}","status":"Closed","updateTime":"2024-02-05T10:57:04.091Z","amount":{{"amount":{amount},"currency":"USD"}}}}"#
+            );
+            let (headers, body) = sign::interlace(
+                INTERLACE_SECRET,
+                &format!("m-{n}-{quoted}"),
+                "TRANSFER.UPDATED",
+                &resource,
+            );
+            assert_eq!(
+                app.post_webhook("interlace", &headers, body).await.status(),
+                200
+            );
+            cases.push((object, text, amount));
+        }
+    }
+    app.wait_until_handled(cases.len() as i64).await;
+    let mut bodies: Vec<String> = notifications
+        .take(cases.len(), WAIT)
+        .await
+        .iter()
+        .map(|d| String::from_utf8(d.data.clone()).unwrap())
+        .collect();
+    for (object, text, amount) in &cases {
+        let stored: String =
+            sqlx::query_scalar("SELECT amount::text FROM transfers WHERE object_id = $1")
+                .bind(object)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        assert_eq!(stored, **text, "{object}: NUMERIC keeps value and scale");
+        let api = app
+            .api(&format!("/v1/objects/transfer/{object}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            api.contains(&format!(r#""amount":{amount}"#)),
+            "{object}: {api}"
+        );
+        let position = bodies
+            .iter()
+            .position(|b| b.contains(&format!(r#""objectId":"{object}""#)))
+            .expect("notified");
+        let body = bodies.remove(position);
+        assert!(
+            body.contains(&format!(r#""amount":{amount}"#)),
+            "{object}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn events_outside_the_catalogue_are_processed_and_counted() {
     let app = spawn_app().await;
     app.post_event("holder", "CARDHOLDER.UPDATED", json!({"id": "h-1"}))
