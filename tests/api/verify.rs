@@ -275,3 +275,94 @@ async fn verify_reports_a_wrong_state_and_repair_puts_it_right_notifying_once() 
         .await;
     assert_eq!(unknown.status(), 400);
 }
+
+/// The projection itself, against PostgreSQL: random events of one object projected in a
+/// random arrival order and split into random batches (each its own transaction, as workers
+/// commit them) leave the greatest event's status, id and resource in the table.
+#[test]
+fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
+    use hookgate::projection::{project, Mode, StoredEvent};
+    use proptest::{prelude::*, test_runner::TestRunner};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let app = runtime.block_on(spawn_app());
+    let statuses = ["pending", "processing", "closed", "fail"];
+    let strategy =
+        prop::collection::vec((0..statuses.len(), 0i64..4), 1..7).prop_flat_map(|events| {
+            let n = events.len();
+            (
+                Just(events),
+                Just((0..n).collect::<Vec<_>>()).prop_shuffle(),
+                prop::collection::vec(any::<bool>(), n),
+            )
+        });
+    let base = Utc.with_ymd_and_hms(2025, 6, 1, 10, 0, 0).unwrap();
+    let mut runner = TestRunner::new(proptest::test_runner::Config {
+        cases: 32,
+        ..Default::default()
+    });
+    let case = std::sync::atomic::AtomicUsize::new(0);
+    runner
+        .run(&strategy, |(events, order, cuts)| {
+            // Each case its own object, so that cases do not meet.
+            let object = format!(
+                "prop-{}",
+                case.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            );
+            let stored: Vec<StoredEvent> = events
+                .iter()
+                .enumerate()
+                .map(|(n, &(status, tenth))| {
+                    let time = format_time(&(base + Duration::milliseconds(tenth * 100)));
+                    let resource = json!({"id": object, "status": statuses[status],
+                                          "updateTime": time, "note": format!("event {n}")});
+                    StoredEvent {
+                        seq: n as i64,
+                        source: "interlace".into(),
+                        event_id: format!("{object}-e{n}"),
+                        event_type: "TRANSFER.UPDATED".into(),
+                        resource_raw: resource.to_string().into_bytes(),
+                        resource_json: Some(resource.to_string()),
+                        envelope_time: None,
+                        received_at: base,
+                    }
+                })
+                .collect();
+            let descriptions: Vec<_> = stored.iter().map(|e| e.describe().unwrap()).collect();
+            let greatest = (0..stored.len())
+                .max_by(|&a, &b| {
+                    let point = |i: usize| StatePoint {
+                        status: descriptions[i].status.as_deref().unwrap(),
+                        occurred_at: descriptions[i].occurred_at.unwrap(),
+                        event_id: &stored[i].event_id,
+                    };
+                    OrderKey::of(Family::Transfer, &point(a))
+                        .cmp(&OrderKey::of(Family::Transfer, &point(b)))
+                })
+                .unwrap();
+            let (status, last_event_id, note): (String, String, String) = runtime.block_on(async {
+                let mut batch = Vec::new();
+                for (position, &index) in order.iter().enumerate() {
+                    batch.push(stored[index].projectable(&descriptions[index]));
+                    if cuts[position] || position + 1 == order.len() {
+                        let mut tx = app.pool.begin().await.unwrap();
+                        project(&mut tx, &batch, Mode::Live).await.unwrap();
+                        tx.commit().await.unwrap();
+                        batch.clear();
+                    }
+                }
+                sqlx::query_as(
+                    "SELECT status, last_event_id, resource->>'note' FROM transfers WHERE object_id = $1",
+                )
+                .bind(&object)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap()
+            });
+            prop_assert_eq!(&status, descriptions[greatest].status.as_deref().unwrap());
+            prop_assert_eq!(&last_event_id, &stored[greatest].event_id);
+            prop_assert_eq!(note, format!("event {greatest}"));
+            Ok(())
+        })
+        .unwrap();
+}
