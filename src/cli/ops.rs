@@ -252,8 +252,8 @@ pub async fn status(config: &Config, json: bool) -> anyhow::Result<()> {
     }
     let i = &status.inbox;
     println!(
-        "inbox: {} events, {} unpublished, {} unprocessed, {} dead-lettered",
-        i.total, i.unpublished, i.unprocessed, i.dead_lettered
+        "inbox: {} events, {} unpublished, {} unprocessed, {} dead-lettered ({} parked by the relay)",
+        i.total, i.unpublished, i.unprocessed, i.dead_lettered, i.parked
     );
     for outbox in &status.outboxes {
         println!(

@@ -26,6 +26,9 @@ pub struct InboxTotals {
     pub unpublished: i64,
     pub unprocessed: i64,
     pub dead_lettered: i64,
+    /// Events the relay set aside because their message cannot be built (counted among the
+    /// dead-lettered too).
+    pub parked: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -62,7 +65,8 @@ pub async fn gather(
         "SELECT count(*) AS total,
                 count(*) FILTER (WHERE published_at IS NULL) AS unpublished,
                 count(*) FILTER (WHERE processed_at IS NULL AND dead_lettered_at IS NULL) AS unprocessed,
-                count(*) FILTER (WHERE dead_lettered_at IS NOT NULL AND processed_at IS NULL) AS dead_lettered
+                count(*) FILTER (WHERE dead_lettered_at IS NOT NULL AND processed_at IS NULL) AS dead_lettered,
+                count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked
          FROM inbox_events",
     )
     .fetch_one(pool)

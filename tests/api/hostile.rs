@@ -370,6 +370,7 @@ async fn the_relay_parks_a_row_it_cannot_publish_and_moves_on() {
     assert!(parked["error"].as_str().unwrap().contains("routing key"));
     let status = app.cli_json(&["status", "--json"]).await;
     assert_eq!(status["inbox"]["deadLettered"], 3, "{status}");
+    assert_eq!(status["inbox"]["parked"], 3, "{status}");
     let letters = app.cli_json(&["dlq", "list", "--json"]).await;
     let listed: Vec<&str> = letters
         .as_array()

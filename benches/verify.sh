@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Times `hookgate rebuild` and `hookgate verify` on a synthetic archive of EVENTS events
+# (default 1 000 000: transfers with four events each, skewed by 50 ms), in a scratch database
+# that is dropped afterwards, and prints each one's wall time and peak memory.
+# Usage: benches/verify.sh [EVENTS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events="${1:-1000000}"
+bash deploy/services.sh
+command -v /usr/bin/time >/dev/null || { sudo apt-get install -y -q time 2>/dev/null || apt-get install -y -q time; }
+cargo build --release --locked --bin hookgate
+database="hookgate_verify_bench_$$"
+export HOOKGATE_DATABASE_URL="postgres://hookgate:hookgate@127.0.0.1:5432/$database"
+admin="postgres://hookgate:hookgate@127.0.0.1:5432/postgres"
+psql -q "$admin" -c "CREATE DATABASE $database"
+trap 'psql -q "$admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT
+target/release/hookgate migrate
+echo "archive: $events events"
+psql -q "$HOOKGATE_DATABASE_URL" <<SQL
+INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id, account_id,
+                          routing_key, occurred_at, resource_raw, resource, content_hash,
+                          published_at, processed_at)
+SELECT 'interlace', 'bench-' || g, 'TRANSFER.UPDATED', 'transfer', status, 'obj-' || (g / 4),
+       'acc-1', 'transfer.' || status, at, convert_to(body, 'UTF8'), body::jsonb,
+       sha256(convert_to(body, 'UTF8')), now(), now()
+FROM generate_series(0, $events - 1) AS g,
+     LATERAL (SELECT (ARRAY['pending', 'closed', 'fail', 'pending'])[1 + g % 4] AS status,
+                     timestamptz '2025-01-01 00:00:00+00' + (g / 4) * interval '1 s'
+                         + ((g * 7) % 4) * interval '50 ms' AS at) AS e,
+     LATERAL (SELECT json_build_object(
+                  'id', 'obj-' || (g / 4), 'status', status,
+                  'updateTime', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                  'amount', json_build_object('amount', '10.50', 'currency', 'USD'))::text AS body) AS b;
+VACUUM ANALYZE inbox_events;
+SQL
+for command in rebuild verify; do
+  /usr/bin/time -f "$command: %e s wall, %M KiB peak memory" target/release/hookgate "$command" --json \
+    > "/tmp/hookgate-$command.json"
+  head -c 200 "/tmp/hookgate-$command.json"; echo
+done
