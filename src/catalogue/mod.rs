@@ -12,7 +12,7 @@ pub use limits::{
     bounded_error, quote, Currency, EventId, EventType, LimitError, ResourceId, RoutingKey,
     StatusToken, MAX_ERROR_BYTES,
 };
-pub use money::{parse_amount, MoneyError};
+pub use money::{parse_amount, Amount, MoneyError};
 pub use resource::{fits_numeric, read_resource, Resource};
 #[cfg(test)]
 pub(crate) use status::testing;
@@ -20,14 +20,13 @@ pub use status::{applies, is_terminal, normalise_status, rank, OrderKey, StatePo
 pub use time::{format_time, parse_time, parse_time_str, within_stored_years, TimeError};
 
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde_json::Value;
 
 /// One exact money amount found in a resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Money {
     pub name: &'static str,
-    pub amount: Decimal,
+    pub amount: Amount,
     pub currency: Option<Currency>,
 }
 

@@ -222,9 +222,9 @@ struct Rows<'e> {
 
 #[derive(Default)]
 struct MoneyValues<'e> {
-    /// As exact decimal text: PostgreSQL's own `numeric` input keeps the scale of every value,
-    /// a zero's included, which the binary encoding of a zero `Decimal` loses (`0.00` → `0`).
-    amounts: Vec<Option<String>>,
+    /// As the exact decimal text received: PostgreSQL's own `numeric` input keeps every digit
+    /// and the scale of every value, a zero's included.
+    amounts: Vec<Option<&'e str>>,
     currencies: Vec<Option<&'e str>>,
 }
 
@@ -274,7 +274,7 @@ impl<'e> Rows<'e> {
         self.resource.push(last.event.resource_json);
         for ((name, _, _), values) in money_columns(self.family).iter().zip(&mut self.money) {
             let found = d.amounts.iter().find(|m| m.name == *name);
-            values.amounts.push(found.map(|m| m.amount.to_string()));
+            values.amounts.push(found.map(|m| m.amount.as_str()));
             values
                 .currencies
                 .push(found.and_then(|m| m.currency.as_deref()));

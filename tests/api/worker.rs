@@ -528,7 +528,8 @@ async fn every_amount_format_keeps_its_value_and_scale_in_table_api_and_notifica
         "0.11",
         "12345678901234.56",
         "-0.000001",
-        "0.1000000000000000055511151231",
+        "0.1000000000000000055511151231257827021181583404541015625",
+        "123456789012345678901234567890123456789.5",
     ];
     let mut cases = Vec::new();
     for (n, text) in formats.iter().enumerate() {
