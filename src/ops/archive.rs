@@ -110,16 +110,11 @@ pub async fn replay(
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ArchivedEvent {
-    #[sqlx(flatten)]
-    event: StoredEvent,
-    occurred_at: DateTime<Utc>,
-}
-
 /// Empties the projections of `family` (all families when `None`) and re-projects every
-/// processed event in order of occurrence, without notifying. One transaction: readers see the
-/// old read model until the new one is complete, and workers wait for it.
+/// processed event, without notifying. One transaction: readers see the old read model until
+/// the new one is complete, and workers wait for it. Events are read in order of receipt (the
+/// primary key, so each page is an index range): the SPEC 3 order makes the result the same
+/// in any order.
 pub async fn rebuild(
     pool: &PgPool,
     family: Option<Family>,
@@ -150,34 +145,30 @@ pub async fn rebuild(
         .execute(&mut *tx)
         .await?;
     let mut counts = Counts::default();
-    // No lower bound on the first page: every stored time is covered, however early.
-    let mut after: Option<(DateTime<Utc>, i64)> = None;
+    let mut after = 0_i64;
     loop {
-        // Keyset pages in order of occurrence, read outside the transaction: these columns
-        // never change once stored.
-        let page: Vec<ArchivedEvent> = sqlx::query_as(&format!(
-            "SELECT {STORED_EVENT_COLUMNS}, occurred_at
-             FROM inbox_events
+        // Keyset pages, read outside the transaction: these columns never change once stored.
+        let page: Vec<StoredEvent> = sqlx::query_as(&format!(
+            "SELECT {STORED_EVENT_COLUMNS} FROM inbox_events
              WHERE family = ANY($1) AND processed_at IS NOT NULL AND occurred_at IS NOT NULL
-               AND ($2::timestamptz IS NULL OR (occurred_at, seq) > ($2, $3))
-             ORDER BY occurred_at, seq LIMIT $4"
+               AND seq > $2
+             ORDER BY seq LIMIT $3"
         ))
         .bind(&names)
-        .bind(after.map(|(time, _)| time))
-        .bind(after.map_or(0, |(_, seq)| seq))
+        .bind(after)
         .bind(PAGE)
         .fetch_all(pool)
         .await?;
         let Some(last) = page.last() else { break };
-        after = Some((last.occurred_at, last.event.seq));
+        after = last.seq;
         let descriptions: Vec<_> = page
             .iter()
-            .filter_map(|archived| archived.event.describe().ok().map(|d| (archived, d)))
+            .filter_map(|event| event.describe().ok().map(|d| (event, d)))
             .collect();
         counts.skipped += (page.len() - descriptions.len()) as u64;
         let events: Vec<Projectable> = descriptions
             .iter()
-            .map(|(archived, description)| archived.event.projectable(description))
+            .map(|(event, description)| event.projectable(description))
             .collect();
         for outcome in project(&mut tx, &events, Mode::Rebuild).await? {
             match outcome {
