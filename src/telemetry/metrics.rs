@@ -30,6 +30,7 @@ pub struct Metrics {
     pub parked: IntCounterVec,
     pub task_restarts: IntCounterVec,
     pub task_up: IntGaugeVec,
+    pub consumer_step_failures: IntCounterVec,
 }
 
 /// Distinct event types counted by name; the rest share the label `_other`.
@@ -139,6 +140,11 @@ impl Metrics {
                 "Background tasks that panicked or stopped and were started again",
                 &["task"],
             ),
+            consumer_step_failures: counter(
+                "hookgate_consumer_step_failures_total",
+                "Consumer steps that failed outside their handler; their messages are redelivered",
+                &["queue"],
+            ),
             task_up: IntGaugeVec::new(
                 Opts::new("hookgate_task_up", "1 while a background task runs"),
                 &["task"],
@@ -164,6 +170,7 @@ impl Metrics {
             Box::new(metrics.parked.clone()),
             Box::new(metrics.task_restarts.clone()),
             Box::new(metrics.task_up.clone()),
+            Box::new(metrics.consumer_step_failures.clone()),
         ] {
             metrics.register(collector);
         }

@@ -148,8 +148,8 @@ impl<H: Handler> Consumer<H> {
         if let Err(error) = finished {
             tracing::error!(queue = %self.queue, %error, "consumer step failed");
             self.metrics
-                .task_restarts
-                .with_label_values(&["consumer-step"])
+                .consumer_step_failures
+                .with_label_values(&[self.queue.as_str()])
                 .inc();
         }
     }
