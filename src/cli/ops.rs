@@ -8,7 +8,7 @@ use crate::{
     config::Config,
     db,
     http::BrokerState,
-    ops::{archive, dlq, parked, status, verify, Counts},
+    ops::{archive, dlq, status, verify, Counts},
     telemetry::Metrics,
 };
 use anyhow::{bail, Context};
@@ -46,9 +46,8 @@ fn print_counts(counts: Counts, json: bool, what: &str) {
 
 pub async fn dlq_list(config: &Config, limit: usize, json: bool) -> anyhow::Result<()> {
     let (channel, topology) = channel(config).await?;
-    let mut letters = dlq::list(&channel, &topology.names, limit).await?;
     let pool = db::pool(&config.database_url, config.database_timeout)?;
-    letters.extend(parked::list(&pool, limit.saturating_sub(letters.len())).await?);
+    let letters = dlq::list(&channel, &topology.names, &pool, limit).await?;
     if wants_json(json) {
         println!("{}", serde_json::to_string(&letters)?);
         return Ok(());
@@ -101,18 +100,18 @@ pub async fn dlq_replay(
     json: bool,
 ) -> anyhow::Result<()> {
     let (channel, topology) = channel(config).await?;
+    let pool = db::pool(&config.database_url, config.database_timeout)?;
     let progress = Progress::new(if dry_run { "would replay" } else { "replaying" });
-    let mut counts = dlq::replay(
+    let counts = dlq::replay(
         &channel,
         &topology.names,
+        &pool,
         &selector,
         dry_run,
         |done, total| progress.update(done, total),
     )
     .await?;
     progress.finish();
-    let pool = db::pool(&config.database_url, config.database_timeout)?;
-    counts.replayed += parked::release(&pool, &selector, dry_run).await?;
     print_counts(
         counts,
         json,

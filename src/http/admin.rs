@@ -3,7 +3,7 @@
 use super::{auth::Authorized, error_response, AppState};
 use crate::{
     catalogue::Family,
-    ops::{dlq, parked, verify, Counts},
+    ops::{dlq, verify, Counts},
 };
 use axum::{
     body::Bytes,
@@ -56,9 +56,18 @@ impl From<lapin::Error> for AdminError {
     }
 }
 
+impl From<dlq::DlqError> for AdminError {
+    fn from(error: dlq::DlqError) -> Self {
+        match error {
+            dlq::DlqError::Broker(error) => error.into(),
+            dlq::DlqError::Database(error) => error.into(),
+        }
+    }
+}
+
 impl From<sqlx::Error> for AdminError {
     fn from(error: sqlx::Error) -> Self {
-        tracing::warn!(%error, "admin DLQ operation failed");
+        tracing::warn!(%error, "admin operation failed: database");
         AdminError::Database
     }
 }
@@ -86,11 +95,9 @@ async fn list(
 ) -> Result<Json<Vec<dlq::DeadLetter>>, AdminError> {
     let limit = query.limit.unwrap_or(100);
     let channel = channel(&state).await?;
-    let letters = dlq::list(&channel, &state.amqp.topology().names, limit).await;
+    let letters = dlq::list(&channel, &state.amqp.topology().names, &state.pool, limit).await;
     close(channel).await;
-    let mut letters = letters?;
-    letters.extend(parked::list(&state.pool, limit.saturating_sub(letters.len())).await?);
-    Ok(Json(letters))
+    Ok(Json(letters?))
 }
 
 #[derive(Deserialize)]
@@ -122,15 +129,14 @@ async fn replay(
     let counts = dlq::replay(
         &channel,
         &state.amqp.topology().names,
+        &state.pool,
         &selector,
         false,
         |_, _| {},
     )
     .await;
     close(channel).await;
-    let mut counts = counts?;
-    counts.replayed += parked::release(&state.pool, &selector, false).await?;
-    Ok(Json(counts))
+    Ok(Json(counts?))
 }
 
 #[derive(Deserialize, Default)]

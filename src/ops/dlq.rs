@@ -1,4 +1,7 @@
-//! The dead-letter queue: list, show, replay, purge.
+//! The dead-letter queue: list, show, replay, purge. Listing and replay also cover the inbox
+//! rows the relay parked because their message cannot be built within AMQP's limits: they are
+//! listed beside the dead letters, under the queue `relay (parked)`, and a replay hands them
+//! back to the relay once whatever made them unpublishable is fixed.
 //!
 //! Messages are read with `basic.get` and left unacknowledged, then given back (requeued), so
 //! looking at the queue never loses anything. Replay publishes a message back to the queue it
@@ -9,8 +12,10 @@
 use super::Counts;
 use crate::{
     amqp::{header_text, inspect_queue, publish_confirmed, value_text, Names, Outcome},
+    catalogue::format_time,
     workers::{attempts, HEADER_ATTEMPTS, HEADER_ERROR, HEADER_FAILED_AT, HEADER_QUEUE},
 };
+use chrono::{DateTime, Utc};
 use lapin::{
     message::BasicGetMessage,
     options::{BasicAckOptions, BasicGetOptions, BasicNackOptions, QueuePurgeOptions},
@@ -19,6 +24,7 @@ use lapin::{
 };
 use serde::Serialize;
 use serde_json::Value;
+use sqlx::PgPool;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -156,14 +162,25 @@ async fn give_back(
     Ok(())
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum DlqError {
+    #[error("broker: {0}")]
+    Broker(#[from] lapin::Error),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Up to `limit` dead letters: those in the DLQ, then the parked events.
 pub async fn list(
     channel: &Channel,
     names: &Names,
+    pool: &PgPool,
     limit: usize,
-) -> lapin::Result<Vec<DeadLetter>> {
+) -> Result<Vec<DeadLetter>, DlqError> {
     let taken = take(channel, names, limit).await?;
-    let letters = taken.iter().map(summarise).collect();
+    let mut letters: Vec<DeadLetter> = taken.iter().map(summarise).collect();
     give_back(channel, names, &taken).await?;
+    letters.extend(parked_letters(pool, limit.saturating_sub(letters.len())).await?);
     Ok(letters)
 }
 
@@ -190,12 +207,26 @@ pub async fn show(
     Ok(found)
 }
 
-/// Sends the selected dead letters back to the queues they failed in. Every message in the
-/// DLQ is looked at once: it is held unacknowledged until the end, so `basic.get` runs dry.
-/// A message this run already sent back that fails again and returns meanwhile is left for the
-/// next run. `progress` gets (messages looked at, messages in the DLQ at the start), the second
-/// figure being the broker's estimate.
+/// Sends the selected dead letters back to the queues they failed in, then releases the
+/// selected parked events to the relay; counts both. Every message in the DLQ is looked at
+/// once: it is held unacknowledged until the end, so `basic.get` runs dry. A message this run
+/// already sent back that fails again and returns meanwhile is left for the next run.
+/// `progress` gets (messages looked at, messages in the DLQ at the start), the second figure
+/// being the broker's estimate.
 pub async fn replay(
+    channel: &Channel,
+    names: &Names,
+    pool: &PgPool,
+    selector: &Selector,
+    dry_run: bool,
+    progress: impl FnMut(u64, u64),
+) -> Result<Counts, DlqError> {
+    let mut counts = replay_queue(channel, names, selector, dry_run, progress).await?;
+    counts.replayed += release_parked(pool, selector, dry_run).await?;
+    Ok(counts)
+}
+
+async fn replay_queue(
     channel: &Channel,
     names: &Names,
     selector: &Selector,
@@ -282,4 +313,78 @@ pub async fn purge(channel: &Channel, names: &Names) -> lapin::Result<u32> {
     channel
         .queue_purge(names.dlq().as_str().into(), QueuePurgeOptions::default())
         .await
+}
+
+/// The `queue` a parked event is listed under.
+const PARKED_QUEUE: &str = "relay (parked)";
+
+#[derive(sqlx::FromRow)]
+struct ParkedRow {
+    event_id: String,
+    source: String,
+    event_type: String,
+    family: String,
+    park_error: Option<String>,
+    parked_at: DateTime<Utc>,
+}
+
+async fn parked_letters(pool: &PgPool, limit: usize) -> Result<Vec<DeadLetter>, sqlx::Error> {
+    let rows: Vec<ParkedRow> = sqlx::query_as(
+        "SELECT event_id, source, event_type, family, park_error, parked_at FROM inbox_events
+         WHERE parked_at IS NOT NULL ORDER BY seq LIMIT $1",
+    )
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| DeadLetter {
+            event_id: row.event_id,
+            source: Some(row.source),
+            event_type: Some(row.event_type),
+            family: Some(row.family),
+            queue: Some(PARKED_QUEUE.to_owned()),
+            attempts: 1,
+            error: row.park_error,
+            failed_at: Some(format_time(&row.parked_at)),
+        })
+        .collect())
+}
+
+/// Hands the selected parked events back to the relay; returns how many (with `dry_run`, how
+/// many it would).
+async fn release_parked(
+    pool: &PgPool,
+    selector: &Selector,
+    dry_run: bool,
+) -> Result<u64, sqlx::Error> {
+    let (ids, event_type): (Vec<String>, Option<String>) = match selector {
+        Selector::All => (Vec::new(), None),
+        Selector::EventIds(ids) => (ids.clone(), None),
+        Selector::EventType(wanted) => (Vec::new(), Some(wanted.to_ascii_uppercase())),
+    };
+    let matching = "parked_at IS NOT NULL
+        AND (cardinality($1::text[]) = 0 OR event_id = ANY($1))
+        AND ($2::text IS NULL OR upper(event_type) = $2)";
+    let wanted_ids = matches!(selector, Selector::EventIds(_));
+    if wanted_ids && ids.is_empty() {
+        return Ok(0);
+    }
+    let sql = if dry_run {
+        format!("SELECT count(*) FROM inbox_events WHERE {matching}")
+    } else {
+        format!(
+            "WITH released AS (
+                 UPDATE inbox_events
+                 SET parked_at = NULL, park_error = NULL, dead_lettered_at = NULL, error = NULL
+                 WHERE {matching} RETURNING 1)
+             SELECT count(*) FROM released"
+        )
+    };
+    let count: i64 = sqlx::query_scalar(&sql)
+        .bind(&ids)
+        .bind(event_type)
+        .fetch_one(pool)
+        .await?;
+    Ok(u64::try_from(count).unwrap_or(0))
 }

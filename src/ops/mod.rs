@@ -3,7 +3,6 @@
 
 pub mod archive;
 pub mod dlq;
-pub mod parked;
 pub mod retention;
 pub mod status;
 pub mod verify;
