@@ -8,10 +8,9 @@
 use crate::{
     catalogue::{format_time, Description, Family, OrderKey, StatePoint},
     projection::{
-        replace_object, table, Projectable, StoredEvent, WrongState, STORED_EVENT_COLUMNS,
+        replace_object, stored_states, Projectable, StoredEvent, StoredState, STORED_EVENT_COLUMNS,
     },
 };
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -52,15 +51,6 @@ struct ArchivedEvent {
     #[sqlx(flatten)]
     event: StoredEvent,
     object_id: String,
-}
-
-/// What the read model holds for an object.
-#[derive(sqlx::FromRow)]
-struct StoredState {
-    object_id: String,
-    status: String,
-    occurred_at: DateTime<Utc>,
-    last_event_id: String,
 }
 
 /// Verifies `family` (every family when `None`); `progress` gets events read and the total.
@@ -163,16 +153,11 @@ async fn compare_objects(
         }
     }
     let ids: Vec<&str> = objects.iter().map(|o| o[0].0.object_id.as_str()).collect();
-    let stored: HashMap<String, StoredState> = sqlx::query_as::<_, StoredState>(&format!(
-        "SELECT object_id, status, occurred_at, last_event_id FROM {} WHERE object_id = ANY($1)",
-        table(family).expect("known families have tables")
-    ))
-    .bind(&ids)
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|state| (state.object_id.clone(), state))
-    .collect();
+    let stored: HashMap<String, StoredState> = stored_states(pool, family, &ids)
+        .await?
+        .into_iter()
+        .map(|state| (state.object_id.clone(), state))
+        .collect();
     for object in objects {
         report.objects += 1;
         let events: Vec<Projectable> = object
@@ -192,17 +177,13 @@ async fn compare_objects(
         };
         if repair {
             let mut tx = pool.begin().await?;
-            let wrong = state.map(|s| WrongState {
-                status: &s.status,
-                event_id: &s.last_event_id,
-            });
             replace_object(
                 &mut tx,
                 family,
                 &difference.object_id,
                 &events,
                 &events[deciding],
-                wrong,
+                state,
             )
             .await?;
             tx.commit().await?;
@@ -243,15 +224,10 @@ fn differs(
         if stored.last_event_id == deciding.event_id {
             return None;
         }
-        let stored_point = StatePoint {
-            status: &stored.status,
-            occurred_at: stored.occurred_at,
-            event_id: &stored.last_event_id,
-        };
         let archived = object
             .iter()
             .any(|(a, _)| a.event.event_id == stored.last_event_id);
-        if !archived && OrderKey::of(family, &stored_point) > OrderKey::of(family, &expected) {
+        if !archived && OrderKey::of(family, &stored.point()) > OrderKey::of(family, &expected) {
             return None;
         }
     }

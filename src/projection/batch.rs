@@ -8,7 +8,7 @@ use crate::{
     notifications::{notification_message, NotificationFacts},
 };
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgExecutor};
 use std::collections::{BTreeMap, HashMap};
 
 /// Who is projecting.
@@ -67,15 +67,7 @@ pub async fn project(
     for (&(family, object_id), run) in &objects {
         let current = stored.get(&(family, object_id));
         let points: Vec<StatePoint> = run.iter().map(|(_, v)| v.point).collect();
-        let effects = fold(
-            family,
-            current.map(|(status, occurred_at, event_id)| StatePoint {
-                status,
-                occurred_at: *occurred_at,
-                event_id,
-            }),
-            &points,
-        );
+        let effects = fold(family, current.map(StoredState::point), &points);
         let mut last_applied = None;
         let mut account_id = None;
         for ((index, valid), effect) in run.iter().zip(&effects) {
@@ -163,7 +155,40 @@ pub(super) async fn lock<'k>(
 }
 
 /// The stored state of an object: status, time and the event it came from.
-type StoredState = (String, DateTime<Utc>, String);
+/// What the read model holds for an object: its status, time and the event it came from.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StoredState {
+    pub object_id: String,
+    pub status: String,
+    pub occurred_at: DateTime<Utc>,
+    pub last_event_id: String,
+}
+
+impl StoredState {
+    /// The state as the ordering rule compares it.
+    pub fn point(&self) -> StatePoint<'_> {
+        StatePoint {
+            status: &self.status,
+            occurred_at: self.occurred_at,
+            event_id: &self.last_event_id,
+        }
+    }
+}
+
+/// The stored state of each of `ids` that has a row in `family`'s table.
+pub async fn stored_states<'c>(
+    executor: impl PgExecutor<'c>,
+    family: Family,
+    ids: &[&str],
+) -> Result<Vec<StoredState>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT object_id, status, occurred_at, last_event_id FROM {} WHERE object_id = ANY($1)",
+        table_of(family)
+    ))
+    .bind(ids)
+    .fetch_all(executor)
+    .await
+}
 
 /// The stored state of every object in the batch that has a row.
 async fn read_states<'k>(
@@ -176,18 +201,10 @@ async fn read_states<'k>(
     }
     let mut stored = HashMap::new();
     for (family, ids) in by_family {
-        let rows: Vec<(String, String, DateTime<Utc>, String)> = sqlx::query_as(&format!(
-            "SELECT object_id, status, occurred_at, last_event_id FROM {} WHERE object_id = ANY($1)",
-            table_of(family)
-        ))
-        .bind(&ids)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut rows: HashMap<String, StoredState> = rows
+        let mut rows: HashMap<String, StoredState> = stored_states(&mut *tx, family, &ids)
+            .await?
             .into_iter()
-            .map(|(object_id, status, occurred_at, event_id)| {
-                (object_id, (status, occurred_at, event_id))
-            })
+            .map(|state| (state.object_id.clone(), state))
             .collect();
         for id in ids {
             if let Some(state) = rows.remove(id) {

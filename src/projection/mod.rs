@@ -7,9 +7,9 @@ mod fold;
 mod repair;
 mod tables;
 
-pub use batch::{project, Mode, Outcome};
+pub use batch::{project, stored_states, Mode, Outcome, StoredState};
 pub use fold::{fold, Effect};
-pub use repair::{replace_object, WrongState};
+pub use repair::replace_object;
 pub use tables::{money_columns, table};
 
 use crate::catalogue::{Description, EventType, Family, LimitError};

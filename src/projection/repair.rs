@@ -3,7 +3,7 @@
 //! status change the repair makes is notified once.
 
 use super::{
-    batch::{lock, table_of},
+    batch::{lock, table_of, StoredState},
     project, Mode, Projectable,
 };
 use crate::{
@@ -12,21 +12,16 @@ use crate::{
 };
 use sqlx::PgConnection;
 
-/// The state the read model held before the repair.
-pub struct WrongState<'a> {
-    pub status: &'a str,
-    pub event_id: &'a str,
-}
-
 /// Re-projects `events` (every archived event of one object) in place of what the read model
-/// holds, inside the caller's transaction; `deciding` is the event the new state comes from.
+/// holds (`wrong`, when it has a row), inside the caller's transaction; `deciding` is the event
+/// the new state comes from.
 pub async fn replace_object(
     tx: &mut PgConnection,
     family: Family,
     object_id: &str,
     events: &[Projectable<'_>],
     deciding: &Projectable<'_>,
-    wrong: Option<WrongState<'_>>,
+    wrong: Option<&StoredState>,
 ) -> Result<(), sqlx::Error> {
     lock(tx, [(family, object_id)].iter()).await?;
     sqlx::query(&format!(
@@ -48,7 +43,7 @@ pub async fn replace_object(
     ) else {
         return Ok(());
     };
-    if wrong.as_ref().is_some_and(|w| w.status == status.as_str()) {
+    if wrong.is_some_and(|w| w.status == status.as_str()) {
         return Ok(());
     }
     notify(tx, family, object_id, deciding, status, occurred_at, wrong).await
@@ -61,7 +56,7 @@ async fn notify(
     deciding: &Projectable<'_>,
     status: &StatusToken,
     occurred_at: chrono::DateTime<chrono::Utc>,
-    wrong: Option<WrongState<'_>>,
+    wrong: Option<&StoredState>,
 ) -> Result<(), sqlx::Error> {
     let facts = NotificationFacts {
         source: deciding.source,
@@ -69,12 +64,12 @@ async fn notify(
         family,
         object_id,
         account_id: deciding.description.account_id.as_deref(),
-        previous_status: wrong.as_ref().map(|w| w.status),
+        previous_status: wrong.map(|w| w.status.as_str()),
         status,
         occurred_at,
         resource_raw: deciding.resource_raw,
     };
-    let repaired_from = wrong.as_ref().map_or("", |w| w.event_id);
+    let repaired_from = wrong.map_or("", |w| w.last_event_id.as_str());
     let (id, routing_key, body) = repair_notification_message(&facts, repaired_from);
     sqlx::query(
         "INSERT INTO notification_outbox (notification_id, source, event_id, routing_key, body)
