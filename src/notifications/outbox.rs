@@ -48,9 +48,7 @@ impl Outbox for NotificationOutbox {
         let exchange = self.names.notifications();
         let mut claimed = Claimed::default();
         for row in rows {
-            let key = row.seq;
-            let message = outgoing(row, &exchange).map_err(|e| e.to_string());
-            claimed.push(key, message);
+            claimed.push(row.seq, outgoing(row, &exchange));
         }
         Ok(claimed)
     }

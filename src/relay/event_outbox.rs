@@ -60,7 +60,7 @@ impl Outbox for EventOutbox {
                 body: message.body,
                 properties: message.properties,
             });
-            claimed.push(row.seq, message.map_err(|e| e.to_string()));
+            claimed.push(row.seq, message);
         }
         Ok(claimed)
     }

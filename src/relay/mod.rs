@@ -16,7 +16,7 @@ pub use event_outbox::{EventOutbox, InboxRow, INBOX_ROW_COLUMNS};
 
 use crate::{
     amqp::{publish_mandatory, Broker, Outcome},
-    catalogue::{bounded_error, RoutingKey},
+    catalogue::{bounded_error, LimitError, RoutingKey},
     supervisor::Heartbeat,
     telemetry::Metrics,
 };
@@ -46,11 +46,11 @@ pub struct Claimed {
 }
 
 impl Claimed {
-    /// Sorts each row's message or reason into its list.
-    pub fn push(&mut self, key: i64, message: Result<Outgoing, String>) {
+    /// Sorts each row's message, or why it has none, into its list.
+    pub fn push(&mut self, key: i64, message: Result<Outgoing, LimitError>) {
         match message {
             Ok(outgoing) => self.ready.push(outgoing),
-            Err(reason) => self.unpublishable.push((key, reason)),
+            Err(reason) => self.unpublishable.push((key, reason.to_string())),
         }
     }
 
