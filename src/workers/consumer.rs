@@ -143,7 +143,8 @@ impl<H: Handler> Consumer<H> {
     }
 
     /// A step that panicked outside the handler (the handler's own panics are caught in the
-    /// step): logged and counted; its unacknowledged messages return when the channel closes.
+    /// step): logged and counted. Its unacknowledged messages come back when this channel
+    /// closes (the consumer's next reconnection) or at the broker's consumer timeout.
     fn report(&self, finished: Result<(), tokio::task::JoinError>) {
         if let Err(error) = finished {
             tracing::error!(queue = %self.queue, %error, "consumer step failed");
