@@ -1,18 +1,18 @@
 //! Assembling the running service from its parts.
 
 use crate::{
-    amqp::{Broker, Names, Topology},
+    amqp::{Broker, BrokerState, Names, Topology},
     config::Config,
     db,
-    http::{self, AppState, BrokerState},
+    http::{self, AppState},
     notifications::NotificationOutbox,
     ops::retention,
     receiving::{
         inbox::{Inbox, InboxSettings},
-        schemes::BadSecret,
         Receiver,
     },
     relay::{EventOutbox, Outbox, Relay, RelaySettings},
+    signing::BadSecret,
     supervisor::{Heartbeat, RestartPolicy, Supervisor, DEFAULT_STALE_AFTER},
     telemetry::Metrics,
     workers::{consumer::Consumer, notifier::HttpNotifier, read_model::ReadModelHandler},

@@ -9,7 +9,7 @@ use crate::{
         RoutingKey, StatusToken, MAX_ERROR_BYTES,
     },
     config::Secret,
-    receiving::schemes::{Interlace, Scheme, StandardWebhooks, VerifiedEvent},
+    signing::{Interlace, Scheme, StandardWebhooks, VerifiedEvent},
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use chrono::{TimeZone, Utc};

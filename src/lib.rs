@@ -14,6 +14,7 @@ pub mod ops;
 pub mod projection;
 pub mod receiving;
 pub mod relay;
+pub mod signing;
 pub mod supervisor;
 pub mod telemetry;
 pub mod workers;

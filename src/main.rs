@@ -158,7 +158,7 @@ struct EventFile {
 }
 
 impl EventFile {
-    fn sign(&self, config: &Config) -> anyhow::Result<hookgate::receiving::schemes::SignedRequest> {
+    fn sign(&self, config: &Config) -> anyhow::Result<hookgate::signing::SignedRequest> {
         Ok(sign::sign(
             config,
             &SignInput {

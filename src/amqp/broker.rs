@@ -2,12 +2,14 @@
 //! the topology declared on every (re)connection, so a broker that starts empty is set up again.
 
 use super::topology::Topology;
-use crate::http::BrokerState;
 use crate::supervisor::Heartbeat;
 use lapin::{options::ConfirmSelectOptions, Channel, Connection, ConnectionProperties};
 use prometheus::IntCounter;
 use std::{
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        atomic::{AtomicBool, AtomicU8, Ordering},
+        Arc,
+    },
     time::Duration,
 };
 use tokio::sync::Mutex;
@@ -137,4 +139,27 @@ impl Broker {
 
 fn jittered(base: Duration) -> Duration {
     base.mul_f64(rand::random_range(0.8..1.2))
+}
+
+/// What the app knows of its broker connection, shared with whoever owns that connection.
+/// It starts `down` until the first connection succeeds.
+#[derive(Clone, Default)]
+pub struct BrokerState(Arc<AtomicU8>);
+
+impl BrokerState {
+    const DOWN: u8 = 0;
+    const UP: u8 = 1;
+
+    pub fn set_up(&self, up: bool) {
+        self.0
+            .store(if up { Self::UP } else { Self::DOWN }, Ordering::Relaxed);
+    }
+
+    pub fn describe(&self) -> &'static str {
+        if self.0.load(Ordering::Relaxed) == Self::UP {
+            "up"
+        } else {
+            "down"
+        }
+    }
 }

@@ -5,7 +5,7 @@ mod names;
 mod publish;
 mod topology;
 
-pub use broker::Broker;
+pub use broker::{Broker, BrokerState};
 pub use names::{Names, RetryTier};
 pub use publish::{
     header_number, header_text, inspect_queue, publish_confirmed, publish_mandatory, text_value,

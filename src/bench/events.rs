@@ -2,7 +2,7 @@
 //! benchmark needs (duplicates, out-of-order pairs). A body is a pure function of its run and
 //! index, so a duplicate can be made again byte for byte.
 
-use crate::receiving::schemes::{Interlace, OutgoingEvent, Scheme, SignedRequest};
+use crate::signing::{Interlace, OutgoingEvent, Scheme, SignedRequest};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 

@@ -2,12 +2,12 @@
 
 use super::output::{table, wants_json, Progress};
 use crate::{
+    amqp::BrokerState,
     amqp::{Broker, Topology},
     app::topology,
     catalogue::{parse_time_str, Family},
     config::Config,
     db,
-    http::BrokerState,
     ops::{archive, dlq, status, verify, Counts},
     telemetry::Metrics,
 };

@@ -3,7 +3,7 @@
 
 use crate::{
     config::Config,
-    receiving::schemes::{self, OutgoingEvent, SignedRequest},
+    signing::{self, OutgoingEvent, SignedRequest},
 };
 use chrono::Utc;
 use serde_json::Value;
@@ -19,7 +19,7 @@ pub enum SignError {
     #[error("{0} is a bare resource: say which event it is with --event-type")]
     NoEventType(String),
     #[error(transparent)]
-    BadSecret(#[from] schemes::BadSecret),
+    BadSecret(#[from] signing::BadSecret),
     #[error("cannot read {0}: {1}")]
     Read(String, std::io::Error),
 }
@@ -37,7 +37,7 @@ pub fn sign(config: &Config, input: &SignInput<'_>) -> Result<SignedRequest, Sig
     let source = config
         .source(input.source)
         .ok_or_else(|| SignError::UnknownSource(input.source.to_owned()))?;
-    let scheme = schemes::for_source(source)?;
+    let scheme = signing::for_source(source)?;
     let text = std::fs::read_to_string(input.file)
         .map_err(|e| SignError::Read(input.file.to_owned(), e))?;
     let value: Value =

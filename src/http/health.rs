@@ -14,36 +14,7 @@ use axum::{
     Json, Router,
 };
 use serde_json::json;
-use std::{
-    sync::{
-        atomic::{AtomicU8, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
-
-/// What the app knows of its broker connection, shared with whoever owns that connection.
-/// It starts `down` until the first connection succeeds.
-#[derive(Clone, Default)]
-pub struct BrokerState(Arc<AtomicU8>);
-
-impl BrokerState {
-    const DOWN: u8 = 0;
-    const UP: u8 = 1;
-
-    pub fn set_up(&self, up: bool) {
-        self.0
-            .store(if up { Self::UP } else { Self::DOWN }, Ordering::Relaxed);
-    }
-
-    pub fn describe(&self) -> &'static str {
-        if self.0.load(Ordering::Relaxed) == Self::UP {
-            "up"
-        } else {
-            "down"
-        }
-    }
-}
+use std::time::Duration;
 
 pub fn router() -> Router<AppState> {
     Router::new()

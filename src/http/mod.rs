@@ -2,22 +2,17 @@
 
 mod admin;
 mod auth;
+mod errors;
 mod health;
 mod read_api;
+mod webhooks;
 
 use crate::{receiving, telemetry::Metrics};
-use axum::{
-    extract::FromRef,
-    http::StatusCode,
-    response::{IntoResponse, Response},
-    routing::post,
-    Json, Router,
-};
-use serde_json::json;
+use axum::{extract::FromRef, http::StatusCode, routing::post, Router};
 use sqlx::PgPool;
 use std::sync::Arc;
 
-pub use health::BrokerState;
+pub use errors::{error_response, ApiError, RETRY_AFTER_SECS};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -26,7 +21,7 @@ pub struct AppState {
     pub pools: Vec<(&'static str, PgPool)>,
     pub receiver: Arc<receiving::Receiver>,
     pub metrics: Arc<Metrics>,
-    pub broker: BrokerState,
+    pub broker: crate::amqp::BrokerState,
     pub api_token: Option<crate::config::Secret>,
     pub amqp: Arc<crate::amqp::Broker>,
     pub supervisor: crate::supervisor::Supervisor,
@@ -42,7 +37,7 @@ impl FromRef<AppState> for Arc<receiving::Receiver> {
 /// webhooks (what a `work` process would store, nothing there would relay promptly).
 pub fn router(state: AppState, receive: bool) -> Router {
     let webhooks = if receive {
-        Router::new().route("/webhooks/{source}", post(receiving::receive))
+        Router::new().route("/webhooks/{source}", post(webhooks::receive))
     } else {
         Router::new()
     };
@@ -52,13 +47,4 @@ pub fn router(state: AppState, receive: bool) -> Router {
         .merge(admin::router())
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(state)
-}
-
-/// The one error body shape: `{"error":{"code":"...","message":"..."}}`.
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": {"code": code, "message": message}})),
-    )
-        .into_response()
 }

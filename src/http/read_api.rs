@@ -1,43 +1,15 @@
 //! `GET /v1/objects/{family}/{id}` and `GET /v1/events/{eventId}` (SPEC 5), behind bearer auth.
 
-use super::{auth::Authorized, error_response, AppState};
+use super::{auth::Authorized, errors::ApiError, AppState};
 use crate::{catalogue::format_time, projection};
 use axum::{
     extract::{Path, Query, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
     routing::get,
     Json, Router,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("not found")]
-    NotFound,
-    #[error("database unavailable")]
-    Database(#[from] sqlx::Error),
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        match self {
-            ApiError::NotFound => {
-                error_response(StatusCode::NOT_FOUND, "not_found", "no such object")
-            }
-            ApiError::Database(error) => {
-                tracing::warn!(%error, "read API query failed");
-                error_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "storage is unavailable",
-                )
-            }
-        }
-    }
-}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -75,8 +47,8 @@ async fn object(
     State(state): State<AppState>,
     Path((family, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let family = projection::family_of(&family).ok_or(ApiError::NotFound)?;
-    let table = projection::table(family).ok_or(ApiError::NotFound)?;
+    let family = projection::family_of(&family).ok_or(ApiError::NotFound("no such object"))?;
+    let table = projection::table(family).ok_or(ApiError::NotFound("no such object"))?;
     let row: ObjectRow = sqlx::query_as(&format!(
         "SELECT status, account_id, occurred_at, last_event_id, updated_at, resource::text AS resource
          FROM {table} WHERE object_id = $1"
@@ -84,7 +56,7 @@ async fn object(
     .bind(&id)
     .fetch_optional(&state.pool)
     .await?
-    .ok_or(ApiError::NotFound)?;
+    .ok_or(ApiError::NotFound("no such object"))?;
     let history: Vec<HistoryRow> = sqlx::query_as(
         "SELECT event_id, status, occurred_at, applied, received_at FROM status_history
          WHERE family = $1 AND object_id = $2 ORDER BY occurred_at, received_at, id",
@@ -160,7 +132,7 @@ async fn event(
     .bind(&event_id)
     .fetch_optional(&state.pool)
     .await?
-    .ok_or(ApiError::NotFound)?;
+    .ok_or(ApiError::NotFound("no such event"))?;
     let time = |t: Option<DateTime<Utc>>| t.as_ref().map(format_time);
     Ok(Json(json!({
         "id": row.event_id,

@@ -1,11 +1,6 @@
-//! Why a webhook was not accepted, and the status code and error code each answer carries.
+//! Why a webhook was not accepted, with the SPEC error code of each reason.
 
-use super::schemes::Rejection;
-use crate::http::error_response;
-use axum::{
-    http::{header, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
-};
+use crate::signing::Rejection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiveError {
@@ -25,9 +20,6 @@ pub enum ReceiveError {
     Unavailable,
 }
 
-/// Seconds a sender is asked to wait after a 503.
-pub const RETRY_AFTER_SECS: u32 = 5;
-
 impl ReceiveError {
     /// The SPEC error code, also used as the `outcome` metric label.
     pub fn code(&self) -> &'static str {
@@ -41,19 +33,6 @@ impl ReceiveError {
             ReceiveError::Unavailable => "unavailable",
         }
     }
-
-    fn status(&self) -> StatusCode {
-        match self {
-            ReceiveError::MalformedPayload(_) => StatusCode::BAD_REQUEST,
-            ReceiveError::InvalidSignature(_) | ReceiveError::StaleTimestamp => {
-                StatusCode::UNAUTHORIZED
-            }
-            ReceiveError::UnknownSource => StatusCode::NOT_FOUND,
-            ReceiveError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ReceiveError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ReceiveError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
 }
 
 impl From<Rejection> for ReceiveError {
@@ -63,17 +42,5 @@ impl From<Rejection> for ReceiveError {
             Rejection::InvalidSignature(message) => ReceiveError::InvalidSignature(message),
             Rejection::StaleTimestamp => ReceiveError::StaleTimestamp,
         }
-    }
-}
-
-impl IntoResponse for ReceiveError {
-    fn into_response(self) -> Response {
-        let mut response = error_response(self.status(), self.code(), &self.to_string());
-        if matches!(self, ReceiveError::Unavailable) {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-        }
-        response
     }
 }

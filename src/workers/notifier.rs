@@ -1,7 +1,7 @@
 //! The HTTP notifier: POSTs each notification to a subscriber, signed with Standard Webhooks.
 
 use super::{consumer::Handler, read_model::record_dead_letter, Failure};
-use crate::{amqp::header_text, config::SubscriberConfig, receiving::schemes::StandardWebhooks};
+use crate::{amqp::header_text, config::SubscriberConfig, signing::StandardWebhooks};
 use lapin::message::Delivery;
 use reqwest::StatusCode;
 use sqlx::PgPool;

@@ -1,0 +1,96 @@
+//! How every error that reaches HTTP is answered. Each layer has its own error enum; this is
+//! the one place that turns them into status codes and SPEC error codes. Internals (database
+//! and broker messages) are logged here and never shown to the caller.
+
+use crate::{ops::dlq::DlqError, receiving::ReceiveError};
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::json;
+
+/// Seconds a sender is asked to wait after a 503.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// The one error body shape: `{"error":{"code":"...","message":"..."}}`.
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+/// Why a read or admin request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    BadRequest(&'static str),
+    #[error("the database is unavailable")]
+    Database,
+    #[error("the broker is unavailable")]
+    Broker,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = self.to_string();
+        match self {
+            ApiError::NotFound(_) => error_response(StatusCode::NOT_FOUND, "not_found", &message),
+            ApiError::BadRequest(_) => {
+                error_response(StatusCode::BAD_REQUEST, "malformed_payload", &message)
+            }
+            ApiError::Database | ApiError::Broker => {
+                error_response(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &message)
+            }
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::warn!(%error, "request failed: database");
+        ApiError::Database
+    }
+}
+
+impl From<lapin::Error> for ApiError {
+    fn from(error: lapin::Error) -> Self {
+        tracing::warn!(%error, "request failed: broker");
+        ApiError::Broker
+    }
+}
+
+impl From<DlqError> for ApiError {
+    fn from(error: DlqError) -> Self {
+        match error {
+            DlqError::Broker(error) => error.into(),
+            DlqError::Database(error) => error.into(),
+        }
+    }
+}
+
+impl IntoResponse for ReceiveError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            ReceiveError::MalformedPayload(_) => StatusCode::BAD_REQUEST,
+            ReceiveError::InvalidSignature(_) | ReceiveError::StaleTimestamp => {
+                StatusCode::UNAUTHORIZED
+            }
+            ReceiveError::UnknownSource => StatusCode::NOT_FOUND,
+            ReceiveError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ReceiveError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ReceiveError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let mut response = error_response(status, self.code(), &self.to_string());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        response
+    }
+}
