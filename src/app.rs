@@ -3,7 +3,6 @@
 use crate::{
     amqp::{Broker, BrokerState, Names, Topology},
     config::Config,
-    db,
     http::{self, AppState},
     notifications::NotificationOutbox,
     ops::retention,
@@ -13,6 +12,7 @@ use crate::{
     },
     relay::{EventOutbox, Outbox, Relay, RelaySettings},
     signing::BadSecret,
+    store,
     supervisor::{Heartbeat, RestartPolicy, Supervisor, DEFAULT_STALE_AFTER},
     telemetry::Metrics,
     workers::{consumer::Consumer, notifier::HttpNotifier, read_model::ReadModelHandler},
@@ -216,9 +216,9 @@ pub struct App {
 
 impl App {
     pub async fn build(config: &Config, options: StartOptions) -> Result<App, StartupError> {
-        let pool = db::pool(&config.database_url, config.database_timeout)?;
+        let pool = store::pool(&config.database_url, config.database_timeout)?;
         if options.migrate {
-            db::migrate(&pool).await?;
+            store::migrate(&pool).await?;
         }
         let metrics = Arc::new(Metrics::new());
         let broker_state = BrokerState::default();
@@ -233,7 +233,7 @@ impl App {
             timeout: config.database_timeout,
             ..InboxSettings::default()
         };
-        let inbox_pool = db::sized_pool(
+        let inbox_pool = store::sized_pool(
             &config.database_url,
             config.database_timeout,
             inbox_settings.max_in_flight as u32,
@@ -277,7 +277,7 @@ impl App {
             }));
         }
         if options.roles.work {
-            let worker_pool = db::sized_pool(&config.database_url, config.database_timeout, 8)?;
+            let worker_pool = store::sized_pool(&config.database_url, config.database_timeout, 8)?;
             pools.push(("worker", worker_pool.clone()));
             background.extend(workers(config, &worker_pool, &broker, &metrics)?);
         }

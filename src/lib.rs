@@ -6,7 +6,7 @@ pub mod bench;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
-pub mod db;
+
 pub mod fuzzing;
 pub mod http;
 pub mod notifications;
@@ -15,6 +15,7 @@ pub mod projection;
 pub mod receiving;
 pub mod relay;
 pub mod signing;
+pub mod store;
 pub mod supervisor;
 pub mod telemetry;
 pub mod workers;

@@ -10,9 +10,8 @@ use hookgate::{
         sign::{self, SignInput},
     },
     config::Config,
-    db,
     ops::dlq::Selector,
-    telemetry,
+    store, telemetry,
 };
 use std::time::Duration;
 
@@ -302,8 +301,8 @@ async fn main() -> anyhow::Result<()> {
             cli::bench::bench(&config, args).await?
         }
         Command::Migrate => {
-            let pool = db::pool(&config.database_url, config.database_timeout)?;
-            db::migrate(&pool).await?;
+            let pool = store::pool(&config.database_url, config.database_timeout)?;
+            store::migrate(&pool).await?;
             println!("migrations applied");
         }
         Command::Sign { event, json } => {

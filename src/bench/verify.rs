@@ -2,7 +2,7 @@
 //! end-to-end rate and latency, and any event lost or applied twice.
 
 use super::load::Latency;
-use chrono::{DateTime, Utc};
+use crate::store::archive;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use sqlx::PgPool;
@@ -29,45 +29,16 @@ pub async fn verify(
     wait: Duration,
 ) -> Result<Verification, sqlx::Error> {
     let deadline = Instant::now() + wait;
-    // Joins, not `= ANY($1)`: with a bound array PostgreSQL searches it linearly for every
-    // row, seconds per poll at tens of thousands of events, which loads the database being
-    // measured. Once a second is enough: the figures come from the rows' own times.
+    // Once a second is enough: the figures come from the rows' own times.
     loop {
-        let unprocessed: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM inbox_events JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
-             WHERE source = $2 AND processed_at IS NULL",
-        )
-        .bind(accepted)
-        .bind(source)
-        .fetch_one(pool)
-        .await?;
+        let unprocessed = archive::count_unprocessed_among(pool, source, accepted).await?;
         if unprocessed == 0 || Instant::now() >= deadline {
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT received_at, processed_at
-         FROM inbox_events JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
-         WHERE source = $2 AND processed_at IS NOT NULL",
-    )
-    .bind(accepted)
-    .bind(source)
-    .fetch_all(pool)
-    .await?;
-    let applied_twice: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (
-             SELECT event_id FROM status_history JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
-             WHERE source = $2 GROUP BY event_id HAVING count(*) > 1
-             UNION ALL
-             SELECT event_id FROM notification_outbox JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
-             WHERE source = $2 GROUP BY event_id HAVING count(*) > 1
-         ) doubled",
-    )
-    .bind(accepted)
-    .bind(source)
-    .fetch_one(pool)
-    .await?;
+    let rows = archive::processing_times(pool, source, accepted).await?;
+    let applied_twice = archive::count_applied_twice(pool, source, accepted).await?;
     let mut histogram =
         Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("histogram bounds");
     for (received, processed) in &rows {
@@ -88,7 +59,7 @@ pub async fn verify(
     Ok(Verification {
         events: rows.len() as u64,
         lost: accepted.len().saturating_sub(rows.len()) as u64,
-        applied_twice: applied_twice as u64,
+        applied_twice,
         seconds,
         events_per_second: if seconds > 0.0 {
             rows.len() as f64 / seconds

@@ -5,6 +5,7 @@ pub mod limits;
 mod money;
 mod resource;
 mod status;
+mod tables;
 mod time;
 
 pub use family::{AmountField, Family, TimeSource};
@@ -17,6 +18,7 @@ pub use resource::{fits_numeric, read_resource, Resource};
 #[cfg(test)]
 pub(crate) use status::testing;
 pub use status::{applies, is_terminal, normalise_status, rank, OrderKey, StatePoint};
+pub use tables::{money_columns, table, MoneyColumn};
 pub use time::{format_time, parse_time, parse_time_str, within_stored_years, TimeError};
 
 use chrono::{DateTime, Utc};

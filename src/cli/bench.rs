@@ -4,7 +4,7 @@ use super::output::wants_json;
 use crate::{
     bench::{load, verify},
     config::Config,
-    db,
+    store,
 };
 use anyhow::Context;
 use serde_json::json;
@@ -34,7 +34,7 @@ pub async fn bench(config: &Config, mut args: BenchArgs) -> anyhow::Result<()> {
     }
     let report = load::run(args.plan).await;
     let verification = if args.verify {
-        let pool = db::pool(&config.database_url, config.database_timeout)?;
+        let pool = store::pool(&config.database_url, config.database_timeout)?;
         Some(
             verify::verify(
                 &pool,

@@ -7,8 +7,8 @@ use crate::{
     app::topology,
     catalogue::{parse_time_str, Family},
     config::Config,
-    db,
     ops::{archive, dlq, status, verify, Counts},
+    store,
     telemetry::Metrics,
 };
 use anyhow::{bail, Context};
@@ -46,7 +46,7 @@ fn print_counts(counts: Counts, json: bool, what: &str) {
 
 pub async fn dlq_list(config: &Config, limit: usize, json: bool) -> anyhow::Result<()> {
     let (channel, topology) = channel(config).await?;
-    let pool = db::pool(&config.database_url, config.database_timeout)?;
+    let pool = store::pool(&config.database_url, config.database_timeout)?;
     let letters = dlq::list(&channel, &topology.names, &pool, limit).await?;
     if wants_json(json) {
         println!("{}", serde_json::to_string(&letters)?);
@@ -100,7 +100,7 @@ pub async fn dlq_replay(
     json: bool,
 ) -> anyhow::Result<()> {
     let (channel, topology) = channel(config).await?;
-    let pool = db::pool(&config.database_url, config.database_timeout)?;
+    let pool = store::pool(&config.database_url, config.database_timeout)?;
     let progress = Progress::new(if dry_run { "would replay" } else { "replaying" });
     let counts = dlq::replay(
         &channel,
@@ -153,7 +153,7 @@ pub async fn replay(config: &Config, args: ReplayArgs, json: bool) -> anyhow::Re
         family: parse_family(args.family.as_deref())?,
         event_ids: args.event_ids,
     };
-    let pool = db::pool(&config.database_url, config.database_timeout)?;
+    let pool = store::pool(&config.database_url, config.database_timeout)?;
     let (channel, topology) = channel(config).await?;
     let (total, processed) = archive::count(&pool, &filter).await?;
     let progress = Progress::new("replaying");
@@ -171,7 +171,7 @@ pub async fn rebuild(config: &Config, family: Option<String>, json: bool) -> any
     if family == Some(Family::Unknown) {
         bail!("events outside the catalogue have no projection to rebuild");
     }
-    let pool = db::pool(&config.database_url, config.database_timeout)?;
+    let pool = store::pool(&config.database_url, config.database_timeout)?;
     let progress = Progress::new("rebuilding");
     let counts =
         archive::rebuild(&pool, family, |done, total| progress.update(done, total)).await?;
@@ -190,7 +190,7 @@ pub async fn verify(
     if family == Some(Family::Unknown) {
         bail!("events outside the catalogue have no projection to verify");
     }
-    let pool = db::pool(&config.database_url, config.database_timeout)?;
+    let pool = store::pool(&config.database_url, config.database_timeout)?;
     let progress = Progress::new(if repair { "repairing" } else { "verifying" });
     let report = verify::verify(&pool, family, repair, |done, total| {
         progress.update(done, total)
@@ -238,7 +238,7 @@ pub async fn verify(
 }
 
 pub async fn status(config: &Config, json: bool) -> anyhow::Result<()> {
-    let pool = db::pool(&config.database_url, config.database_timeout)?;
+    let pool = store::pool(&config.database_url, config.database_timeout)?;
     let broker = channel(config).await;
     if let Err(error) = &broker {
         eprintln!("broker: {error:#}");

@@ -2,8 +2,10 @@
 
 use super::AppState;
 use crate::{
-    notifications::NotificationOutbox,
-    relay::{EventOutbox, Outbox},
+    store::{
+        self,
+        outbox::{backlog, OutboxTable},
+    },
     supervisor::TaskHealth,
 };
 use axum::{
@@ -31,12 +33,8 @@ async fn healthz() -> impl IntoResponse {
 /// heartbeat; the broker is shown but not required, since webhooks are accepted without it.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let checks = state.pools.iter().map(|(_, pool)| async move {
-        let answer = tokio::time::timeout(
-            Duration::from_secs(2),
-            sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool),
-        )
-        .await;
-        matches!(answer, Ok(Ok(1)))
+        let answer = tokio::time::timeout(Duration::from_secs(2), store::ping(pool)).await;
+        matches!(answer, Ok(true))
     });
     let database_up = futures_util::future::join_all(checks)
         .await
@@ -70,8 +68,8 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// answer they are absent rather than stale.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let (events, notifications) = tokio::join!(
-        within_two_seconds(EventOutbox::backlog(&state.pool)),
-        within_two_seconds(NotificationOutbox::backlog(&state.pool)),
+        within_two_seconds(backlog(&state.pool, OutboxTable::Events)),
+        within_two_seconds(backlog(&state.pool, OutboxTable::Notifications)),
     );
     for (outbox, found) in [("events", events), ("notifications", notifications)] {
         let metrics = &state.metrics;

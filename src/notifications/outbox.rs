@@ -4,6 +4,7 @@ use crate::{
     amqp::{text_value, Names},
     catalogue::{EventId, LimitError, RoutingKey},
     relay::{Claimed, Outbox, Outgoing},
+    store::outbox::{self, NotificationRow, OutboxTable},
 };
 use lapin::{types::FieldTable, BasicProperties};
 use sqlx::PgConnection;
@@ -12,19 +13,8 @@ pub struct NotificationOutbox {
     pub names: Names,
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    seq: i64,
-    notification_id: String,
-    source: String,
-    event_id: String,
-    routing_key: String,
-    body: Vec<u8>,
-}
-
 impl Outbox for NotificationOutbox {
-    const TABLE: &'static str = "notification_outbox";
-    const CREATED_AT: &'static str = "created_at";
+    const TABLE: OutboxTable = OutboxTable::Notifications;
 
     fn name(&self) -> &'static str {
         "notifications"
@@ -37,14 +27,7 @@ impl Outbox for NotificationOutbox {
     }
 
     async fn claim(&self, tx: &mut PgConnection, limit: i64) -> Result<Claimed, sqlx::Error> {
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT seq, notification_id, source, event_id, routing_key, body FROM notification_outbox
-             WHERE published_at IS NULL AND parked_at IS NULL
-             ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(limit)
-        .fetch_all(tx)
-        .await?;
+        let rows = outbox::claim_notifications(tx, limit).await?;
         let exchange = self.names.notifications();
         let mut claimed = Claimed::default();
         for row in rows {
@@ -55,7 +38,7 @@ impl Outbox for NotificationOutbox {
 }
 
 /// The message for a row, once its short-string values are checked.
-fn outgoing(row: Row, exchange: &str) -> Result<Outgoing, LimitError> {
+fn outgoing(row: NotificationRow, exchange: &str) -> Result<Outgoing, LimitError> {
     let routing_key = RoutingKey::parse(&row.routing_key)?;
     let message_id = EventId::parse(&row.notification_id)?;
     let event_id = EventId::parse(&row.event_id)?;

@@ -4,24 +4,14 @@ use super::Counts;
 use crate::{
     amqp::{publish_mandatory, Names, Outcome},
     catalogue::{quote, Family},
-    projection::{project, table, Mode, Projectable, StoredEvent, STORED_EVENT_COLUMNS},
-    relay::{event_message, InboxRow, INBOX_ROW_COLUMNS},
+    projection::{project, Mode, Projectable},
+    relay::event_message,
+    store::{archive, read_model},
 };
-use chrono::{DateTime, Utc};
 use lapin::Channel;
 use sqlx::PgPool;
 
 const PAGE: i64 = 500;
-
-#[derive(Debug, Clone, Default)]
-pub struct ArchiveFilter {
-    /// Received at or after.
-    pub since: Option<DateTime<Utc>>,
-    /// Received before.
-    pub until: Option<DateTime<Utc>>,
-    pub family: Option<Family>,
-    pub event_ids: Vec<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -33,24 +23,7 @@ pub enum ArchiveError {
     NotConfirmed(String),
 }
 
-const FILTER: &str = "($1::timestamptz IS NULL OR received_at >= $1)
-    AND ($2::timestamptz IS NULL OR received_at < $2)
-    AND ($3::text IS NULL OR family = $3)
-    AND (cardinality($4::text[]) = 0 OR event_id = ANY($4))";
-
-/// Matching events, and how many of them are already processed.
-pub async fn count(pool: &PgPool, filter: &ArchiveFilter) -> Result<(u64, u64), sqlx::Error> {
-    let (all, processed): (i64, i64) = sqlx::query_as(&format!(
-        "SELECT count(*), count(processed_at) FROM inbox_events WHERE {FILTER}"
-    ))
-    .bind(filter.since)
-    .bind(filter.until)
-    .bind(filter.family.map(Family::as_str))
-    .bind(&filter.event_ids)
-    .fetch_one(pool)
-    .await?;
-    Ok((all as u64, processed as u64))
-}
+pub use crate::store::archive::{count, ArchiveFilter};
 
 /// Re-publishes matching events that are not processed yet to the read-model queue, in order
 /// of receipt, each confirmed before the next page. Processed events are skipped: the worker
@@ -70,18 +43,7 @@ pub async fn replay(
     let queue = names.read_model();
     let mut after = 0_i64;
     loop {
-        let rows: Vec<InboxRow> = sqlx::query_as(&format!(
-            "SELECT {INBOX_ROW_COLUMNS} FROM inbox_events
-             WHERE {FILTER} AND processed_at IS NULL AND seq > $5 ORDER BY seq LIMIT $6"
-        ))
-        .bind(filter.since)
-        .bind(filter.until)
-        .bind(filter.family.map(Family::as_str))
-        .bind(&filter.event_ids)
-        .bind(after)
-        .bind(PAGE)
-        .fetch_all(pool)
-        .await?;
+        let rows = archive::unprocessed_page(pool, filter, after, PAGE).await?;
         let Some(last) = rows.last() else {
             return Ok(counts);
         };
@@ -124,41 +86,15 @@ pub async fn rebuild(
         Some(family) => vec![family],
         None => Family::KNOWN.to_vec(),
     };
-    let names: Vec<&str> = families.iter().map(|f| f.as_str()).collect();
     // Every processed event of a known family has a time: it was projected with it.
-    let total: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM inbox_events
-         WHERE family = ANY($1) AND processed_at IS NOT NULL AND occurred_at IS NOT NULL",
-    )
-    .bind(&names)
-    .fetch_one(pool)
-    .await?;
+    let total = archive::count_processed(pool, &families).await?;
     let mut tx = pool.begin().await?;
-    for family in &families {
-        let table = table(*family).expect("known families have tables");
-        sqlx::query(&format!("TRUNCATE {table}"))
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query("DELETE FROM status_history WHERE family = ANY($1)")
-        .bind(&names)
-        .execute(&mut *tx)
-        .await?;
+    read_model::clear(&mut tx, &families).await?;
     let mut counts = Counts::default();
     let mut after = 0_i64;
     loop {
         // Keyset pages, read outside the transaction: these columns never change once stored.
-        let page: Vec<StoredEvent> = sqlx::query_as(&format!(
-            "SELECT {STORED_EVENT_COLUMNS} FROM inbox_events
-             WHERE family = ANY($1) AND processed_at IS NOT NULL AND occurred_at IS NOT NULL
-               AND seq > $2
-             ORDER BY seq LIMIT $3"
-        ))
-        .bind(&names)
-        .bind(after)
-        .bind(PAGE)
-        .fetch_all(pool)
-        .await?;
+        let page = archive::processed_page(pool, &families, after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         let descriptions: Vec<_> = page
@@ -176,7 +112,7 @@ pub async fn rebuild(
                 Err(_) => counts.skipped += 1,
             }
         }
-        progress(counts.replayed + counts.skipped, total as u64);
+        progress(counts.replayed + counts.skipped, total);
     }
     tx.commit().await?;
     Ok(counts)

@@ -13,9 +13,9 @@ use super::Counts;
 use crate::{
     amqp::{header_text, inspect_queue, publish_confirmed, value_text, Names, Outcome},
     catalogue::format_time,
+    store::dead_letters::{self, ParkedSelection},
     workers::{attempts, HEADER_ATTEMPTS, HEADER_ERROR, HEADER_FAILED_AT, HEADER_QUEUE},
 };
-use chrono::{DateTime, Utc};
 use lapin::{
     message::BasicGetMessage,
     options::{BasicAckOptions, BasicGetOptions, BasicNackOptions, QueuePurgeOptions},
@@ -318,24 +318,8 @@ pub async fn purge(channel: &Channel, names: &Names) -> lapin::Result<u32> {
 /// The `queue` a parked event is listed under.
 const PARKED_QUEUE: &str = "relay (parked)";
 
-#[derive(sqlx::FromRow)]
-struct ParkedRow {
-    event_id: String,
-    source: String,
-    event_type: String,
-    family: String,
-    park_error: Option<String>,
-    parked_at: DateTime<Utc>,
-}
-
 async fn parked_letters(pool: &PgPool, limit: usize) -> Result<Vec<DeadLetter>, sqlx::Error> {
-    let rows: Vec<ParkedRow> = sqlx::query_as(
-        "SELECT event_id, source, event_type, family, park_error, parked_at FROM inbox_events
-         WHERE parked_at IS NOT NULL ORDER BY seq LIMIT $1",
-    )
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-    .fetch_all(pool)
-    .await?;
+    let rows = dead_letters::parked(pool, i64::try_from(limit).unwrap_or(i64::MAX)).await?;
     Ok(rows
         .into_iter()
         .map(|row| DeadLetter {
@@ -358,33 +342,25 @@ async fn release_parked(
     selector: &Selector,
     dry_run: bool,
 ) -> Result<u64, sqlx::Error> {
-    let (ids, event_type): (Vec<String>, Option<String>) = match selector {
-        Selector::All => (Vec::new(), None),
-        Selector::EventIds(ids) => (ids.clone(), None),
-        Selector::EventType(wanted) => (Vec::new(), Some(wanted.to_ascii_uppercase())),
+    let selection = match selector {
+        Selector::All => ParkedSelection {
+            event_ids: Vec::new(),
+            event_type: None,
+        },
+        // No ids selects nothing, not everything.
+        Selector::EventIds(ids) if ids.is_empty() => return Ok(0),
+        Selector::EventIds(ids) => ParkedSelection {
+            event_ids: ids.clone(),
+            event_type: None,
+        },
+        Selector::EventType(wanted) => ParkedSelection {
+            event_ids: Vec::new(),
+            event_type: Some(wanted.clone()),
+        },
     };
-    let matching = "parked_at IS NOT NULL
-        AND (cardinality($1::text[]) = 0 OR event_id = ANY($1))
-        AND ($2::text IS NULL OR upper(event_type) = $2)";
-    let wanted_ids = matches!(selector, Selector::EventIds(_));
-    if wanted_ids && ids.is_empty() {
-        return Ok(0);
-    }
-    let sql = if dry_run {
-        format!("SELECT count(*) FROM inbox_events WHERE {matching}")
+    if dry_run {
+        dead_letters::count_parked(pool, &selection).await
     } else {
-        format!(
-            "WITH released AS (
-                 UPDATE inbox_events
-                 SET parked_at = NULL, park_error = NULL, dead_lettered_at = NULL, error = NULL
-                 WHERE {matching} RETURNING 1)
-             SELECT count(*) FROM released"
-        )
-    };
-    let count: i64 = sqlx::query_scalar(&sql)
-        .bind(&ids)
-        .bind(event_type)
-        .fetch_one(pool)
-        .await?;
-    Ok(u64::try_from(count).unwrap_or(0))
+        dead_letters::release_parked(pool, &selection).await
+    }
 }

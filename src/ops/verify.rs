@@ -7,8 +7,10 @@
 
 use crate::{
     catalogue::{format_time, Description, Family, OrderKey, StatePoint},
-    projection::{
-        replace_object, stored_states, Projectable, StoredEvent, StoredState, STORED_EVENT_COLUMNS,
+    projection::{replace_object, Projectable},
+    store::{
+        archive::{count_object_events, object_events_page, ObjectEvent},
+        read_model::{stored_states, StoredState},
     },
 };
 use serde::Serialize;
@@ -46,13 +48,6 @@ pub struct Report {
     pub repaired: u64,
 }
 
-#[derive(sqlx::FromRow)]
-struct ArchivedEvent {
-    #[sqlx(flatten)]
-    event: StoredEvent,
-    object_id: String,
-}
-
 /// Verifies `family` (every family when `None`); `progress` gets events read and the total.
 pub async fn verify(
     pool: &PgPool,
@@ -61,18 +56,11 @@ pub async fn verify(
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Report, sqlx::Error> {
     let families: Vec<Family> = family.map_or_else(|| Family::KNOWN.to_vec(), |f| vec![f]);
-    let names: Vec<&str> = families.iter().map(|f| f.as_str()).collect();
-    let total: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM inbox_events
-         WHERE family = ANY($1) AND processed_at IS NOT NULL AND object_id IS NOT NULL",
-    )
-    .bind(&names)
-    .fetch_one(pool)
-    .await?;
+    let total = count_object_events(pool, &families).await?;
     let mut report = Report::default();
     for family in families {
         verify_family(pool, family, repair, &mut report, &mut |read| {
-            progress(read, total as u64)
+            progress(read, total)
         })
         .await?;
     }
@@ -88,20 +76,10 @@ async fn verify_family(
 ) -> Result<(), sqlx::Error> {
     let mut after: Option<(String, i64)> = None;
     // The events of the object the last page ended in: it may go on in the next page.
-    let mut open: Vec<ArchivedEvent> = Vec::new();
+    let mut open: Vec<ObjectEvent> = Vec::new();
     loop {
-        let page: Vec<ArchivedEvent> = sqlx::query_as(&format!(
-            "SELECT {STORED_EVENT_COLUMNS}, object_id FROM inbox_events
-             WHERE family = $1 AND processed_at IS NOT NULL AND object_id IS NOT NULL
-               AND ($2::text IS NULL OR (object_id, seq) > ($2, $3))
-             ORDER BY object_id, seq LIMIT $4"
-        ))
-        .bind(family.as_str())
-        .bind(after.as_ref().map(|(object, _)| object.as_str()))
-        .bind(after.as_ref().map_or(0, |(_, seq)| *seq))
-        .bind(PAGE)
-        .fetch_all(pool)
-        .await?;
+        let position = after.as_ref().map(|(object, seq)| (object.as_str(), *seq));
+        let page = object_events_page(pool, family, position, PAGE).await?;
         let done = (page.len() as i64) < PAGE;
         if let Some(last) = page.last() {
             after = Some((last.object_id.clone(), last.event.seq));
@@ -130,21 +108,21 @@ async fn verify_family(
 async fn compare_objects(
     pool: &PgPool,
     family: Family,
-    events: Vec<ArchivedEvent>,
+    events: Vec<ObjectEvent>,
     repair: bool,
     report: &mut Report,
 ) -> Result<(), sqlx::Error> {
     if events.is_empty() {
         return Ok(());
     }
-    let described: Vec<(ArchivedEvent, Option<Description>)> = events
+    let described: Vec<(ObjectEvent, Option<Description>)> = events
         .into_iter()
         .map(|archived| {
             let description = archived.event.describe().ok();
             (archived, description)
         })
         .collect();
-    let mut objects: Vec<&[(ArchivedEvent, Option<Description>)]> = Vec::new();
+    let mut objects: Vec<&[(ObjectEvent, Option<Description>)]> = Vec::new();
     let mut start = 0;
     for end in 1..=described.len() {
         if end == described.len() || described[end].0.object_id != described[start].0.object_id {
@@ -215,7 +193,7 @@ fn greatest(family: Family, events: &[Projectable<'_>]) -> Option<usize> {
 /// than everything archived is consistent: the pruned event decided it.
 fn differs(
     family: Family,
-    object: &[(ArchivedEvent, Option<Description>)],
+    object: &[(ObjectEvent, Option<Description>)],
     deciding: &Projectable<'_>,
     stored: Option<&StoredState>,
 ) -> Option<Difference> {

@@ -5,14 +5,15 @@
 mod batch;
 mod fold;
 mod repair;
-mod tables;
 
-pub use batch::{project, stored_states, Mode, Outcome, StoredState};
+pub use batch::{project, Mode, Outcome};
 pub use fold::{fold, Effect};
 pub use repair::replace_object;
-pub use tables::{money_columns, table};
 
-use crate::catalogue::{Description, EventType, Family, LimitError};
+use crate::{
+    catalogue::{table, Description, EventType, Family, LimitError},
+    store::inbox::StoredEvent,
+};
 use chrono::{DateTime, Utc};
 
 /// A valid event of a known family, ready to project.
@@ -25,23 +26,6 @@ pub struct Projectable<'a> {
     pub resource_json: Option<&'a str>,
     pub resource_raw: &'a [u8],
 }
-
-/// An event as the inbox keeps it, with what projecting it needs.
-#[derive(sqlx::FromRow)]
-pub struct StoredEvent {
-    pub seq: i64,
-    pub source: String,
-    pub event_id: String,
-    pub event_type: String,
-    pub resource_raw: Vec<u8>,
-    pub resource_json: Option<String>,
-    pub envelope_time: Option<DateTime<Utc>>,
-    pub received_at: DateTime<Utc>,
-}
-
-/// The inbox columns of a [`StoredEvent`].
-pub const STORED_EVENT_COLUMNS: &str = "seq, source, event_id, event_type, resource_raw, \
-     resource::text AS resource_json, envelope_time, received_at";
 
 impl StoredEvent {
     /// The catalogue's reading of the resource as received, by the receiver's own rules. An

@@ -2,13 +2,14 @@
 //! from all of its archived events through the same projection the workers use, and the
 //! status change the repair makes is notified once.
 
-use super::{
-    batch::{lock, table_of, StoredState},
-    project, Mode, Projectable,
-};
+use super::{batch::lock_keys, project, Mode, Projectable};
 use crate::{
     catalogue::{Family, StatusToken},
     notifications::{repair_notification_message, NotificationFacts},
+    store::{
+        outbox::{insert_notifications, NewNotification},
+        read_model::{delete_object, lock_objects, StoredState},
+    },
 };
 use sqlx::PgConnection;
 
@@ -23,19 +24,8 @@ pub async fn replace_object(
     deciding: &Projectable<'_>,
     wrong: Option<&StoredState>,
 ) -> Result<(), sqlx::Error> {
-    lock(tx, [(family, object_id)].iter()).await?;
-    sqlx::query(&format!(
-        "DELETE FROM {} WHERE object_id = $1",
-        table_of(family)
-    ))
-    .bind(object_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM status_history WHERE family = $1 AND object_id = $2")
-        .bind(family.as_str())
-        .bind(object_id)
-        .execute(&mut *tx)
-        .await?;
+    lock_objects(tx, &lock_keys([(family, object_id)].iter())).await?;
+    delete_object(tx, family, object_id).await?;
     project(tx, events, Mode::Rebuild).await?;
     let (Some(status), Some(occurred_at)) = (
         deciding.description.status.as_ref(),
@@ -70,17 +60,13 @@ async fn notify(
         resource_raw: deciding.resource_raw,
     };
     let repaired_from = wrong.map_or("", |w| w.last_event_id.as_str());
-    let (id, routing_key, body) = repair_notification_message(&facts, repaired_from);
-    sqlx::query(
-        "INSERT INTO notification_outbox (notification_id, source, event_id, routing_key, body)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (notification_id) DO NOTHING",
-    )
-    .bind(id)
-    .bind(deciding.source)
-    .bind(deciding.event_id)
-    .bind(routing_key.as_str())
-    .bind(body)
-    .execute(tx)
-    .await?;
-    Ok(())
+    let (notification_id, routing_key, body) = repair_notification_message(&facts, repaired_from);
+    let notification = NewNotification {
+        notification_id,
+        source: deciding.source,
+        event_id: deciding.event_id,
+        routing_key: routing_key.as_str().to_owned(),
+        body,
+    };
+    insert_notifications(tx, &[notification]).await
 }

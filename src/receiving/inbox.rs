@@ -6,39 +6,20 @@
 //! waits for a timer. Deduplication is the unique constraints' job: two copies of one event,
 //! in one batch or in concurrent ones, cannot both be inserted.
 
+pub use crate::store::inbox::{NewEvent, Stored};
+
 use crate::{
-    catalogue::{bounded_error, EventId, EventType, Family, ResourceId, RoutingKey, StatusToken},
-    db::{classify, ErrorKind},
+    catalogue::{bounded_error, Family, RoutingKey},
+    store::{classify, inbox::insert_events, ErrorKind},
     supervisor::Heartbeat,
 };
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 use tokio::{
     sync::{mpsc, oneshot, Semaphore},
     task::JoinSet,
 };
 use tokio_util::sync::CancellationToken;
-
-/// An event ready to be stored.
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    pub source: String,
-    pub event_id: EventId,
-    pub event_type: EventType,
-    pub family: Family,
-    pub status: Option<StatusToken>,
-    pub object_id: Option<ResourceId>,
-    pub account_id: Option<ResourceId>,
-    pub routing_key: RoutingKey,
-    pub occurred_at: Option<DateTime<Utc>>,
-    pub envelope_time: Option<DateTime<Utc>>,
-    pub resource_raw: Vec<u8>,
-    /// Whether the raw bytes can also be stored as JSONB (JSON, and no `\u0000` escape).
-    pub resource_is_json: bool,
-    pub content_hash: Vec<u8>,
-    pub parse_error: Option<String>,
-}
 
 impl NewEvent {
     /// The event as it is stored when the database refused its row: the signed bytes and the
@@ -62,15 +43,6 @@ impl NewEvent {
             ..self.clone()
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stored {
-    /// Committed as a new row; `seq` is its position in order of receipt.
-    New {
-        seq: i64,
-    },
-    Duplicate,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -217,7 +189,7 @@ async fn commit(pool: &PgPool, timeout: Duration, batch: Vec<Pending>) {
 /// inserted alone, so that one bad row cannot fail the requests that share its batch.
 async fn insert(pool: &PgPool, batch: &[Pending]) -> Result<Vec<Stored>, sqlx::Error> {
     let events: Vec<&NewEvent> = batch.iter().map(|p| &p.event).collect();
-    match insert_batch(pool, &events).await {
+    match insert_events(pool, &events).await {
         Err(refused) if classify(&refused) == ErrorKind::RowLevel => {
             tracing::warn!(error = %refused, events = events.len(), "batch refused, inserting its events one by one");
             let mut results = Vec::with_capacity(events.len());
@@ -233,116 +205,12 @@ async fn insert(pool: &PgPool, batch: &[Pending]) -> Result<Vec<Stored>, sqlx::E
 /// One event; a row the database refuses is stored in its refused form instead (SPEC 2.3a:
 /// never a 503 for the row's own data).
 async fn insert_alone(pool: &PgPool, event: &NewEvent) -> Result<Stored, sqlx::Error> {
-    let stored = match insert_batch(pool, &[event]).await {
+    let stored = match insert_events(pool, &[event]).await {
         Err(refused) if classify(&refused) == ErrorKind::RowLevel => {
             tracing::warn!(event_id = %event.event_id, error = %refused, "row refused; storing the event as unfit");
-            insert_batch(pool, &[&event.as_refused(&refused)]).await?
+            insert_events(pool, &[&event.as_refused(&refused)]).await?
         }
         other => other?,
     };
     Ok(stored.into_iter().next().unwrap_or(Stored::Duplicate))
-}
-
-/// Inserts the events; a batch that lost a deadlock or a serialisation conflict to another is
-/// tried again, since nothing of it was written.
-async fn insert_batch(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>, sqlx::Error> {
-    let mut tries = 1;
-    loop {
-        match insert_rows(pool, events).await {
-            Err(sqlx::Error::Database(error))
-                if tries < CONFLICT_TRIES
-                    && matches!(error.code().as_deref(), Some("40P01" | "40001")) =>
-            {
-                tracing::info!(%error, tries, "inbox batch lost a conflict; trying again");
-                tries += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Attempts at a batch that keeps losing deadlocks before its requests get 503.
-const CONFLICT_TRIES: u32 = 3;
-
-async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>, sqlx::Error> {
-    // Every batch inserts in one global order (by content hash, then id), so that concurrent
-    // batches holding copies of one event take their unique-index locks in the same order.
-    let mut ordered = events.to_vec();
-    ordered.sort_by(|a, b| {
-        (&a.content_hash, a.event_id.as_str()).cmp(&(&b.content_hash, b.event_id.as_str()))
-    });
-    let events_in_order = &ordered;
-    // Columns are bound as borrowed slices: nothing is copied to build the statement.
-    let column =
-        |f: fn(&NewEvent) -> &str| events_in_order.iter().map(|e| f(e)).collect::<Vec<_>>();
-    let optional =
-        |f: fn(&NewEvent) -> Option<&str>| events_in_order.iter().map(|e| f(e)).collect::<Vec<_>>();
-    let bytes =
-        |f: fn(&NewEvent) -> &[u8]| events_in_order.iter().map(|e| f(e)).collect::<Vec<_>>();
-    let inserted: Vec<(i64, String, String)> = sqlx::query_as(
-        r#"
-        INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
-                                  account_id, routing_key, occurred_at, resource_raw, resource,
-                                  content_hash, parse_error, envelope_time)
-        SELECT source, event_id, event_type, family, status, object_id, account_id, routing_key,
-               occurred_at, resource_raw,
-               CASE WHEN is_json THEN convert_from(resource_raw, 'UTF8')::jsonb END,
-               content_hash, parse_error, envelope_time
-        FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                    $7::text[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bool[],
-                    $12::bytea[], $13::text[], $14::timestamptz[])
-             WITH ORDINALITY AS batch(source, event_id, event_type, family, status, object_id,
-                                      account_id, routing_key, occurred_at, resource_raw,
-                                      is_json, content_hash, parse_error, envelope_time,
-                                      position)
-        ORDER BY position
-        ON CONFLICT DO NOTHING
-        RETURNING seq, source, event_id
-        "#,
-    )
-    .bind(column(|e| &e.source))
-    .bind(column(|e| e.event_id.as_str()))
-    .bind(column(|e| e.event_type.as_str()))
-    .bind(column(|e| e.family.as_str()))
-    .bind(optional(|e| e.status.as_deref()))
-    .bind(optional(|e| e.object_id.as_deref()))
-    .bind(optional(|e| e.account_id.as_deref()))
-    .bind(column(|e| e.routing_key.as_str()))
-    .bind(
-        events_in_order
-            .iter()
-            .map(|e| e.occurred_at)
-            .collect::<Vec<_>>(),
-    )
-    .bind(bytes(|e| &e.resource_raw))
-    .bind(
-        events_in_order
-            .iter()
-            .map(|e| e.resource_is_json)
-            .collect::<Vec<_>>(),
-    )
-    .bind(bytes(|e| &e.content_hash))
-    .bind(optional(|e| e.parse_error.as_deref()))
-    .bind(
-        events_in_order
-            .iter()
-            .map(|e| e.envelope_time)
-            .collect::<Vec<_>>(),
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut new: HashMap<(String, String), i64> = inserted
-        .into_iter()
-        .map(|(seq, source, event_id)| ((source, event_id), seq))
-        .collect();
-    // A copy of an event in the same batch finds its key already taken by the first one.
-    Ok(events
-        .iter()
-        .map(
-            |e| match new.remove(&(e.source.clone(), e.event_id.to_string())) {
-                Some(seq) => Stored::New { seq },
-                None => Stored::Duplicate,
-            },
-        )
-        .collect())
 }

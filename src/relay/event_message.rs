@@ -1,9 +1,9 @@
 //! The event message of SPEC 4.
 
-use super::event_outbox::InboxRow;
 use crate::{
     amqp::text_value,
     catalogue::{format_time, EventId, EventType, LimitError, RoutingKey},
+    store::inbox::EventRow,
 };
 use lapin::{types::FieldTable, BasicProperties};
 use serde::Serialize;
@@ -36,7 +36,7 @@ pub struct EventMessageParts {
 /// as the bytes that were signed, so amounts keep every digit they arrived with; a resource that
 /// is not JSON travels as a JSON string. A row whose id, type or key does not fit AMQP's limits
 /// (stored before they were enforced at the edge) has no message.
-pub fn event_message(row: &InboxRow) -> Result<EventMessageParts, LimitError> {
+pub fn event_message(row: &EventRow) -> Result<EventMessageParts, LimitError> {
     let message_id = EventId::parse(&row.event_id)?;
     let kind = EventType::parse(&row.event_type)?;
     let routing_key = RoutingKey::parse(&row.routing_key)?;
@@ -84,8 +84,8 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
 
-    fn row(resource: &[u8]) -> InboxRow {
-        InboxRow {
+    fn row(resource: &[u8]) -> EventRow {
+        EventRow {
             seq: 7,
             source: "interlace".into(),
             event_id: "e-1".into(),

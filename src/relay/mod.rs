@@ -12,8 +12,9 @@ mod event_message;
 mod event_outbox;
 
 pub use event_message::{event_message, EventMessageParts};
-pub use event_outbox::{EventOutbox, InboxRow, INBOX_ROW_COLUMNS};
+pub use event_outbox::EventOutbox;
 
+use crate::store::outbox::{self, OutboxTable};
 use crate::{
     amqp::{publish_mandatory, Broker, Outcome},
     catalogue::{bounded_error, LimitError, RoutingKey},
@@ -77,70 +78,8 @@ pub trait Outbox: Send + Sync + 'static {
         limit: i64,
     ) -> impl Future<Output = Result<Claimed, sqlx::Error>> + Send;
 
-    /// The outbox table; its rows have `seq`, `published_at`, `parked_at`, `park_error` and
-    /// [`Outbox::CREATED_AT`].
-    const TABLE: &'static str;
-    const CREATED_AT: &'static str;
-
-    /// Further assignments made when a row is parked (`p.reason` is its reason).
-    const PARK_ALSO: &'static str = "";
-
-    /// Sets rows aside with their reason; they stay visible and can be un-parked.
-    fn park(
-        &self,
-        tx: &mut PgConnection,
-        rows: &[(i64, String)],
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
-        let sql = format!(
-            "UPDATE {} AS o SET parked_at = now(), park_error = p.reason{}
-             FROM UNNEST($1::bigint[], $2::text[]) AS p(seq, reason) WHERE o.seq = p.seq",
-            Self::TABLE,
-            Self::PARK_ALSO
-        );
-        let (keys, reasons): (Vec<i64>, Vec<String>) = rows
-            .iter()
-            .map(|(key, reason)| (*key, bounded_error(reason.as_str())))
-            .unzip();
-        async move {
-            if !keys.is_empty() {
-                sqlx::query(&sql)
-                    .bind(keys)
-                    .bind(reasons)
-                    .execute(tx)
-                    .await?;
-            }
-            Ok(())
-        }
-    }
-
-    fn mark_published(
-        &self,
-        tx: &mut PgConnection,
-        keys: &[i64],
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
-        let sql = format!(
-            "UPDATE {} SET published_at = now() WHERE seq = ANY($1)",
-            Self::TABLE
-        );
-        async move {
-            if !keys.is_empty() {
-                sqlx::query(&sql).bind(keys).execute(tx).await?;
-            }
-            Ok(())
-        }
-    }
-
-    /// Unpublished rows and the age in seconds of the oldest.
-    fn backlog(pool: &PgPool) -> impl Future<Output = Result<(i64, f64), sqlx::Error>> + Send {
-        let sql = format!(
-            "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min({}))::float8, 0)
-             FROM {} WHERE published_at IS NULL AND parked_at IS NULL",
-            Self::CREATED_AT,
-            Self::TABLE
-        );
-        let pool = pool.clone();
-        async move { sqlx::query_as(&sql).fetch_one(&pool).await }
-    }
+    /// The outbox table.
+    const TABLE: OutboxTable;
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -239,7 +178,12 @@ impl<O: Outbox> Relay<O> {
                 .parked
                 .with_label_values(&[self.outbox.name()])
                 .inc_by(claimed.unpublishable.len() as u64);
-            self.outbox.park(&mut tx, &claimed.unpublishable).await?;
+            let (keys, reasons): (Vec<i64>, Vec<String>) = claimed
+                .unpublishable
+                .iter()
+                .map(|(key, reason)| (*key, bounded_error(reason.as_str())))
+                .unzip();
+            outbox::park(&mut tx, O::TABLE, &keys, &reasons).await?;
         }
         let claimed_rows = claimed.len();
         let batch = claimed.ready;
@@ -262,7 +206,7 @@ impl<O: Outbox> Relay<O> {
                 .observe(elapsed);
         }
         // What was confirmed stays confirmed even when the link broke half-way.
-        self.outbox.mark_published(&mut tx, &delivered).await?;
+        outbox::mark_published(&mut tx, O::TABLE, &delivered).await?;
         tx.commit().await?;
         outcome?;
         Ok(Pass {

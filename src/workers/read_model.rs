@@ -8,8 +8,9 @@
 use super::{consumer::Handler, Failure};
 use crate::{
     catalogue::{bounded_error, Description, Family},
-    db::{classify, ErrorKind},
-    projection::{project, Mode, Projected, StoredEvent, STORED_EVENT_COLUMNS},
+    projection::{project, Mode, Projected},
+    store::inbox::{self, StoredEvent},
+    store::{classify, ErrorKind},
     telemetry::Metrics,
 };
 use lapin::message::Delivery;
@@ -53,22 +54,13 @@ impl ReadModelHandler {
         &self,
         refs: &[Result<EventRef, Failure>],
     ) -> Result<Vec<Result<(), Failure>>, sqlx::Error> {
-        let (sources, ids): (Vec<&str>, Vec<&str>) = refs
+        let keys: Vec<(&str, &str)> = refs
             .iter()
             .flatten()
             .map(|r| (r.source.as_str(), r.id.as_str()))
-            .unzip();
+            .collect();
         let mut tx = self.pool.begin().await?;
-        let claimed: Vec<StoredEvent> = sqlx::query_as(&format!(
-            "UPDATE inbox_events SET processed_at = now(), dead_lettered_at = NULL, error = NULL
-             WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
-               AND processed_at IS NULL
-             RETURNING {STORED_EVENT_COLUMNS}"
-        ))
-        .bind(&sources)
-        .bind(&ids)
-        .fetch_all(&mut *tx)
-        .await?;
+        let claimed = inbox::claim_for_processing(&mut tx, &keys).await?;
         let mut claimed: Vec<(&StoredEvent, Result<Description, _>)> =
             claimed.iter().map(|c| (c, c.describe())).collect();
         // Arrival order: events for one object are applied in it.
@@ -117,18 +109,8 @@ impl ReadModelHandler {
             .filter(|(_, outcome)| outcome.is_err())
             .map(|(key, _)| *key)
             .collect();
-        if !unclaim.is_empty() {
-            // A failed event is not processed: it goes to the DLQ and may be replayed.
-            let (sources, ids): (Vec<&str>, Vec<&str>) = unclaim.into_iter().unzip();
-            sqlx::query(
-                "UPDATE inbox_events SET processed_at = NULL
-                 WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
-            )
-            .bind(&sources)
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-        }
+        // A failed event is not processed: it goes to the DLQ and may be replayed.
+        inbox::release_claims(&mut tx, &unclaim).await?;
         tx.commit().await?;
         if notified {
             self.notifications.notify_one();
@@ -190,15 +172,7 @@ impl Handler for ReadModelHandler {
 
 /// Marks the inbox row as dead-lettered with its reason.
 pub async fn record_dead_letter(pool: &PgPool, source: &str, event_id: &str, error: &str) {
-    let result = sqlx::query(
-        "UPDATE inbox_events SET dead_lettered_at = now(), error = $3 WHERE source = $1 AND event_id = $2",
-    )
-    .bind(source)
-    .bind(event_id)
-    .bind(error)
-    .execute(pool)
-    .await;
-    if let Err(error) = result {
+    if let Err(error) = inbox::record_dead_letter(pool, source, event_id, error).await {
         tracing::warn!(%event_id, %error, "dead letter not recorded in the inbox");
     }
 }

@@ -281,7 +281,10 @@ async fn verify_reports_a_wrong_state_and_repair_puts_it_right_notifying_once() 
 /// commit them) leave the greatest event's status, id and resource in the table.
 #[test]
 fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
-    use hookgate::projection::{project, Mode, StoredEvent};
+    use hookgate::{
+        projection::{project, Mode},
+        store::inbox::StoredEvent,
+    };
     use proptest::{prelude::*, test_runner::TestRunner};
 
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -1,6 +1,6 @@
 //! Which table holds each family, and which money columns it has.
 
-use crate::catalogue::Family;
+use super::Family;
 
 /// `(money name in the catalogue, amount column, currency column)`.
 pub type MoneyColumn = (&'static str, &'static str, &'static str);

@@ -1,4 +1,17 @@
-//! The PostgreSQL pool and the embedded migrations.
+//! The storage layer: every SQL statement hookgate runs, one module per table group, with
+//! named query functions and row types declared once. Nothing outside this module talks SQL.
+//!
+//! - [`inbox`]: accepted events (insert, worker claims, dead-letter marks, lookups).
+//! - [`archive`]: reading the inbox back for replay, rebuild, verify, status and retention.
+//! - [`outbox`]: the event and notification outboxes the relays drain.
+//! - [`read_model`]: the per-family object tables and their status history.
+//! - [`dead_letters`]: parked events, the dead letters that live in PostgreSQL.
+
+pub mod archive;
+pub mod dead_letters;
+pub mod inbox;
+pub mod outbox;
+pub mod read_model;
 
 use sqlx::{postgres::PgPoolOptions, PgPool};
 use std::time::Duration;
@@ -21,6 +34,16 @@ pub fn sized_pool(url: &str, acquire_timeout: Duration, size: u32) -> Result<PgP
 
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     sqlx::migrate!("./migrations").run(pool).await
+}
+
+/// Whether the database answers a trivial query.
+pub async fn ping(pool: &PgPool) -> bool {
+    matches!(
+        sqlx::query_scalar::<_, i32>("SELECT 1")
+            .fetch_one(pool)
+            .await,
+        Ok(1)
+    )
 }
 
 /// How a database error bears on the work that met it.

@@ -1,0 +1,281 @@
+//! Reading the inbox back as an archive: replay and rebuild pages, the verify walk, the
+//! `status` totals, retention and the benchmark's end-to-end check.
+
+use super::inbox::{EventRow, StoredEvent};
+use crate::catalogue::Family;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+
+/// Which archived events an operation covers; every part is optional.
+#[derive(Debug, Clone, Default)]
+pub struct ArchiveFilter {
+    /// Received at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Received before.
+    pub until: Option<DateTime<Utc>>,
+    pub family: Option<Family>,
+    pub event_ids: Vec<String>,
+}
+
+/// Matching events, and how many of them are already processed.
+pub async fn count(pool: &PgPool, filter: &ArchiveFilter) -> Result<(u64, u64), sqlx::Error> {
+    let (all, processed): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(processed_at) FROM inbox_events
+         WHERE ($1::timestamptz IS NULL OR received_at >= $1)
+           AND ($2::timestamptz IS NULL OR received_at < $2)
+           AND ($3::text IS NULL OR family = $3)
+           AND (cardinality($4::text[]) = 0 OR event_id = ANY($4))",
+    )
+    .bind(filter.since)
+    .bind(filter.until)
+    .bind(filter.family.map(Family::as_str))
+    .bind(&filter.event_ids)
+    .fetch_one(pool)
+    .await?;
+    Ok((all as u64, processed as u64))
+}
+
+/// The next page of matching unprocessed events after `after` (a `seq`), in order of receipt.
+pub async fn unprocessed_page(
+    pool: &PgPool,
+    filter: &ArchiveFilter,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, source, event_id, event_type, family, status, object_id, account_id,
+                routing_key, occurred_at, received_at, resource_raw
+         FROM inbox_events
+         WHERE ($1::timestamptz IS NULL OR received_at >= $1)
+           AND ($2::timestamptz IS NULL OR received_at < $2)
+           AND ($3::text IS NULL OR family = $3)
+           AND (cardinality($4::text[]) = 0 OR event_id = ANY($4))
+           AND processed_at IS NULL AND seq > $5
+         ORDER BY seq LIMIT $6",
+    )
+    .bind(filter.since)
+    .bind(filter.until)
+    .bind(filter.family.map(Family::as_str))
+    .bind(&filter.event_ids)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+fn names(families: &[Family]) -> Vec<&'static str> {
+    families.iter().map(|f| f.as_str()).collect()
+}
+
+/// Processed events of `families` that have a time: what a rebuild re-projects.
+pub async fn count_processed(pool: &PgPool, families: &[Family]) -> Result<u64, sqlx::Error> {
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM inbox_events
+         WHERE family = ANY($1) AND processed_at IS NOT NULL AND occurred_at IS NOT NULL",
+    )
+    .bind(names(families))
+    .fetch_one(pool)
+    .await?;
+    Ok(total as u64)
+}
+
+/// The next page of those events after `after` (a `seq`): each page is an index range, and
+/// these columns never change once stored.
+pub async fn processed_page(
+    pool: &PgPool,
+    families: &[Family],
+    after: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, source, event_id, event_type, resource_raw,
+                resource::text AS resource_json, envelope_time, received_at
+         FROM inbox_events
+         WHERE family = ANY($1) AND processed_at IS NOT NULL AND occurred_at IS NOT NULL
+           AND seq > $2
+         ORDER BY seq LIMIT $3",
+    )
+    .bind(names(families))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// A processed event with the object it belongs to, as `verify` walks them.
+#[derive(sqlx::FromRow)]
+pub struct ObjectEvent {
+    #[sqlx(flatten)]
+    pub event: StoredEvent,
+    pub object_id: String,
+}
+
+/// Processed events of `families` that name an object: what `verify` reads.
+pub async fn count_object_events(pool: &PgPool, families: &[Family]) -> Result<u64, sqlx::Error> {
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM inbox_events
+         WHERE family = ANY($1) AND processed_at IS NOT NULL AND object_id IS NOT NULL",
+    )
+    .bind(names(families))
+    .fetch_one(pool)
+    .await?;
+    Ok(total as u64)
+}
+
+/// The next page of a family's processed events ordered by object then receipt, after the
+/// `(object id, seq)` the last page ended with.
+pub async fn object_events_page(
+    pool: &PgPool,
+    family: Family,
+    after: Option<(&str, i64)>,
+    limit: i64,
+) -> Result<Vec<ObjectEvent>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, source, event_id, event_type, resource_raw,
+                resource::text AS resource_json, envelope_time, received_at, object_id
+         FROM inbox_events
+         WHERE family = $1 AND processed_at IS NOT NULL AND object_id IS NOT NULL
+           AND ($2::text IS NULL OR (object_id, seq) > ($2, $3))
+         ORDER BY object_id, seq LIMIT $4",
+    )
+    .bind(family.as_str())
+    .bind(after.map(|(object, _)| object))
+    .bind(after.map_or(0, |(_, seq)| seq))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The inbox by lifecycle state ([`super::inbox::EventState`], derived by the same SQL).
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxTotals {
+    pub total: i64,
+    pub unpublished: i64,
+    pub unprocessed: i64,
+    pub dead_lettered: i64,
+    /// Events the relay set aside because their message cannot be built (counted among the
+    /// dead-lettered too).
+    pub parked: i64,
+}
+
+pub async fn inbox_totals(pool: &PgPool) -> Result<InboxTotals, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT count(*) AS total,
+                count(*) FILTER (WHERE published_at IS NULL) AS unpublished,
+                count(*) FILTER (WHERE state IN ('received', 'published')) AS unprocessed,
+                count(*) FILTER (WHERE state = 'dead_lettered') AS dead_lettered,
+                count(*) FILTER (WHERE parked) AS parked
+         FROM (SELECT published_at, parked_at IS NOT NULL AS parked, ",
+        crate::event_state!(),
+        " AS state FROM inbox_events) AS events"
+    ))
+    .fetch_one(pool)
+    .await
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct LastProcessed {
+    pub event_id: String,
+    pub source: String,
+    pub event_type: String,
+    pub processed_at: DateTime<Utc>,
+}
+
+pub async fn last_processed(pool: &PgPool) -> Result<Option<LastProcessed>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT event_id, source, event_type, processed_at FROM inbox_events
+         WHERE processed_at IS NOT NULL ORDER BY processed_at DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Deletes published, processed events received more than `days` ago, `batch` rows per
+/// statement; returns how many went.
+pub async fn prune_events(pool: &PgPool, days: i32, batch: i64) -> Result<u64, sqlx::Error> {
+    let mut deleted = 0;
+    loop {
+        let done = sqlx::query(
+            "DELETE FROM inbox_events WHERE seq IN (
+                 SELECT seq FROM inbox_events
+                 WHERE received_at < now() - make_interval(days => $1)
+                   AND published_at IS NOT NULL AND processed_at IS NOT NULL
+                 ORDER BY seq LIMIT $2)",
+        )
+        .bind(days)
+        .bind(batch)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        deleted += done;
+        if done < batch as u64 {
+            return Ok(deleted);
+        }
+    }
+}
+
+// The benchmark's queries join the accepted ids instead of `= ANY($1)`: with a bound array
+// PostgreSQL searches it linearly for every row, seconds per poll at tens of thousands of
+// events, which loads the database being measured.
+
+/// How many of the `accepted` events of `source` are not processed yet.
+pub async fn count_unprocessed_among(
+    pool: &PgPool,
+    source: &str,
+    accepted: &[String],
+) -> Result<u64, sqlx::Error> {
+    let unprocessed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM inbox_events
+         JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
+         WHERE source = $2 AND processed_at IS NULL",
+    )
+    .bind(accepted)
+    .bind(source)
+    .fetch_one(pool)
+    .await?;
+    Ok(unprocessed as u64)
+}
+
+/// `(received_at, processed_at)` of each processed event among `accepted`.
+pub async fn processing_times(
+    pool: &PgPool,
+    source: &str,
+    accepted: &[String],
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT received_at, processed_at FROM inbox_events
+         JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
+         WHERE source = $2 AND processed_at IS NOT NULL",
+    )
+    .bind(accepted)
+    .bind(source)
+    .fetch_all(pool)
+    .await
+}
+
+/// How many of the `accepted` events were recorded in history or notified more than once.
+pub async fn count_applied_twice(
+    pool: &PgPool,
+    source: &str,
+    accepted: &[String],
+) -> Result<u64, sqlx::Error> {
+    let doubled: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (
+             SELECT event_id FROM status_history
+             JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
+             WHERE source = $2 GROUP BY event_id HAVING count(*) > 1
+             UNION ALL
+             SELECT event_id FROM notification_outbox
+             JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
+             WHERE source = $2 GROUP BY event_id HAVING count(*) > 1
+         ) doubled",
+    )
+    .bind(accepted)
+    .bind(source)
+    .fetch_one(pool)
+    .await?;
+    Ok(doubled as u64)
+}

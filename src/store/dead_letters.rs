@@ -1,0 +1,68 @@
+//! Parked events: rows the relay set aside because no message can be built for them. They are
+//! dead letters that live in PostgreSQL, listed and released beside the broker's DLQ.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+#[derive(sqlx::FromRow)]
+pub struct ParkedEvent {
+    pub event_id: String,
+    pub source: String,
+    pub event_type: String,
+    pub family: String,
+    pub park_error: Option<String>,
+    pub parked_at: DateTime<Utc>,
+}
+
+/// Which parked events to release: all, these ids, or this event type (any case).
+pub struct ParkedSelection {
+    pub event_ids: Vec<String>,
+    pub event_type: Option<String>,
+}
+
+pub async fn parked(pool: &PgPool, limit: i64) -> Result<Vec<ParkedEvent>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT event_id, source, event_type, family, park_error, parked_at FROM inbox_events
+         WHERE parked_at IS NOT NULL ORDER BY seq LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// How many parked events the selection matches.
+pub async fn count_parked(pool: &PgPool, selection: &ParkedSelection) -> Result<u64, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM inbox_events
+         WHERE parked_at IS NOT NULL
+           AND (cardinality($1::text[]) = 0 OR event_id = ANY($1))
+           AND ($2::text IS NULL OR upper(event_type) = upper($2))",
+    )
+    .bind(&selection.event_ids)
+    .bind(selection.event_type.as_deref())
+    .fetch_one(pool)
+    .await?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// Hands the selected parked events back to the relay; returns how many.
+pub async fn release_parked(
+    pool: &PgPool,
+    selection: &ParkedSelection,
+) -> Result<u64, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(
+        "WITH released AS (
+             UPDATE inbox_events
+             SET parked_at = NULL, park_error = NULL, dead_lettered_at = NULL, error = NULL
+             WHERE parked_at IS NOT NULL
+               AND (cardinality($1::text[]) = 0 OR event_id = ANY($1))
+               AND ($2::text IS NULL OR upper(event_type) = upper($2))
+             RETURNING 1)
+         SELECT count(*) FROM released",
+    )
+    .bind(&selection.event_ids)
+    .bind(selection.event_type.as_deref())
+    .fetch_one(pool)
+    .await?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}

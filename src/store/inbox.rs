@@ -1,0 +1,289 @@
+//! The inbox table: every accepted event, stored once and keyed by `(source, event_id)`.
+
+use crate::catalogue::{EventId, EventType, Family, ResourceId, RoutingKey, StatusToken};
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor, PgPool};
+use std::collections::HashMap;
+
+/// An event ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub source: String,
+    pub event_id: EventId,
+    pub event_type: EventType,
+    pub family: Family,
+    pub status: Option<StatusToken>,
+    pub object_id: Option<ResourceId>,
+    pub account_id: Option<ResourceId>,
+    pub routing_key: RoutingKey,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub envelope_time: Option<DateTime<Utc>>,
+    pub resource_raw: Vec<u8>,
+    /// Whether the raw bytes can also be stored as JSONB (JSON, and no `\u0000` escape).
+    pub resource_is_json: bool,
+    pub content_hash: Vec<u8>,
+    pub parse_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Committed as a new row; `seq` is its position in order of receipt.
+    New {
+        seq: i64,
+    },
+    Duplicate,
+}
+
+/// An inbox row as the event relay and `replay` publish it.
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    pub seq: i64,
+    pub source: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub family: String,
+    pub status: Option<String>,
+    pub object_id: Option<String>,
+    pub account_id: Option<String>,
+    pub routing_key: String,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    pub resource_raw: Vec<u8>,
+}
+
+/// An inbox row as the projection reads it: the resource as received, to be parsed again.
+#[derive(sqlx::FromRow)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub source: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub resource_raw: Vec<u8>,
+    pub resource_json: Option<String>,
+    pub envelope_time: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Where an event is in its life. It is derived in one place, the SQL expression
+/// `event_state!`, which the event API and `hookgate status` both read: the latest of processed
+/// and dead-lettered (a notification dead-lettered after processing counts), else published,
+/// else received. A parked event is dead-lettered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum EventState {
+    Received,
+    Published,
+    Processed,
+    DeadLettered,
+}
+
+/// The SQL that derives an [`EventState`] from an inbox row's times.
+#[macro_export]
+macro_rules! event_state {
+    () => {
+        "CASE WHEN dead_lettered_at IS NOT NULL
+                   AND (processed_at IS NULL OR dead_lettered_at > processed_at) THEN 'dead_lettered'
+              WHEN processed_at IS NOT NULL THEN 'processed'
+              WHEN published_at IS NOT NULL THEN 'published'
+              ELSE 'received' END"
+    };
+}
+
+/// An inbox row as the event API shows it.
+#[derive(sqlx::FromRow)]
+pub struct EventRecord {
+    pub event_id: String,
+    pub source: String,
+    pub event_type: String,
+    pub routing_key: String,
+    pub received_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub processed_at: Option<DateTime<Utc>>,
+    pub dead_lettered_at: Option<DateTime<Utc>>,
+    pub state: EventState,
+    pub error: Option<String>,
+}
+
+/// Claims the listed events for projection (`processed_at` set) and returns those no one had
+/// processed yet; a redelivered or replayed processed event is not returned.
+pub async fn claim_for_processing(
+    tx: &mut PgConnection,
+    keys: &[(&str, &str)],
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
+    sqlx::query_as(
+        "UPDATE inbox_events SET processed_at = now(), dead_lettered_at = NULL, error = NULL
+         WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
+           AND processed_at IS NULL
+         RETURNING seq, source, event_id, event_type, resource_raw,
+                   resource::text AS resource_json, envelope_time, received_at",
+    )
+    .bind(&sources)
+    .bind(&ids)
+    .fetch_all(tx)
+    .await
+}
+
+/// Gives claimed events back: they failed, so they are not processed and may be replayed.
+pub async fn release_claims(
+    tx: &mut PgConnection,
+    keys: &[(&str, &str)],
+) -> Result<(), sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
+    sqlx::query(
+        "UPDATE inbox_events SET processed_at = NULL
+         WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
+    )
+    .bind(&sources)
+    .bind(&ids)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Marks an event as dead-lettered with its reason.
+pub async fn record_dead_letter(
+    pool: &PgPool,
+    source: &str,
+    event_id: &str,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE inbox_events SET dead_lettered_at = now(), error = $3
+         WHERE source = $1 AND event_id = $2",
+    )
+    .bind(source)
+    .bind(event_id)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_event<'c>(
+    executor: impl PgExecutor<'c>,
+    source: &str,
+    event_id: &str,
+) -> Result<Option<EventRecord>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT event_id, source, event_type, routing_key, received_at, published_at,
+                processed_at, dead_lettered_at, COALESCE(error, parse_error) AS error, ",
+        event_state!(),
+        " AS state FROM inbox_events WHERE source = $1 AND event_id = $2"
+    ))
+    .bind(source)
+    .bind(event_id)
+    .fetch_optional(executor)
+    .await
+}
+
+/// Inserts the events; a batch that lost a deadlock or a serialisation conflict to another is
+/// tried again, since nothing of it was written.
+pub async fn insert_events(
+    pool: &PgPool,
+    events: &[&NewEvent],
+) -> Result<Vec<Stored>, sqlx::Error> {
+    let mut tries = 1;
+    loop {
+        match insert_rows(pool, events).await {
+            Err(sqlx::Error::Database(error))
+                if tries < CONFLICT_TRIES
+                    && matches!(error.code().as_deref(), Some("40P01" | "40001")) =>
+            {
+                tracing::info!(%error, tries, "inbox batch lost a conflict; trying again");
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Attempts at a batch that keeps losing deadlocks before its requests get 503.
+const CONFLICT_TRIES: u32 = 3;
+
+async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>, sqlx::Error> {
+    // Every batch inserts in one global order (by content hash, then id), so that concurrent
+    // batches holding copies of one event take their unique-index locks in the same order.
+    let mut ordered = events.to_vec();
+    ordered.sort_by(|a, b| {
+        (&a.content_hash, a.event_id.as_str()).cmp(&(&b.content_hash, b.event_id.as_str()))
+    });
+    let events_in_order = &ordered;
+    // Columns are bound as borrowed slices: nothing is copied to build the statement.
+    let column =
+        |f: fn(&NewEvent) -> &str| events_in_order.iter().map(|e| f(e)).collect::<Vec<_>>();
+    let optional =
+        |f: fn(&NewEvent) -> Option<&str>| events_in_order.iter().map(|e| f(e)).collect::<Vec<_>>();
+    let bytes =
+        |f: fn(&NewEvent) -> &[u8]| events_in_order.iter().map(|e| f(e)).collect::<Vec<_>>();
+    let inserted: Vec<(i64, String, String)> = sqlx::query_as(
+        r#"
+        INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
+                                  account_id, routing_key, occurred_at, resource_raw, resource,
+                                  content_hash, parse_error, envelope_time)
+        SELECT source, event_id, event_type, family, status, object_id, account_id, routing_key,
+               occurred_at, resource_raw,
+               CASE WHEN is_json THEN convert_from(resource_raw, 'UTF8')::jsonb END,
+               content_hash, parse_error, envelope_time
+        FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                    $7::text[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bool[],
+                    $12::bytea[], $13::text[], $14::timestamptz[])
+             WITH ORDINALITY AS batch(source, event_id, event_type, family, status, object_id,
+                                      account_id, routing_key, occurred_at, resource_raw,
+                                      is_json, content_hash, parse_error, envelope_time,
+                                      position)
+        ORDER BY position
+        ON CONFLICT DO NOTHING
+        RETURNING seq, source, event_id
+        "#,
+    )
+    .bind(column(|e| &e.source))
+    .bind(column(|e| e.event_id.as_str()))
+    .bind(column(|e| e.event_type.as_str()))
+    .bind(column(|e| e.family.as_str()))
+    .bind(optional(|e| e.status.as_deref()))
+    .bind(optional(|e| e.object_id.as_deref()))
+    .bind(optional(|e| e.account_id.as_deref()))
+    .bind(column(|e| e.routing_key.as_str()))
+    .bind(
+        events_in_order
+            .iter()
+            .map(|e| e.occurred_at)
+            .collect::<Vec<_>>(),
+    )
+    .bind(bytes(|e| &e.resource_raw))
+    .bind(
+        events_in_order
+            .iter()
+            .map(|e| e.resource_is_json)
+            .collect::<Vec<_>>(),
+    )
+    .bind(bytes(|e| &e.content_hash))
+    .bind(optional(|e| e.parse_error.as_deref()))
+    .bind(
+        events_in_order
+            .iter()
+            .map(|e| e.envelope_time)
+            .collect::<Vec<_>>(),
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut new: HashMap<(String, String), i64> = inserted
+        .into_iter()
+        .map(|(seq, source, event_id)| ((source, event_id), seq))
+        .collect();
+    // A copy of an event in the same batch finds its key already taken by the first one.
+    Ok(events
+        .iter()
+        .map(
+            |e| match new.remove(&(e.source.clone(), e.event_id.to_string())) {
+                Some(seq) => Stored::New { seq },
+                None => Stored::Duplicate,
+            },
+        )
+        .collect())
+}

@@ -1,0 +1,174 @@
+//! The two outboxes the relays drain: inbox rows not yet published to the events exchange, and
+//! the notification outbox. A row is claimed under `FOR UPDATE SKIP LOCKED`, marked published
+//! after the broker confirmed it, or parked with its reason when no message can be built.
+
+use super::inbox::EventRow;
+use sqlx::{PgConnection, PgPool};
+
+/// Which outbox a statement is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxTable {
+    /// The inbox: a parked event also shows as dead-lettered, with its reason.
+    Events,
+    Notifications,
+}
+
+/// A notification outbox row as the relay publishes it.
+#[derive(sqlx::FromRow)]
+pub struct NotificationRow {
+    pub seq: i64,
+    pub notification_id: String,
+    pub source: String,
+    pub event_id: String,
+    pub routing_key: String,
+    pub body: Vec<u8>,
+}
+
+/// A notification to write; its id makes writing it twice a no-op.
+pub struct NewNotification<'a> {
+    pub notification_id: String,
+    pub source: &'a str,
+    pub event_id: &'a str,
+    pub routing_key: String,
+    pub body: Vec<u8>,
+}
+
+/// Locks and returns up to `limit` unpublished, unparked events, oldest first, skipping rows
+/// another relay holds.
+pub async fn claim_events(tx: &mut PgConnection, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, source, event_id, event_type, family, status, object_id, account_id,
+                routing_key, occurred_at, received_at, resource_raw
+         FROM inbox_events WHERE published_at IS NULL AND parked_at IS NULL
+         ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(tx)
+    .await
+}
+
+/// As [`claim_events`], for notifications.
+pub async fn claim_notifications(
+    tx: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, notification_id, source, event_id, routing_key, body
+         FROM notification_outbox WHERE published_at IS NULL AND parked_at IS NULL
+         ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(tx)
+    .await
+}
+
+/// Sets rows aside with their reasons; they stay visible and can be released.
+pub async fn park(
+    tx: &mut PgConnection,
+    table: OutboxTable,
+    keys: &[i64],
+    reasons: &[String],
+) -> Result<(), sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let sql = match table {
+        OutboxTable::Events => {
+            "UPDATE inbox_events AS o SET parked_at = now(), park_error = p.reason,
+                    dead_lettered_at = now(), error = p.reason
+             FROM UNNEST($1::bigint[], $2::text[]) AS p(seq, reason) WHERE o.seq = p.seq"
+        }
+        OutboxTable::Notifications => {
+            "UPDATE notification_outbox AS o SET parked_at = now(), park_error = p.reason
+             FROM UNNEST($1::bigint[], $2::text[]) AS p(seq, reason) WHERE o.seq = p.seq"
+        }
+    };
+    sqlx::query(sql)
+        .bind(keys)
+        .bind(reasons)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_published(
+    tx: &mut PgConnection,
+    table: OutboxTable,
+    keys: &[i64],
+) -> Result<(), sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let sql = match table {
+        OutboxTable::Events => "UPDATE inbox_events SET published_at = now() WHERE seq = ANY($1)",
+        OutboxTable::Notifications => {
+            "UPDATE notification_outbox SET published_at = now() WHERE seq = ANY($1)"
+        }
+    };
+    sqlx::query(sql).bind(keys).execute(tx).await?;
+    Ok(())
+}
+
+/// Unpublished, unparked rows and the age in seconds of the oldest.
+pub async fn backlog(pool: &PgPool, table: OutboxTable) -> Result<(i64, f64), sqlx::Error> {
+    let sql = match table {
+        OutboxTable::Events => {
+            "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(received_at))::float8, 0)
+             FROM inbox_events WHERE published_at IS NULL AND parked_at IS NULL"
+        }
+        OutboxTable::Notifications => {
+            "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0)
+             FROM notification_outbox WHERE published_at IS NULL AND parked_at IS NULL"
+        }
+    };
+    sqlx::query_as(sql).fetch_one(pool).await
+}
+
+/// Writes notifications in one statement; one already written is left as it is.
+pub async fn insert_notifications(
+    tx: &mut PgConnection,
+    notifications: &[NewNotification<'_>],
+) -> Result<(), sqlx::Error> {
+    if notifications.is_empty() {
+        return Ok(());
+    }
+    let column = |f: for<'r> fn(&'r NewNotification<'_>) -> &'r str| {
+        notifications.iter().map(f).collect::<Vec<&str>>()
+    };
+    let bodies: Vec<&[u8]> = notifications.iter().map(|n| n.body.as_slice()).collect();
+    sqlx::query(
+        "INSERT INTO notification_outbox (notification_id, source, event_id, routing_key, body)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[])
+         ON CONFLICT (notification_id) DO NOTHING",
+    )
+    .bind(column(|n| &n.notification_id))
+    .bind(column(|n| n.source))
+    .bind(column(|n| n.event_id))
+    .bind(column(|n| &n.routing_key))
+    .bind(bodies)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes published notifications older than `days`, a batch per statement.
+pub async fn prune_notifications(pool: &PgPool, days: i32, batch: i64) -> Result<u64, sqlx::Error> {
+    let mut deleted = 0;
+    loop {
+        let done = sqlx::query(
+            "DELETE FROM notification_outbox WHERE seq IN (
+                 SELECT seq FROM notification_outbox
+                 WHERE created_at < now() - make_interval(days => $1) AND published_at IS NOT NULL
+                 ORDER BY seq LIMIT $2)",
+        )
+        .bind(days)
+        .bind(batch)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        deleted += done;
+        if done < batch as u64 {
+            return Ok(deleted);
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! The read model: one table per family holding each object's current state, and the status
+//! history of every event projected. Statements for a family's table are built once from the
+//! catalogue's table of per-family facts.
+
+use crate::catalogue::{money_columns, table, Family, Money, StatePoint};
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use std::{collections::HashMap, sync::LazyLock};
+
+/// What the read model holds for an object: its status, time and the event it came from.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StoredState {
+    pub object_id: String,
+    pub status: String,
+    pub occurred_at: DateTime<Utc>,
+    pub last_event_id: String,
+}
+
+/// An object's row as the object API shows it.
+impl StoredState {
+    /// The state as the ordering rule compares it.
+    pub fn point(&self) -> StatePoint<'_> {
+        StatePoint {
+            status: &self.status,
+            occurred_at: self.occurred_at,
+            event_id: &self.last_event_id,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ObjectRecord {
+    pub status: String,
+    pub account_id: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub last_event_id: String,
+    pub updated_at: DateTime<Utc>,
+    pub resource: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct HistoryRecord {
+    pub event_id: String,
+    pub status: String,
+    pub occurred_at: DateTime<Utc>,
+    pub applied: bool,
+    pub received_at: DateTime<Utc>,
+}
+
+/// The statements for one family's table.
+struct Statements {
+    states: String,
+    insert: String,
+    update: String,
+    find: String,
+    delete: String,
+    truncate: String,
+}
+
+/// Built once per family: the table name and money columns come from the catalogue, never
+/// from input.
+static STATEMENTS: LazyLock<HashMap<Family, Statements>> = LazyLock::new(|| {
+    Family::KNOWN
+        .iter()
+        .filter_map(|family| Some((*family, statements(table(*family)?, *family))))
+        .collect()
+});
+
+/// The columns every family table has, in the order they are bound.
+const COLUMNS: [(&str, &str); 7] = [
+    ("object_id", "text"),
+    ("account_id", "text"),
+    ("status", "text"),
+    ("occurred_at", "timestamptz"),
+    ("last_event_id", "text"),
+    ("last_source", "text"),
+    ("resource", "text"),
+];
+
+fn statements(table: &str, family: Family) -> Statements {
+    let mut columns: Vec<(&str, &str)> = COLUMNS.to_vec();
+    for (_, amount, currency) in money_columns(family) {
+        // Amounts travel as text and become `numeric` in the statement, keeping every digit.
+        columns.push((amount, "numeric"));
+        columns.push((currency, "text"));
+    }
+    let arrays = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, kind))| match *kind {
+            "numeric" => format!("${}::text[]", i + 1),
+            _ => format!("${}::{kind}[]", i + 1),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let names = columns.iter().map(|(name, _)| *name).collect::<Vec<_>>();
+    let value = |(name, kind): &(&str, &str)| match (*name, *kind) {
+        ("resource", _) => "v.resource::jsonb".to_owned(),
+        (_, "numeric") => format!("v.{name}::numeric"),
+        _ => format!("v.{name}"),
+    };
+    let values = columns.iter().map(value).collect::<Vec<_>>().join(", ");
+    // An event without an account id does not erase a known one.
+    let assignments = columns
+        .iter()
+        .skip(1)
+        .map(|column| match column.0 {
+            "account_id" => "account_id = COALESCE(v.account_id, t.account_id)".to_owned(),
+            name => format!("{name} = {}", value(column)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let names = names.join(", ");
+    Statements {
+        states: format!(
+            "SELECT object_id, status, occurred_at, last_event_id FROM {table}
+             WHERE object_id = ANY($1)"
+        ),
+        insert: format!(
+            "INSERT INTO {table} ({names}, updated_at)
+             SELECT {values}, now() FROM UNNEST({arrays}) AS v({names})"
+        ),
+        update: format!(
+            "UPDATE {table} AS t SET {assignments}, updated_at = now()
+             FROM UNNEST({arrays}) AS v({names}) WHERE t.object_id = v.object_id"
+        ),
+        find: format!(
+            "SELECT status, account_id, occurred_at, last_event_id, updated_at,
+                    resource::text AS resource
+             FROM {table} WHERE object_id = $1"
+        ),
+        delete: format!("DELETE FROM {table} WHERE object_id = $1"),
+        truncate: format!("TRUNCATE {table}"),
+    }
+}
+
+/// The statements of a family with a table; `None` for [`Family::Unknown`].
+fn of(family: Family) -> Option<&'static Statements> {
+    STATEMENTS.get(&family)
+}
+
+/// Takes a transaction-scoped lock per object, in one global order (the lock keys sorted), so
+/// that concurrent batches touching the same objects wait for each other and cannot deadlock,
+/// including for objects that do not exist yet.
+pub async fn lock_objects(tx: &mut PgConnection, keys: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "SELECT count(pg_advisory_xact_lock(key)) FROM (
+             SELECT DISTINCT hashtextextended(name, 0) AS key FROM UNNEST($1::text[]) AS name
+             ORDER BY key
+         ) AS keys",
+    )
+    .bind(keys)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The stored state of each of `ids` that has a row in `family`'s table.
+pub async fn stored_states<'c>(
+    executor: impl PgExecutor<'c>,
+    family: Family,
+    ids: &[&str],
+) -> Result<Vec<StoredState>, sqlx::Error> {
+    let Some(statements) = of(family) else {
+        return Ok(Vec::new());
+    };
+    sqlx::query_as(&statements.states)
+        .bind(ids)
+        .fetch_all(executor)
+        .await
+}
+
+/// An object's new state.
+pub struct ObjectState<'e> {
+    pub object_id: &'e str,
+    pub account_id: Option<&'e str>,
+    pub status: &'e str,
+    pub occurred_at: DateTime<Utc>,
+    pub last_event_id: &'e str,
+    pub last_source: &'e str,
+    pub resource: Option<&'e str>,
+    pub amounts: &'e [Money],
+}
+
+/// Objects' new states for one family's table, column by column.
+pub struct ObjectRows<'e> {
+    family: Family,
+    object_id: Vec<&'e str>,
+    account_id: Vec<Option<&'e str>>,
+    status: Vec<&'e str>,
+    occurred_at: Vec<DateTime<Utc>>,
+    last_event_id: Vec<&'e str>,
+    last_source: Vec<&'e str>,
+    resource: Vec<Option<&'e str>>,
+    /// Per money column of the family: the exact decimal text received, and the currency.
+    amounts: Vec<Vec<Option<&'e str>>>,
+    currencies: Vec<Vec<Option<&'e str>>>,
+}
+
+impl<'e> ObjectRows<'e> {
+    pub fn new(family: Family) -> Self {
+        let money = money_columns(family).len();
+        ObjectRows {
+            family,
+            object_id: Vec::new(),
+            account_id: Vec::new(),
+            status: Vec::new(),
+            occurred_at: Vec::new(),
+            last_event_id: Vec::new(),
+            last_source: Vec::new(),
+            resource: Vec::new(),
+            amounts: vec![Vec::new(); money],
+            currencies: vec![Vec::new(); money],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.object_id.is_empty()
+    }
+
+    pub fn push(&mut self, state: ObjectState<'e>) {
+        self.object_id.push(state.object_id);
+        self.account_id.push(state.account_id);
+        self.status.push(state.status);
+        self.occurred_at.push(state.occurred_at);
+        self.last_event_id.push(state.last_event_id);
+        self.last_source.push(state.last_source);
+        self.resource.push(state.resource);
+        let columns = money_columns(self.family).iter();
+        for (((name, _, _), amounts), currencies) in
+            columns.zip(&mut self.amounts).zip(&mut self.currencies)
+        {
+            let found = state.amounts.iter().find(|m| m.name == *name);
+            amounts.push(found.map(|m| m.amount.as_str()));
+            currencies.push(found.and_then(|m| m.currency.as_deref()));
+        }
+    }
+
+    /// Inserts the rows as new objects.
+    pub async fn insert(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.write(tx, |s| &s.insert).await
+    }
+
+    /// Updates the objects' existing rows.
+    pub async fn update(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.write(tx, |s| &s.update).await
+    }
+
+    async fn write(
+        &self,
+        tx: &mut PgConnection,
+        statement: fn(&Statements) -> &String,
+    ) -> Result<(), sqlx::Error> {
+        let Some(statements) = of(self.family).filter(|_| !self.is_empty()) else {
+            return Ok(());
+        };
+        let mut query = sqlx::query(statement(statements))
+            .bind(&self.object_id)
+            .bind(&self.account_id)
+            .bind(&self.status)
+            .bind(&self.occurred_at)
+            .bind(&self.last_event_id)
+            .bind(&self.last_source)
+            .bind(&self.resource);
+        for (amounts, currencies) in self.amounts.iter().zip(&self.currencies) {
+            query = query.bind(amounts).bind(currencies);
+        }
+        query.execute(tx).await?;
+        Ok(())
+    }
+}
+
+/// One history row: an event as projected, applied or not.
+pub struct HistoryEntry<'e> {
+    pub family: Family,
+    pub object_id: &'e str,
+    pub source: &'e str,
+    pub event_id: &'e str,
+    pub status: &'e str,
+    pub occurred_at: DateTime<Utc>,
+    pub applied: bool,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Writes history rows in one statement; an event already recorded keeps its row.
+pub async fn insert_history(
+    tx: &mut PgConnection,
+    entries: &[HistoryEntry<'_>],
+) -> Result<(), sqlx::Error> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let text = |f: for<'r> fn(&'r HistoryEntry<'_>) -> &'r str| {
+        entries.iter().map(f).collect::<Vec<&str>>()
+    };
+    let time =
+        |f: fn(&HistoryEntry<'_>) -> DateTime<Utc>| entries.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        "INSERT INTO status_history
+             (family, object_id, source, event_id, status, occurred_at, applied, received_at)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                              $6::timestamptz[], $7::bool[], $8::timestamptz[])
+         ON CONFLICT (source, event_id) DO NOTHING",
+    )
+    .bind(text(|e| e.family.as_str()))
+    .bind(text(|e| e.object_id))
+    .bind(text(|e| e.source))
+    .bind(text(|e| e.event_id))
+    .bind(text(|e| e.status))
+    .bind(time(|e| e.occurred_at))
+    .bind(entries.iter().map(|e| e.applied).collect::<Vec<_>>())
+    .bind(time(|e| e.received_at))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes one object's row and history, for a repair that re-projects it.
+pub async fn delete_object(
+    tx: &mut PgConnection,
+    family: Family,
+    object_id: &str,
+) -> Result<(), sqlx::Error> {
+    if let Some(statements) = of(family) {
+        sqlx::query(&statements.delete)
+            .bind(object_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM status_history WHERE family = $1 AND object_id = $2")
+        .bind(family.as_str())
+        .bind(object_id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Empties the tables and the history of `families`, for a rebuild.
+pub async fn clear(tx: &mut PgConnection, families: &[Family]) -> Result<(), sqlx::Error> {
+    for statements in families.iter().filter_map(|family| of(*family)) {
+        sqlx::query(&statements.truncate).execute(&mut *tx).await?;
+    }
+    let names: Vec<&str> = families.iter().map(|f| f.as_str()).collect();
+    sqlx::query("DELETE FROM status_history WHERE family = ANY($1)")
+        .bind(&names)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// An object's row; `None` when the family has no table or the object no row.
+pub async fn find_object<'c>(
+    executor: impl PgExecutor<'c>,
+    family: Family,
+    object_id: &str,
+) -> Result<Option<ObjectRecord>, sqlx::Error> {
+    let Some(statements) = of(family) else {
+        return Ok(None);
+    };
+    sqlx::query_as(&statements.find)
+        .bind(object_id)
+        .fetch_optional(executor)
+        .await
+}
+
+/// An object's history in the order its events occurred.
+pub async fn history<'c>(
+    executor: impl PgExecutor<'c>,
+    family: Family,
+    object_id: &str,
+) -> Result<Vec<HistoryRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT event_id, status, occurred_at, applied, received_at FROM status_history
+         WHERE family = $1 AND object_id = $2 ORDER BY occurred_at, received_at, id",
+    )
+    .bind(family.as_str())
+    .bind(object_id)
+    .fetch_all(executor)
+    .await
+}
