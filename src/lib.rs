@@ -6,7 +6,6 @@ pub mod bench;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
-
 pub mod fuzzing;
 pub mod http;
 pub mod notifications;
@@ -18,4 +17,5 @@ pub mod signing;
 pub mod store;
 pub mod supervisor;
 pub mod telemetry;
+pub mod wire;
 pub mod workers;

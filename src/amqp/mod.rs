@@ -7,8 +7,5 @@ mod topology;
 
 pub use broker::{Broker, BrokerState};
 pub use names::{Names, RetryTier};
-pub use publish::{
-    header_number, header_text, inspect_queue, publish_confirmed, publish_mandatory, text_value,
-    value_text, Outcome,
-};
+pub use publish::{inspect_queue, publish_confirmed, publish_mandatory, Outcome};
 pub use topology::Topology;

@@ -1,9 +1,9 @@
-//! Publishing with `mandatory` set and reading what the broker made of it, plus the small
-//! header and queue look-ups every user of the broker needs.
+//! Publishing with `mandatory` set and reading what the broker made of it, and the passive
+//! queue look-up.
 
 use lapin::{
     options::{BasicPublishOptions, QueueDeclareOptions},
-    types::{AMQPValue, FieldTable},
+    types::FieldTable,
     BasicProperties, Channel, Confirmation, PublisherConfirm, Queue,
 };
 
@@ -61,34 +61,6 @@ pub async fn publish_confirmed(
 ) -> lapin::Result<Outcome> {
     let confirm = publish_mandatory(channel, exchange, routing_key, body, properties).await?;
     Ok(confirm.await?.into())
-}
-
-/// Text as a header or argument value.
-pub fn text_value(text: &str) -> AMQPValue {
-    AMQPValue::LongString(text.into())
-}
-
-/// A header or field value as text, whichever string type it was sent as.
-pub fn value_text(value: &AMQPValue) -> Option<String> {
-    match value {
-        AMQPValue::LongString(s) => Some(s.to_string()),
-        AMQPValue::ShortString(s) => Some(s.to_string()),
-        _ => None,
-    }
-}
-
-pub fn header_text(headers: &FieldTable, name: &str) -> Option<String> {
-    headers.inner().get(name).and_then(value_text)
-}
-
-/// A header holding a whole number, whichever integer type it was sent as.
-pub fn header_number(headers: &FieldTable, name: &str) -> Option<i64> {
-    match headers.inner().get(name)? {
-        AMQPValue::LongLongInt(n) => Some(*n),
-        AMQPValue::LongInt(n) => Some(i64::from(*n)),
-        AMQPValue::ShortInt(n) => Some(i64::from(*n)),
-        _ => None,
-    }
 }
 
 /// The queue's message and consumer counts, without creating it.

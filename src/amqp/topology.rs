@@ -1,10 +1,8 @@
 //! Declares the SPEC 4 topology. Every declaration is idempotent, so each start (and each
 //! reconnection) declares it again.
 
-use super::{
-    names::{Names, RetryTier},
-    publish::text_value,
-};
+use super::names::{Names, RetryTier};
+use crate::wire::text_value;
 use lapin::{
     options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
     types::{AMQPValue, FieldTable, ShortString},

@@ -1,12 +1,12 @@
 //! The notification outbox, relayed by the same relay as the events.
 
 use crate::{
-    amqp::{text_value, Names},
+    amqp::Names,
     catalogue::{EventId, LimitError, RoutingKey},
     relay::{Claimed, Outbox, Outgoing},
     store::outbox::{self, NotificationRow, OutboxTable},
+    wire::notification_properties,
 };
-use lapin::{types::FieldTable, BasicProperties};
 use sqlx::PgConnection;
 
 pub struct NotificationOutbox {
@@ -42,21 +42,13 @@ fn outgoing(row: NotificationRow, exchange: &str) -> Result<Outgoing, LimitError
     let routing_key = RoutingKey::parse(&row.routing_key)?;
     let message_id = EventId::parse(&row.notification_id)?;
     let event_id = EventId::parse(&row.event_id)?;
-    let mut headers = FieldTable::default();
-    headers.insert("x-source".into(), text_value(row.source.as_str()));
-    headers.insert("x-event-id".into(), text_value(event_id.as_str()));
+    let properties = notification_properties(&message_id, &row.source, &event_id);
     Ok(Outgoing {
         key: row.seq,
         event_id: row.event_id,
         exchange: exchange.to_owned(),
         routing_key,
         body: row.body,
-        properties: BasicProperties::default()
-            .with_message_id(message_id.as_str().into())
-            .with_content_type("application/json".into())
-            .with_delivery_mode(2)
-            .with_timestamp(chrono::Utc::now().timestamp().max(0) as u64)
-            .with_app_id("hookgate".into())
-            .with_headers(headers),
+        properties,
     })
 }

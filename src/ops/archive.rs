@@ -5,8 +5,8 @@ use crate::{
     amqp::{publish_mandatory, Names, Outcome},
     catalogue::{quote, Family},
     projection::{project, Mode, Projectable},
-    relay::event_message,
     store::{archive, read_model},
+    wire::event_message,
 };
 use lapin::Channel;
 use sqlx::PgPool;

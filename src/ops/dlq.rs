@@ -11,10 +11,13 @@
 
 use super::Counts;
 use crate::{
-    amqp::{header_text, inspect_queue, publish_confirmed, value_text, Names, Outcome},
+    amqp::{inspect_queue, publish_confirmed, Names, Outcome},
     catalogue::format_time,
     store::dead_letters::{self, ParkedSelection},
-    workers::{attempts, HEADER_ATTEMPTS, HEADER_ERROR, HEADER_FAILED_AT, HEADER_QUEUE},
+    wire::{
+        attempts, header_text, value_text, FAILURE_HEADERS, X_HOOKGATE_ERROR, X_HOOKGATE_FAILED_AT,
+        X_HOOKGATE_QUEUE, X_SOURCE,
+    },
 };
 use lapin::{
     message::BasicGetMessage,
@@ -79,17 +82,17 @@ fn summarise(message: &BasicGetMessage) -> DeadLetter {
             .or_else(|| body_text("id"))
             .or_else(|| properties.message_id().as_ref().map(|m| m.to_string()))
             .unwrap_or_default(),
-        source: header("x-source").or_else(|| body_text("source")),
+        source: header(X_SOURCE).or_else(|| body_text("source")),
         event_type: properties
             .kind()
             .as_ref()
             .map(|k| k.to_string())
             .or_else(|| body_text("eventType")),
         family: body_text("family"),
-        queue: header(HEADER_QUEUE),
+        queue: header(X_HOOKGATE_QUEUE),
         attempts: attempts(properties),
-        error: header(HEADER_ERROR),
-        failed_at: header(HEADER_FAILED_AT),
+        error: header(X_HOOKGATE_ERROR),
+        failed_at: header(X_HOOKGATE_FAILED_AT),
     }
 }
 
@@ -282,12 +285,7 @@ async fn send_back(
         .as_ref()
         .map(|h| h.inner().clone())
         .unwrap_or_default();
-    for name in [
-        HEADER_ATTEMPTS,
-        HEADER_ERROR,
-        HEADER_FAILED_AT,
-        HEADER_QUEUE,
-    ] {
+    for name in FAILURE_HEADERS {
         headers.remove(name);
     }
     let outcome = publish_confirmed(

@@ -5,7 +5,6 @@
 use super::{fold, Effect, Projectable, Projected};
 use crate::{
     catalogue::{table, Family, StatePoint, StatusToken},
-    notifications::{notification_message, NotificationFacts},
     store::{
         outbox::{insert_notifications, NewNotification},
         read_model::{
@@ -13,6 +12,7 @@ use crate::{
             StoredState,
         },
     },
+    wire::{notification_message, NotificationFacts},
 };
 use sqlx::PgConnection;
 use std::collections::{BTreeMap, HashMap};

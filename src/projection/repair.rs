@@ -5,11 +5,11 @@
 use super::{batch::lock_keys, project, Mode, Projectable};
 use crate::{
     catalogue::{Family, StatusToken},
-    notifications::{repair_notification_message, NotificationFacts},
     store::{
         outbox::{insert_notifications, NewNotification},
         read_model::{delete_object, lock_objects, StoredState},
     },
+    wire::{repair_notification_message, NotificationFacts},
 };
 use sqlx::PgConnection;
 

@@ -1,9 +1,10 @@
 //! The inbox as an outbox: rows with no `published_at` go to the events exchange.
 
-use super::{event_message, Claimed, Outbox, Outgoing};
+use super::{Claimed, Outbox, Outgoing};
 use crate::{
     amqp::Names,
     store::outbox::{self, OutboxTable},
+    wire::event_message,
 };
 use sqlx::PgConnection;
 

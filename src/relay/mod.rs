@@ -8,10 +8,8 @@
 //! row twice, and in order of receipt within each process. A row whose message cannot be built
 //! within AMQP's limits is parked with its reason, so it cannot hold up the rows behind it.
 
-mod event_message;
 mod event_outbox;
 
-pub use event_message::{event_message, EventMessageParts};
 pub use event_outbox::EventOutbox;
 
 use crate::store::outbox::{self, OutboxTable};

@@ -2,14 +2,13 @@
 //! the dead-letter queue for a permanent one or after the last tier. Each move is a publish
 //! with confirm; the caller acknowledges the original only after it succeeded.
 
-use crate::amqp::{header_number, publish_confirmed, text_value, Names, Outcome, RetryTier};
+use crate::amqp::{publish_confirmed, Names, Outcome, RetryTier};
 use crate::catalogue::bounded_error;
-use lapin::{message::Delivery, types::AMQPValue, BasicProperties, Channel};
-
-pub const HEADER_QUEUE: &str = "x-hookgate-queue";
-pub const HEADER_ATTEMPTS: &str = "x-hookgate-attempts";
-pub const HEADER_ERROR: &str = "x-hookgate-error";
-pub const HEADER_FAILED_AT: &str = "x-hookgate-failed-at";
+use crate::wire::{
+    attempts, text_value, X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR, X_HOOKGATE_FAILED_AT,
+    X_HOOKGATE_QUEUE,
+};
+use lapin::{message::Delivery, types::AMQPValue, Channel};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Failure {
@@ -35,15 +34,6 @@ pub enum MoveError {
     NotTaken(Outcome),
 }
 
-/// Failures this message went through before, as counted in its headers.
-pub fn attempts(properties: &BasicProperties) -> i64 {
-    properties
-        .headers()
-        .as_ref()
-        .and_then(|headers| header_number(headers, HEADER_ATTEMPTS))
-        .unwrap_or(0)
-}
-
 pub async fn move_failed(
     channel: &Channel,
     names: &Names,
@@ -54,10 +44,10 @@ pub async fn move_failed(
 ) -> Result<Moved, MoveError> {
     let attempts = attempts(&delivery.properties) + 1;
     let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-    headers.insert(HEADER_ATTEMPTS.into(), AMQPValue::LongLongInt(attempts));
+    headers.insert(X_HOOKGATE_ATTEMPTS.into(), AMQPValue::LongLongInt(attempts));
     // Bounded: a header larger than the broker's frame_max closes the whole connection.
     headers.insert(
-        HEADER_ERROR.into(),
+        X_HOOKGATE_ERROR.into(),
         text_value(&bounded_error(failure.to_string())),
     );
     let next_tier = match failure {
@@ -75,9 +65,9 @@ pub async fn move_failed(
             },
         ),
         None => {
-            headers.insert(HEADER_QUEUE.into(), text_value(queue));
+            headers.insert(X_HOOKGATE_QUEUE.into(), text_value(queue));
             headers.insert(
-                HEADER_FAILED_AT.into(),
+                X_HOOKGATE_FAILED_AT.into(),
                 text_value(&crate::catalogue::format_time(&chrono::Utc::now())),
             );
             (names.dead(), queue.to_owned(), Moved::DeadLettered)

@@ -6,6 +6,4 @@ mod dispose;
 pub mod notifier;
 pub mod read_model;
 
-pub use dispose::{
-    attempts, Failure, HEADER_ATTEMPTS, HEADER_ERROR, HEADER_FAILED_AT, HEADER_QUEUE,
-};
+pub use dispose::Failure;

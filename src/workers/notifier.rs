@@ -1,7 +1,11 @@
 //! The HTTP notifier: POSTs each notification to a subscriber, signed with Standard Webhooks.
 
 use super::{consumer::Handler, read_model::record_dead_letter, Failure};
-use crate::{amqp::header_text, config::SubscriberConfig, signing::StandardWebhooks};
+use crate::{
+    config::SubscriberConfig,
+    signing::StandardWebhooks,
+    wire::{header_text, X_EVENT_ID, X_SOURCE},
+};
 use lapin::message::Delivery;
 use reqwest::StatusCode;
 use sqlx::PgPool;
@@ -54,8 +58,8 @@ impl Handler for HttpNotifier {
     async fn dead_lettered(&self, delivery: &Delivery, error: &str) {
         let headers = delivery.properties.headers().clone().unwrap_or_default();
         if let (Some(source), Some(event_id)) = (
-            header_text(&headers, "x-source"),
-            header_text(&headers, "x-event-id"),
+            header_text(&headers, X_SOURCE),
+            header_text(&headers, X_EVENT_ID),
         ) {
             let error = format!("notification to {}: {error}", self.subscriber);
             record_dead_letter(&self.pool, &source, &event_id, &error).await;

@@ -12,9 +12,9 @@ use crate::{
     store::inbox::{self, StoredEvent},
     store::{classify, ErrorKind},
     telemetry::Metrics,
+    wire::EventRef,
 };
 use lapin::message::Delivery;
-use serde::Deserialize;
 use sqlx::PgPool;
 use std::{collections::HashMap, sync::Arc};
 use tokio::sync::Notify;
@@ -25,12 +25,6 @@ pub struct ReadModelHandler {
     pub queue: String,
     /// Woken after a commit that wrote a notification.
     pub notifications: Arc<Notify>,
-}
-
-#[derive(Deserialize)]
-struct EventRef {
-    id: String,
-    source: String,
 }
 
 /// A database error as the failure of the events it met: passing faults are retried, anything
@@ -45,8 +39,8 @@ fn database_failure(error: &sqlx::Error) -> Failure {
 
 impl ReadModelHandler {
     fn event_ref(delivery: &Delivery) -> Result<EventRef, Failure> {
-        serde_json::from_slice(&delivery.data)
-            .map_err(|_| Failure::Permanent("message is not a hookgate event message".into()))
+        EventRef::read(&delivery.data)
+            .ok_or_else(|| Failure::Permanent("message is not a hookgate event message".into()))
     }
 
     /// Everything in one transaction; on a database error every outcome is that error.

@@ -1,8 +1,10 @@
 //! The notification message of SPEC 4, with an id that is the same every time the same event
 //! is notified, so a subscriber can drop repeats.
 
-use crate::catalogue::{format_time, Family, RoutingKey, StatusToken};
+use super::headers::{text_value, X_EVENT_ID, X_SOURCE};
+use crate::catalogue::{format_time, EventId, Family, RoutingKey, StatusToken};
 use chrono::{DateTime, Utc};
+use lapin::{types::FieldTable, BasicProperties};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -42,6 +44,24 @@ pub fn notification_id(source: &str, event_id: &str) -> String {
         .chain_update(event_id.as_bytes())
         .finalize();
     format!("ntf_{}", hex::encode(&digest[..16]))
+}
+
+/// The properties of a notification message: its id, and headers naming the event.
+pub fn notification_properties(
+    notification_id: &EventId,
+    source: &str,
+    event_id: &EventId,
+) -> BasicProperties {
+    let mut headers = FieldTable::default();
+    headers.insert(X_SOURCE.into(), text_value(source));
+    headers.insert(X_EVENT_ID.into(), text_value(event_id.as_str()));
+    BasicProperties::default()
+        .with_message_id(notification_id.as_str().into())
+        .with_content_type("application/json".into())
+        .with_delivery_mode(2)
+        .with_timestamp(Utc::now().timestamp().max(0) as u64)
+        .with_app_id("hookgate".into())
+        .with_headers(headers)
 }
 
 /// `(notification id, routing key, body)`.

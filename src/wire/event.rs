@@ -1,12 +1,12 @@
 //! The event message of SPEC 4.
 
+use super::headers::{text_value, X_SOURCE};
 use crate::{
-    amqp::text_value,
     catalogue::{format_time, EventId, EventType, LimitError, RoutingKey},
     store::inbox::EventRow,
 };
 use lapin::{types::FieldTable, BasicProperties};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{value::RawValue, Value};
 
 #[derive(Serialize)]
@@ -23,6 +23,20 @@ struct EventMessage<'a> {
     occurred_at: Option<String>,
     received_at: String,
     resource: &'a RawValue,
+}
+
+/// What a consumer reads of an event message: which inbox row it stands for.
+#[derive(Debug, Deserialize)]
+pub struct EventRef {
+    pub id: String,
+    pub source: String,
+}
+
+impl EventRef {
+    /// `None` when the body is not a hookgate event message.
+    pub fn read(body: &[u8]) -> Option<EventRef> {
+        serde_json::from_slice(body).ok()
+    }
 }
 
 /// A message ready to publish: every short-string value in it has been checked.
@@ -63,7 +77,7 @@ pub fn event_message(row: &EventRow) -> Result<EventMessageParts, LimitError> {
     .expect("message serialises");
 
     let mut headers = FieldTable::default();
-    headers.insert("x-source".into(), text_value(row.source.as_str()));
+    headers.insert(X_SOURCE.into(), text_value(row.source.as_str()));
     let properties = BasicProperties::default()
         .with_message_id(message_id.as_str().into())
         .with_type(kind.as_str().into())
@@ -146,7 +160,7 @@ mod tests {
             .as_ref()
             .unwrap()
             .inner()
-            .contains_key("x-source"));
+            .contains_key(X_SOURCE));
     }
 
     #[test]

@@ -1,0 +1,17 @@
+//! The wire format: the messages hookgate publishes (SPEC 4), the headers they carry and their
+//! routing keys. The relays, the workers, the DLQ tools and the notifier all read and write
+//! messages through this module only.
+
+mod event;
+mod headers;
+mod notification;
+
+pub use event::{event_message, EventMessageParts, EventRef};
+pub use headers::{
+    attempts, header_number, header_text, text_value, value_text, FAILURE_HEADERS, X_EVENT_ID,
+    X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR, X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE, X_SOURCE,
+};
+pub use notification::{
+    notification_id, notification_message, notification_properties, repair_notification_message,
+    NotificationFacts,
+};
