@@ -7,32 +7,85 @@ use crate::{
     store,
 };
 use anyhow::Context;
+use clap::Args;
 use serde_json::json;
 use std::time::Duration;
 
-pub struct BenchArgs {
-    pub url: Option<String>,
-    pub source: String,
-    pub plan: load::LoadPlan,
-    pub verify: bool,
-    pub verify_timeout: Duration,
-    pub json: bool,
+/// `hookgate bench`'s flags.
+#[derive(Args)]
+pub struct BenchCommand {
+    /// Defaults to this service's webhook URL for the source.
+    #[arg(long)]
+    url: Option<String>,
+    #[arg(long, default_value = "interlace")]
+    source: String,
+    /// Defaults to the source's first configured secret.
+    #[arg(long)]
+    secret: Option<String>,
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Requests per second; without it, as fast as the receiver answers.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds to run (10 when neither this nor --count is given).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Slots to send (an out-of-order slot sends two requests).
+    #[arg(long)]
+    count: Option<u64>,
+    /// Share of requests re-sending an earlier event (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    duplicates: f64,
+    /// Share of slots sending a closed-before-pending pair (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    out_of_order: f64,
+    /// Wait until the read model holds every accepted event and report end to end.
+    #[arg(long)]
+    verify: bool,
+    /// Seconds --verify waits at most.
+    #[arg(long, default_value_t = 300)]
+    verify_timeout: u64,
+    #[arg(long)]
+    json: bool,
 }
 
-pub async fn bench(config: &Config, mut args: BenchArgs) -> anyhow::Result<()> {
-    args.plan.url = args
-        .url
-        .unwrap_or_else(|| format!("http://{}/webhooks/{}", config.listen, args.source));
-    if args.plan.secret.is_empty() {
-        let source = config.source(&args.source).context("no such source")?;
-        args.plan.secret = source
-            .secrets
-            .first()
-            .context("the source has no secret: set HOOKGATE_INTERLACE_SECRETS or --secret")?
-            .expose()
-            .to_owned();
+impl BenchCommand {
+    /// The load to send: the URL and secret default to this service's own for the source.
+    fn plan(&self, config: &Config) -> anyhow::Result<load::LoadPlan> {
+        let url = self
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}/webhooks/{}", config.listen, self.source));
+        let secret = match &self.secret {
+            Some(secret) => secret.clone(),
+            None => config
+                .source(&self.source)
+                .context("no such source")?
+                .secrets
+                .first()
+                .context("the source has no secret: set HOOKGATE_INTERLACE_SECRETS or --secret")?
+                .expose()
+                .to_owned(),
+        };
+        let duration = match (self.duration, self.count) {
+            (None, None) => Some(Duration::from_secs(10)),
+            (duration, _) => duration.map(Duration::from_secs_f64),
+        };
+        Ok(load::LoadPlan {
+            url,
+            secret,
+            connections: self.connections,
+            rate: self.rate,
+            duration,
+            count: self.count,
+            duplicates: self.duplicates,
+            out_of_order: self.out_of_order,
+        })
     }
-    let report = load::run(args.plan).await;
+}
+
+pub async fn bench(config: &Config, args: BenchCommand) -> anyhow::Result<()> {
+    let report = load::run(args.plan(config)?).await;
     let verification = if args.verify {
         let pool = store::pool(&config.database_url, config.database_timeout)?;
         Some(
@@ -40,7 +93,7 @@ pub async fn bench(config: &Config, mut args: BenchArgs) -> anyhow::Result<()> {
                 &pool,
                 &args.source,
                 &report.accepted_ids,
-                args.verify_timeout,
+                Duration::from_secs(args.verify_timeout),
             )
             .await?,
         )

@@ -1,6 +1,63 @@
-//! Command-line tools that are not the service itself.
+//! The command line: clap's definitions in [`args`], one module per group of commands, and
+//! [`run`], which dispatches a parsed command.
 
+pub mod args;
 pub mod bench;
 pub mod ops;
 pub mod output;
+mod serve;
 pub mod sign;
+
+use crate::{app::Roles, config::Config, store};
+use args::{Command, DlqCommand};
+
+pub use args::Cli;
+
+pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
+    match command {
+        Command::Run { no_migrate } => serve::serve(config, Roles::ALL, no_migrate).await,
+        Command::Serve { no_migrate } => serve::serve(config, Roles::SERVE, no_migrate).await,
+        Command::Work { no_migrate } => serve::serve(config, Roles::WORK, no_migrate).await,
+        Command::Migrate => {
+            let pool = store::pool(&config.database_url, config.database_timeout)?;
+            store::migrate(&pool).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Dlq { command } => match command {
+            DlqCommand::List { limit, json } => ops::dlq_list(config, limit, json).await,
+            DlqCommand::Show { event_id } => ops::dlq_show(config, &event_id).await,
+            DlqCommand::Replay {
+                which,
+                dry_run,
+                json,
+            } => ops::dlq_replay(config, which.selector(), dry_run, json).await,
+            DlqCommand::Purge { yes } => ops::dlq_purge(config, yes).await,
+        },
+        Command::Replay {
+            since,
+            until,
+            family,
+            event_ids,
+            json,
+        } => {
+            let args = ops::ReplayArgs {
+                since,
+                until,
+                family,
+                event_ids,
+            };
+            ops::replay(config, args, json).await
+        }
+        Command::Rebuild { family, json } => ops::rebuild(config, family, json).await,
+        Command::Verify {
+            family,
+            repair,
+            json,
+        } => ops::verify(config, family, repair, json).await,
+        Command::Status { json } => ops::status(config, json).await,
+        Command::Bench(args) => bench::bench(config, args).await,
+        Command::Sign { event, json } => Ok(sign::print_signed(config, &event, json)?),
+        Command::Send { url, event } => sign::send(config, url, &event).await,
+    }
+}

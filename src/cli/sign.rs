@@ -1,10 +1,12 @@
 //! `hookgate sign` and `hookgate send`: build (and post) a signed webhook so a person can try
 //! the receiver by hand.
 
+use super::args::EventFile;
 use crate::{
     config::Config,
     signing::{self, OutgoingEvent, SignedRequest},
 };
+use anyhow::Context;
 use chrono::Utc;
 use serde_json::Value;
 
@@ -82,4 +84,55 @@ pub fn render(path: &str, request: &SignedRequest) -> String {
     out.push_str(&request.body);
     out.push('\n');
     out
+}
+
+impl EventFile {
+    fn sign(&self, config: &Config) -> Result<SignedRequest, SignError> {
+        sign(
+            config,
+            &SignInput {
+                source: &self.source,
+                file: &self.file,
+                event_type: self.event_type.as_deref(),
+                event_id: self.event_id.as_deref(),
+            },
+        )
+    }
+}
+
+/// `hookgate sign`: the request as text, or `{"headers":{...},"body":"..."}`.
+pub fn print_signed(config: &Config, event: &EventFile, json: bool) -> Result<(), SignError> {
+    let request = event.sign(config)?;
+    if json {
+        let headers: serde_json::Map<String, Value> = request
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"headers": headers, "body": request.body})
+        );
+    } else {
+        print!(
+            "{}",
+            render(&format!("/webhooks/{}", event.source), &request)
+        );
+    }
+    Ok(())
+}
+
+/// `hookgate send`: signs and POSTs, printing the answer; fails unless it was a success.
+pub async fn send(config: &Config, url: Option<String>, event: &EventFile) -> anyhow::Result<()> {
+    let request = event.sign(config)?;
+    let url = url.unwrap_or_else(|| format!("http://{}/webhooks/{}", config.listen, event.source));
+    let mut post = reqwest::Client::new().post(&url).body(request.body);
+    for (name, value) in &request.headers {
+        post = post.header(name, value);
+    }
+    let response = post.send().await.with_context(|| format!("POST {url}"))?;
+    let status = response.status();
+    println!("{} {}", status.as_u16(), response.text().await?);
+    anyhow::ensure!(status.is_success(), "the receiver refused the webhook");
+    Ok(())
 }

@@ -1,0 +1,162 @@
+//! The command line (SPEC 6): every subcommand and flag, as clap parses them.
+
+use super::bench::BenchCommand;
+use crate::ops::dlq::Selector;
+use clap::{ArgGroup, Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "hookgate",
+    version,
+    about = "Signed payment-platform webhooks, verified, stored and relayed"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Every role in one process: the local default.
+    Run {
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// The receiver and the event relay.
+    Serve {
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// The read-model worker, the notification relay and the HTTP notifiers.
+    Work {
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Inspect, replay or purge the dead-letter queue.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+    /// Re-publish archived events that are not processed yet to the read-model queue.
+    Replay {
+        /// Received at or after (ISO-8601 or Unix milliseconds).
+        #[arg(long)]
+        since: Option<String>,
+        /// Received before.
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        family: Option<String>,
+        #[arg(long = "event-id")]
+        event_ids: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clear the projections and re-project every processed event in order of occurrence,
+    /// without notifying again.
+    Rebuild {
+        #[arg(long)]
+        family: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recompute every object's state from the archive and compare it with the read model;
+    /// exits non-zero when they differ. `--repair` puts each difference right.
+    Verify {
+        #[arg(long)]
+        family: Option<String>,
+        #[arg(long)]
+        repair: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inbox totals, outbox backlogs, queue depths and the last processed event.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Signed load generator: accept rate and latency, and with --verify the end-to-end rate.
+    Bench(BenchCommand),
+    /// Print a signed request for a resource or envelope file.
+    Sign {
+        #[command(flatten)]
+        event: EventFile,
+        /// Print `{"headers":{...},"body":"..."}` instead of the request text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a resource or envelope file and POST it.
+    Send {
+        /// Defaults to this service's own webhook URL for the source.
+        #[arg(long)]
+        url: Option<String>,
+        #[command(flatten)]
+        event: EventFile,
+    },
+}
+
+/// The event `sign` and `send` make: a file, and what to call it.
+#[derive(Args)]
+pub struct EventFile {
+    #[arg(long, default_value = "interlace")]
+    pub source: String,
+    #[arg(long)]
+    pub file: String,
+    /// Required when the file is a bare resource.
+    #[arg(long)]
+    pub event_type: Option<String>,
+    #[arg(long)]
+    pub event_id: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum DlqCommand {
+    /// Dead letters: a table on a terminal, JSON otherwise.
+    List {
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One dead letter with its headers, body and error.
+    Show { event_id: String },
+    /// Send dead letters back to the queue they failed in.
+    Replay {
+        #[command(flatten)]
+        which: Which,
+        /// Count what would be replayed and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete every dead letter.
+    Purge {
+        /// Confirms that the dead letters are to be deleted for good.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["event_ids", "event_type", "all"])))]
+pub struct Which {
+    #[arg(long = "event-id")]
+    event_ids: Vec<String>,
+    #[arg(long)]
+    event_type: Option<String>,
+    #[arg(long)]
+    all: bool,
+}
+
+impl Which {
+    pub fn selector(self) -> Selector {
+        match (self.all, self.event_type) {
+            (true, _) => Selector::All,
+            (false, Some(event_type)) => Selector::EventType(event_type),
+            (false, None) => Selector::EventIds(self.event_ids),
+        }
+    }
+}
