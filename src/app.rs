@@ -1,16 +1,13 @@
 //! Assembling the running service from its parts.
 
 use crate::{
-    amqp::{Broker, BrokerState, Names, Topology},
-    config::Config,
+    amqp::{Broker, BrokerState},
     http::{self, AppState},
     notifications::NotificationOutbox,
     ops::retention,
-    receiving::{
-        inbox::{Inbox, InboxSettings},
-        Receiver,
-    },
-    relay::{EventOutbox, Outbox, Relay, RelaySettings},
+    receiving::{inbox::Inbox, Receiver},
+    relay::{EventOutbox, Outbox, Relay},
+    settings::Settings,
     signing::BadSecret,
     store,
     supervisor::{Heartbeat, RestartPolicy, Supervisor, DEFAULT_STALE_AFTER},
@@ -80,19 +77,6 @@ impl Default for StartOptions {
     }
 }
 
-/// The SPEC 4 topology for a configuration.
-pub fn topology(config: &Config) -> Topology {
-    Topology {
-        names: Names::new(config.amqp_prefix.clone()),
-        subscribers: config
-            .subscribers
-            .iter()
-            .map(|s| (s.name.clone(), s.patterns.clone()))
-            .collect(),
-        tiers: config.retry_tiers.clone(),
-    }
-}
-
 /// A background part of a role: its name and how to start it, again after a failure.
 struct BackgroundTask {
     name: String,
@@ -112,19 +96,10 @@ impl BackgroundTask {
     }
 }
 
-/// The read-model worker holds this many messages unacknowledged, and projects up to
-/// `READ_MODEL_BATCH` of them per transaction: two batches under way at once. Measured on two
-/// cores, four gave no more throughput and their database backends pushed the receiver's p99
-/// from about 13 ms to about 19 ms at 1 500 events/s.
-const READ_MODEL_PREFETCH: u16 = 200;
-const READ_MODEL_BATCH: usize = 100;
-/// Notifications POSTed at once per subscriber.
-const NOTIFIER_PREFETCH: u16 = 32;
-
 /// A relay for `outbox`, sweeping as configured.
 fn relay<O: Outbox>(
     outbox: O,
-    config: &Config,
+    config: &Settings,
     pool: &PgPool,
     broker: &Arc<Broker>,
     metrics: &Arc<Metrics>,
@@ -134,17 +109,14 @@ fn relay<O: Outbox>(
         pool: pool.clone(),
         broker: broker.clone(),
         metrics: metrics.clone(),
-        settings: RelaySettings {
-            sweep_every: config.sweep_every,
-            ..RelaySettings::default()
-        },
+        settings: config.relay,
     })
 }
 
 /// The `work` role: the read-model worker, the notification relay it wakes, and one HTTP
 /// notifier per subscriber.
 fn workers(
-    config: &Config,
+    config: &Settings,
     pool: &PgPool,
     broker: &Arc<Broker>,
     metrics: &Arc<Metrics>,
@@ -162,8 +134,8 @@ fn workers(
         }),
         broker: broker.clone(),
         metrics: metrics.clone(),
-        prefetch: READ_MODEL_PREFETCH,
-        batch: READ_MODEL_BATCH,
+        prefetch: config.workers.read_model_prefetch,
+        batch: config.workers.read_model_batch,
     });
     tasks.push(BackgroundTask::new(
         "read-model-worker",
@@ -190,7 +162,7 @@ fn workers(
             handler: Arc::new(notifier),
             broker: broker.clone(),
             metrics: metrics.clone(),
-            prefetch: NOTIFIER_PREFETCH,
+            prefetch: config.workers.notifier_prefetch,
             batch: 1,
         });
         tasks.push(BackgroundTask::new(
@@ -215,29 +187,24 @@ pub struct App {
 }
 
 impl App {
-    pub async fn build(config: &Config, options: StartOptions) -> Result<App, StartupError> {
-        let pool = store::pool(&config.database_url, config.database_timeout)?;
+    pub async fn build(config: &Settings, options: StartOptions) -> Result<App, StartupError> {
+        let pool = config.database.pool()?;
         if options.migrate {
             store::migrate(&pool).await?;
         }
         let metrics = Arc::new(Metrics::new());
         let broker_state = BrokerState::default();
         let broker = Arc::new(Broker::new(
-            config.amqp_url.clone(),
-            topology(config),
+            config.broker.url.clone(),
+            config.topology(),
             broker_state.clone(),
             metrics.broker_reconnects.clone(),
         ));
         let stored = Arc::new(Notify::new());
-        let inbox_settings = InboxSettings {
-            timeout: config.database_timeout,
-            ..InboxSettings::default()
-        };
-        let inbox_pool = store::sized_pool(
-            &config.database_url,
-            config.database_timeout,
-            inbox_settings.max_in_flight as u32,
-        )?;
+        let inbox_settings = config.server.inbox;
+        let inbox_pool = config
+            .database
+            .sized_pool(inbox_settings.max_in_flight as u32)?;
         let mut pools = vec![("main", pool.clone())];
         if options.roles.receive {
             pools.push(("inbox", inbox_pool.clone()));
@@ -270,14 +237,15 @@ impl App {
             background.push(BackgroundTask::new("event-relay", move |beat, stop| {
                 relay.clone().run(stored.clone(), beat, stop)
             }));
-            let (retention_pool, days, every) =
-                (pool.clone(), config.retention_days, config.retention_every);
+            let (retention_pool, retention) = (pool.clone(), config.retention);
             background.push(BackgroundTask::new("retention", move |beat, stop| {
-                retention::run(retention_pool.clone(), days, every, beat, stop)
+                retention::run(retention_pool.clone(), retention, beat, stop)
             }));
         }
         if options.roles.work {
-            let worker_pool = store::sized_pool(&config.database_url, config.database_timeout, 8)?;
+            let worker_pool = config
+                .database
+                .sized_pool(config.database.worker_pool_size)?;
             pools.push(("worker", worker_pool.clone()));
             background.extend(workers(config, &worker_pool, &broker, &metrics)?);
         }
@@ -289,19 +257,20 @@ impl App {
             receiver: Arc::new(receiver),
             metrics: metrics.clone(),
             broker: broker_state,
-            api_token: config.api_token.clone(),
+            api_token: config.server.api_token.clone(),
             amqp: broker.clone(),
             supervisor: supervisor.clone(),
         };
-        let listener =
-            TcpListener::bind(&config.listen)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    address: config.listen.clone(),
-                    source,
-                })?;
+        let listener = config
+            .server
+            .listener()
+            .await
+            .map_err(|source| StartupError::Bind {
+                address: config.server.listen.clone(),
+                source,
+            })?;
         let address = listener.local_addr().map_err(|source| StartupError::Bind {
-            address: config.listen.clone(),
+            address: config.server.listen.clone(),
             source,
         })?;
         Ok(App {

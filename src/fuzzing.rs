@@ -8,7 +8,7 @@ use crate::{
         describe, format_time, parse_amount, parse_time_str, EventId, EventType, Family,
         RoutingKey, StatusToken, MAX_ERROR_BYTES,
     },
-    config::Secret,
+    settings::Secret,
     signing::{Interlace, Scheme, StandardWebhooks, VerifiedEvent},
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue};

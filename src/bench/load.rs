@@ -2,7 +2,7 @@
 //! duration or a count, and measures what the receiver answered and how fast.
 
 use super::events::{event, out_of_order_pair, sign, BenchEvent};
-use crate::{config::Secret, signing::Interlace};
+use crate::{settings::Secret, signing::Interlace};
 use chrono::Utc;
 use hdrhistogram::Histogram;
 use serde::Serialize;

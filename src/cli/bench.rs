@@ -3,8 +3,7 @@
 use super::output::wants_json;
 use crate::{
     bench::{load, verify},
-    config::Config,
-    store,
+    settings::Settings,
 };
 use anyhow::Context;
 use clap::Args;
@@ -51,11 +50,11 @@ pub struct BenchCommand {
 
 impl BenchCommand {
     /// The load to send: the URL and secret default to this service's own for the source.
-    fn plan(&self, config: &Config) -> anyhow::Result<load::LoadPlan> {
+    fn plan(&self, config: &Settings) -> anyhow::Result<load::LoadPlan> {
         let url = self
             .url
             .clone()
-            .unwrap_or_else(|| format!("http://{}/webhooks/{}", config.listen, self.source));
+            .unwrap_or_else(|| format!("http://{}/webhooks/{}", config.server.listen, self.source));
         let secret = match &self.secret {
             Some(secret) => secret.clone(),
             None => config
@@ -84,10 +83,10 @@ impl BenchCommand {
     }
 }
 
-pub async fn bench(config: &Config, args: BenchCommand) -> anyhow::Result<()> {
+pub async fn bench(config: &Settings, args: BenchCommand) -> anyhow::Result<()> {
     let report = load::run(args.plan(config)?).await;
     let verification = if args.verify {
-        let pool = store::pool(&config.database_url, config.database_timeout)?;
+        let pool = config.database.pool()?;
         Some(
             verify::verify(
                 &pool,

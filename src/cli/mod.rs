@@ -8,18 +8,18 @@ pub mod output;
 mod serve;
 pub mod sign;
 
-use crate::{app::Roles, config::Config, store};
+use crate::{app::Roles, settings::Settings, store};
 use args::{Command, DlqCommand};
 
 pub use args::Cli;
 
-pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
+pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
     match command {
         Command::Run { no_migrate } => serve::serve(config, Roles::ALL, no_migrate).await,
         Command::Serve { no_migrate } => serve::serve(config, Roles::SERVE, no_migrate).await,
         Command::Work { no_migrate } => serve::serve(config, Roles::WORK, no_migrate).await,
         Command::Migrate => {
-            let pool = store::pool(&config.database_url, config.database_timeout)?;
+            let pool = config.database.pool()?;
             store::migrate(&pool).await?;
             println!("migrations applied");
             Ok(())

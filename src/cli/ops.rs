@@ -4,11 +4,9 @@ use super::output::{table, wants_json, Progress};
 use crate::{
     amqp::BrokerState,
     amqp::{Broker, Topology},
-    app::topology,
     catalogue::{parse_time_str, Family},
-    config::Config,
     ops::{archive, dlq, status, verify, Counts},
-    store,
+    settings::Settings,
     telemetry::Metrics,
 };
 use anyhow::{bail, Context};
@@ -16,10 +14,10 @@ use lapin::Channel;
 use std::time::Duration;
 
 /// A confirm-mode channel for one command, declaring the topology on the way.
-async fn channel(config: &Config) -> anyhow::Result<(Channel, Topology)> {
-    let topology = topology(config);
+async fn channel(config: &Settings) -> anyhow::Result<(Channel, Topology)> {
+    let topology = config.topology();
     let broker = Broker::new(
-        config.amqp_url.clone(),
+        config.broker.url.clone(),
         topology.clone(),
         BrokerState::default(),
         Metrics::new().broker_reconnects.clone(),
@@ -44,9 +42,9 @@ fn print_counts(counts: Counts, json: bool, what: &str) {
     }
 }
 
-pub async fn dlq_list(config: &Config, limit: usize, json: bool) -> anyhow::Result<()> {
+pub async fn dlq_list(config: &Settings, limit: usize, json: bool) -> anyhow::Result<()> {
     let (channel, topology) = channel(config).await?;
-    let pool = store::pool(&config.database_url, config.database_timeout)?;
+    let pool = config.database.pool()?;
     let letters = dlq::list(&channel, &topology.names, &pool, limit).await?;
     if wants_json(json) {
         println!("{}", serde_json::to_string(&letters)?);
@@ -82,7 +80,7 @@ pub async fn dlq_list(config: &Config, limit: usize, json: bool) -> anyhow::Resu
     Ok(())
 }
 
-pub async fn dlq_show(config: &Config, event_id: &str) -> anyhow::Result<()> {
+pub async fn dlq_show(config: &Settings, event_id: &str) -> anyhow::Result<()> {
     let (channel, topology) = channel(config).await?;
     match dlq::show(&channel, &topology.names, event_id).await? {
         Some(detail) => {
@@ -94,13 +92,13 @@ pub async fn dlq_show(config: &Config, event_id: &str) -> anyhow::Result<()> {
 }
 
 pub async fn dlq_replay(
-    config: &Config,
+    config: &Settings,
     selector: dlq::Selector,
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<()> {
     let (channel, topology) = channel(config).await?;
-    let pool = store::pool(&config.database_url, config.database_timeout)?;
+    let pool = config.database.pool()?;
     let progress = Progress::new(if dry_run { "would replay" } else { "replaying" });
     let counts = dlq::replay(
         &channel,
@@ -120,7 +118,7 @@ pub async fn dlq_replay(
     Ok(())
 }
 
-pub async fn dlq_purge(config: &Config, confirmed: bool) -> anyhow::Result<()> {
+pub async fn dlq_purge(config: &Settings, confirmed: bool) -> anyhow::Result<()> {
     if !confirmed {
         bail!("purging deletes every dead letter for good: run again with --yes");
     }
@@ -142,7 +140,7 @@ fn parse_family(name: Option<&str>) -> anyhow::Result<Option<Family>> {
         .transpose()
 }
 
-pub async fn replay(config: &Config, args: ReplayArgs, json: bool) -> anyhow::Result<()> {
+pub async fn replay(config: &Settings, args: ReplayArgs, json: bool) -> anyhow::Result<()> {
     let time = |t: Option<String>| -> anyhow::Result<_> {
         t.map(|t| parse_time_str(&t).with_context(|| format!("{t:?} is not a time")))
             .transpose()
@@ -153,7 +151,7 @@ pub async fn replay(config: &Config, args: ReplayArgs, json: bool) -> anyhow::Re
         family: parse_family(args.family.as_deref())?,
         event_ids: args.event_ids,
     };
-    let pool = store::pool(&config.database_url, config.database_timeout)?;
+    let pool = config.database.pool()?;
     let (channel, topology) = channel(config).await?;
     let (total, processed) = archive::count(&pool, &filter).await?;
     let progress = Progress::new("replaying");
@@ -166,12 +164,12 @@ pub async fn replay(config: &Config, args: ReplayArgs, json: bool) -> anyhow::Re
     Ok(())
 }
 
-pub async fn rebuild(config: &Config, family: Option<String>, json: bool) -> anyhow::Result<()> {
+pub async fn rebuild(config: &Settings, family: Option<String>, json: bool) -> anyhow::Result<()> {
     let family = parse_family(family.as_deref())?;
     if family == Some(Family::Unknown) {
         bail!("events outside the catalogue have no projection to rebuild");
     }
-    let pool = store::pool(&config.database_url, config.database_timeout)?;
+    let pool = config.database.pool()?;
     let progress = Progress::new("rebuilding");
     let counts =
         archive::rebuild(&pool, family, |done, total| progress.update(done, total)).await?;
@@ -181,7 +179,7 @@ pub async fn rebuild(config: &Config, family: Option<String>, json: bool) -> any
 }
 
 pub async fn verify(
-    config: &Config,
+    config: &Settings,
     family: Option<String>,
     repair: bool,
     json: bool,
@@ -190,7 +188,7 @@ pub async fn verify(
     if family == Some(Family::Unknown) {
         bail!("events outside the catalogue have no projection to verify");
     }
-    let pool = store::pool(&config.database_url, config.database_timeout)?;
+    let pool = config.database.pool()?;
     let progress = Progress::new(if repair { "repairing" } else { "verifying" });
     let report = verify::verify(&pool, family, repair, |done, total| {
         progress.update(done, total)
@@ -237,13 +235,13 @@ pub async fn verify(
     Ok(())
 }
 
-pub async fn status(config: &Config, json: bool) -> anyhow::Result<()> {
-    let pool = store::pool(&config.database_url, config.database_timeout)?;
+pub async fn status(config: &Settings, json: bool) -> anyhow::Result<()> {
+    let pool = config.database.pool()?;
     let broker = channel(config).await;
     if let Err(error) = &broker {
         eprintln!("broker: {error:#}");
     }
-    let topology = topology(config);
+    let topology = config.topology();
     let status = status::gather(&pool, &topology, broker.as_ref().ok().map(|(c, _)| c)).await?;
     if wants_json(json) {
         println!("{}", serde_json::to_string(&status)?);

@@ -2,10 +2,10 @@
 
 use crate::{
     app::{App, Roles, StartOptions},
-    config::Config,
+    settings::Settings,
 };
 
-pub async fn serve(config: &Config, roles: Roles, no_migrate: bool) -> anyhow::Result<()> {
+pub async fn serve(config: &Settings, roles: Roles, no_migrate: bool) -> anyhow::Result<()> {
     let options = StartOptions {
         migrate: !no_migrate,
         roles,

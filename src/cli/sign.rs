@@ -3,7 +3,7 @@
 
 use super::args::EventFile;
 use crate::{
-    config::Config,
+    settings::Settings,
     signing::{self, OutgoingEvent, SignedRequest},
 };
 use anyhow::Context;
@@ -35,7 +35,7 @@ pub struct SignInput<'a> {
     pub event_id: Option<&'a str>,
 }
 
-pub fn sign(config: &Config, input: &SignInput<'_>) -> Result<SignedRequest, SignError> {
+pub fn sign(config: &Settings, input: &SignInput<'_>) -> Result<SignedRequest, SignError> {
     let source = config
         .source(input.source)
         .ok_or_else(|| SignError::UnknownSource(input.source.to_owned()))?;
@@ -87,7 +87,7 @@ pub fn render(path: &str, request: &SignedRequest) -> String {
 }
 
 impl EventFile {
-    fn sign(&self, config: &Config) -> Result<SignedRequest, SignError> {
+    fn sign(&self, config: &Settings) -> Result<SignedRequest, SignError> {
         sign(
             config,
             &SignInput {
@@ -101,7 +101,7 @@ impl EventFile {
 }
 
 /// `hookgate sign`: the request as text, or `{"headers":{...},"body":"..."}`.
-pub fn print_signed(config: &Config, event: &EventFile, json: bool) -> Result<(), SignError> {
+pub fn print_signed(config: &Settings, event: &EventFile, json: bool) -> Result<(), SignError> {
     let request = event.sign(config)?;
     if json {
         let headers: serde_json::Map<String, Value> = request
@@ -123,9 +123,10 @@ pub fn print_signed(config: &Config, event: &EventFile, json: bool) -> Result<()
 }
 
 /// `hookgate send`: signs and POSTs, printing the answer; fails unless it was a success.
-pub async fn send(config: &Config, url: Option<String>, event: &EventFile) -> anyhow::Result<()> {
+pub async fn send(config: &Settings, url: Option<String>, event: &EventFile) -> anyhow::Result<()> {
     let request = event.sign(config)?;
-    let url = url.unwrap_or_else(|| format!("http://{}/webhooks/{}", config.listen, event.source));
+    let url =
+        url.unwrap_or_else(|| format!("http://{}/webhooks/{}", config.server.listen, event.source));
     let mut post = reqwest::Client::new().post(&url).body(request.body);
     for (name, value) in &request.headers {
         post = post.header(name, value);

@@ -22,7 +22,7 @@ pub struct AppState {
     pub receiver: Arc<receiving::Receiver>,
     pub metrics: Arc<Metrics>,
     pub broker: crate::amqp::BrokerState,
-    pub api_token: Option<crate::config::Secret>,
+    pub api_token: Option<crate::settings::Secret>,
     pub amqp: Arc<crate::amqp::Broker>,
     pub supervisor: crate::supervisor::Supervisor,
 }

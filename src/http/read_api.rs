@@ -69,7 +69,7 @@ async fn event(
 ) -> Result<Json<Value>, ApiError> {
     let source = query
         .source
-        .unwrap_or_else(|| crate::config::INTERLACE_SOURCE.to_owned());
+        .unwrap_or_else(|| crate::settings::INTERLACE_SOURCE.to_owned());
     let row = inbox::find_event(&state.pool, &source, &event_id)
         .await?
         .ok_or(ApiError::NotFound("no such event"))?;

@@ -2,11 +2,11 @@
 //! one that is not yet published or not yet processed. Deduplication holds for that window.
 
 use crate::{
+    settings::RetentionSettings,
     store::{archive, outbox},
     supervisor::Heartbeat,
 };
 use sqlx::PgPool;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 const BATCH: i64 = 1000;
@@ -23,12 +23,12 @@ pub async fn prune_once(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
 /// Prunes every `every` until stopped.
 pub async fn run(
     pool: PgPool,
-    days: u32,
-    every: Duration,
+    settings: RetentionSettings,
     heartbeat: Heartbeat,
     stop: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(every);
+    let days = settings.days;
+    let mut tick = tokio::time::interval(settings.every);
     loop {
         tokio::select! {
             _ = heartbeat.beating_while(tick.tick()) => {}

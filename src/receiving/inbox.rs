@@ -6,7 +6,10 @@
 //! waits for a timer. Deduplication is the unique constraints' job: two copies of one event,
 //! in one batch or in concurrent ones, cannot both be inserted.
 
-pub use crate::store::inbox::{NewEvent, Stored};
+pub use crate::{
+    settings::InboxSettings,
+    store::inbox::{NewEvent, Stored},
+};
 
 use crate::{
     catalogue::{bounded_error, Family, RoutingKey},
@@ -61,25 +64,6 @@ struct Pending {
 #[derive(Clone)]
 pub struct Inbox {
     queue: mpsc::Sender<Pending>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct InboxSettings {
-    pub max_batch: usize,
-    /// Commits under way at once; more waiting requests make the next batches larger.
-    pub max_in_flight: usize,
-    /// A commit that has not finished by then is answered as unavailable.
-    pub timeout: Duration,
-}
-
-impl Default for InboxSettings {
-    fn default() -> Self {
-        InboxSettings {
-            max_batch: 256,
-            max_in_flight: 4,
-            timeout: Duration::from_secs(3),
-        }
-    }
 }
 
 impl Inbox {

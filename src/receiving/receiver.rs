@@ -6,7 +6,7 @@ use super::{
 };
 use crate::{
     catalogue,
-    config::Config,
+    settings::Settings,
     signing::{self, Scheme, VerifiedEvent},
     telemetry::Metrics,
 };
@@ -32,7 +32,7 @@ impl Receiver {
     /// `stored` is notified after every commit of a new event: the hand-off that wakes the
     /// relay. Notifications coalesce, so an unavailable broker never makes them pile up.
     pub fn new(
-        config: &Config,
+        config: &Settings,
         inbox: Inbox,
         metrics: Arc<Metrics>,
         stored: Option<Arc<Notify>>,
@@ -45,7 +45,7 @@ impl Receiver {
         Ok(Receiver {
             sources,
             inbox,
-            max_body_bytes: config.max_body_bytes,
+            max_body_bytes: config.server.max_body_bytes,
             metrics,
             stored,
         })

@@ -12,16 +12,19 @@ mod event_outbox;
 
 pub use event_outbox::EventOutbox;
 
-use crate::store::outbox::{self, OutboxTable};
 use crate::{
     amqp::{publish_mandatory, Broker, Outcome},
     catalogue::{bounded_error, LimitError, RoutingKey},
     supervisor::Heartbeat,
     telemetry::Metrics,
 };
+use crate::{
+    settings::RelaySettings,
+    store::outbox::{self, OutboxTable},
+};
 use lapin::{BasicProperties, Channel};
 use sqlx::{PgConnection, PgPool};
-use std::{future::Future, sync::Arc, time::Duration, time::Instant};
+use std::{future::Future, sync::Arc, time::Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -78,23 +81,6 @@ pub trait Outbox: Send + Sync + 'static {
 
     /// The outbox table.
     const TABLE: OutboxTable;
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct RelaySettings {
-    /// Messages published before their confirms are awaited: the confirm window.
-    pub batch: i64,
-    /// How often rows are looked for without a wake-up.
-    pub sweep_every: Duration,
-}
-
-impl Default for RelaySettings {
-    fn default() -> Self {
-        RelaySettings {
-            batch: 500,
-            sweep_every: Duration::from_secs(1),
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

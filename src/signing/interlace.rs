@@ -4,7 +4,7 @@ use super::{
     header, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest, VerifiedEvent,
 };
 use crate::catalogue::{parse_time_str, EventId, EventType};
-use crate::config::Secret;
+use crate::settings::Secret;
 use axum::http::HeaderMap;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, Utc};

@@ -9,7 +9,7 @@ pub use interlace::Interlace;
 pub use standard_webhooks::StandardWebhooks;
 
 use crate::catalogue::{EventId, EventType, LimitError};
-use crate::config::{SchemeKind, SourceConfig};
+use crate::settings::{SchemeKind, SourceConfig};
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 

@@ -5,7 +5,7 @@ use super::{
     header, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest, VerifiedEvent,
 };
 use crate::catalogue::{format_time, parse_time_str, within_stored_years, EventId, EventType};
-use crate::config::Secret;
+use crate::settings::Secret;
 use axum::http::HeaderMap;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, TimeZone, Utc};

@@ -4,7 +4,7 @@ mod metrics;
 
 pub use metrics::Metrics;
 
-use crate::config::LogFormat;
+use crate::settings::LogFormat;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
 /// Installs the global log subscriber: `RUST_LOG` filters (default `info`), text or JSON lines.

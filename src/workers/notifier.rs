@@ -2,7 +2,7 @@
 
 use super::{consumer::Handler, read_model::record_dead_letter, Failure};
 use crate::{
-    config::SubscriberConfig,
+    settings::SubscriberConfig,
     signing::StandardWebhooks,
     wire::{header_text, X_EVENT_ID, X_SOURCE},
 };

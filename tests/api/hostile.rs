@@ -9,7 +9,7 @@ use crate::support::{
 };
 use hookgate::{
     app::{Roles, StartOptions},
-    config::{SchemeKind, Secret, SourceConfig},
+    settings::{SchemeKind, Secret, SourceConfig},
 };
 use serde_json::{json, Value};
 

@@ -4,7 +4,7 @@ use crate::support::{
     fixtures::{self, INTERLACE_SECRET},
     sign, spawn_app, spawn_app_with, TestApp, TestOptions,
 };
-use hookgate::config::{SchemeKind, Secret, SourceConfig};
+use hookgate::settings::{SchemeKind, Secret, SourceConfig};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

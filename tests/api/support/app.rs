@@ -2,8 +2,8 @@
 
 use super::{amqp, fixtures::Fixture, fixtures::INTERLACE_SECRET, proxy::Proxy};
 use hookgate::{
-    app::{topology, App, StartOptions},
-    config::{Config, SourceConfig, SubscriberConfig},
+    app::{App, StartOptions},
+    settings::{Settings, SourceConfig, SubscriberConfig},
     supervisor::Supervisor,
 };
 use reqwest::Url;
@@ -62,7 +62,7 @@ pub struct TestApp {
     pub pool: PgPool,
     pub database_proxy: Option<Proxy>,
     pub broker_proxy: Option<Proxy>,
-    pub config: Config,
+    pub config: Settings,
     direct_url: String,
     client: reqwest::Client,
     database: String,
@@ -93,7 +93,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     // `TEST_LOG=1 cargo test ...` shows the apps' logs (filtered by RUST_LOG).
     if std::env::var_os("TEST_LOG").is_some() {
-        hookgate::telemetry::init_logging(hookgate::config::LogFormat::Text);
+        hookgate::telemetry::init_logging(hookgate::settings::LogFormat::Text);
     }
     let admin_url = admin_url();
     let database = format!("hookgate_test_{}", uuid::Uuid::new_v4().simple());
@@ -141,7 +141,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         ("HOOKGATE_RETRY_TIERS", "200ms,400ms".into()),
     ]);
     env.extend(options.env);
-    let mut config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
+    let mut config = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
     config.sources.extend(options.extra_sources);
     config.subscribers.extend(options.subscribers);
 
@@ -173,12 +173,12 @@ async fn resolve(url: &str, default_port: u16) -> SocketAddr {
 
 type Server = JoinHandle<std::io::Result<()>>;
 
-async fn start(config: &Config) -> (String, oneshot::Sender<()>, Server, Supervisor) {
+async fn start(config: &Settings) -> (String, oneshot::Sender<()>, Server, Supervisor) {
     start_with(config, StartOptions::default()).await
 }
 
 async fn start_with(
-    config: &Config,
+    config: &Settings,
     options: StartOptions,
 ) -> (String, oneshot::Sender<()>, Server, Supervisor) {
     let app = App::build(config, options).await.expect("app starts");
@@ -238,6 +238,7 @@ impl TestApp {
     pub async fn cli(&self, args: &[&str]) -> std::process::Output {
         let tiers: Vec<&str> = self
             .config
+            .broker
             .retry_tiers
             .iter()
             .map(|t| t.name.as_str())
@@ -248,7 +249,7 @@ impl TestApp {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOOKGATE_DATABASE_URL", &self.direct_url)
             .env("HOOKGATE_AMQP_URL", amqp::url())
-            .env("HOOKGATE_AMQP_PREFIX", &self.config.amqp_prefix)
+            .env("HOOKGATE_AMQP_PREFIX", &self.config.broker.prefix)
             .env("HOOKGATE_RETRY_TIERS", tiers.join(","))
             .env("RUST_LOG", "warn")
             .output()
@@ -372,7 +373,7 @@ impl TestApp {
     }
 
     pub fn names(&self) -> hookgate::amqp::Names {
-        topology(&self.config).names
+        self.config.topology().names
     }
 
     /// Waits until the inbox has no unpublished row left.
@@ -419,7 +420,7 @@ impl Drop for TestApp {
         }
         let admin_url = self.admin_url.clone();
         let database = self.database.clone();
-        let topology = topology(&self.config);
+        let topology = self.config.topology();
         // Drop runs inside the test's runtime, which cannot be blocked on; a thread with its own
         // runtime removes the database so nothing is left behind.
         std::thread::spawn(move || {

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 /// Test options with this subscriber configured as `ledger`, on every notification.
 pub fn subscribed(subscriber: &Subscriber) -> super::TestOptions {
     super::TestOptions {
-        subscribers: vec![hookgate::config::SubscriberConfig {
+        subscribers: vec![hookgate::settings::SubscriberConfig {
             name: "ledger".into(),
             url: subscriber.url.clone(),
-            secret: hookgate::config::Secret::new(SECRET),
+            secret: hookgate::settings::Secret::new(SECRET),
             patterns: vec!["notify.#".into()],
             timeout_ms: 2000,
         }],

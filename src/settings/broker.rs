@@ -1,0 +1,82 @@
+//! RabbitMQ: where it is, the prefix of every name, and the retry tiers.
+
+use super::{env::Env, SettingsError, SubscriberConfig};
+use crate::amqp::{Names, RetryTier, Topology};
+
+pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+pub const DEFAULT_PREFIX: &str = "hookgate";
+
+#[derive(Debug, Clone)]
+pub struct BrokerSettings {
+    /// `HOOKGATE_AMQP_URL`.
+    pub url: String,
+    /// `HOOKGATE_AMQP_PREFIX`: 1-64 of `[A-Za-z0-9._-]`, leaving room for the longest name
+    /// hookgate makes (`<prefix>.notify.<subscriber>.retry.<tier>`) within AMQP's 255.
+    pub prefix: String,
+    /// `HOOKGATE_RETRY_TIERS`: comma-separated durations, `1s,10s,1m,10m,1h` by default.
+    pub retry_tiers: Vec<RetryTier>,
+}
+
+impl BrokerSettings {
+    pub(super) fn read(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Self, SettingsError> {
+        let prefix = env.text_or("HOOKGATE_AMQP_PREFIX", DEFAULT_PREFIX);
+        if !is_prefix(&prefix) {
+            return Err(SettingsError::BadValue {
+                name: "HOOKGATE_AMQP_PREFIX",
+                expected: "1-64 letters, digits, '.', '-' or '_'",
+                value: prefix,
+            });
+        }
+        Ok(BrokerSettings {
+            url: env.text_or("HOOKGATE_AMQP_URL", DEFAULT_AMQP_URL),
+            prefix,
+            retry_tiers: match env.text("HOOKGATE_RETRY_TIERS") {
+                None => RetryTier::defaults(),
+                Some(list) => retry_tiers(&list)?,
+            },
+        })
+    }
+
+    pub fn names(&self) -> Names {
+        Names::new(self.prefix.clone())
+    }
+
+    /// The SPEC 4 topology: these names, one queue per subscriber, these tiers.
+    pub fn topology(&self, subscribers: &[SubscriberConfig]) -> Topology {
+        Topology {
+            names: self.names(),
+            subscribers: subscribers
+                .iter()
+                .map(|s| (s.name.clone(), s.patterns.clone()))
+                .collect(),
+            tiers: self.retry_tiers.clone(),
+        }
+    }
+}
+
+fn retry_tiers(list: &str) -> Result<Vec<RetryTier>, SettingsError> {
+    let bad = |expected| SettingsError::BadValue {
+        name: "HOOKGATE_RETRY_TIERS",
+        expected,
+        value: list.to_owned(),
+    };
+    let tiers = list
+        .split(',')
+        .map(RetryTier::parse)
+        .collect::<Option<Vec<_>>>()
+        .filter(|tiers| !tiers.is_empty())
+        .ok_or(bad(
+            "a comma-separated list of durations such as 1s,10s,1m,10m,1h",
+        ))?;
+    if tiers.iter().any(|t| t.name.len() > 16) {
+        return Err(bad("durations of at most 16 characters each"));
+    }
+    Ok(tiers)
+}
+
+fn is_prefix(prefix: &str) -> bool {
+    (1..=64).contains(&prefix.len())
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}

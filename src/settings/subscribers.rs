@@ -1,0 +1,49 @@
+//! `[[subscribers]]`: HTTP endpoints notified of status changes, one queue each.
+
+use super::{sources::is_name, Secret, SettingsError};
+use serde::Deserialize;
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberConfig {
+    pub name: String,
+    pub url: String,
+    pub secret: Secret,
+    pub patterns: Vec<String>,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_timeout_ms() -> u64 {
+    5000
+}
+
+pub(super) fn validate(subscribers: &[SubscriberConfig]) -> Result<(), SettingsError> {
+    let mut seen = HashSet::new();
+    for subscriber in subscribers {
+        let bad = |reason: String| SettingsError::BadSubscriber(subscriber.name.clone(), reason);
+        if !is_name(&subscriber.name) || !seen.insert(subscriber.name.as_str()) {
+            return Err(bad(
+                "name must be unique and made of 1-64 letters, digits, '-' or '_'".into(),
+            ));
+        }
+        if subscriber.patterns.is_empty() {
+            return Err(bad("needs at least one routing pattern".into()));
+        }
+        if let Some(pattern) = subscriber.patterns.iter().find(|p| !is_pattern(p)) {
+            return Err(bad(format!(
+                "pattern {pattern:?} must be 1-255 characters of [a-z0-9_.*#]"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A topic binding pattern over hookgate's routing keys.
+fn is_pattern(pattern: &str) -> bool {
+    (1..=255).contains(&pattern.len())
+        && pattern.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '*' | '#')
+        })
+}
