@@ -397,6 +397,10 @@ async fn a_subscriber_answering_400_dead_letters_the_notification() {
     let event: Value = app.api("/v1/events/refused").await.json().await.unwrap();
     assert_eq!(event["state"], "dead_lettered");
     assert!(event["error"].as_str().unwrap().contains("ledger"));
+    // `status` counts the event by the same state rule as the event API.
+    let status = app.cli_json(&["status", "--json"]).await;
+    assert_eq!(status["inbox"]["deadLettered"], 1, "{status}");
+    assert_eq!(status["inbox"]["unprocessed"], 0, "{status}");
 }
 
 #[tokio::test]
