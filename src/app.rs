@@ -5,7 +5,10 @@ use crate::{
     http::{self, AppState},
     notifications::NotificationOutbox,
     ops::retention,
-    receiving::{inbox::Inbox, Receiver},
+    receiving::{
+        inbox::{Batcher, Inbox},
+        Receiver,
+    },
     relay::{EventOutbox, Outbox, Relay},
     settings::Settings,
     signing::BadSecret,
@@ -173,6 +176,48 @@ fn workers(
     Ok(tasks)
 }
 
+/// The `serve` role's background: the inbox batcher, the event relay it wakes, retention.
+fn receive_role(
+    config: &Settings,
+    pool: &PgPool,
+    broker: &Arc<Broker>,
+    metrics: &Arc<Metrics>,
+    batcher: Arc<Batcher>,
+    stored: Arc<Notify>,
+) -> Vec<BackgroundTask> {
+    let relay = relay(
+        EventOutbox {
+            names: broker.topology().names.clone(),
+        },
+        config,
+        pool,
+        broker,
+        metrics,
+    );
+    let (retention_pool, retention) = (pool.clone(), config.retention);
+    vec![
+        BackgroundTask::new("inbox-batcher", move |beat, stop| {
+            batcher.clone().run(beat, stop)
+        }),
+        BackgroundTask::new("event-relay", move |beat, stop| {
+            relay.clone().run(stored.clone(), beat, stop)
+        }),
+        BackgroundTask::new("retention", move |beat, stop| {
+            retention::run(retention_pool.clone(), retention, beat, stop)
+        }),
+    ]
+}
+
+async fn bind(config: &Settings) -> Result<(TcpListener, SocketAddr), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        address: config.server.listen.clone(),
+        source,
+    };
+    let listener = config.server.listener().await.map_err(bind_error)?;
+    let address = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, address))
+}
+
 /// A built, bound service that has not started serving yet.
 pub struct App {
     listener: TcpListener,
@@ -222,25 +267,9 @@ impl App {
             async move { broker.watch(beat, stop).await }
         })];
         if options.roles.receive {
-            background.push(BackgroundTask::new("inbox-batcher", move |beat, stop| {
-                batcher.clone().run(beat, stop)
-            }));
-            let relay = relay(
-                EventOutbox {
-                    names: broker.topology().names.clone(),
-                },
-                config,
-                &pool,
-                &broker,
-                &metrics,
-            );
-            background.push(BackgroundTask::new("event-relay", move |beat, stop| {
-                relay.clone().run(stored.clone(), beat, stop)
-            }));
-            let (retention_pool, retention) = (pool.clone(), config.retention);
-            background.push(BackgroundTask::new("retention", move |beat, stop| {
-                retention::run(retention_pool.clone(), retention, beat, stop)
-            }));
+            background.extend(receive_role(
+                config, &pool, &broker, &metrics, batcher, stored,
+            ));
         }
         if options.roles.work {
             let worker_pool = config
@@ -261,18 +290,7 @@ impl App {
             amqp: broker.clone(),
             supervisor: supervisor.clone(),
         };
-        let listener = config
-            .server
-            .listener()
-            .await
-            .map_err(|source| StartupError::Bind {
-                address: config.server.listen.clone(),
-                source,
-            })?;
-        let address = listener.local_addr().map_err(|source| StartupError::Bind {
-            address: config.server.listen.clone(),
-            source,
-        })?;
+        let (listener, address) = bind(config).await?;
         Ok(App {
             listener,
             router: http::router(state, options.roles.receive),

@@ -3,7 +3,7 @@
 
 use super::events::{event, out_of_order_pair, sign, BenchEvent};
 use crate::{settings::Secret, signing::Interlace};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::{
@@ -97,66 +97,35 @@ fn slot(index: u64, plan: &LoadPlan) -> Slot {
     }
 }
 
+/// What every connection of a run shares.
+struct Shared {
+    run_id: String,
+    base: DateTime<Utc>,
+    client: reqwest::Client,
+    scheme: Interlace,
+    next: AtomicU64,
+    started: Instant,
+    plan: LoadPlan,
+}
+
 pub async fn run(plan: LoadPlan) -> LoadReport {
-    let run_id = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let base = Utc::now();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(plan.connections)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("HTTP client");
-    let scheme = Arc::new(Interlace::new(vec![Secret::new(plan.secret.clone())], None));
-    let next = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let plan = Arc::new(plan);
-    let mut workers = Vec::new();
-    for _ in 0..plan.connections.max(1) {
-        let (client, scheme, next, plan, run_id) = (
-            client.clone(),
-            scheme.clone(),
-            next.clone(),
-            plan.clone(),
-            run_id.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            let mut worker = Worker {
-                histogram: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
-                statuses: BTreeMap::new(),
-                accepted: Vec::new(),
-                duplicates: 0,
-                errors: 0,
-                requests: 0,
-            };
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if plan.count.is_some_and(|count| index >= count)
-                    || plan.duration.is_some_and(|d| started.elapsed() >= d)
-                {
-                    break;
-                }
-                // At a fixed rate a request is timed from when it was due, so a slow receiver
-                // cannot hide its delay by slowing the sender (coordinated omission).
-                let due = plan
-                    .rate
-                    .map(|rate| started + Duration::from_secs_f64(index as f64 / rate));
-                if let Some(due) = due {
-                    tokio::time::sleep_until(due.into()).await;
-                }
-                let events: Vec<BenchEvent> = match slot(index, &plan) {
-                    Slot::One(i) | Slot::Duplicate(i) => vec![event(&run_id, i, base)],
-                    Slot::Pair(i) => out_of_order_pair(&run_id, i, base).into(),
-                };
-                for e in events {
-                    let from = due.unwrap_or_else(Instant::now);
-                    send(&client, &plan.url, &scheme, &e, &mut worker).await;
-                    worker
-                        .histogram
-                        .saturating_record(from.elapsed().as_micros().max(1) as u64);
-                }
-            }
-            worker
-        }));
-    }
+    let shared = Arc::new(Shared {
+        run_id: format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        base: Utc::now(),
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(plan.connections)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("HTTP client"),
+        scheme: Interlace::new(vec![Secret::new(plan.secret.clone())], None),
+        next: AtomicU64::new(0),
+        started: Instant::now(),
+        plan,
+    });
+    let workers: Vec<_> = (0..shared.plan.connections.max(1))
+        .map(|_| tokio::spawn(connection(shared.clone())))
+        .collect();
+    let (run_id, started) = (shared.run_id.clone(), shared.started);
     let mut report = LoadReport {
         run: run_id,
         requests: 0,
@@ -194,6 +163,54 @@ pub async fn run(plan: LoadPlan) -> LoadReport {
     report.requests_per_second = report.requests as f64 / report.seconds;
     report.latency = Latency::of(&histogram);
     report
+}
+
+/// One connection: takes slots until the plan is done.
+async fn connection(shared: Arc<Shared>) -> Worker {
+    let Shared {
+        run_id,
+        base,
+        client,
+        scheme,
+        next,
+        started,
+        plan,
+    } = &*shared;
+    let mut worker = Worker {
+        histogram: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
+        statuses: BTreeMap::new(),
+        accepted: Vec::new(),
+        duplicates: 0,
+        errors: 0,
+        requests: 0,
+    };
+    loop {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        if plan.count.is_some_and(|count| index >= count)
+            || plan.duration.is_some_and(|d| started.elapsed() >= d)
+        {
+            return worker;
+        }
+        // At a fixed rate a request is timed from when it was due, so a slow receiver
+        // cannot hide its delay by slowing the sender (coordinated omission).
+        let due = plan
+            .rate
+            .map(|rate| *started + Duration::from_secs_f64(index as f64 / rate));
+        if let Some(due) = due {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let events: Vec<BenchEvent> = match slot(index, plan) {
+            Slot::One(i) | Slot::Duplicate(i) => vec![event(run_id, i, *base)],
+            Slot::Pair(i) => out_of_order_pair(run_id, i, *base).into(),
+        };
+        for e in events {
+            let from = due.unwrap_or_else(Instant::now);
+            send(client, &plan.url, scheme, &e, &mut worker).await;
+            worker
+                .histogram
+                .saturating_record(from.elapsed().as_micros().max(1) as u64);
+        }
+    }
 }
 
 async fn send(

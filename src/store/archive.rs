@@ -196,25 +196,17 @@ pub async fn last_processed(pool: &PgPool) -> Result<Option<LastProcessed>, sqlx
 /// Deletes published, processed events received more than `days` ago, `batch` rows per
 /// statement; returns how many went.
 pub async fn prune_events(pool: &PgPool, days: i32, batch: i64) -> Result<u64, sqlx::Error> {
-    let mut deleted = 0;
-    loop {
-        let done = sqlx::query(
-            "DELETE FROM inbox_events WHERE seq IN (
-                 SELECT seq FROM inbox_events
-                 WHERE received_at < now() - make_interval(days => $1)
-                   AND published_at IS NOT NULL AND processed_at IS NOT NULL
-                 ORDER BY seq LIMIT $2)",
-        )
-        .bind(days)
-        .bind(batch)
-        .execute(pool)
-        .await?
-        .rows_affected();
-        deleted += done;
-        if done < batch as u64 {
-            return Ok(deleted);
-        }
-    }
+    super::delete_in_batches(
+        pool,
+        "DELETE FROM inbox_events WHERE seq IN (
+             SELECT seq FROM inbox_events
+             WHERE received_at < now() - make_interval(days => $1)
+               AND published_at IS NOT NULL AND processed_at IS NOT NULL
+             ORDER BY seq LIMIT $2)",
+        days,
+        batch,
+    )
+    .await
 }
 
 // The benchmark's queries join the accepted ids instead of `= ANY($1)`: with a bound array

@@ -205,6 +205,7 @@ pub async fn insert_events(
 /// Attempts at a batch that keeps losing deadlocks before its requests get 503.
 const CONFLICT_TRIES: u32 = 3;
 
+/// One multi-row insert; long because it binds each of the fourteen columns as an array.
 async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>, sqlx::Error> {
     // Every batch inserts in one global order (by content hash, then id), so that concurrent
     // batches holding copies of one event take their unique-index locks in the same order.

@@ -31,6 +31,29 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     sqlx::migrate!("./migrations").run(pool).await
 }
 
+/// Runs a `DELETE` of at most `$2` rows older than `$1` days until one deletes fewer, so no
+/// statement holds locks on a whole table's worth of rows; returns how many went.
+async fn delete_in_batches(
+    pool: &PgPool,
+    statement: &'static str,
+    days: i32,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut deleted = 0;
+    loop {
+        let done = sqlx::query(statement)
+            .bind(days)
+            .bind(batch)
+            .execute(pool)
+            .await?
+            .rows_affected();
+        deleted += done;
+        if done < batch as u64 {
+            return Ok(deleted);
+        }
+    }
+}
+
 /// Whether the database answers a trivial query.
 pub async fn ping(pool: &PgPool) -> bool {
     matches!(

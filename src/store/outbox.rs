@@ -153,22 +153,14 @@ pub async fn insert_notifications(
 
 /// Deletes published notifications older than `days`, a batch per statement.
 pub async fn prune_notifications(pool: &PgPool, days: i32, batch: i64) -> Result<u64, sqlx::Error> {
-    let mut deleted = 0;
-    loop {
-        let done = sqlx::query(
-            "DELETE FROM notification_outbox WHERE seq IN (
-                 SELECT seq FROM notification_outbox
-                 WHERE created_at < now() - make_interval(days => $1) AND published_at IS NOT NULL
-                 ORDER BY seq LIMIT $2)",
-        )
-        .bind(days)
-        .bind(batch)
-        .execute(pool)
-        .await?
-        .rows_affected();
-        deleted += done;
-        if done < batch as u64 {
-            return Ok(deleted);
-        }
-    }
+    super::delete_in_batches(
+        pool,
+        "DELETE FROM notification_outbox WHERE seq IN (
+             SELECT seq FROM notification_outbox
+             WHERE created_at < now() - make_interval(days => $1) AND published_at IS NOT NULL
+             ORDER BY seq LIMIT $2)",
+        days,
+        batch,
+    )
+    .await
 }

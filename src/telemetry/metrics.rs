@@ -41,6 +41,8 @@ fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
 }
 
 impl Metrics {
+    /// Long, not complex: one declaration per metric, each with its help text, in the order
+    /// `/metrics` lists them.
     pub fn new() -> Metrics {
         let registry = Registry::new();
         let metrics = Metrics {

@@ -7,8 +7,8 @@
 
 use super::{consumer::Handler, Failure};
 use crate::{
-    catalogue::{bounded_error, Description, Family},
-    projection::{project, Mode, Projected},
+    catalogue::{bounded_error, Description, Family, LimitError},
+    projection::{project, Mode, Projectable, Projected},
     store::inbox::{self, StoredEvent},
     store::{classify, ErrorKind},
     telemetry::Metrics,
@@ -59,32 +59,7 @@ impl ReadModelHandler {
             claimed.iter().map(|c| (c, c.describe())).collect();
         // Arrival order: events for one object are applied in it.
         claimed.sort_by_key(|(event, _)| event.seq);
-        let mut outcomes: HashMap<(&str, &str), Result<(), Failure>> = HashMap::new();
-        let mut projectable = Vec::new();
-        for (event, description) in &claimed {
-            let key = (event.source.as_str(), event.event_id.as_str());
-            match description {
-                Err(error) => {
-                    outcomes.insert(key, Err(Failure::Permanent(error.to_string())));
-                }
-                Ok(description) if description.family == Family::Unknown => {
-                    self.metrics.count_unknown_event(&event.event_type);
-                    outcomes.insert(key, Ok(()));
-                }
-                Ok(description) => match &description.error {
-                    Some(error) => {
-                        outcomes.insert(
-                            key,
-                            Err(Failure::Permanent(format!(
-                                "resource does not fit {}: {error}",
-                                description.family
-                            ))),
-                        );
-                    }
-                    None => projectable.push(event.projectable(description)),
-                },
-            }
-        }
+        let (mut outcomes, projectable) = self.sort_claimed(&claimed);
         let projected = project(&mut tx, &projectable, Mode::Live).await?;
         let mut notified = false;
         for (event, outcome) in projectable.iter().zip(projected) {
@@ -128,6 +103,47 @@ impl ReadModelHandler {
                 }
             })
             .collect())
+    }
+}
+
+/// Outcomes decided so far, by `(source, event id)`.
+type Outcomes<'e> = HashMap<(&'e str, &'e str), Result<(), Failure>>;
+
+impl ReadModelHandler {
+    /// Splits claimed events into those to project and those already decided: an event type
+    /// outside the limits or a resource that does not fit fails for good, an event of an
+    /// unknown family is done with.
+    fn sort_claimed<'e>(
+        &self,
+        claimed: &'e [(&'e StoredEvent, Result<Description, LimitError>)],
+    ) -> (Outcomes<'e>, Vec<Projectable<'e>>) {
+        let mut outcomes: HashMap<(&str, &str), Result<(), Failure>> = HashMap::new();
+        let mut projectable = Vec::new();
+        for (event, description) in claimed {
+            let key = (event.source.as_str(), event.event_id.as_str());
+            match description {
+                Err(error) => {
+                    outcomes.insert(key, Err(Failure::Permanent(error.to_string())));
+                }
+                Ok(description) if description.family == Family::Unknown => {
+                    self.metrics.count_unknown_event(&event.event_type);
+                    outcomes.insert(key, Ok(()));
+                }
+                Ok(description) => match &description.error {
+                    Some(error) => {
+                        outcomes.insert(
+                            key,
+                            Err(Failure::Permanent(format!(
+                                "resource does not fit {}: {error}",
+                                description.family
+                            ))),
+                        );
+                    }
+                    None => projectable.push(event.projectable(description)),
+                },
+            }
+        }
+        (outcomes, projectable)
     }
 }
 
