@@ -71,7 +71,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         within_two_seconds(backlog(&state.pool, OutboxTable::Events)),
         within_two_seconds(backlog(&state.pool, OutboxTable::Notifications)),
     );
-    for (outbox, found) in [("events", events), ("notifications", notifications)] {
+    for (table, found) in OutboxTable::ALL.into_iter().zip([events, notifications]) {
+        let outbox = table.name();
         let metrics = &state.metrics;
         match found {
             Some((count, oldest)) => {

@@ -16,10 +16,6 @@ pub struct NotificationOutbox {
 impl Outbox for NotificationOutbox {
     const TABLE: OutboxTable = OutboxTable::Notifications;
 
-    fn name(&self) -> &'static str {
-        "notifications"
-    }
-
     /// A notification nobody subscribed to is returned by the broker; that is its normal end,
     /// not a failure to retry.
     fn unroutable_is_final(&self) -> bool {

@@ -46,13 +46,10 @@ pub async fn gather(
 ) -> Result<Status, sqlx::Error> {
     let inbox = archive::inbox_totals(pool).await?;
     let mut outboxes = Vec::new();
-    for (name, table) in [
-        ("events", OutboxTable::Events),
-        ("notifications", OutboxTable::Notifications),
-    ] {
+    for table in OutboxTable::ALL {
         let (backlog, oldest_age_seconds) = outbox::backlog(pool, table).await?;
         outboxes.push(Backlog {
-            outbox: name,
+            outbox: table.name(),
             backlog,
             oldest_age_seconds,
         });

@@ -15,10 +15,6 @@ pub struct EventOutbox {
 impl Outbox for EventOutbox {
     const TABLE: OutboxTable = OutboxTable::Events;
 
-    fn name(&self) -> &'static str {
-        "events"
-    }
-
     async fn claim(&self, tx: &mut PgConnection, limit: i64) -> Result<Claimed, sqlx::Error> {
         let rows = outbox::claim_events(tx, limit).await?;
         let exchange = self.names.events();

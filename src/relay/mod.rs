@@ -63,7 +63,9 @@ impl Claimed {
 
 pub trait Outbox: Send + Sync + 'static {
     /// The `outbox` metric label.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        Self::TABLE.name()
+    }
 
     /// Whether a message the broker returned as unroutable is done with (true) or must be
     /// published again (false, the default: for events a return means a missing queue).

@@ -13,6 +13,18 @@ pub enum OutboxTable {
     Notifications,
 }
 
+impl OutboxTable {
+    pub const ALL: [OutboxTable; 2] = [OutboxTable::Events, OutboxTable::Notifications];
+
+    /// The outbox's name in `status` and its `outbox` metric label.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutboxTable::Events => "events",
+            OutboxTable::Notifications => "notifications",
+        }
+    }
+}
+
 /// A notification outbox row as the relay publishes it.
 #[derive(sqlx::FromRow)]
 pub struct NotificationRow {
