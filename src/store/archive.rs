@@ -43,17 +43,17 @@ pub async fn unprocessed_page(
     after: i64,
     limit: i64,
 ) -> Result<Vec<EventRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT seq, source, event_id, event_type, family, status, object_id, account_id,
-                routing_key, occurred_at, received_at, resource_raw
-         FROM inbox_events
+    sqlx::query_as(concat!(
+        "SELECT ",
+        event_row_columns!(),
+        " FROM inbox_events
          WHERE ($1::timestamptz IS NULL OR received_at >= $1)
            AND ($2::timestamptz IS NULL OR received_at < $2)
            AND ($3::text IS NULL OR family = $3)
            AND (cardinality($4::text[]) = 0 OR event_id = ANY($4))
            AND processed_at IS NULL AND seq > $5
-         ORDER BY seq LIMIT $6",
-    )
+         ORDER BY seq LIMIT $6"
+    ))
     .bind(filter.since)
     .bind(filter.until)
     .bind(filter.family.map(Family::as_str))
@@ -88,14 +88,14 @@ pub async fn processed_page(
     after: i64,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT seq, source, event_id, event_type, resource_raw,
-                resource::text AS resource_json, envelope_time, received_at
-         FROM inbox_events
+    sqlx::query_as(concat!(
+        "SELECT ",
+        stored_event_columns!(),
+        " FROM inbox_events
          WHERE family = ANY($1) AND processed_at IS NOT NULL AND occurred_at IS NOT NULL
            AND seq > $2
-         ORDER BY seq LIMIT $3",
-    )
+         ORDER BY seq LIMIT $3"
+    ))
     .bind(names(families))
     .bind(after)
     .bind(limit)
@@ -131,14 +131,14 @@ pub async fn object_events_page(
     after: Option<(&str, i64)>,
     limit: i64,
 ) -> Result<Vec<ObjectEvent>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT seq, source, event_id, event_type, resource_raw,
-                resource::text AS resource_json, envelope_time, received_at, object_id
-         FROM inbox_events
+    sqlx::query_as(concat!(
+        "SELECT ",
+        stored_event_columns!(),
+        ", object_id FROM inbox_events
          WHERE family = $1 AND processed_at IS NOT NULL AND object_id IS NOT NULL
            AND ($2::text IS NULL OR (object_id, seq) > ($2, $3))
-         ORDER BY object_id, seq LIMIT $4",
-    )
+         ORDER BY object_id, seq LIMIT $4"
+    ))
     .bind(family.as_str())
     .bind(after.map(|(object, _)| object))
     .bind(after.map_or(0, |(_, seq)| seq))
@@ -168,7 +168,7 @@ pub async fn inbox_totals(pool: &PgPool) -> Result<InboxTotals, sqlx::Error> {
                 count(*) FILTER (WHERE state = 'dead_lettered') AS dead_lettered,
                 count(*) FILTER (WHERE parked) AS parked
          FROM (SELECT published_at, parked_at IS NOT NULL AS parked, ",
-        crate::event_state!(),
+        event_state!(),
         " AS state FROM inbox_events) AS events"
     ))
     .fetch_one(pool)

@@ -65,7 +65,7 @@ pub struct StoredEvent {
 }
 
 /// Where an event is in its life. It is derived in one place, the SQL expression
-/// `event_state!`, which the event API and `hookgate status` both read: the latest of processed
+/// `event_state!` (in `store/mod.rs`), which the event API and `hookgate status` both read: the latest of processed
 /// and dead-lettered (a notification dead-lettered after processing counts), else published,
 /// else received. A parked event is dead-lettered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, sqlx::Type)]
@@ -76,18 +76,6 @@ pub enum EventState {
     Published,
     Processed,
     DeadLettered,
-}
-
-/// The SQL that derives an [`EventState`] from an inbox row's times.
-#[macro_export]
-macro_rules! event_state {
-    () => {
-        "CASE WHEN dead_lettered_at IS NOT NULL
-                   AND (processed_at IS NULL OR dead_lettered_at > processed_at) THEN 'dead_lettered'
-              WHEN processed_at IS NOT NULL THEN 'processed'
-              WHEN published_at IS NOT NULL THEN 'published'
-              ELSE 'received' END"
-    };
 }
 
 /// An inbox row as the event API shows it.
@@ -112,13 +100,13 @@ pub async fn claim_for_processing(
     keys: &[(&str, &str)],
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
-    sqlx::query_as(
+    sqlx::query_as(concat!(
         "UPDATE inbox_events SET processed_at = now(), dead_lettered_at = NULL, error = NULL
          WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
            AND processed_at IS NULL
-         RETURNING seq, source, event_id, event_type, resource_raw,
-                   resource::text AS resource_json, envelope_time, received_at",
-    )
+         RETURNING ",
+        stored_event_columns!()
+    ))
     .bind(&sources)
     .bind(&ids)
     .fetch_all(tx)

@@ -7,6 +7,36 @@
 //! - [`read_model`]: the per-family object tables and their status history.
 //! - [`dead_letters`]: parked events, the dead letters that live in PostgreSQL.
 
+// SQL fragments that more than one module's statements need, written once. Macros, so that
+// statements stay `&'static str` built with `concat!` rather than assembled at run time.
+
+/// The columns of an [`inbox::EventRow`].
+macro_rules! event_row_columns {
+    () => {
+        "seq, source, event_id, event_type, family, status, object_id, account_id, routing_key,
+         occurred_at, received_at, resource_raw"
+    };
+}
+
+/// The columns of an [`inbox::StoredEvent`].
+macro_rules! stored_event_columns {
+    () => {
+        "seq, source, event_id, event_type, resource_raw, resource::text AS resource_json,
+         envelope_time, received_at"
+    };
+}
+
+/// The SQL that derives an [`inbox::EventState`] from an inbox row's times.
+macro_rules! event_state {
+    () => {
+        "CASE WHEN dead_lettered_at IS NOT NULL
+                   AND (processed_at IS NULL OR dead_lettered_at > processed_at) THEN 'dead_lettered'
+              WHEN processed_at IS NOT NULL THEN 'processed'
+              WHEN published_at IS NOT NULL THEN 'published'
+              ELSE 'received' END"
+    };
+}
+
 pub mod archive;
 pub mod dead_letters;
 pub mod inbox;

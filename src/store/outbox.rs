@@ -48,12 +48,12 @@ pub struct NewNotification<'a> {
 /// Locks and returns up to `limit` unpublished, unparked events, oldest first, skipping rows
 /// another relay holds.
 pub async fn claim_events(tx: &mut PgConnection, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT seq, source, event_id, event_type, family, status, object_id, account_id,
-                routing_key, occurred_at, received_at, resource_raw
-         FROM inbox_events WHERE published_at IS NULL AND parked_at IS NULL
-         ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
-    )
+    sqlx::query_as(concat!(
+        "SELECT ",
+        event_row_columns!(),
+        " FROM inbox_events WHERE published_at IS NULL AND parked_at IS NULL
+         ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
+    ))
     .bind(limit)
     .fetch_all(tx)
     .await
