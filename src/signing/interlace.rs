@@ -1,7 +1,8 @@
 //! Interlace: `Signature` = base64(HMAC-SHA256(secret, the decoded `resource` string)).
 
 use super::{
-    header, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest, VerifiedEvent,
+    header, unreadable_body, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest,
+    VerifiedEvent,
 };
 use crate::catalogue::{parse_time_str, EventId, EventType};
 use crate::settings::Secret;
@@ -68,16 +69,10 @@ impl Scheme for Interlace {
         now: DateTime<Utc>,
     ) -> Result<VerifiedEvent, Rejection> {
         let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
-            Rejection::Malformed(match e.classify() {
-                serde_json::error::Category::Data => {
-                    "envelope needs string fields id, eventType and resource".to_owned()
-                }
-                _ => format!(
-                    "body is not JSON (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            })
+            unreadable_body(
+                &e,
+                "envelope needs string fields id, eventType and resource",
+            )
         })?;
         // Unsigned, so checked before anything else is done with them.
         let event_id = EventId::parse(&envelope.id).map_err(Rejection::out_of_bounds)?;

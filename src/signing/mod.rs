@@ -103,6 +103,19 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// A body that did not parse as the scheme's envelope: `shape` says what the envelope needs
+/// when the JSON was fine but its fields were not; otherwise where the JSON broke.
+fn unreadable_body(error: &serde_json::Error, shape: &str) -> Rejection {
+    Rejection::Malformed(match error.classify() {
+        serde_json::error::Category::Data => shape.to_owned(),
+        _ => format!(
+            "body is not JSON (line {}, column {})",
+            error.line(),
+            error.column()
+        ),
+    })
+}
+
 /// `|now - then|` within `tolerance` seconds.
 fn within_tolerance(now: DateTime<Utc>, then: DateTime<Utc>, tolerance_secs: u64) -> bool {
     (now - then).num_milliseconds().unsigned_abs() <= tolerance_secs.saturating_mul(1000)

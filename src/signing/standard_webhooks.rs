@@ -2,7 +2,8 @@
 //! key = the base64 after `whsec_`.
 
 use super::{
-    header, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest, VerifiedEvent,
+    header, unreadable_body, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest,
+    VerifiedEvent,
 };
 use crate::catalogue::{format_time, parse_time_str, within_stored_years, EventId, EventType};
 use crate::settings::Secret;
@@ -127,18 +128,8 @@ impl Scheme for StandardWebhooks {
                 return Err(Rejection::StaleTimestamp);
             }
         }
-        let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(|e| {
-            Rejection::Malformed(match e.classify() {
-                serde_json::error::Category::Data => {
-                    "body needs a string type and a data object".to_owned()
-                }
-                _ => format!(
-                    "body is not JSON (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            })
-        })?;
+        let envelope: Envelope<'_> = serde_json::from_slice(body)
+            .map_err(|e| unreadable_body(&e, "body needs a string type and a data object"))?;
         Ok(VerifiedEvent {
             event_id: EventId::parse(id).map_err(Rejection::out_of_bounds)?,
             event_type: EventType::parse(&envelope.event_type).map_err(Rejection::out_of_bounds)?,
