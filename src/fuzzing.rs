@@ -5,11 +5,12 @@
 
 use crate::{
     catalogue::{
-        describe, format_time, parse_amount, parse_time_str, EventId, EventType, Family,
-        RoutingKey, StatusToken, MAX_ERROR_BYTES,
+        describe, format_time, parse_amount, parse_time_str, EventId, EventType, Family, Reading,
+        StatusToken, MAX_ERROR_BYTES,
     },
     settings::Secret,
     signing::{Interlace, Scheme, StandardWebhooks, VerifiedEvent},
+    wire::RoutingKey,
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use chrono::{TimeZone, Utc};
@@ -89,30 +90,42 @@ pub fn describe_event(data: &[u8]) {
     };
     let envelope_time = Some(Utc.timestamp_opt(1_756_879_969, 0).unwrap());
     let d = describe(&event_type, resource, envelope_time);
-    assert!(
-        RoutingKey::parse(&d.routing_key).is_ok(),
-        "{}",
-        d.routing_key
-    );
-    if let Some(status) = &d.status {
-        assert!(StatusToken::normalise(status).as_deref() == Ok(status.as_str()));
-        let notify = RoutingKey::notification(d.family, status);
-        assert!(RoutingKey::parse(&notify).is_ok());
+    let routing_key = RoutingKey::of(&event_type, &d.reading);
+    assert!(RoutingKey::parse(&routing_key).is_ok(), "{routing_key}");
+    let fits = |id: &str| id.len() <= 255 && !id.contains('\0');
+    match &d.reading {
+        Reading::Valid(valid) => {
+            let status = valid.status.as_str();
+            assert!(StatusToken::normalise(status).as_deref() == Ok(status));
+            let notify = RoutingKey::notification(valid.family, &valid.status);
+            assert!(RoutingKey::parse(&notify).is_ok());
+            assert!(fits(&valid.object_id));
+            assert!(valid.account_id.as_deref().is_none_or(fits));
+            assert!(crate::catalogue::within_stored_years(&valid.occurred_at));
+            assert_ne!(valid.family, Family::Unknown);
+        }
+        Reading::Unfit {
+            family,
+            reason,
+            ids,
+        } => {
+            assert!(reason.len() <= MAX_ERROR_BYTES);
+            assert_ne!(*family, Family::Unknown);
+            assert!(ids
+                .object_id
+                .iter()
+                .chain(&ids.account_id)
+                .all(|id| fits(id)));
+        }
+        Reading::Unknown { ids } => {
+            assert_eq!(event_type.family(), Family::Unknown);
+            assert!(ids
+                .object_id
+                .iter()
+                .chain(&ids.account_id)
+                .all(|id| fits(id)));
+        }
     }
-    for id in d.object_id.iter().chain(&d.account_id) {
-        assert!(id.len() <= 255 && !id.contains('\0'));
-    }
-    if let Some(time) = d.occurred_at {
-        assert!(crate::catalogue::within_stored_years(&time));
-    }
-    if let Some(error) = &d.error {
-        assert!(error.len() <= MAX_ERROR_BYTES);
-        assert_eq!(d.status, None);
-    }
-    assert_eq!(
-        d.error.is_none() && d.family != Family::Unknown,
-        d.status.is_some()
-    );
 }
 
 /// An amount parses exactly or not at all, and its text parses back to itself.

@@ -2,37 +2,12 @@
 //! once, the same way in the receiver and the worker.
 
 use super::{
-    bounded_error, normalise_status, parse_amount, parse_time, read_resource, Amount, AmountField,
-    Currency, EventType, Family, LimitError, MoneyError, ResourceId, RoutingKey, StatusToken,
-    TimeError, TimeSource,
+    bounded_error, normalise_status, parse_amount, parse_time, read_resource, Currency,
+    Description, EventType, Family, FamilyFacts, Ids, LimitError, Money, MoneyError, MoneyField,
+    Reading, ResourceId, StatusToken, TimeError, TimeSource, ValidEvent,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-
-/// One exact money amount found in a resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Money {
-    pub name: &'static str,
-    pub amount: Amount,
-    pub currency: Option<Currency>,
-}
-
-/// What the catalogue makes of an event. `error` is set when a known family's resource lacks
-/// what the family needs or holds a value outside the limits; such an event is still stored
-/// and published on `<family>.invalid`, and the worker dead-letters it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Description {
-    pub family: Family,
-    pub routing_key: RoutingKey,
-    pub status: Option<StatusToken>,
-    pub object_id: Option<ResourceId>,
-    pub account_id: Option<ResourceId>,
-    pub occurred_at: Option<DateTime<Utc>>,
-    pub amounts: Vec<Money>,
-    /// Whether the resource's bytes can be stored as `jsonb` too.
-    pub storable_as_jsonb: bool,
-    pub error: Option<String>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResourceError {
@@ -62,86 +37,66 @@ pub fn describe(
 ) -> Description {
     let resource = read_resource(resource_raw);
     let value = resource.value.as_ref();
-    let family = event_type.family();
-    let id_at = |field: &'static str, path: &[&str]| {
-        value
-            .and_then(|r| text_at(r, path))
-            .and_then(|text| ResourceId::parse(field, &text).ok())
+    let storable_as_jsonb = resource.storable_as_jsonb;
+    let ids = |object_id_field: &str| Ids {
+        object_id: id_at(value, "object id", object_id_field),
+        account_id: id_at(value, "accountId", "accountId"),
     };
-    if family == Family::Unknown {
+    let Some(facts) = event_type.family().facts() else {
         return Description {
-            family,
-            routing_key: RoutingKey::unknown(event_type),
-            status: None,
-            object_id: id_at("object id", &["id"]),
-            account_id: id_at("accountId", &["accountId"]),
-            occurred_at: envelope_time,
-            amounts: Vec::new(),
-            storable_as_jsonb: resource.storable_as_jsonb,
-            error: None,
+            storable_as_jsonb,
+            reading: Reading::Unknown { ids: ids("id") },
         };
-    }
+    };
     let understood = match &resource.unfit_number {
         Some(number) => Err(ResourceError::NumberOutOfRange(number.clone())),
-        None => understand(family, event_type, value, envelope_time),
+        None => understand(facts, event_type, value, envelope_time),
     };
     match understood {
-        Ok(parsed) => Description {
-            family,
-            routing_key: RoutingKey::event(family, &parsed.status),
-            status: Some(parsed.status),
-            object_id: Some(parsed.object_id),
-            account_id: parsed.account_id,
-            occurred_at: Some(parsed.occurred_at),
-            amounts: parsed.amounts,
-            storable_as_jsonb: resource.storable_as_jsonb,
-            error: None,
+        Ok(valid) => Description {
+            storable_as_jsonb,
+            reading: Reading::Valid(valid),
         },
         Err(error) => Description {
-            family,
-            routing_key: RoutingKey::invalid(family),
-            status: None,
-            object_id: id_at("object id", &[family.object_id_field()]),
-            account_id: id_at("accountId", &["accountId"]),
-            occurred_at: None,
-            amounts: Vec::new(),
-            storable_as_jsonb: resource.storable_as_jsonb,
-            error: Some(bounded_error(error.to_string())),
+            storable_as_jsonb,
+            reading: Reading::Unfit {
+                family: facts.family,
+                reason: bounded_error(error.to_string()),
+                ids: ids(facts.object_id_field),
+            },
         },
     }
 }
 
-struct Parsed {
-    status: StatusToken,
-    object_id: ResourceId,
-    account_id: Option<ResourceId>,
-    occurred_at: DateTime<Utc>,
-    amounts: Vec<Money>,
+/// An id at a top-level field, if it is there and within the limits.
+fn id_at(resource: Option<&Value>, name: &'static str, field: &str) -> Option<ResourceId> {
+    let text = text_at(resource?, &[field])?;
+    ResourceId::parse(name, &text).ok()
 }
 
 fn understand(
-    family: Family,
+    facts: &FamilyFacts,
     event_type: &EventType,
     resource: Option<&Value>,
     envelope_time: Option<DateTime<Utc>>,
-) -> Result<Parsed, ResourceError> {
+) -> Result<ValidEvent, ResourceError> {
     let resource = resource
         .filter(|r| r.is_object())
         .ok_or(ResourceError::NotAnObject)?;
-    let object_id = text_at(resource, &[family.object_id_field()])
+    let object_id = text_at(resource, &[facts.object_id_field])
         .ok_or(ResourceError::Missing("an object id"))?;
     let object_id = ResourceId::parse("object id", &object_id)?;
     let deleted_card =
-        family == Family::Card && event_type.to_ascii_uppercase().ends_with(".DELETED");
+        facts.family == Family::Card && event_type.to_ascii_uppercase().ends_with(".DELETED");
     let status = if deleted_card {
         StatusToken::known("deleted")
     } else {
-        let raw = text_at(resource, &[family.status_field()])
+        let raw = text_at(resource, &[facts.status_field])
             .filter(|s| !normalise_status(s).is_empty())
             .ok_or(ResourceError::Missing("a status"))?;
         StatusToken::normalise(&raw)?
     };
-    let occurred_at = match family.time_source() {
+    let occurred_at = match facts.time {
         TimeSource::Envelope => envelope_time.ok_or(ResourceError::BadEnvelopeTime)?,
         TimeSource::Resource(fields) => {
             let (field, value) = fields
@@ -154,19 +109,20 @@ fn understand(
             })?
         }
     };
-    let account_id = if family.object_is_account() {
+    let account_id = if facts.object_is_account {
         Some(object_id.clone())
     } else {
         text_at(resource, &["accountId"])
             .map(|text| ResourceId::parse("accountId", &text))
             .transpose()?
     };
-    let amounts = family
-        .amount_fields()
+    let amounts = facts
+        .money
         .iter()
         .filter_map(|field| read_amount(resource, field).transpose())
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Parsed {
+    Ok(ValidEvent {
+        family: facts.family,
         status,
         object_id,
         account_id,
@@ -175,7 +131,7 @@ fn understand(
     })
 }
 
-fn read_amount(resource: &Value, field: &AmountField) -> Result<Option<Money>, ResourceError> {
+fn read_amount(resource: &Value, field: &MoneyField) -> Result<Option<Money>, ResourceError> {
     let Some(value) = present(resource, field.amount) else {
         return Ok(None);
     };
@@ -223,42 +179,50 @@ mod tests {
         describe(&event_type, resource.as_bytes(), envelope_time())
     }
 
+    /// The event read in full, with `family.status` to compare.
+    fn valid(event_type: &str, resource: &str) -> (String, ValidEvent) {
+        match described(event_type, resource).reading {
+            Reading::Valid(valid) => (format!("{}.{}", valid.family, valid.status), valid),
+            other => panic!("{event_type} {resource}: {other:?}"),
+        }
+    }
+
+    /// The family an event does not fit, and why.
+    fn unfit(event_type: &str, resource: &str) -> (Family, String) {
+        match described(event_type, resource).reading {
+            Reading::Unfit { family, reason, .. } => (family, reason),
+            other => panic!("{event_type} {resource:.100}: {other:?}"),
+        }
+    }
+
     #[test]
     fn transfer_uses_update_time_and_nested_amounts() {
-        let d = described(
-            "TRANSFER.UPDATED",
-            r#"{"id":"t1","accountId":"a1","amount":{"amount":"30","currency":"USDC"},
+        let resource = r#"{"id":"t1","accountId":"a1","amount":{"amount":"30","currency":"USDC"},
                 "fee":{"amount":"0.6","currency":"USD"},"status":"Closed",
-                "createTime":"2023-03-01T08:23:03.096Z","updateTime":"2023-03-01T08:23:05.033Z"}"#,
-        );
-        assert_eq!(d.error, None);
-        assert_eq!(d.routing_key.as_str(), "transfer.closed");
-        assert_eq!(d.object_id.as_deref(), Some("t1"));
+                "createTime":"2023-03-01T08:23:03.096Z","updateTime":"2023-03-01T08:23:05.033Z"}"#;
+        let (routing_key, d) = valid("TRANSFER.UPDATED", resource);
+        assert_eq!(routing_key, "transfer.closed");
+        assert_eq!(d.family, Family::Transfer);
+        assert_eq!(d.object_id.as_str(), "t1");
         assert_eq!(d.account_id.as_deref(), Some("a1"));
-        assert_eq!(
-            format_time(&d.occurred_at.unwrap()),
-            "2023-03-01T08:23:05.033Z"
-        );
+        assert_eq!(format_time(&d.occurred_at), "2023-03-01T08:23:05.033Z");
         assert_eq!(d.amounts[0].amount.to_string(), "30");
         assert_eq!(d.amounts[1].amount.to_string(), "0.6");
         assert_eq!(d.amounts[1].currency.as_deref(), Some("USD"));
-        assert!(d.storable_as_jsonb);
+        assert!(described("TRANSFER.UPDATED", resource).storable_as_jsonb);
     }
 
     #[test]
     fn payout_prefers_refund_time_and_keeps_exact_amounts() {
-        let d = described(
+        let (routing_key, d) = valid(
             "PAYOUT.UPDATED",
             r#"{"id":"1851441353254617090","status":"REFUNDED","refundTime":"2024-02-05 18:57:04.091+08",
                 "createTime":"2024-01-01 00:00:00.000+08",
                 "data":{"fromCurrency":"HKD","fromAmount":2000.00000000,"toAmount":12345678901234.56}}"#,
         );
-        assert_eq!(d.routing_key.as_str(), "payout.refunded");
+        assert_eq!(routing_key, "payout.refunded");
         assert_eq!(d.account_id, None);
-        assert_eq!(
-            format_time(&d.occurred_at.unwrap()),
-            "2024-02-05T10:57:04.091Z"
-        );
+        assert_eq!(format_time(&d.occurred_at), "2024-02-05T10:57:04.091Z");
         assert_eq!(d.amounts[0].amount.to_string(), "2000.00000000");
         assert_eq!(d.amounts[0].currency.as_deref(), Some("HKD"));
         assert_eq!(d.amounts[1].name, "toAmount");
@@ -267,39 +231,32 @@ mod tests {
 
     #[test]
     fn account_level_families_use_envelope_time_and_own_status_fields() {
-        let kyc = described(
-            "KYC.UPDATED",
-            r#"{"id":"acc","kycStatus":"Passed","cardKybStatus":"Na"}"#,
-        );
-        assert_eq!(kyc.routing_key.as_str(), "kyc.passed");
+        let checks = r#"{"id":"acc","kycStatus":"Passed","cardKybStatus":"Na"}"#;
+        let (routing_key, kyc) = valid("KYC.UPDATED", checks);
+        assert_eq!(routing_key, "kyc.passed");
         assert_eq!(kyc.account_id.as_deref(), Some("acc"));
-        assert_eq!(kyc.occurred_at, envelope_time());
-        let kyb = described(
-            "KYB.UPDATED",
-            r#"{"id":"acc","kycStatus":"Passed","cardKybStatus":"Na"}"#,
-        );
-        assert_eq!(kyb.routing_key.as_str(), "kyb.na");
-        let face = described(
-            "FACE_AUTHENTICATION.UPDATED",
-            r#"{"accountId":"acc","status":"Fail"}"#,
-        );
-        assert_eq!(face.object_id.as_deref(), Some("acc"));
-        assert_eq!(face.routing_key.as_str(), "face_authentication.fail");
+        assert_eq!(Some(kyc.occurred_at), envelope_time());
+        assert_eq!(valid("KYB.UPDATED", checks).0, "kyb.na");
+        let face = r#"{"accountId":"acc","status":"Fail"}"#;
+        let (routing_key, face) = valid("FACE_AUTHENTICATION.UPDATED", face);
+        assert_eq!(face.object_id.as_str(), "acc");
+        assert_eq!(routing_key, "face_authentication.fail");
     }
 
     #[test]
     fn deleted_card_is_deleted_whatever_its_status_field() {
-        let d = described("CARD.DELETED", r#"{"id":"c1","status":"Active"}"#);
-        assert_eq!(d.routing_key.as_str(), "card.deleted");
+        let (routing_key, _) = valid("CARD.DELETED", r#"{"id":"c1","status":"Active"}"#);
+        assert_eq!(routing_key, "card.deleted");
     }
 
     #[test]
-    fn unknown_families_route_by_lowercased_type() {
-        let d = described("CARDHOLDER.UPDATED", r#"{"id":"h1"}"#);
-        assert_eq!(d.family, Family::Unknown);
-        assert_eq!(d.routing_key.as_str(), "unknown.cardholder.updated");
-        assert_eq!(d.error, None);
-        assert_eq!(d.occurred_at, envelope_time());
+    fn unknown_families_keep_the_ids_they_have() {
+        let d = described("CARDHOLDER.UPDATED", r#"{"id":"h1","accountId":"a1"}"#);
+        let Reading::Unknown { ids } = d.reading else {
+            panic!("{d:?}");
+        };
+        assert_eq!(ids.object_id.as_deref(), Some("h1"));
+        assert_eq!(ids.account_id.as_deref(), Some("a1"));
     }
 
     #[test]
@@ -325,23 +282,16 @@ mod tests {
             (r#"[1,2]"#, "not a JSON object"),
         ];
         for (resource, reason) in cases {
-            let d = described("CARD_TRANSACTION.UPDATED", resource);
-            assert_eq!(
-                d.routing_key.as_str(),
-                "card_transaction.invalid",
-                "{resource}"
-            );
-            assert_eq!(d.status, None);
-            let error = d.error.expect("an error");
+            let (family, error) = unfit("CARD_TRANSACTION.UPDATED", resource);
+            assert_eq!(family, Family::CardTransaction, "{resource}");
             assert!(error.contains(reason), "{error} should mention {reason}");
         }
-        let not_json = described("TRANSFER.UPDATED", "not json");
-        assert_eq!(not_json.routing_key.as_str(), "transfer.invalid");
+        assert_eq!(unfit("TRANSFER.UPDATED", "not json").0, Family::Transfer);
     }
 
     #[test]
     fn amount_as_json_number_is_not_rounded() {
-        let d = described(
+        let (_, d) = valid(
             "BUDGET_TRANSACTION.UPDATED",
             r#"{"id":"b","amount":0.11,"status":"Closed","transactionTime":"2022-01-19T08:44:38.599Z"}"#,
         );
@@ -362,13 +312,8 @@ mod tests {
             (format!(r#"{{"id":"t","status":"Closed","updateTime":"{long}"}}"#), "updateTime"),
         ];
         for (resource, reason) in cases {
-            let d = described("TRANSFER.UPDATED", &resource);
-            assert_eq!(
-                d.routing_key.as_str(),
-                "transfer.invalid",
-                "{resource:.100}"
-            );
-            let error = d.error.expect("unfit");
+            let (family, error) = unfit("TRANSFER.UPDATED", &resource);
+            assert_eq!(family, Family::Transfer, "{resource:.100}");
             assert!(
                 error.contains(reason),
                 "{error} should mention {reason}: {resource:.100}"
@@ -379,10 +324,7 @@ mod tests {
 
     #[test]
     fn statuses_with_routing_characters_are_made_safe() {
-        let d = described(
-            "TRANSFER.UPDATED",
-            r#"{"id":"t","status":"closed.x#*","updateTime":"2023-03-01T08:23:05Z"}"#,
-        );
-        assert_eq!(d.routing_key.as_str(), "transfer.closed_x_");
+        let resource = r#"{"id":"t","status":"closed.x#*","updateTime":"2023-03-01T08:23:05Z"}"#;
+        assert_eq!(valid("TRANSFER.UPDATED", resource).0, "transfer.closed_x_");
     }
 }

@@ -4,7 +4,6 @@
 //! cannot be built, and the code that publishes or stores it needs no check of its own.
 
 use super::family::Family;
-use std::{fmt, ops::Deref};
 
 /// AMQP short strings carry a one-byte length.
 pub const SHORT_STRING_BYTES: usize = 255;
@@ -36,7 +35,7 @@ pub enum LimitError {
     },
 }
 
-fn check_len(field: &'static str, text: &str, max: usize) -> Result<(), LimitError> {
+pub(crate) fn check_len(field: &'static str, text: &str, max: usize) -> Result<(), LimitError> {
     match text.len() {
         0 => Err(LimitError::Empty { field }),
         len if len > max => Err(LimitError::TooLong { field, len, max }),
@@ -44,7 +43,7 @@ fn check_len(field: &'static str, text: &str, max: usize) -> Result<(), LimitErr
     }
 }
 
-fn check_chars(
+pub(crate) fn check_chars(
     field: &'static str,
     text: &str,
     allowed: &'static str,
@@ -112,7 +111,7 @@ macro_rules! text_type {
             }
         }
 
-        impl Deref for $name {
+        impl std::ops::Deref for $name {
             type Target = str;
             fn deref(&self) -> &str {
                 &self.0
@@ -125,13 +124,14 @@ macro_rules! text_type {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
     };
 }
+pub(crate) use text_type;
 
 text_type!(
     /// An envelope event id (`id`, `webhook-id`): 1–255 bytes of printable ASCII. It becomes
@@ -236,45 +236,6 @@ impl Currency {
     }
 }
 
-text_type!(
-    /// A topic routing key: at most 255 bytes of `[a-z0-9_.]`, so it fits an AMQP short string
-    /// and no `#` or `*` in it can act as a wildcard.
-    RoutingKey
-);
-
-impl RoutingKey {
-    /// Checks a key read back from storage (rows written before these limits existed).
-    pub fn parse(text: &str) -> Result<RoutingKey, LimitError> {
-        check_len("routing key", text, SHORT_STRING_BYTES)?;
-        check_chars("routing key", text, "[a-z0-9_.]", is_key_char)?;
-        Ok(RoutingKey(text.to_owned()))
-    }
-
-    /// `<family>.<status>`.
-    pub fn event(family: Family, status: &StatusToken) -> RoutingKey {
-        RoutingKey(format!("{family}.{status}"))
-    }
-
-    /// `<family>.invalid`, for events whose resource does not fit their family.
-    pub fn invalid(family: Family) -> RoutingKey {
-        RoutingKey(format!("{family}.invalid"))
-    }
-
-    /// `unknown.<eventType lowercased>`.
-    pub fn unknown(event_type: &EventType) -> RoutingKey {
-        RoutingKey(format!("unknown.{}", event_type.to_ascii_lowercase()))
-    }
-
-    /// `notify.<family>.<status>`.
-    pub fn notification(family: Family, status: &StatusToken) -> RoutingKey {
-        RoutingKey(format!("notify.{family}.{status}"))
-    }
-}
-
-fn is_key_char(c: char) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,19 +286,6 @@ mod tests {
         assert!(StatusToken::normalise(&"a".repeat(64)).is_ok());
         assert!(StatusToken::normalise(&"a".repeat(65)).is_err());
         assert!(StatusToken::normalise("  ").is_err());
-    }
-
-    #[test]
-    fn routing_keys_fit_a_short_string() {
-        let longest_status = StatusToken::normalise(&"s".repeat(64)).unwrap();
-        for family in Family::KNOWN {
-            assert!(RoutingKey::notification(family, &longest_status).len() <= 255);
-        }
-        let longest_type = EventType::parse(&"T".repeat(128)).unwrap();
-        assert!(RoutingKey::unknown(&longest_type).len() <= 255);
-        assert!(RoutingKey::parse(&"a".repeat(256)).is_err());
-        assert!(RoutingKey::parse("transfer.#").is_err());
-        assert!(RoutingKey::parse("transfer.closed").is_ok());
     }
 
     #[test]

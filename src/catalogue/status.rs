@@ -27,66 +27,29 @@ pub fn normalise_status(raw: &str) -> String {
     out
 }
 
-/// Each family's states in order; states on one level share a rank.
-fn levels(family: Family) -> &'static [&'static [&'static str]] {
-    match family {
-        Family::Transfer
-        | Family::CardTransaction
-        | Family::BudgetTransaction
-        | Family::CryptoDeposit
-        | Family::CryptoWithdrawal
-        | Family::GlobalAccountTransaction => &[&["pending"], &["closed", "fail"]],
-        Family::Payout => &[
-            &["created"],
-            &["pending"],
-            &["proof_required"],
-            &["closed", "rejected", "failed"],
-            &["refunded"],
-        ],
-        Family::Kyc | Family::Kyb => {
-            &[&["na"], &["pending"], &["request"], &["passed", "canceled"]]
-        }
-        Family::FaceAuthentication => &[&["na"], &["pending"], &["success", "fail"]],
-        Family::Card | Family::Account => &[&["active"], &["frozen"], &["inactive"], &["deleted"]],
-        Family::Unknown => &[],
-    }
-}
-
-/// The status an unlisted value ranks with.
-fn fallback_status(family: Family) -> &'static str {
-    match family {
-        Family::Card | Family::Account => "active",
-        _ => "pending",
-    }
-}
-
 /// Position of a (normalised) status in its family's order; unlisted values rank with pending.
 pub fn rank(family: Family, status: &str) -> u8 {
+    let Some(facts) = family.facts() else {
+        return 0;
+    };
     let find = |wanted: &str| {
-        levels(family)
+        facts
+            .levels
             .iter()
             .position(|level| level.contains(&wanted))
             .map(|p| p as u8)
     };
     find(status)
-        .or_else(|| find(fallback_status(family)))
+        .or_else(|| find(facts.unlisted_ranks_as))
         .unwrap_or(0)
 }
 
 /// Terminal states never regress. A payout's `closed` is final too, except that a refund
 /// may follow it (a later terminal).
 pub fn is_terminal(family: Family, status: &str) -> bool {
-    match family {
-        Family::Transfer
-        | Family::CardTransaction
-        | Family::BudgetTransaction
-        | Family::CryptoDeposit
-        | Family::CryptoWithdrawal
-        | Family::GlobalAccountTransaction => matches!(status, "closed" | "fail"),
-        Family::Payout => matches!(status, "closed" | "refunded" | "rejected" | "failed"),
-        Family::Card | Family::Account => status == "deleted",
-        Family::Kyc | Family::Kyb | Family::FaceAuthentication | Family::Unknown => false,
-    }
+    family
+        .facts()
+        .is_some_and(|facts| facts.terminal.contains(&status))
 }
 
 /// An event as far as ordering is concerned: an object's state is the point of the event it
@@ -120,8 +83,9 @@ enum TimeOrder {
 
 /// 0 non-terminal, 1 terminal, 2 a terminal that may follow a terminal (a payout's refund).
 fn class(family: Family, status: &str) -> u8 {
-    match (family, status) {
-        (Family::Payout, "refunded") => 2,
+    let after_terminal = family.facts().and_then(|facts| facts.after_terminal);
+    match status {
+        _ if after_terminal == Some(status) => 2,
         _ if is_terminal(family, status) => 1,
         _ => 0,
     }
@@ -213,147 +177,57 @@ mod tests {
         assert!(applies(Family::Transfer, None, point("closed", 0)));
     }
 
-    #[test]
-    fn later_time_wins_and_earlier_loses() {
-        assert!(applies(
-            Family::Transfer,
-            Some(point("pending", 1)),
-            point("closed", 2)
-        ));
-        assert!(!applies(
-            Family::Transfer,
-            Some(point("closed", 2)),
-            point("pending", 1)
-        ));
-        assert!(!applies(
-            Family::Kyc,
-            Some(point("passed", 5)),
-            point("pending", 4)
-        ));
-    }
+    /// `(why, family, stored (status, second), incoming (status, second), applies)`.
+    type Case = (
+        &'static str,
+        Family,
+        (&'static str, u32),
+        (&'static str, u32),
+        bool,
+    );
 
-    #[test]
-    fn equal_time_goes_to_higher_rank() {
-        assert!(applies(
-            Family::Transfer,
-            Some(point("pending", 1)),
-            point("closed", 1)
-        ));
-        assert!(!applies(
-            Family::Transfer,
-            Some(point("closed", 1)),
-            point("pending", 1)
-        ));
-        assert!(!applies(
-            Family::Transfer,
-            Some(point("pending", 1)),
-            point("pending", 1)
-        ));
-    }
-
-    #[test]
-    fn same_status_with_newer_data_applies() {
-        assert!(applies(
-            Family::Kyc,
-            Some(point("pending", 1)),
-            point("pending", 2)
-        ));
-    }
-
-    #[test]
-    fn terminal_states_never_regress() {
-        assert!(!applies(
-            Family::Transfer,
-            Some(point("closed", 1)),
-            point("pending", 9)
-        ));
-        assert!(!applies(
-            Family::Transfer,
-            Some(point("closed", 1)),
-            point("fail", 9)
-        ));
-        assert!(!applies(
-            Family::Card,
-            Some(point("deleted", 1)),
-            point("active", 9)
-        ));
-        assert!(!applies(
-            Family::Payout,
-            Some(point("refunded", 1)),
-            point("closed", 9)
-        ));
-        assert!(!applies(
-            Family::Payout,
-            Some(point("closed", 1)),
-            point("pending", 9)
-        ));
-    }
-
-    #[test]
-    fn payout_closed_then_refunded_applies() {
-        assert!(applies(
-            Family::Payout,
-            Some(point("closed", 1)),
-            point("refunded", 1)
-        ));
-        assert!(applies(
-            Family::Payout,
-            Some(point("closed", 1)),
-            point("refunded", 3)
-        ));
-        assert!(!applies(
-            Family::Payout,
-            Some(point("refunded", 1)),
-            point("closed", 1)
-        ));
-    }
-
-    #[test]
-    fn kyc_and_face_authentication_may_start_again() {
-        assert!(applies(
-            Family::Kyc,
-            Some(point("passed", 1)),
-            point("pending", 2)
-        ));
-        assert!(applies(
-            Family::Kyb,
-            Some(point("canceled", 1)),
-            point("request", 2)
-        ));
-        assert!(applies(
-            Family::FaceAuthentication,
-            Some(point("fail", 1)),
-            point("pending", 2)
-        ));
-    }
-
-    #[test]
-    fn a_terminal_state_beats_a_skewed_later_non_terminal_in_either_order() {
-        // SPEC 3: closed at .100 and a pending a skewed clock stamped .150.
-        let closed = point("closed", 1);
-        let pending = point("pending", 2);
-        assert!(applies(Family::Transfer, Some(pending), closed));
-        assert!(!applies(Family::Transfer, Some(closed), pending));
-    }
-
-    #[test]
-    fn within_a_terminal_class_the_earlier_fact_stands() {
-        assert!(applies(
-            Family::Transfer,
-            Some(point("fail", 5)),
-            point("closed", 3)
-        ));
-        assert!(!applies(
-            Family::Transfer,
-            Some(point("closed", 3)),
-            point("fail", 5)
-        ));
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("later time wins", Family::Transfer, ("pending", 1), ("closed", 2), true),
+        ("earlier time loses", Family::Transfer, ("closed", 2), ("pending", 1), false),
+        ("earlier time loses", Family::Kyc, ("passed", 5), ("pending", 4), false),
+        ("equal time: higher rank", Family::Transfer, ("pending", 1), ("closed", 1), true),
+        ("equal time: lower rank", Family::Transfer, ("closed", 1), ("pending", 1), false),
+        ("the same point again", Family::Transfer, ("pending", 1), ("pending", 1), false),
+        ("same status, newer data", Family::Kyc, ("pending", 1), ("pending", 2), true),
+        ("terminal stays", Family::Transfer, ("closed", 1), ("pending", 9), false),
+        ("terminal stays", Family::Transfer, ("closed", 1), ("fail", 9), false),
+        ("terminal stays", Family::Card, ("deleted", 1), ("active", 9), false),
+        ("refund stays", Family::Payout, ("refunded", 1), ("closed", 9), false),
+        ("terminal stays", Family::Payout, ("closed", 1), ("pending", 9), false),
+        ("refund follows close", Family::Payout, ("closed", 1), ("refunded", 1), true),
+        ("refund follows close", Family::Payout, ("closed", 1), ("refunded", 3), true),
+        ("close never follows refund", Family::Payout, ("refunded", 1), ("closed", 1), false),
+        ("a check starts again", Family::Kyc, ("passed", 1), ("pending", 2), true),
+        ("a check starts again", Family::Kyb, ("canceled", 1), ("request", 2), true),
+        ("a check starts again", Family::FaceAuthentication, ("fail", 1), ("pending", 2), true),
+        // SPEC 3: closed at .100 and a pending a skewed clock stamped .150, in either order.
+        ("terminal beats skewed later", Family::Transfer, ("pending", 2), ("closed", 1), true),
+        ("terminal beats skewed later", Family::Transfer, ("closed", 1), ("pending", 2), false),
+        ("earlier terminal fact stands", Family::Transfer, ("fail", 5), ("closed", 3), true),
+        ("earlier terminal fact stands", Family::Transfer, ("closed", 3), ("fail", 5), false),
         // A refund stamped a little before the payout's `closed` still applies.
-        assert!(applies(
-            Family::Payout,
-            Some(point("closed", 5)),
-            point("refunded", 4)
-        ));
+        ("refund before close", Family::Payout, ("closed", 5), ("refunded", 4), true),
+        ("cards follow time", Family::Card, ("frozen", 1), ("active", 2), true),
+        ("until deleted", Family::Account, ("active", 1), ("deleted", 2), true),
+    ];
+
+    #[test]
+    fn the_ordering_rules_decide_each_case() {
+        for &(why, family, stored, incoming, expected) in CASES {
+            let stored = point(stored.0, stored.1);
+            let incoming = point(incoming.0, incoming.1);
+            assert_eq!(
+                applies(family, Some(stored), incoming),
+                expected,
+                "{why}: {family} {stored:?} then {incoming:?}"
+            );
+        }
     }
 
     #[test]
@@ -372,19 +246,5 @@ mod tests {
             !applies(Family::Transfer, Some(a), a),
             "the same event again"
         );
-    }
-
-    #[test]
-    fn cards_follow_time_until_deleted() {
-        assert!(applies(
-            Family::Card,
-            Some(point("frozen", 1)),
-            point("active", 2)
-        ));
-        assert!(applies(
-            Family::Account,
-            Some(point("active", 1)),
-            point("deleted", 2)
-        ));
     }
 }

@@ -2,10 +2,11 @@
 
 use crate::{
     amqp::Names,
-    catalogue::{EventId, LimitError, RoutingKey},
+    catalogue::{EventId, LimitError},
     relay::{Claimed, Outbox, Outgoing},
     store::outbox::{self, NotificationRow, OutboxTable},
     wire::notification_properties,
+    wire::RoutingKey,
 };
 use sqlx::PgConnection;
 

@@ -101,17 +101,12 @@ pub async fn rebuild(
             .iter()
             .filter_map(|event| event.describe().ok().map(|d| (event, d)))
             .collect();
-        counts.skipped += (page.len() - descriptions.len()) as u64;
         let events: Vec<Projectable> = descriptions
             .iter()
-            .map(|(event, description)| event.projectable(description))
+            .filter_map(|(event, description)| Some(event.projectable(description.valid()?)))
             .collect();
-        for outcome in project(&mut tx, &events, Mode::Rebuild).await? {
-            match outcome {
-                Ok(_) => counts.replayed += 1,
-                Err(_) => counts.skipped += 1,
-            }
-        }
+        counts.skipped += (page.len() - events.len()) as u64;
+        counts.replayed += project(&mut tx, &events, Mode::Rebuild).await?.len() as u64;
         progress(counts.replayed + counts.skipped, total);
     }
     tx.commit().await?;

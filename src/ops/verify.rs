@@ -6,7 +6,7 @@
 //! events of one object, however large the archive.
 
 use crate::{
-    catalogue::{format_time, Description, Family, OrderKey, StatePoint},
+    catalogue::{format_time, Description, Family, OrderKey},
     projection::{replace_object, Projectable},
     store::{
         archive::{count_object_events, object_events_page, ObjectEvent},
@@ -141,9 +141,8 @@ async fn compare_objects(
         let events: Vec<Projectable> = object
             .iter()
             .filter_map(|(archived, description)| {
-                let description = description.as_ref()?;
-                let valid = description.family == family && description.error.is_none();
-                valid.then(|| archived.event.projectable(description))
+                let valid = description.as_ref()?.valid()?;
+                (valid.family == family).then(|| archived.event.projectable(valid))
             })
             .collect();
         let Some(deciding) = greatest(family, &events) else {
@@ -172,18 +171,10 @@ async fn compare_objects(
     Ok(())
 }
 
-fn point<'a>(event: &'a Projectable<'_>) -> Option<StatePoint<'a>> {
-    Some(StatePoint {
-        status: event.description.status.as_deref()?,
-        occurred_at: event.description.occurred_at?,
-        event_id: event.event_id,
-    })
-}
-
 /// The index of the greatest event under the SPEC 3 order: the one the state comes from.
 fn greatest(family: Family, events: &[Projectable<'_>]) -> Option<usize> {
     (0..events.len())
-        .filter_map(|i| point(&events[i]).map(|p| (i, OrderKey::of(family, &p))))
+        .map(|i| (i, OrderKey::of(family, &events[i].point())))
         .max_by(|a, b| a.1.cmp(&b.1))
         .map(|(i, _)| i)
 }
@@ -197,7 +188,7 @@ fn differs(
     deciding: &Projectable<'_>,
     stored: Option<&StoredState>,
 ) -> Option<Difference> {
-    let expected = point(deciding)?;
+    let expected = deciding.point();
     if let Some(stored) = stored {
         if stored.last_event_id == deciding.event_id {
             return None;

@@ -4,7 +4,7 @@
 
 use super::{fold, Effect, Projectable, Projected};
 use crate::{
-    catalogue::{table, Family, StatePoint, StatusToken},
+    catalogue::{Family, StatePoint},
     store::{
         outbox::{insert_notifications, NewNotification},
         read_model::{
@@ -28,35 +28,18 @@ pub enum Mode {
     Rebuild,
 }
 
-/// One event's result; `Err` names why it cannot be projected.
-pub type Outcome = Result<Projected, &'static str>;
-
-/// An event that fits its family, with what ordering needs.
-struct Valid<'e, 'a> {
-    event: &'e Projectable<'a>,
-    family: Family,
-    object_id: &'e str,
-    status: &'e StatusToken,
-    point: StatePoint<'e>,
-}
-
 /// Applies `events` inside `tx`. Events for one object are applied in the order given.
 pub async fn project(
     tx: &mut PgConnection,
     events: &[Projectable<'_>],
     mode: Mode,
-) -> Result<Vec<Outcome>, sqlx::Error> {
-    let mut outcomes: Vec<Outcome> = vec![Ok(Projected::Stale); events.len()];
+) -> Result<Vec<Projected>, sqlx::Error> {
+    let mut outcomes: Vec<Projected> = vec![Projected::Stale; events.len()];
     // Keyed by (family, object id): the order objects are written in.
-    let mut objects: BTreeMap<(Family, &str), Vec<(usize, Valid)>> = BTreeMap::new();
+    let mut objects: BTreeMap<(Family, &str), Vec<(usize, &Projectable)>> = BTreeMap::new();
     for (index, event) in events.iter().enumerate() {
-        match validate(event) {
-            Ok(valid) => objects
-                .entry((valid.family, valid.object_id))
-                .or_default()
-                .push((index, valid)),
-            Err(reason) => outcomes[index] = Err(reason),
-        }
+        let key = (event.valid.family, event.valid.object_id.as_str());
+        objects.entry(key).or_default().push((index, event));
     }
     if objects.is_empty() {
         return Ok(outcomes);
@@ -72,27 +55,28 @@ pub async fn project(
     let mut notifications = Vec::new();
     for (&(family, object_id), run) in &objects {
         let current = stored.get(&(family, object_id));
-        let points: Vec<StatePoint> = run.iter().map(|(_, v)| v.point).collect();
+        let points: Vec<StatePoint> = run.iter().map(|(_, e)| e.point()).collect();
         let effects = fold(family, current.map(StoredState::point), &points);
         let mut last_applied = None;
         let mut account_id = None;
-        for ((index, valid), effect) in run.iter().zip(&effects) {
+        for (&(index, event), effect) in run.iter().zip(&effects) {
             history.push(history_entry(
-                valid,
+                event,
                 matches!(effect, Effect::Applied { .. }),
             ));
-            outcomes[*index] = Ok(match effect {
+            outcomes[index] = match effect {
                 Effect::Stale => Projected::Stale,
                 Effect::Applied { previous } => {
-                    last_applied = Some(valid);
-                    account_id = valid.event.description.account_id.as_deref().or(account_id);
-                    let notified = mode == Mode::Live && *previous != Some(valid.point.status);
+                    last_applied = Some(event);
+                    account_id = event.valid.account_id.as_deref().or(account_id);
+                    let notified =
+                        mode == Mode::Live && *previous != Some(event.valid.status.as_str());
                     if notified {
-                        notifications.push(notification(valid, *previous));
+                        notifications.push(notification(event, *previous));
                     }
                     Projected::Applied { notified }
                 }
-            });
+            };
         }
         if let Some(last) = last_applied {
             let (inserts, updates) = writes
@@ -111,27 +95,6 @@ pub async fn project(
     Ok(outcomes)
 }
 
-fn validate<'e, 'a>(event: &'e Projectable<'a>) -> Result<Valid<'e, 'a>, &'static str> {
-    let d = event.description;
-    table(d.family).ok_or("family has no table")?;
-    let (Some(status), Some(object_id), Some(occurred_at)) =
-        (d.status.as_ref(), d.object_id.as_deref(), d.occurred_at)
-    else {
-        return Err("event does not fit its family");
-    };
-    Ok(Valid {
-        event,
-        family: d.family,
-        object_id,
-        status,
-        point: StatePoint {
-            status: status.as_str(),
-            occurred_at,
-            event_id: event.event_id,
-        },
-    })
-}
-
 /// The advisory-lock keys of objects, one per `(family, object id)`.
 pub(super) fn lock_keys<'k>(objects: impl Iterator<Item = &'k (Family, &'k str)>) -> Vec<String> {
     objects
@@ -142,7 +105,7 @@ pub(super) fn lock_keys<'k>(objects: impl Iterator<Item = &'k (Family, &'k str)>
 /// The stored state of every object in the batch that has a row.
 async fn read_states<'k>(
     tx: &mut PgConnection,
-    objects: &BTreeMap<(Family, &'k str), Vec<(usize, Valid<'_, '_>)>>,
+    objects: &BTreeMap<(Family, &'k str), Vec<(usize, &Projectable<'_>)>>,
 ) -> Result<HashMap<(Family, &'k str), StoredState>, sqlx::Error> {
     let mut by_family: BTreeMap<Family, Vec<&str>> = BTreeMap::new();
     for &(family, object_id) in objects.keys() {
@@ -165,44 +128,44 @@ async fn read_states<'k>(
 }
 
 /// The object's row after `last`, with `account_id` from the latest applied event that had one.
-fn object_state<'e>(last: &Valid<'e, '_>, account_id: Option<&'e str>) -> ObjectState<'e> {
+fn object_state<'e>(last: &'e Projectable<'_>, account_id: Option<&'e str>) -> ObjectState<'e> {
     ObjectState {
-        object_id: last.object_id,
+        object_id: &last.valid.object_id,
         account_id,
-        status: last.point.status,
-        occurred_at: last.point.occurred_at,
-        last_event_id: last.event.event_id,
-        last_source: last.event.source,
-        resource: last.event.resource_json,
-        amounts: &last.event.description.amounts,
+        status: last.valid.status.as_str(),
+        occurred_at: last.valid.occurred_at,
+        last_event_id: last.event_id,
+        last_source: last.source,
+        resource: last.resource_json,
+        amounts: &last.valid.amounts,
     }
 }
 
-fn history_entry<'e>(valid: &Valid<'e, '_>, applied: bool) -> HistoryEntry<'e> {
+fn history_entry<'e>(event: &'e Projectable<'_>, applied: bool) -> HistoryEntry<'e> {
     HistoryEntry {
-        family: valid.family,
-        object_id: valid.object_id,
-        source: valid.event.source,
-        event_id: valid.event.event_id,
-        status: valid.point.status,
-        occurred_at: valid.point.occurred_at,
+        family: event.valid.family,
+        object_id: &event.valid.object_id,
+        source: event.source,
+        event_id: event.event_id,
+        status: event.valid.status.as_str(),
+        occurred_at: event.valid.occurred_at,
         applied,
-        received_at: valid.event.received_at,
+        received_at: event.received_at,
     }
 }
 
 /// The notification of an applied status change.
-fn notification<'e>(valid: &Valid<'e, '_>, previous: Option<&str>) -> NewNotification<'e> {
-    let event = valid.event;
+fn notification<'e>(event: &'e Projectable<'_>, previous: Option<&str>) -> NewNotification<'e> {
+    let valid = event.valid;
     let (notification_id, routing_key, body) = notification_message(&NotificationFacts {
         source: event.source,
         event_id: event.event_id,
         family: valid.family,
-        object_id: valid.object_id,
-        account_id: event.description.account_id.as_deref(),
+        object_id: &valid.object_id,
+        account_id: valid.account_id.as_deref(),
         previous_status: previous,
-        status: valid.status,
-        occurred_at: valid.point.occurred_at,
+        status: &valid.status,
+        occurred_at: valid.occurred_at,
         resource_raw: event.resource_raw,
     });
     NewNotification {

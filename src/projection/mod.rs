@@ -6,12 +6,12 @@ mod batch;
 mod fold;
 mod repair;
 
-pub use batch::{project, Mode, Outcome};
+pub use batch::{project, Mode};
 pub use fold::{fold, Effect};
 pub use repair::replace_object;
 
 use crate::{
-    catalogue::{table, Description, EventType, Family, LimitError},
+    catalogue::{Description, EventType, Family, LimitError, StatePoint, ValidEvent},
     store::inbox::StoredEvent,
 };
 use chrono::{DateTime, Utc};
@@ -20,11 +20,18 @@ use chrono::{DateTime, Utc};
 pub struct Projectable<'a> {
     pub source: &'a str,
     pub event_id: &'a str,
-    pub description: &'a Description,
+    pub valid: &'a ValidEvent,
     pub received_at: DateTime<Utc>,
     /// The resource as JSON text, when it can be stored as JSONB.
     pub resource_json: Option<&'a str>,
     pub resource_raw: &'a [u8],
+}
+
+impl Projectable<'_> {
+    /// The event as the ordering rule compares it.
+    pub fn point(&self) -> StatePoint<'_> {
+        self.valid.point(self.event_id)
+    }
 }
 
 impl StoredEvent {
@@ -39,11 +46,11 @@ impl StoredEvent {
         ))
     }
 
-    pub fn projectable<'a>(&'a self, description: &'a Description) -> Projectable<'a> {
+    pub fn projectable<'a>(&'a self, valid: &'a ValidEvent) -> Projectable<'a> {
         Projectable {
             source: &self.source,
             event_id: &self.event_id,
-            description,
+            valid,
             received_at: self.received_at,
             resource_json: self.resource_json.as_deref(),
             resource_raw: &self.resource_raw,
@@ -62,5 +69,5 @@ pub enum Projected {
 
 /// The family name for a table, for the read API.
 pub fn family_of(name: &str) -> Option<Family> {
-    Family::parse(name).filter(|f| table(*f).is_some())
+    Family::parse(name).filter(|f| f.facts().is_some())
 }

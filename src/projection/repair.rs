@@ -4,7 +4,7 @@
 
 use super::{batch::lock_keys, project, Mode, Projectable};
 use crate::{
-    catalogue::{Family, StatusToken},
+    catalogue::Family,
     store::{
         outbox::{insert_notifications, NewNotification},
         read_model::{delete_object, lock_objects, StoredState},
@@ -27,36 +27,27 @@ pub async fn replace_object(
     lock_objects(tx, &lock_keys([(family, object_id)].iter())).await?;
     delete_object(tx, family, object_id).await?;
     project(tx, events, Mode::Rebuild).await?;
-    let (Some(status), Some(occurred_at)) = (
-        deciding.description.status.as_ref(),
-        deciding.description.occurred_at,
-    ) else {
-        return Ok(());
-    };
-    if wrong.is_some_and(|w| w.status == status.as_str()) {
+    if wrong.is_some_and(|w| w.status == deciding.valid.status.as_str()) {
         return Ok(());
     }
-    notify(tx, family, object_id, deciding, status, occurred_at, wrong).await
+    notify(tx, deciding, wrong).await
 }
 
 async fn notify(
     tx: &mut PgConnection,
-    family: Family,
-    object_id: &str,
     deciding: &Projectable<'_>,
-    status: &StatusToken,
-    occurred_at: chrono::DateTime<chrono::Utc>,
     wrong: Option<&StoredState>,
 ) -> Result<(), sqlx::Error> {
+    let valid = deciding.valid;
     let facts = NotificationFacts {
         source: deciding.source,
         event_id: deciding.event_id,
-        family,
-        object_id,
-        account_id: deciding.description.account_id.as_deref(),
+        family: valid.family,
+        object_id: &valid.object_id,
+        account_id: valid.account_id.as_deref(),
         previous_status: wrong.map(|w| w.status.as_str()),
-        status,
-        occurred_at,
+        status: &valid.status,
+        occurred_at: valid.occurred_at,
         resource_raw: deciding.resource_raw,
     };
     let repaired_from = wrong.map_or("", |w| w.last_event_id.as_str());

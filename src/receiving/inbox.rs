@@ -12,9 +12,10 @@ pub use crate::{
 };
 
 use crate::{
-    catalogue::{bounded_error, Family, RoutingKey},
+    catalogue::{bounded_error, Family},
     store::{classify, inbox::insert_events, ErrorKind},
     supervisor::Heartbeat,
+    wire::RoutingKey,
 };
 use sqlx::PgPool;
 use std::{sync::Arc, time::Duration};

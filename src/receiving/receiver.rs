@@ -5,10 +5,11 @@ use super::{
     inbox::{Inbox, NewEvent, Stored},
 };
 use crate::{
-    catalogue,
+    catalogue::{self, Family, Reading},
     settings::Settings,
     signing::{self, Scheme, VerifiedEvent},
     telemetry::Metrics,
+    wire::RoutingKey,
 };
 use axum::{
     body::Body,
@@ -146,20 +147,52 @@ fn to_new_event(source: &str, verified: VerifiedEvent) -> NewEvent {
         &verified.resource,
         verified.envelope_time,
     );
+    let routing_key = RoutingKey::of(&verified.event_type, &description.reading);
+    let (family, status, object_id, account_id, occurred_at, parse_error) =
+        match description.reading {
+            Reading::Valid(valid) => (
+                valid.family,
+                Some(valid.status),
+                Some(valid.object_id),
+                valid.account_id,
+                Some(valid.occurred_at),
+                None,
+            ),
+            Reading::Unfit {
+                family,
+                reason,
+                ids,
+            } => (
+                family,
+                None,
+                ids.object_id,
+                ids.account_id,
+                None,
+                Some(reason),
+            ),
+            Reading::Unknown { ids } => (
+                Family::Unknown,
+                None,
+                ids.object_id,
+                ids.account_id,
+                verified.envelope_time,
+                None,
+            ),
+        };
     NewEvent {
         source: source.to_owned(),
         event_id: verified.event_id,
         event_type: verified.event_type,
-        family: description.family,
-        status: description.status,
-        object_id: description.object_id,
-        account_id: description.account_id,
-        routing_key: description.routing_key,
-        occurred_at: description.occurred_at,
+        family,
+        status,
+        object_id,
+        account_id,
+        routing_key,
+        occurred_at,
         envelope_time: verified.envelope_time,
         content_hash: Sha256::digest(&verified.resource).to_vec(),
         resource_raw: verified.resource,
         resource_is_json: description.storable_as_jsonb,
-        parse_error: description.error,
+        parse_error,
     }
 }

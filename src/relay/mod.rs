@@ -14,9 +14,10 @@ pub use event_outbox::EventOutbox;
 
 use crate::{
     amqp::{publish_mandatory, Broker, Outcome},
-    catalogue::{bounded_error, LimitError, RoutingKey},
+    catalogue::{bounded_error, LimitError},
     supervisor::Heartbeat,
     telemetry::Metrics,
+    wire::RoutingKey,
 };
 use crate::{
     settings::RelaySettings,

@@ -1,8 +1,9 @@
 //! Reading the inbox back as an archive: replay and rebuild pages, the verify walk, the
 //! `status` totals, retention and the benchmark's end-to-end check.
 
-use super::inbox::{EventRow, StoredEvent};
+use super::inbox::StoredEvent;
 use crate::catalogue::Family;
+use crate::wire::EventRow;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;

@@ -1,6 +1,9 @@
 //! The inbox table: every accepted event, stored once and keyed by `(source, event_id)`.
 
-use crate::catalogue::{EventId, EventType, Family, ResourceId, RoutingKey, StatusToken};
+use crate::{
+    catalogue::{EventId, EventType, Family, ResourceId, StatusToken},
+    wire::RoutingKey,
+};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use std::collections::HashMap;
@@ -32,23 +35,6 @@ pub enum Stored {
         seq: i64,
     },
     Duplicate,
-}
-
-/// An inbox row as the event relay and `replay` publish it.
-#[derive(sqlx::FromRow)]
-pub struct EventRow {
-    pub seq: i64,
-    pub source: String,
-    pub event_id: String,
-    pub event_type: String,
-    pub family: String,
-    pub status: Option<String>,
-    pub object_id: Option<String>,
-    pub account_id: Option<String>,
-    pub routing_key: String,
-    pub occurred_at: Option<DateTime<Utc>>,
-    pub received_at: DateTime<Utc>,
-    pub resource_raw: Vec<u8>,
 }
 
 /// An inbox row as the projection reads it: the resource as received, to be parsed again.

@@ -2,7 +2,7 @@
 //! the notification outbox. A row is claimed under `FOR UPDATE SKIP LOCKED`, marked published
 //! after the broker confirmed it, or parked with its reason when no message can be built.
 
-use super::inbox::EventRow;
+use crate::wire::EventRow;
 use sqlx::{PgConnection, PgPool};
 
 /// Which outbox a statement is about.

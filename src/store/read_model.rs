@@ -2,7 +2,7 @@
 //! history of every event projected. Statements for a family's table are built once from the
 //! catalogue's table of per-family facts.
 
-use crate::catalogue::{money_columns, table, Family, Money, StatePoint};
+use crate::catalogue::{Family, FamilyFacts, Money, StatePoint};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use std::{collections::HashMap, sync::LazyLock};
@@ -62,9 +62,13 @@ struct Statements {
 static STATEMENTS: LazyLock<HashMap<Family, Statements>> = LazyLock::new(|| {
     Family::KNOWN
         .iter()
-        .filter_map(|family| Some((*family, statements(table(*family)?, *family))))
+        .filter_map(|family| Some((*family, statements(family.facts()?))))
         .collect()
 });
+
+fn money_fields(family: Family) -> &'static [crate::catalogue::MoneyField] {
+    family.facts().map_or(&[], |facts| facts.money)
+}
 
 /// The columns every family table has, in the order they are bound.
 const COLUMNS: [(&str, &str); 7] = [
@@ -77,12 +81,13 @@ const COLUMNS: [(&str, &str); 7] = [
     ("resource", "text"),
 ];
 
-fn statements(table: &str, family: Family) -> Statements {
+fn statements(facts: &FamilyFacts) -> Statements {
+    let table = facts.table;
     let mut columns: Vec<(&str, &str)> = COLUMNS.to_vec();
-    for (_, amount, currency) in money_columns(family) {
+    for money in facts.money {
         // Amounts travel as text and become `numeric` in the statement, keeping every digit.
-        columns.push((amount, "numeric"));
-        columns.push((currency, "text"));
+        columns.push((money.amount_column, "numeric"));
+        columns.push((money.currency_column, "text"));
     }
     let arrays = columns
         .iter()
@@ -199,7 +204,7 @@ pub struct ObjectRows<'e> {
 
 impl<'e> ObjectRows<'e> {
     pub fn new(family: Family) -> Self {
-        let money = money_columns(family).len();
+        let money = money_fields(family).len();
         ObjectRows {
             family,
             object_id: Vec::new(),
@@ -226,11 +231,11 @@ impl<'e> ObjectRows<'e> {
         self.last_event_id.push(state.last_event_id);
         self.last_source.push(state.last_source);
         self.resource.push(state.resource);
-        let columns = money_columns(self.family).iter();
-        for (((name, _, _), amounts), currencies) in
-            columns.zip(&mut self.amounts).zip(&mut self.currencies)
+        let fields = money_fields(self.family).iter();
+        for ((field, amounts), currencies) in
+            fields.zip(&mut self.amounts).zip(&mut self.currencies)
         {
-            let found = state.amounts.iter().find(|m| m.name == *name);
+            let found = state.amounts.iter().find(|m| m.name == field.name);
             amounts.push(found.map(|m| m.amount.as_str()));
             currencies.push(found.and_then(|m| m.currency.as_deref()));
         }

@@ -1,13 +1,30 @@
 //! The event message of SPEC 4.
 
 use super::headers::{text_value, X_SOURCE};
-use crate::{
-    catalogue::{format_time, EventId, EventType, LimitError, RoutingKey},
-    store::inbox::EventRow,
-};
+use super::RoutingKey;
+use crate::catalogue::{format_time, EventId, EventType, LimitError};
+use chrono::{DateTime, Utc};
 use lapin::{types::FieldTable, BasicProperties};
 use serde::{Deserialize, Serialize};
 use serde_json::{value::RawValue, Value};
+
+/// An inbox row as the event relay and `replay` publish it: the columns an event message is
+/// made of. The store reads it; it is declared here because it is the message's input.
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    pub seq: i64,
+    pub source: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub family: String,
+    pub status: Option<String>,
+    pub object_id: Option<String>,
+    pub account_id: Option<String>,
+    pub routing_key: String,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    pub resource_raw: Vec<u8>,
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -96,7 +113,7 @@ pub fn event_message(row: &EventRow) -> Result<EventMessageParts, LimitError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
+    use chrono::TimeZone;
 
     fn row(resource: &[u8]) -> EventRow {
         EventRow {

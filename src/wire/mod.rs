@@ -5,8 +5,9 @@
 mod event;
 mod headers;
 mod notification;
+mod routing;
 
-pub use event::{event_message, EventMessageParts, EventRef};
+pub use event::{event_message, EventMessageParts, EventRef, EventRow};
 pub use headers::{
     attempts, header_number, header_text, text_value, value_text, FAILURE_HEADERS, X_EVENT_ID,
     X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR, X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE, X_SOURCE,
@@ -15,3 +16,4 @@ pub use notification::{
     notification_id, notification_message, notification_properties, repair_notification_message,
     NotificationFacts,
 };
+pub use routing::RoutingKey;

@@ -7,7 +7,7 @@
 
 use super::{consumer::Handler, Failure};
 use crate::{
-    catalogue::{bounded_error, Description, Family, LimitError},
+    catalogue::{bounded_error, Description, LimitError, Reading},
     projection::{project, Mode, Projectable, Projected},
     store::inbox::{self, StoredEvent},
     store::{classify, ErrorKind},
@@ -63,15 +63,10 @@ impl ReadModelHandler {
         let projected = project(&mut tx, &projectable, Mode::Live).await?;
         let mut notified = false;
         for (event, outcome) in projectable.iter().zip(projected) {
-            let outcome = match outcome {
-                Ok(Projected::Applied { notified: n }) => {
-                    notified |= n;
-                    Ok(())
-                }
-                Ok(Projected::Stale) => Ok(()),
-                Err(reason) => Err(Failure::Permanent(reason.into())),
-            };
-            outcomes.insert((event.source, event.event_id), outcome);
+            if let Projected::Applied { notified: true } = outcome {
+                notified = true;
+            }
+            outcomes.insert((event.source, event.event_id), Ok(()));
         }
         let unclaim: Vec<(&str, &str)> = outcomes
             .iter()
@@ -125,21 +120,16 @@ impl ReadModelHandler {
                 Err(error) => {
                     outcomes.insert(key, Err(Failure::Permanent(error.to_string())));
                 }
-                Ok(description) if description.family == Family::Unknown => {
-                    self.metrics.count_unknown_event(&event.event_type);
-                    outcomes.insert(key, Ok(()));
-                }
-                Ok(description) => match &description.error {
-                    Some(error) => {
-                        outcomes.insert(
-                            key,
-                            Err(Failure::Permanent(format!(
-                                "resource does not fit {}: {error}",
-                                description.family
-                            ))),
-                        );
+                Ok(description) => match &description.reading {
+                    Reading::Unknown { .. } => {
+                        self.metrics.count_unknown_event(&event.event_type);
+                        outcomes.insert(key, Ok(()));
                     }
-                    None => projectable.push(event.projectable(description)),
+                    Reading::Unfit { family, reason, .. } => {
+                        let reason = format!("resource does not fit {family}: {reason}");
+                        outcomes.insert(key, Err(Failure::Permanent(reason)));
+                    }
+                    Reading::Valid(valid) => projectable.push(event.projectable(valid)),
                 },
             }
         }

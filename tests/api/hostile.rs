@@ -481,9 +481,10 @@ async fn poison_events_among_normal_ones_under_load_stop_nothing() {
 #[tokio::test]
 async fn the_inbox_stores_a_row_the_database_refuses_as_unfit_without_failing_its_batch() {
     use hookgate::{
-        catalogue::{EventId, EventType, Family, RoutingKey, StatusToken},
+        catalogue::{EventId, EventType, Family, StatusToken},
         receiving::inbox::{Inbox, InboxSettings, NewEvent, Stored},
         supervisor::Heartbeat,
+        wire::RoutingKey,
     };
     let app = spawn_app().await;
     let (inbox, batcher) = Inbox::new(app.pool.clone(), InboxSettings::default());

@@ -6,7 +6,7 @@ use crate::support::{fixtures::INTERLACE_SECRET, sign, spawn_app, TestApp};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use hookgate::{
     app::StartOptions,
-    catalogue::{format_time, Family, OrderKey, StatePoint},
+    catalogue::{format_time, Family, OrderKey, StatePoint, ValidEvent},
 };
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -332,13 +332,10 @@ fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
                 })
                 .collect();
             let descriptions: Vec<_> = stored.iter().map(|e| e.describe().unwrap()).collect();
+            let valid: Vec<&ValidEvent> = descriptions.iter().map(|d| d.valid().unwrap()).collect();
             let greatest = (0..stored.len())
                 .max_by(|&a, &b| {
-                    let point = |i: usize| StatePoint {
-                        status: descriptions[i].status.as_deref().unwrap(),
-                        occurred_at: descriptions[i].occurred_at.unwrap(),
-                        event_id: &stored[i].event_id,
-                    };
+                    let point = |i: usize| valid[i].point(&stored[i].event_id);
                     OrderKey::of(Family::Transfer, &point(a))
                         .cmp(&OrderKey::of(Family::Transfer, &point(b)))
                 })
@@ -346,7 +343,7 @@ fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
             let (status, last_event_id, note): (String, String, String) = runtime.block_on(async {
                 let mut batch = Vec::new();
                 for (position, &index) in order.iter().enumerate() {
-                    batch.push(stored[index].projectable(&descriptions[index]));
+                    batch.push(stored[index].projectable(valid[index]));
                     if cuts[position] || position + 1 == order.len() {
                         let mut tx = app.pool.begin().await.unwrap();
                         project(&mut tx, &batch, Mode::Live).await.unwrap();
@@ -362,7 +359,7 @@ fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
                 .await
                 .unwrap()
             });
-            prop_assert_eq!(&status, descriptions[greatest].status.as_deref().unwrap());
+            prop_assert_eq!(&status, valid[greatest].status.as_str());
             prop_assert_eq!(&last_event_id, &stored[greatest].event_id);
             prop_assert_eq!(note, format!("event {greatest}"));
             Ok(())
