@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures the machine's ceilings and hookgate against them (see benches/ceilings.rs).
+# Measures the machine's ceilings and hookgate against them (see benches/ceilings/main.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/services.sh

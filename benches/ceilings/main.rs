@@ -1,0 +1,154 @@
+//! Measures, in one run on this machine, the ceilings of the parts hookgate is made of and then
+//! hookgate itself, and prints each figure with its ratio to its ceiling:
+//! (a) PostgreSQL: batched insert-or-ignore of 1 KiB JSON rows with a unique key;
+//! (b) RabbitMQ: persistent 1 KiB publishes with confirms into a quorum queue;
+//! (c) HTTP: a no-op axum POST handler that only checks the HMAC;
+//! then hookgate's accept rate (relay and workers idle), its end-to-end rate, its p99 accept
+//! latency at half its maximum rate, and its peak memory. A second table gives the CPU each
+//! part spent per event in each measurement (from /proc), which is what bounds the rates on a
+//! machine where all of them share the cores.
+//!
+//! `benches/run.sh` starts the services and runs this; `HOOKGATE_BENCH_SECONDS` sets each
+//! measurement's length (default 10).
+
+mod cpu;
+mod parts;
+mod process;
+mod report;
+
+use cpu::Cpu;
+use hookgate::bench::{load, verify};
+use process::Hookgate;
+use report::{Ceilings, FullRun, IdleRun};
+use sqlx::{postgres::PgPoolOptions, Connection as _, PgConnection};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "bench-secret";
+const CONNECTIONS: usize = 32;
+
+fn seconds() -> Duration {
+    let secs = std::env::var("HOOKGATE_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    Duration::from_secs(secs)
+}
+
+fn admin_url() -> String {
+    std::env::var("HOOKGATE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://hookgate:hookgate@127.0.0.1:5432/postgres".into())
+}
+
+fn amqp_url() -> String {
+    std::env::var("HOOKGATE_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+async fn fresh_database(name: &str) -> String {
+    let mut admin = PgConnection::connect(&admin_url())
+        .await
+        .expect("PostgreSQL (run deploy/services.sh)");
+    sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let base = admin_url();
+    format!("{}/{name}", &base[..base.rfind('/').unwrap()])
+}
+
+async fn drop_database(name: &str) {
+    if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+        let _ = sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
+            .execute(&mut admin)
+            .await;
+    }
+}
+
+fn plan(url: String, rate: Option<f64>) -> load::LoadPlan {
+    load::LoadPlan {
+        url,
+        secret: SECRET.into(),
+        connections: CONNECTIONS,
+        rate,
+        duration: Some(seconds()),
+        count: None,
+        duplicates: 0.0,
+        out_of_order: 0.0,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    eprintln!("measuring ceilings, {} s each ...", seconds().as_secs());
+    let ceilings = Ceilings {
+        postgres: parts::postgres_ceiling().await,
+        rabbitmq: parts::rabbitmq_ceiling().await,
+        http: parts::http_ceiling().await,
+    };
+    let idle = measure_idle().await;
+    let full = measure_full().await;
+    report::print(&ceilings, &idle, &full);
+}
+
+/// hookgate's accept rate and latency with the relay and workers idle: its broker is a port
+/// nothing listens on.
+async fn measure_idle() -> IdleRun {
+    eprintln!("measuring hookgate's accept rate with the relay and workers idle ...");
+    let idle = Hookgate::start(
+        "hookgate_bench_accept",
+        "amqp://guest:guest@127.0.0.1:1/%2f",
+    )
+    .await;
+    let cpu_before = Cpu::now(Some(idle.child.id()));
+    let accept = load::run(plan(idle.webhook_url(), None)).await;
+    let accept_cpu = Cpu::now(Some(idle.child.id())).since(cpu_before);
+    eprintln!("measuring p99 accept latency at half that rate ...");
+    let half_rate = accept.accepted_per_second / 2.0;
+    let half = load::run(plan(idle.webhook_url(), Some(half_rate))).await;
+    let memory = idle.peak_memory_mib();
+    idle.remove().await;
+    IdleRun {
+        accept,
+        accept_cpu,
+        half,
+        memory,
+    }
+}
+
+/// hookgate end to end: load, then wait until the read model holds every accepted event.
+async fn measure_full() -> FullRun {
+    eprintln!("measuring hookgate end to end ...");
+    let full = Hookgate::start("hookgate_bench_e2e", &amqp_url()).await;
+    let cpu_before = Cpu::now(Some(full.child.id()));
+    let started = Instant::now();
+    let loaded = load::run(plan(full.webhook_url(), None)).await;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&full.database_url)
+        .await
+        .unwrap();
+    let wait = Duration::from_secs(600);
+    let e2e = verify::verify(&pool, "interlace", &loaded.accepted_ids, wait)
+        .await
+        .unwrap();
+    let e2e_cpu = Cpu::now(Some(full.child.id())).since(cpu_before);
+    let e2e_seconds = started.elapsed().as_secs_f64();
+    eprintln!("measuring p99 accept latency at half the full pipeline's maximum accept rate ...");
+    let half_rate = loaded.accepted_per_second / 2.0;
+    let half = load::run(plan(full.webhook_url(), Some(half_rate))).await;
+    let memory = full.peak_memory_mib();
+    pool.close().await;
+    full.remove().await;
+    FullRun {
+        loaded,
+        e2e,
+        e2e_cpu,
+        e2e_seconds,
+        half,
+        memory,
+    }
+}

@@ -1,0 +1,182 @@
+//! The figures of one run, each with its ceiling, ratio and target, and the CPU each part spent.
+
+use super::{seconds, Cpu, CONNECTIONS};
+use hookgate::bench::{load::LoadReport, verify::Verification};
+
+/// Each part's rate alone, with the CPU it took.
+pub struct Ceilings {
+    pub postgres: (f64, Cpu),
+    pub rabbitmq: (f64, Cpu),
+    pub http: (f64, Cpu),
+}
+
+/// hookgate with the relay and workers idle.
+pub struct IdleRun {
+    pub accept: LoadReport,
+    pub accept_cpu: Cpu,
+    /// At half the accept rate.
+    pub half: LoadReport,
+    pub memory: f64,
+}
+
+/// hookgate with the whole pipeline running.
+pub struct FullRun {
+    pub loaded: LoadReport,
+    pub e2e: Verification,
+    pub e2e_cpu: Cpu,
+    pub e2e_seconds: f64,
+    /// At half the accept rate.
+    pub half: LoadReport,
+    pub memory: f64,
+}
+
+struct Line {
+    what: &'static str,
+    value: String,
+    ceiling: String,
+    ratio: Option<f64>,
+    target: &'static str,
+    met: Option<bool>,
+}
+
+impl Line {
+    fn ceiling(what: &'static str, rate: f64) -> Line {
+        Line {
+            what,
+            value: format!("{rate:.0}"),
+            ceiling: "-".into(),
+            ratio: None,
+            target: "",
+            met: None,
+        }
+    }
+
+    /// A figure with its target; `ratio` to the ceiling when there is one.
+    fn target(
+        what: &'static str,
+        value: String,
+        ceiling: String,
+        ratio: Option<f64>,
+        (target, met): (&'static str, bool),
+    ) -> Line {
+        Line {
+            what,
+            value,
+            ceiling,
+            ratio,
+            target,
+            met: Some(met),
+        }
+    }
+
+    fn print(&self) {
+        let ratio = self.ratio.map(|r| format!("{:.0}%", r * 100.0));
+        let met = match self.met {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "",
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {met} |",
+            self.what,
+            self.value,
+            self.ceiling,
+            ratio.unwrap_or_default(),
+            self.target,
+        );
+    }
+}
+
+pub fn print(ceilings: &Ceilings, idle: &IdleRun, full: &FullRun) {
+    let (postgres, rabbitmq) = (ceilings.postgres.0, ceilings.rabbitmq.0);
+    let accept = idle.accept.accepted_per_second;
+    let e2e = &full.e2e;
+    let e2e_ratio = e2e.events_per_second / rabbitmq;
+    let memory = idle.memory.max(full.memory);
+    let lines = [
+        Line::ceiling("PostgreSQL ceiling (rows/s)", postgres),
+        Line::ceiling("RabbitMQ ceiling (confirmed msgs/s)", rabbitmq),
+        Line::ceiling("HTTP+HMAC ceiling (req/s)", ceilings.http.0),
+        Line::target(
+            "hookgate accept rate (events/s)",
+            format!("{accept:.0}"),
+            format!("{postgres:.0} (PostgreSQL)"),
+            Some(accept / postgres),
+            (">= 70%", accept / postgres >= 0.70),
+        ),
+        Line::target(
+            "hookgate end to end (events/s)",
+            format!(
+                "{:.0} (lost {}, twice {})",
+                e2e.events_per_second, e2e.lost, e2e.applied_twice
+            ),
+            format!("{rabbitmq:.0} (RabbitMQ)"),
+            Some(e2e_ratio),
+            (
+                ">= 60%, 0 lost",
+                e2e_ratio >= 0.60 && e2e.lost == 0 && e2e.applied_twice == 0,
+            ),
+        ),
+        Line::target(
+            "p99 accept latency at half max rate, relay and workers idle (ms)",
+            format!("{:.1}", idle.half.latency.p99_ms),
+            format!("rate {:.0}/s", accept / 2.0),
+            None,
+            ("< 25 ms", idle.half.latency.p99_ms < 25.0),
+        ),
+        Line::target(
+            "p99 accept latency at half max rate, full pipeline (ms)",
+            format!("{:.1}", full.half.latency.p99_ms),
+            format!("rate {:.0}/s", full.loaded.accepted_per_second / 2.0),
+            None,
+            ("< 25 ms", full.half.latency.p99_ms < 25.0),
+        ),
+        Line::target(
+            "receiver peak memory (MiB)",
+            format!("{memory:.1}"),
+            "-".into(),
+            None,
+            ("< 150 MiB", memory < 150.0),
+        ),
+    ];
+    println!("| measurement | result | ceiling | ratio | target | met |");
+    println!("|---|---|---|---|---|---|");
+    lines.iter().for_each(Line::print);
+    print_cpu(ceilings, idle, full);
+}
+
+fn print_cpu(ceilings: &Ceilings, idle: &IdleRun, full: &FullRun) {
+    println!("\nCPU per event (µs) while measuring, and how busy the cores were:\n");
+    println!("| phase | PostgreSQL | RabbitMQ | hookgate | load generator | total | busy |");
+    println!("|---|---|---|---|---|---|---|");
+    let measured = seconds().as_secs_f64();
+    for (phase, (rate, cpu)) in [
+        ("PostgreSQL ceiling (per row)", ceilings.postgres),
+        ("RabbitMQ ceiling (per message)", ceilings.rabbitmq),
+        (
+            "HTTP ceiling (per request; server in the load generator)",
+            ceilings.http,
+        ),
+    ] {
+        println!("{}", cpu.row(phase, (rate * measured) as u64, measured));
+    }
+    let accept = &idle.accept;
+    let phase = "accept, relay and workers idle";
+    println!(
+        "{}",
+        idle.accept_cpu.row(phase, accept.accepted, accept.seconds)
+    );
+    let phase = "end to end (load, then until the read model holds all)";
+    let e2e = &full.e2e;
+    println!("{}", full.e2e_cpu.row(phase, e2e.events, full.e2e_seconds));
+    println!(
+        "\naccept at max rate (idle pipeline): p50 {:.1} ms, p99 {:.1} ms; full pipeline accept rate {:.0}/s; \
+         end-to-end latency p50 {:.1} ms, p99 {:.1} ms; {CONNECTIONS} connections, {} s per measurement",
+        accept.latency.p50_ms,
+        accept.latency.p99_ms,
+        full.loaded.accepted_per_second,
+        e2e.latency.p50_ms,
+        e2e.latency.p99_ms,
+        seconds().as_secs(),
+    );
+}
