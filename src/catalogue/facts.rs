@@ -73,14 +73,13 @@ const TRANSACTION_TERMINAL: &[&str] = &["closed", "fail"];
 const CHECK_LEVELS: &[&[&str]] = &[&["na"], &["pending"], &["request"], &["passed", "canceled"]];
 const LIFECYCLE_LEVELS: &[&[&str]] = &[&["active"], &["frozen"], &["inactive"], &["deleted"]];
 
-/// A money-moving family whose statuses run pending → closed | fail.
-const fn transaction(
+/// A family's facts with what most families share: the id in `id`, the status in `status`,
+/// timed by the envelope, no money, nothing terminal.
+const fn named(
     family: Family,
     name: &'static str,
     event_prefix: &'static str,
     table: &'static str,
-    time: &'static [&'static str],
-    money: &'static [MoneyField],
 ) -> FamilyFacts {
     FamilyFacts {
         family,
@@ -90,221 +89,118 @@ const fn transaction(
         object_id_field: "id",
         status_field: "status",
         object_is_account: false,
-        time: TimeSource::Resource(time),
-        money,
-        levels: TRANSACTION_LEVELS,
-        unlisted_ranks_as: "pending",
-        terminal: TRANSACTION_TERMINAL,
-        after_terminal: None,
-    }
-}
-
-/// An account-level check (KYC, KYB, face authentication): no money, timed by the envelope,
-/// and it may start again after passing or failing.
-const fn check(
-    family: Family,
-    name: &'static str,
-    event_prefix: &'static str,
-    table: &'static str,
-    object_id_field: &'static str,
-    status_field: &'static str,
-    levels: &'static [&'static [&'static str]],
-) -> FamilyFacts {
-    FamilyFacts {
-        family,
-        name,
-        event_prefix,
-        table,
-        object_id_field,
-        status_field,
-        object_is_account: true,
         time: TimeSource::Envelope,
         money: &[],
-        levels,
+        levels: &[],
         unlisted_ranks_as: "pending",
         terminal: &[],
         after_terminal: None,
     }
 }
 
-/// A card or an account: timed by the envelope, final once deleted.
-const fn lifecycle(
-    family: Family,
-    name: &'static str,
-    event_prefix: &'static str,
-    table: &'static str,
-    object_is_account: bool,
+/// A money-moving family whose statuses run pending → closed | fail.
+const fn transaction(
+    (family, name, event_prefix, table): (Family, &'static str, &'static str, &'static str),
+    time: &'static [&'static str],
+    money: &'static [MoneyField],
 ) -> FamilyFacts {
     FamilyFacts {
-        family,
-        name,
-        event_prefix,
-        table,
-        object_id_field: "id",
-        status_field: "status",
-        object_is_account,
-        time: TimeSource::Envelope,
-        money: &[],
-        levels: LIFECYCLE_LEVELS,
-        unlisted_ranks_as: "active",
-        terminal: &["deleted"],
-        after_terminal: None,
+        time: TimeSource::Resource(time),
+        money,
+        levels: TRANSACTION_LEVELS,
+        terminal: TRANSACTION_TERMINAL,
+        ..named(family, name, event_prefix, table)
     }
 }
 
-/// In the order of [`Family::KNOWN`].
+/// An account-level check (KYC, KYB, face authentication): no money, timed by the envelope,
+/// and it may start again after passing or failing.
+const fn check(
+    (family, name, event_prefix, table): (Family, &'static str, &'static str, &'static str),
+    (object_id_field, status_field): (&'static str, &'static str),
+    levels: &'static [&'static [&'static str]],
+) -> FamilyFacts {
+    FamilyFacts {
+        object_id_field,
+        status_field,
+        object_is_account: true,
+        levels,
+        ..named(family, name, event_prefix, table)
+    }
+}
+
+/// A card or an account: timed by the envelope, final once deleted.
+const fn lifecycle(
+    (family, name, event_prefix, table): (Family, &'static str, &'static str, &'static str),
+    object_is_account: bool,
+) -> FamilyFacts {
+    FamilyFacts {
+        object_is_account,
+        levels: LIFECYCLE_LEVELS,
+        unlisted_ranks_as: "active",
+        terminal: &["deleted"],
+        ..named(family, name, event_prefix, table)
+    }
+}
+
+/// In the order of [`Family::KNOWN`]. One row a family, so it reads as a table.
+#[rustfmt::skip]
 pub(super) static FACTS: [FamilyFacts; 12] = [
     transaction(
-        Family::Transfer,
-        "transfer",
-        "TRANSFER",
-        "transfers",
+        (Family::Transfer, "transfer", "TRANSFER", "transfers"),
         &["updateTime", "createTime"],
         &[
-            money(
-                "amount",
-                &["amount", "amount"],
-                &["amount", "currency"],
-                "amount",
-                "currency",
-            ),
-            money(
-                "fee",
-                &["fee", "amount"],
-                &["fee", "currency"],
-                "fee",
-                "fee_currency",
-            ),
+            money("amount", &["amount", "amount"], &["amount", "currency"], "amount", "currency"),
+            money("fee", &["fee", "amount"], &["fee", "currency"], "fee", "fee_currency"),
         ],
     ),
     transaction(
-        Family::CardTransaction,
-        "card_transaction",
-        "CARD_TRANSACTION",
-        "card_transactions",
+        (Family::CardTransaction, "card_transaction", "CARD_TRANSACTION", "card_transactions"),
         &["transactionTime"],
         AMOUNT_AND_FEE,
     ),
     transaction(
-        Family::BudgetTransaction,
-        "budget_transaction",
-        "BUDGET_TRANSACTION",
-        "budget_transactions",
+        (Family::BudgetTransaction, "budget_transaction", "BUDGET_TRANSACTION", "budget_transactions"),
         &["transactionTime"],
         AMOUNT_AND_FEE,
     ),
+    check((Family::Kyc, "kyc", "KYC", "kyc_checks"), ("id", "kycStatus"), CHECK_LEVELS),
+    check((Family::Kyb, "kyb", "KYB", "kyb_checks"), ("id", "cardKybStatus"), CHECK_LEVELS),
     check(
-        Family::Kyc,
-        "kyc",
-        "KYC",
-        "kyc_checks",
-        "id",
-        "kycStatus",
-        CHECK_LEVELS,
-    ),
-    check(
-        Family::Kyb,
-        "kyb",
-        "KYB",
-        "kyb_checks",
-        "id",
-        "cardKybStatus",
-        CHECK_LEVELS,
-    ),
-    check(
-        Family::FaceAuthentication,
-        "face_authentication",
-        "FACE_AUTHENTICATION",
-        "face_authentications",
-        "accountId",
-        "status",
+        (Family::FaceAuthentication, "face_authentication", "FACE_AUTHENTICATION", "face_authentications"),
+        ("accountId", "status"),
         &[&["na"], &["pending"], &["success", "fail"]],
     ),
     FamilyFacts {
-        family: Family::Payout,
-        name: "payout",
-        event_prefix: "PAYOUT",
-        table: "payouts",
-        object_id_field: "id",
-        status_field: "status",
-        object_is_account: false,
         time: TimeSource::Resource(&["refundTime", "successTime", "createTime"]),
         money: &[
-            money(
-                "amount",
-                &["data", "fromAmount"],
-                &["data", "fromCurrency"],
-                "amount",
-                "currency",
-            ),
-            money(
-                "fee",
-                &["data", "fee"],
-                &["data", "feeCurrency"],
-                "fee",
-                "fee_currency",
-            ),
-            money(
-                "toAmount",
-                &["data", "toAmount"],
-                &["data", "toCurrency"],
-                "to_amount",
-                "to_currency",
-            ),
-            money(
-                "refundAmount",
-                &["data", "refundAmount"],
-                &["data", "refundCurrency"],
-                "refund_amount",
-                "refund_currency",
-            ),
+            money("amount", &["data", "fromAmount"], &["data", "fromCurrency"], "amount", "currency"),
+            money("fee", &["data", "fee"], &["data", "feeCurrency"], "fee", "fee_currency"),
+            money("toAmount", &["data", "toAmount"], &["data", "toCurrency"], "to_amount", "to_currency"),
+            money("refundAmount", &["data", "refundAmount"], &["data", "refundCurrency"], "refund_amount", "refund_currency"),
         ],
-        levels: &[
-            &["created"],
-            &["pending"],
-            &["proof_required"],
-            &["closed", "rejected", "failed"],
-            &["refunded"],
-        ],
-        unlisted_ranks_as: "pending",
+        levels: &[&["created"], &["pending"], &["proof_required"], &["closed", "rejected", "failed"], &["refunded"]],
         terminal: &["closed", "refunded", "rejected", "failed"],
         after_terminal: Some("refunded"),
+        ..named(Family::Payout, "payout", "PAYOUT", "payouts")
     },
     transaction(
-        Family::CryptoDeposit,
-        "crypto_deposit",
-        "CRYPTO_DEPOSIT",
-        "crypto_deposits",
+        (Family::CryptoDeposit, "crypto_deposit", "CRYPTO_DEPOSIT", "crypto_deposits"),
         &["updateTime", "createTime"],
         AMOUNT_AND_FEE,
     ),
     transaction(
-        Family::CryptoWithdrawal,
-        "crypto_withdrawal",
-        "CRYPTO_WITHDRAWAL",
-        "crypto_withdrawals",
+        (Family::CryptoWithdrawal, "crypto_withdrawal", "CRYPTO_WITHDRAWAL", "crypto_withdrawals"),
         &["updateTime", "createTime"],
         AMOUNT_AND_FEE,
     ),
     transaction(
-        Family::GlobalAccountTransaction,
-        "global_account_transaction",
-        "GLOBAL_ACCOUNT_TRANSACTION",
-        "global_account_transactions",
+        (Family::GlobalAccountTransaction, "global_account_transaction", "GLOBAL_ACCOUNT_TRANSACTION", "global_account_transactions"),
         &["transactionTime", "createTime"],
-        &[
-            money(
-                "amount",
-                &["transactionAmount"],
-                &["currency"],
-                "amount",
-                "currency",
-            ),
-            FEE,
-        ],
+        &[money("amount", &["transactionAmount"], &["currency"], "amount", "currency"), FEE],
     ),
-    lifecycle(Family::Card, "card", "CARD", "cards", false),
-    lifecycle(Family::Account, "account", "ACCOUNT", "accounts", true),
+    lifecycle((Family::Card, "card", "CARD", "cards"), false),
+    lifecycle((Family::Account, "account", "ACCOUNT", "accounts"), true),
 ];
 
 impl Family {

@@ -26,7 +26,8 @@ pub enum Reading {
     Valid(ValidEvent),
     /// A known family's event whose resource lacks what the family needs or holds a value
     /// outside the limits. It is still stored and published on `<family>.invalid`, and the
-    /// worker dead-letters it.
+    /// worker dead-letters it. The inbox also stores any event whose row the database refused
+    /// this way, with that refusal as the reason.
     Unfit {
         family: Family,
         reason: String,
@@ -58,7 +59,13 @@ pub struct ValidEvent {
 impl Description {
     /// The event, when it can be projected.
     pub fn valid(&self) -> Option<&ValidEvent> {
-        match &self.reading {
+        self.reading.valid()
+    }
+}
+
+impl Reading {
+    pub fn valid(&self) -> Option<&ValidEvent> {
+        match self {
             Reading::Valid(valid) => Some(valid),
             Reading::Unfit { .. } | Reading::Unknown { .. } => None,
         }

@@ -9,7 +9,7 @@ use crate::{
     catalogue::{format_time, Description, Family, OrderKey},
     projection::{replace_object, Projectable},
     store::{
-        archive::{count_object_events, object_events_page, ObjectEvent},
+        archive::{count_processed, object_events_page, ObjectEvent},
         read_model::{stored_states, StoredState},
     },
 };
@@ -56,7 +56,7 @@ pub async fn verify(
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Report, sqlx::Error> {
     let families: Vec<Family> = family.map_or_else(|| Family::KNOWN.to_vec(), |f| vec![f]);
-    let total = count_object_events(pool, &families).await?;
+    let total = count_processed(pool, &families).await?;
     let mut report = Report::default();
     for family in families {
         verify_family(pool, family, repair, &mut report, &mut |read| {

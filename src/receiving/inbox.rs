@@ -12,7 +12,7 @@ pub use crate::{
 };
 
 use crate::{
-    catalogue::{bounded_error, Family},
+    catalogue::{bounded_error, Family, Ids, Reading, ValidEvent},
     store::{classify, inbox::insert_events, ErrorKind},
     supervisor::Heartbeat,
     wire::RoutingKey,
@@ -30,20 +30,23 @@ impl NewEvent {
     /// refusal, without the values derived from the resource (one of which was refused). The
     /// worker re-reads the bytes and dead-letters the event with its reason.
     fn as_refused(&self, refusal: &sqlx::Error) -> NewEvent {
+        let family = match &self.reading {
+            Reading::Valid(ValidEvent { family, .. }) | Reading::Unfit { family, .. } => *family,
+            Reading::Unknown { .. } => Family::Unknown,
+        };
+        let routing_key = match family {
+            Family::Unknown => self.routing_key.clone(),
+            family => RoutingKey::invalid(family),
+        };
         NewEvent {
-            status: None,
-            object_id: None,
-            account_id: None,
-            routing_key: match self.family {
-                Family::Unknown => self.routing_key.clone(),
-                family => RoutingKey::invalid(family),
+            reading: Reading::Unfit {
+                family,
+                reason: bounded_error(format!("the database refused the event: {refusal}")),
+                ids: Ids::default(),
             },
-            occurred_at: None,
+            routing_key,
             envelope_time: None,
             resource_is_json: false,
-            parse_error: Some(bounded_error(format!(
-                "the database refused the event: {refusal}"
-            ))),
             ..self.clone()
         }
     }

@@ -5,7 +5,7 @@ use super::{
     inbox::{Inbox, NewEvent, Stored},
 };
 use crate::{
-    catalogue::{self, Family, Reading},
+    catalogue::{self, Reading},
     settings::Settings,
     signing::{self, Scheme, VerifiedEvent},
     telemetry::Metrics,
@@ -81,8 +81,8 @@ impl Receiver {
         let verified = scheme.verify(headers, &body, chrono::Utc::now())?;
         tracing::Span::current().record("event_id", verified.event_id.as_str());
         let event = to_new_event(source, verified);
-        if let Some(error) = &event.parse_error {
-            tracing::warn!(%error, family = %event.family, "resource does not fit its family; stored for the dead-letter queue");
+        if let Reading::Unfit { family, reason, .. } = &event.reading {
+            tracing::warn!(error = %reason, %family, "resource does not fit its family; stored for the dead-letter queue");
         }
         let stored = self.inbox.store(event).await.map_err(|error| {
             tracing::error!(%error, "event not stored");
@@ -147,52 +147,15 @@ fn to_new_event(source: &str, verified: VerifiedEvent) -> NewEvent {
         &verified.resource,
         verified.envelope_time,
     );
-    let routing_key = RoutingKey::of(&verified.event_type, &description.reading);
-    let (family, status, object_id, account_id, occurred_at, parse_error) =
-        match description.reading {
-            Reading::Valid(valid) => (
-                valid.family,
-                Some(valid.status),
-                Some(valid.object_id),
-                valid.account_id,
-                Some(valid.occurred_at),
-                None,
-            ),
-            Reading::Unfit {
-                family,
-                reason,
-                ids,
-            } => (
-                family,
-                None,
-                ids.object_id,
-                ids.account_id,
-                None,
-                Some(reason),
-            ),
-            Reading::Unknown { ids } => (
-                Family::Unknown,
-                None,
-                ids.object_id,
-                ids.account_id,
-                verified.envelope_time,
-                None,
-            ),
-        };
     NewEvent {
         source: source.to_owned(),
+        routing_key: RoutingKey::of(&verified.event_type, &description.reading),
         event_id: verified.event_id,
         event_type: verified.event_type,
-        family,
-        status,
-        object_id,
-        account_id,
-        routing_key,
-        occurred_at,
         envelope_time: verified.envelope_time,
+        reading: description.reading,
         content_hash: Sha256::digest(&verified.resource).to_vec(),
         resource_raw: verified.resource,
         resource_is_json: description.storable_as_jsonb,
-        parse_error,
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{
     header, unreadable_body, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest,
-    VerifiedEvent,
+    Verdict, VerifiedEvent,
 };
 use crate::catalogue::{parse_time_str, EventId, EventType};
 use crate::settings::Secret;
@@ -62,12 +62,7 @@ pub fn signature(secret: &Secret, resource: &[u8]) -> String {
 }
 
 impl Scheme for Interlace {
-    fn verify(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        now: DateTime<Utc>,
-    ) -> Result<VerifiedEvent, Rejection> {
+    fn verify(&self, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> Verdict {
         let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
             unreadable_body(
                 &e,

@@ -59,13 +59,11 @@ pub struct SignedRequest {
     pub body: String,
 }
 
+/// A request verified into its event, or why it was refused.
+pub type Verdict = Result<VerifiedEvent, Rejection>;
+
 pub trait Scheme: Send + Sync {
-    fn verify(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        now: DateTime<Utc>,
-    ) -> Result<VerifiedEvent, Rejection>;
+    fn verify(&self, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> Verdict;
 
     /// Signs with the first (current) secret; `None` when the source has no secret.
     fn sign(&self, event: &OutgoingEvent<'_>) -> Option<SignedRequest>;

@@ -3,7 +3,7 @@
 
 use super::{
     header, unreadable_body, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest,
-    VerifiedEvent,
+    Verdict, VerifiedEvent,
 };
 use crate::catalogue::{format_time, parse_time_str, within_stored_years, EventId, EventType};
 use crate::settings::Secret;
@@ -87,12 +87,7 @@ fn decode_secret(secret: &str) -> Result<Vec<u8>, String> {
 }
 
 impl Scheme for StandardWebhooks {
-    fn verify(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        now: DateTime<Utc>,
-    ) -> Result<VerifiedEvent, Rejection> {
+    fn verify(&self, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> Verdict {
         let id = header(headers, "webhook-id")
             .ok_or(Rejection::InvalidSignature("webhook-id header is missing"))?;
         let timestamp = header(headers, "webhook-timestamp").ok_or(Rejection::InvalidSignature(

@@ -69,11 +69,13 @@ fn names(families: &[Family]) -> Vec<&'static str> {
     families.iter().map(|f| f.as_str()).collect()
 }
 
-/// Processed events of `families` that have a time: what a rebuild re-projects.
+/// Processed events of `families`: what a rebuild re-projects and `verify` reads. Each was
+/// projected, so it has its object and its time.
 pub async fn count_processed(pool: &PgPool, families: &[Family]) -> Result<u64, sqlx::Error> {
     let total: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM inbox_events
-         WHERE family = ANY($1) AND processed_at IS NOT NULL AND occurred_at IS NOT NULL",
+         WHERE family = ANY($1) AND processed_at IS NOT NULL
+           AND occurred_at IS NOT NULL AND object_id IS NOT NULL",
     )
     .bind(names(families))
     .fetch_one(pool)
@@ -110,18 +112,6 @@ pub struct ObjectEvent {
     #[sqlx(flatten)]
     pub event: StoredEvent,
     pub object_id: String,
-}
-
-/// Processed events of `families` that name an object: what `verify` reads.
-pub async fn count_object_events(pool: &PgPool, families: &[Family]) -> Result<u64, sqlx::Error> {
-    let total: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM inbox_events
-         WHERE family = ANY($1) AND processed_at IS NOT NULL AND object_id IS NOT NULL",
-    )
-    .bind(names(families))
-    .fetch_one(pool)
-    .await?;
-    Ok(total as u64)
 }
 
 /// The next page of a family's processed events ordered by object then receipt, after the

@@ -1,31 +1,67 @@
 //! The inbox table: every accepted event, stored once and keyed by `(source, event_id)`.
 
 use crate::{
-    catalogue::{EventId, EventType, Family, ResourceId, StatusToken},
+    catalogue::{EventId, EventType, Family, Reading},
     wire::RoutingKey,
 };
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use std::collections::HashMap;
 
-/// An event ready to be stored.
+/// An event ready to be stored: the envelope's values, the catalogue's reading of the
+/// resource, and the resource as received.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub source: String,
     pub event_id: EventId,
     pub event_type: EventType,
-    pub family: Family,
-    pub status: Option<StatusToken>,
-    pub object_id: Option<ResourceId>,
-    pub account_id: Option<ResourceId>,
-    pub routing_key: RoutingKey,
-    pub occurred_at: Option<DateTime<Utc>>,
     pub envelope_time: Option<DateTime<Utc>>,
+    pub reading: Reading,
+    pub routing_key: RoutingKey,
     pub resource_raw: Vec<u8>,
     /// Whether the raw bytes can also be stored as JSONB (JSON, and no `\u0000` escape).
     pub resource_is_json: bool,
     pub content_hash: Vec<u8>,
-    pub parse_error: Option<String>,
+}
+
+/// The reading's nullable columns: what an event that cannot be projected lacks stays NULL.
+impl NewEvent {
+    fn family(&self) -> Family {
+        match &self.reading {
+            Reading::Valid(valid) => valid.family,
+            Reading::Unfit { family, .. } => *family,
+            Reading::Unknown { .. } => Family::Unknown,
+        }
+    }
+
+    fn ids(&self) -> (Option<&str>, Option<&str>) {
+        match &self.reading {
+            Reading::Valid(valid) => (Some(&valid.object_id), valid.account_id.as_deref()),
+            Reading::Unfit { ids, .. } | Reading::Unknown { ids } => {
+                (ids.object_id.as_deref(), ids.account_id.as_deref())
+            }
+        }
+    }
+
+    fn status(&self) -> Option<&str> {
+        self.reading.valid().map(|valid| valid.status.as_str())
+    }
+
+    /// An unknown event is ordered by its envelope's time.
+    fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        match &self.reading {
+            Reading::Valid(valid) => Some(valid.occurred_at),
+            Reading::Unfit { .. } => None,
+            Reading::Unknown { .. } => self.envelope_time,
+        }
+    }
+
+    fn parse_error(&self) -> Option<&str> {
+        match &self.reading {
+            Reading::Unfit { reason, .. } => Some(reason),
+            Reading::Valid(_) | Reading::Unknown { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,15 +255,15 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
     .bind(column(|e| &e.source))
     .bind(column(|e| e.event_id.as_str()))
     .bind(column(|e| e.event_type.as_str()))
-    .bind(column(|e| e.family.as_str()))
-    .bind(optional(|e| e.status.as_deref()))
-    .bind(optional(|e| e.object_id.as_deref()))
-    .bind(optional(|e| e.account_id.as_deref()))
+    .bind(column(|e| e.family().as_str()))
+    .bind(optional(NewEvent::status))
+    .bind(optional(|e| e.ids().0))
+    .bind(optional(|e| e.ids().1))
     .bind(column(|e| e.routing_key.as_str()))
     .bind(
         events_in_order
             .iter()
-            .map(|e| e.occurred_at)
+            .map(|e| e.occurred_at())
             .collect::<Vec<_>>(),
     )
     .bind(bytes(|e| &e.resource_raw))
@@ -238,7 +274,7 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
             .collect::<Vec<_>>(),
     )
     .bind(bytes(|e| &e.content_hash))
-    .bind(optional(|e| e.parse_error.as_deref()))
+    .bind(optional(NewEvent::parse_error))
     .bind(
         events_in_order
             .iter()

@@ -1,6 +1,6 @@
 //! `/healthz`, `/readyz`, `/metrics`.
 
-use crate::support::{eventually, fixtures, sign, spawn_app};
+use crate::support::{assert_error, eventually, fixtures, sign, spawn_app};
 use serde_json::Value;
 
 #[tokio::test]
@@ -58,12 +58,7 @@ async fn metrics_count_requests_by_outcome_duplicates_and_failures() {
 #[tokio::test]
 async fn unknown_routes_answer_not_found_in_the_error_shape() {
     let app = spawn_app().await;
-    let response = app.get("/nothing-here").await;
-    assert_eq!(response.status(), 404);
-    assert_eq!(
-        response.json::<Value>().await.unwrap()["error"]["code"],
-        "not_found"
-    );
+    assert_error(app.get("/nothing-here").await, (404, "not_found")).await;
 }
 
 #[tokio::test]

@@ -200,12 +200,8 @@ async fn every_hostile_resource_is_stored_and_ends_with_its_reason_while_others_
     for (id, event_type, resource, _) in &hostile {
         assert_eq!(post_raw(&app, id, event_type, resource).await, 200, "{id}");
     }
-    app.post_event(
-        "after",
-        "TRANSFER.UPDATED",
-        transfer("t-after", "Closed", "2023-03-01T08:23:05.033Z"),
-    )
-    .await;
+    app.post_transfer("after", "t-after", "Closed", "2023-03-01T08:23:05.033Z")
+        .await;
     assert_settled_with_bounded_reasons(&app, &hostile).await;
     eventually("the event behind them processed", || async {
         state_of(&app, "after").await == "processed"
@@ -280,12 +276,8 @@ async fn a_row_the_database_refuses_in_the_worker_fails_alone_and_at_once() {
         } else {
             format!("t-{n}")
         };
-        app.post_event(
-            id,
-            "TRANSFER.UPDATED",
-            transfer(&object, "Closed", "2023-03-01T08:23:05.033Z"),
-        )
-        .await;
+        app.post_transfer(id, &object, "Closed", "2023-03-01T08:23:05.033Z")
+            .await;
     }
     app.wait_until_published().await;
     app.restart_as(StartOptions {
@@ -349,12 +341,8 @@ async fn the_relay_parks_a_row_it_cannot_publish_and_moves_on() {
     )
     .await;
     insert_legacy_row(&app, "legacy-type", &"T".repeat(300), "transfer.closed").await;
-    app.post_event(
-        "behind",
-        "TRANSFER.UPDATED",
-        transfer("t-behind", "Closed", "2023-03-01T08:23:05.033Z"),
-    )
-    .await;
+    app.post_transfer("behind", "t-behind", "Closed", "2023-03-01T08:23:05.033Z")
+        .await;
     eventually("the event behind the bad rows processed", || async {
         state_of(&app, "behind").await == "processed"
     })
@@ -415,12 +403,8 @@ async fn the_relay_parks_a_row_it_cannot_publish_and_moves_on() {
 #[tokio::test]
 async fn rebuild_covers_objects_older_than_year_one() {
     let app = spawn_app().await;
-    app.post_event(
-        "ancient",
-        "TRANSFER.UPDATED",
-        transfer("t-ancient", "Closed", "0001-01-01T00:00:00.000Z"),
-    )
-    .await;
+    app.post_transfer("ancient", "t-ancient", "Closed", "0001-01-01T00:00:00.000Z")
+        .await;
     app.wait_until_handled(1).await;
     // As an older hookgate, which accepted years PostgreSQL keeps before year 1, stored it.
     sqlx::query("UPDATE inbox_events SET occurred_at = '1000-01-01 00:00:00+00 BC'")
@@ -481,7 +465,7 @@ async fn poison_events_among_normal_ones_under_load_stop_nothing() {
 #[tokio::test]
 async fn the_inbox_stores_a_row_the_database_refuses_as_unfit_without_failing_its_batch() {
     use hookgate::{
-        catalogue::{EventId, EventType, Family, StatusToken},
+        catalogue::{EventId, EventType, Family, Reading, ResourceId, StatusToken, ValidEvent},
         receiving::inbox::{Inbox, InboxSettings, NewEvent, Stored},
         supervisor::Heartbeat,
         wire::RoutingKey,
@@ -495,17 +479,19 @@ async fn the_inbox_stores_a_row_the_database_refuses_as_unfit_without_failing_it
         source: "interlace".into(),
         event_id: EventId::parse(id).unwrap(),
         event_type: EventType::parse("TRANSFER.UPDATED").unwrap(),
-        family: Family::Transfer,
-        status: Some(closed.clone()),
-        object_id: None,
-        account_id: None,
-        routing_key: RoutingKey::event(Family::Transfer, &closed),
-        occurred_at: Some(occurred_at),
         envelope_time: None,
+        reading: Reading::Valid(ValidEvent {
+            family: Family::Transfer,
+            status: closed.clone(),
+            object_id: ResourceId::parse("object id", id).unwrap(),
+            account_id: None,
+            occurred_at,
+            amounts: Vec::new(),
+        }),
+        routing_key: RoutingKey::event(Family::Transfer, &closed),
         resource_raw: id.as_bytes().to_vec(),
         resource_is_json: false,
         content_hash: id.as_bytes().to_vec(),
-        parse_error: None,
     };
     let now = chrono::Utc::now();
     // A time chrono holds and PostgreSQL refuses (SQLSTATE 22008): what a catalogue bug or an

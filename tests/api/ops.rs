@@ -139,10 +139,11 @@ async fn admin_replay_sends_dead_letters_back_and_they_are_delivered_once() {
     let subscriber = Subscriber::start(&[400, 400, 400]).await;
     let app = spawn_app_with(subscribed(&subscriber)).await;
     for n in 0..3 {
-        app.post_event(
+        app.post_transfer(
             &format!("n-{n}"),
-            "TRANSFER.UPDATED",
-            transfer(&format!("t-{n}"), "Closed", "2023-03-01T08:23:01.000Z"),
+            &format!("t-{n}"),
+            "Closed",
+            "2023-03-01T08:23:01.000Z",
         )
         .await;
     }
@@ -311,18 +312,10 @@ async fn rebuild_after_a_full_run_gives_the_same_read_model_and_notifies_nobody(
     for fixture in fixtures::interlace() {
         app.post_fixture(&fixture).await;
     }
-    app.post_event(
-        "t-late",
-        "TRANSFER.UPDATED",
-        transfer("t-9", "Closed", "2023-03-01T09:00:00.000Z"),
-    )
-    .await;
-    app.post_event(
-        "t-early",
-        "TRANSFER.UPDATED",
-        transfer("t-9", "Pending", "2023-03-01T08:00:00.000Z"),
-    )
-    .await;
+    app.post_transfer("t-late", "t-9", "Closed", "2023-03-01T09:00:00.000Z")
+        .await;
+    app.post_transfer("t-early", "t-9", "Pending", "2023-03-01T08:00:00.000Z")
+        .await;
     app.wait_until_handled(13).await;
     let before = read_model(&app).await;
     let notifications = app.count("SELECT count(*) FROM notification_outbox").await;
@@ -347,12 +340,8 @@ async fn rebuild_after_a_full_run_gives_the_same_read_model_and_notifies_nobody(
 async fn status_reports_totals_backlogs_queues_and_the_last_event() {
     let app = spawn_app().await;
     two_bad_events(&app).await;
-    app.post_event(
-        "ok-1",
-        "TRANSFER.UPDATED",
-        transfer("t-s", "Pending", "2023-03-01T08:00:00.000Z"),
-    )
-    .await;
+    app.post_transfer("ok-1", "t-s", "Pending", "2023-03-01T08:00:00.000Z")
+        .await;
     app.wait_until_handled(3).await;
     let status = app.cli_json(&["status", "--json"]).await;
     assert_eq!(status["inbox"]["total"], 3);

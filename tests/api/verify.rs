@@ -189,20 +189,15 @@ async fn verify_reports_a_wrong_state_and_repair_puts_it_right_notifying_once() 
     let app = spawn_app().await;
     let base = Utc.with_ymd_and_hms(2025, 6, 1, 10, 0, 0).unwrap();
     // The skewed pair of SPEC 3: `closed` at .100, a `pending` stamped .150.
-    let closed = Planned {
-        event_id: "closed-1".into(),
+    let skewed = |event_id: &str, status, millis| Planned {
+        event_id: event_id.into(),
         family: Family::Transfer,
         object_id: "t-skew".into(),
-        status: "closed",
-        occurred_at: base + Duration::milliseconds(100),
+        status,
+        occurred_at: base + Duration::milliseconds(millis),
     };
-    let pending = Planned {
-        event_id: "pending-1".into(),
-        family: Family::Transfer,
-        object_id: "t-skew".into(),
-        status: "pending",
-        occurred_at: base + Duration::milliseconds(150),
-    };
+    let closed = skewed("closed-1", "closed", 100);
+    let pending = skewed("pending-1", "pending", 150);
     let client = reqwest::Client::new();
     for event in [&pending, &closed] {
         post_to(&client, &app.address, event).await;

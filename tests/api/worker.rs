@@ -2,7 +2,7 @@
 
 use crate::support::{
     amqp::{self, body, message_id, Tap},
-    eventually,
+    assert_error, eventually,
     fixtures::{self, INTERLACE_SECRET},
     sign::{self, transfer},
     spawn_app, spawn_app_with,
@@ -170,19 +170,11 @@ async fn every_fixture_family_is_queryable_notified_and_delivered() {
 #[tokio::test]
 async fn out_of_order_events_end_in_the_right_state() {
     let app = spawn_app().await;
-    app.post_event(
-        "t-closed",
-        "TRANSFER.UPDATED",
-        transfer("t-1", "Closed", "2023-03-01T08:23:05.033Z"),
-    )
-    .await;
+    app.post_transfer("t-closed", "t-1", "Closed", "2023-03-01T08:23:05.033Z")
+        .await;
     app.wait_until_handled(1).await;
-    app.post_event(
-        "t-pending",
-        "TRANSFER.UPDATED",
-        transfer("t-1", "Pending", "2023-03-01T08:23:01.000Z"),
-    )
-    .await;
+    app.post_transfer("t-pending", "t-1", "Pending", "2023-03-01T08:23:01.000Z")
+        .await;
     app.wait_until_handled(2).await;
     let found = object(&app, "transfer", "t-1").await;
     assert_eq!(found["status"], "closed");
@@ -222,12 +214,8 @@ async fn an_event_delivered_five_times_applies_and_notifies_once() {
     app.wait_for_broker("up").await;
     let mut events = Tap::bind(&app.names().events(), "#", false).await;
     let mut notifications = Tap::bind(&app.names().notifications(), "notify.#", false).await;
-    app.post_event(
-        "five",
-        "TRANSFER.UPDATED",
-        transfer("t-5", "Pending", "2023-03-01T08:23:01.000Z"),
-    )
-    .await;
+    app.post_transfer("five", "t-5", "Pending", "2023-03-01T08:23:01.000Z")
+        .await;
     let original = events.take(1, WAIT).await.remove(0);
     app.wait_until_handled(1).await;
 
@@ -260,12 +248,8 @@ async fn an_event_delivered_five_times_applies_and_notifies_once() {
         app.count("SELECT count(*) FROM notification_outbox").await,
         1
     );
-    app.post_event(
-        "marker",
-        "TRANSFER.UPDATED",
-        transfer("t-6", "Pending", "2023-03-01T08:23:01.000Z"),
-    )
-    .await;
+    app.post_transfer("marker", "t-6", "Pending", "2023-03-01T08:23:01.000Z")
+        .await;
     let received: Vec<Value> = notifications.take(2, WAIT).await.iter().map(body).collect();
     assert_eq!(received[0]["eventId"], "five");
     assert_eq!(received[1]["eventId"], "marker");
@@ -318,22 +302,14 @@ async fn a_resource_that_does_not_fit_is_dead_lettered_with_its_reason() {
 async fn a_subscriber_that_fails_then_recovers_receives_the_notification_once() {
     let subscriber = Subscriber::start(&[500, 503]).await;
     let app = spawn_app_with(subscribed(&subscriber)).await;
-    app.post_event(
-        "retry-me",
-        "TRANSFER.UPDATED",
-        transfer("t-r", "Closed", "2023-03-01T08:23:01.000Z"),
-    )
-    .await;
+    app.post_transfer("retry-me", "t-r", "Closed", "2023-03-01T08:23:01.000Z")
+        .await;
     eventually("delivered after retries", || async {
         !subscriber.delivered().is_empty()
     })
     .await;
-    app.post_event(
-        "marker",
-        "TRANSFER.UPDATED",
-        transfer("t-m", "Closed", "2023-03-01T08:23:01.000Z"),
-    )
-    .await;
+    app.post_transfer("marker", "t-m", "Closed", "2023-03-01T08:23:01.000Z")
+        .await;
     eventually("marker delivered", || async {
         subscriber.delivered().len() >= 2
     })
@@ -367,12 +343,8 @@ async fn a_subscriber_answering_400_dead_letters_the_notification() {
     let app = spawn_app_with(subscribed(&subscriber)).await;
     app.wait_for_broker("up").await;
     let mut dlq = Tap::attach(&app.names().dlq()).await;
-    app.post_event(
-        "refused",
-        "TRANSFER.UPDATED",
-        transfer("t-x", "Closed", "2023-03-01T08:23:01.000Z"),
-    )
-    .await;
+    app.post_transfer("refused", "t-x", "Closed", "2023-03-01T08:23:01.000Z")
+        .await;
     let dead = dlq.take(1, WAIT).await.remove(0);
     let headers = dead.properties.headers().clone().unwrap();
     let queue = headers
@@ -408,10 +380,11 @@ async fn a_worker_killed_mid_stream_causes_no_second_effect() {
     let mut app = spawn_app().await;
     app.wait_for_broker("up").await;
     for n in 0..40 {
-        app.post_event(
+        app.post_transfer(
             &format!("k-{n}"),
-            "TRANSFER.UPDATED",
-            transfer(&format!("t-k{n}"), "Closed", "2023-03-01T08:23:01.000Z"),
+            &format!("t-k{n}"),
+            "Closed",
+            "2023-03-01T08:23:01.000Z",
         )
         .await;
     }
@@ -553,10 +526,7 @@ async fn every_amount_format_keeps_its_value_and_scale_in_table_api_and_notifica
                 "TRANSFER.UPDATED",
                 &resource,
             );
-            assert_eq!(
-                app.post_webhook("interlace", &headers, body).await.status(),
-                200
-            );
+            app.accepted("interlace", &headers, body).await;
             cases.push((object, text, amount));
         }
     }
@@ -622,21 +592,13 @@ async fn events_outside_the_catalogue_are_processed_and_counted() {
 #[tokio::test]
 async fn read_api_requires_the_bearer_token() {
     let app = spawn_app().await;
-    app.post_event(
-        "auth",
-        "TRANSFER.UPDATED",
-        transfer("t-a", "Pending", "2023-03-01T08:23:01.000Z"),
-    )
-    .await;
+    app.post_transfer("auth", "t-a", "Pending", "2023-03-01T08:23:01.000Z")
+        .await;
     app.wait_until_handled(1).await;
     let client = reqwest::Client::new();
     let path = app.url("/v1/objects/transfer/t-a");
     let none = client.get(&path).send().await.unwrap();
-    assert_eq!(none.status(), 401);
-    assert_eq!(
-        none.json::<Value>().await.unwrap()["error"]["code"],
-        "unauthorized"
-    );
+    assert_error(none, (401, "unauthorized")).await;
     let wrong = client
         .get(&path)
         .bearer_auth("not-it")
@@ -659,12 +621,7 @@ async fn read_api_requires_the_bearer_token() {
         "/v1/events/nope",
         "/v1/events/auth?source=partner",
     ] {
-        let response = app.api(missing).await;
-        assert_eq!(response.status(), 404, "{missing}");
-        assert_eq!(
-            response.json::<Value>().await.unwrap()["error"]["code"],
-            "not_found"
-        );
+        assert_error(app.api(missing).await, (404, "not_found")).await;
     }
     let event: Value = app.api("/v1/events/auth").await.json().await.unwrap();
     assert_eq!(event["id"], "auth");
@@ -683,12 +640,7 @@ async fn read_api_is_unavailable_without_a_configured_token() {
         ..TestOptions::default()
     })
     .await;
-    let response = app.api("/v1/events/anything").await;
-    assert_eq!(response.status(), 503);
-    assert_eq!(
-        response.json::<Value>().await.unwrap()["error"]["code"],
-        "unavailable"
-    );
+    assert_error(app.api("/v1/events/anything").await, (503, "unavailable")).await;
 }
 
 /// Stores transfer events directly and publishes them to the read-model queue back to back, so

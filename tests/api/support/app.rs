@@ -86,6 +86,14 @@ fn with_database(url: &str, database: &str, via: Option<SocketAddr>) -> String {
     url.to_string()
 }
 
+/// Asserts that `response` is the SPEC's error shape with the expected status and code.
+pub async fn assert_error(response: reqwest::Response, (status, code): (u16, &str)) {
+    assert_eq!(response.status().as_u16(), status);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["error"]["message"].is_string(), "{body}");
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(TestOptions::default()).await
 }
@@ -212,6 +220,17 @@ impl TestApp {
         request.send().await.expect("request sent")
     }
 
+    /// Posts a webhook that must be refused with `expected`'s status and error code.
+    pub async fn refused(
+        &self,
+        source: &str,
+        headers: &[(String, String)],
+        body: impl Into<reqwest::Body>,
+        expected: (u16, &str),
+    ) {
+        assert_error(self.post_webhook(source, headers, body).await, expected).await;
+    }
+
     /// Signs `resource` as an Interlace event and posts it, expecting it accepted.
     pub async fn post_event(&self, id: &str, event_type: &str, resource: serde_json::Value) {
         let (headers, body) =
@@ -222,6 +241,29 @@ impl TestApp {
                 .status(),
             200,
             "{id}"
+        );
+    }
+
+    /// Posts a signed `TRANSFER.UPDATED` for `object_id`, expecting it accepted.
+    pub async fn post_transfer(&self, event_id: &str, object_id: &str, status: &str, time: &str) {
+        let resource = super::sign::transfer(object_id, status, time);
+        self.post_event(event_id, "TRANSFER.UPDATED", resource)
+            .await;
+    }
+
+    /// Posts a webhook, expecting it accepted.
+    pub async fn accepted(
+        &self,
+        source: &str,
+        headers: &[(String, String)],
+        body: impl Into<reqwest::Body>,
+    ) {
+        let response = self.post_webhook(source, headers, body).await;
+        assert_eq!(
+            response.status(),
+            200,
+            "{}",
+            response.text().await.unwrap_or_default()
         );
     }
 

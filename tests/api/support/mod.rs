@@ -9,4 +9,6 @@ pub mod subscriber;
 
 mod app;
 
-pub use app::{eventually, spawn_app, spawn_app_with, TestApp, TestOptions, API_TOKEN};
+pub use app::{
+    assert_error, eventually, spawn_app, spawn_app_with, TestApp, TestOptions, API_TOKEN,
+};
