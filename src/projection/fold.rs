@@ -175,6 +175,14 @@ mod tests {
                 + chrono::Duration::milliseconds(i64::from(tenth) * 100)
         }
 
+        fn event<'a>(status: &'a str, tenth: u32, event_id: &'a str) -> StatePoint<'a> {
+            StatePoint {
+                status,
+                occurred_at: at(tenth),
+                event_id,
+            }
+        }
+
         /// Distinct events (status, time in tenths of a second: few values, so many ties and
         /// skews), then an arrival order with some of them delivered more than once.
         fn arrivals() -> impl Strategy<Value = (Family, Vec<(&'static str, u32)>, Vec<usize>)> {
@@ -229,11 +237,7 @@ mod tests {
                 let points: Vec<StatePoint> = events
                     .iter()
                     .zip(&ids)
-                    .map(|(&(status, tenth), id)| StatePoint {
-                        status,
-                        occurred_at: at(tenth),
-                        event_id: id,
-                    })
+                    .map(|(&(status, tenth), id)| event(status, tenth, id))
                     .collect();
                 let greatest = points
                     .iter()
@@ -259,16 +263,7 @@ mod tests {
 
         #[test]
         fn a_pending_stamped_after_a_fail_does_not_keep_the_transfer_pending() {
-            let fail = StatePoint {
-                status: "fail",
-                occurred_at: at(0),
-                event_id: "f",
-            };
-            let pending = StatePoint {
-                status: "pending",
-                occurred_at: at(2),
-                event_id: "p",
-            };
+            let (fail, pending) = (event("fail", 0, "f"), event("pending", 2, "p"));
             for order in [[pending, fail], [fail, pending]] {
                 assert_eq!(
                     fold_in_batches(Family::Transfer, &order, &[0, 1], &[true]),
@@ -279,16 +274,7 @@ mod tests {
 
         #[test]
         fn a_refund_stamped_just_before_the_payout_closed_is_applied() {
-            let closed = StatePoint {
-                status: "closed",
-                occurred_at: at(3),
-                event_id: "c",
-            };
-            let refunded = StatePoint {
-                status: "refunded",
-                occurred_at: at(2),
-                event_id: "r",
-            };
+            let (closed, refunded) = (event("closed", 3, "c"), event("refunded", 2, "r"));
             for order in [[closed, refunded], [refunded, closed]] {
                 assert_eq!(
                     fold_in_batches(Family::Payout, &order, &[0, 1], &[]),

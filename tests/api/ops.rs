@@ -100,37 +100,30 @@ async fn a_replayed_message_that_fails_again_starts_its_attempts_afresh() {
                 .find(|l| l["eventId"] == event_id)
         }
     };
-    let first_failure = letter_of("bad-1").await.expect("bad-1")["failedAt"].clone();
-    let counts = app
-        .cli_json(&["dlq", "replay", "--event-id", "bad-1", "--json"])
-        .await;
-    assert_eq!(counts, json!({"replayed": 1, "skipped": 1}));
     // Replay resets the count: otherwise one transient failure would send it straight back.
-    eventually(
-        "bad-1 failed again, its attempts counted from the replay",
-        || async {
-            letter_of("bad-1")
+    let selections = [
+        ("bad-1", ["--event-id", "bad-1"]),
+        ("bad-2", ["--event-type", "payout.updated"]),
+    ];
+    for (event_id, [flag, value]) in selections {
+        let first_failure = letter_of(event_id).await.expect(event_id)["failedAt"].clone();
+        let counts = app
+            .cli_json(&["dlq", "replay", flag, value, "--json"])
+            .await;
+        assert_eq!(
+            counts,
+            json!({"replayed": 1, "skipped": 1}),
+            "{flag} {value}"
+        );
+        let what = format!("{event_id} failed again, its attempts counted from the replay");
+        eventually(&what, || async {
+            letter_of(event_id)
                 .await
                 .is_some_and(|l| l["failedAt"] != first_failure && l["attempts"] == 1)
-        },
-    )
-    .await;
-    assert_eq!(dead_letters(&app).await.len(), 2);
-
-    let first_failure = letter_of("bad-2").await.expect("bad-2")["failedAt"].clone();
-    let by_type = app
-        .cli_json(&["dlq", "replay", "--event-type", "payout.updated", "--json"])
+        })
         .await;
-    assert_eq!(by_type, json!({"replayed": 1, "skipped": 1}));
-    eventually(
-        "bad-2 failed again, its attempts counted from the replay",
-        || async {
-            letter_of("bad-2")
-                .await
-                .is_some_and(|l| l["failedAt"] != first_failure && l["attempts"] == 1)
-        },
-    )
-    .await;
+        assert_eq!(dead_letters(&app).await.len(), 2);
+    }
 }
 
 #[tokio::test]
