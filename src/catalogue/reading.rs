@@ -48,10 +48,12 @@ pub struct Ids {
 /// An event of a known family, read in full.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidEvent {
+    /// Which object: its family, id, and the account it belongs to when the resource says.
     pub family: Family,
-    pub status: StatusToken,
     pub object_id: ResourceId,
     pub account_id: Option<ResourceId>,
+    /// What it says of the object, and when.
+    pub status: StatusToken,
     pub occurred_at: DateTime<Utc>,
     pub amounts: Vec<Money>,
 }

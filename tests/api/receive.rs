@@ -407,11 +407,7 @@ async fn unknown_source_is_not_found() {
 
 #[tokio::test]
 async fn oversize_body_is_refused_with_or_without_content_length() {
-    let app = spawn_app_with(TestOptions {
-        env: vec![("HOOKGATE_MAX_BODY_BYTES", "2048".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_MAX_BODY_BYTES", "2048")).await;
     let padding = "x".repeat(4096);
     let (headers, body) = sign::interlace(
         INTERLACE_SECRET,
@@ -599,11 +595,7 @@ async fn standard_webhooks_test_vector_is_accepted_with_tolerance_off() {
 
 #[tokio::test]
 async fn standard_webhooks_fresh_requests_verify_and_stale_ones_do_not() {
-    let app = spawn_app_with(TestOptions {
-        extra_sources: vec![partner(None)],
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with(TestOptions::with_sources(vec![partner(None)])).await;
     let body = json!({"type": "payout.updated", "timestamp": "2024-02-05T10:57:04.091Z",
                       "data": {"id": "p-9", "status": "PENDING", "createTime": "2024-02-05T10:57:04.091Z"}})
     .to_string();

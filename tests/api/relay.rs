@@ -182,11 +182,7 @@ async fn invalid_and_unknown_events_are_published_on_their_keys() {
 
 #[tokio::test]
 async fn events_stored_by_a_process_that_died_are_published_by_the_next_one() {
-    let mut app = spawn_app_with(TestOptions {
-        broker_proxy: true,
-        ..TestOptions::default()
-    })
-    .await;
+    let mut app = spawn_app_with(TestOptions::through_broker_proxy()).await;
     app.broker_proxy.as_ref().unwrap().cut();
     let sent: Vec<String> = {
         let mut sent = Vec::new();
@@ -206,11 +202,7 @@ async fn events_stored_by_a_process_that_died_are_published_by_the_next_one() {
 
 #[tokio::test]
 async fn broker_outage_keeps_accepting_and_loses_nothing() {
-    let app = spawn_app_with(TestOptions {
-        broker_proxy: true,
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with(TestOptions::through_broker_proxy()).await;
     app.wait_for_broker("up").await;
     let mut tap = Tap::bind(&app.names().events(), "#", false).await;
     let proxy = app.broker_proxy.as_ref().unwrap();
@@ -309,11 +301,7 @@ async fn an_unroutable_publish_is_detected_and_retried_once_routable() {
 
 #[tokio::test]
 async fn readyz_reports_the_broker_without_failing_readiness() {
-    let app = spawn_app_with(TestOptions {
-        broker_proxy: true,
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with(TestOptions::through_broker_proxy()).await;
     app.wait_for_broker("up").await;
     app.broker_proxy.as_ref().unwrap().cut();
     app.wait_for_broker("down").await;

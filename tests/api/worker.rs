@@ -402,11 +402,7 @@ async fn a_worker_killed_mid_stream_causes_no_second_effect() {
 
 #[tokio::test]
 async fn the_database_going_away_sends_the_event_through_a_retry_tier() {
-    let app = spawn_app_with(TestOptions {
-        database_proxy: true,
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with(TestOptions::through_database_proxy()).await;
     app.wait_for_broker("up").await;
     // Stored directly (the test's own connection is not proxied), then delivered while the
     // worker cannot reach the database.
@@ -635,11 +631,7 @@ async fn read_api_requires_the_bearer_token() {
 
 #[tokio::test]
 async fn read_api_is_unavailable_without_a_configured_token() {
-    let app = spawn_app_with(TestOptions {
-        env: vec![("HOOKGATE_API_TOKEN", String::new())],
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_API_TOKEN", "")).await;
     assert_error(app.api("/v1/events/anything").await, (503, "unavailable")).await;
 }
 

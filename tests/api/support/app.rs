@@ -41,6 +41,37 @@ pub struct TestOptions {
     pub broker_proxy: bool,
 }
 
+impl TestOptions {
+    pub fn through_broker_proxy() -> Self {
+        TestOptions {
+            broker_proxy: true,
+            ..TestOptions::default()
+        }
+    }
+
+    pub fn through_database_proxy() -> Self {
+        TestOptions {
+            database_proxy: true,
+            ..TestOptions::default()
+        }
+    }
+
+    /// One environment variable set for the app.
+    pub fn with_env(name: &'static str, value: &str) -> Self {
+        TestOptions {
+            env: vec![(name, value.to_owned())],
+            ..TestOptions::default()
+        }
+    }
+
+    pub fn with_sources(extra_sources: Vec<SourceConfig>) -> Self {
+        TestOptions {
+            extra_sources,
+            ..TestOptions::default()
+        }
+    }
+}
+
 impl Default for TestOptions {
     fn default() -> Self {
         TestOptions {
