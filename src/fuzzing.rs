@@ -5,8 +5,8 @@
 
 use crate::{
     catalogue::{
-        describe, format_time, parse_amount, parse_time_str, EventId, EventType, Family, Reading,
-        StatusToken, MAX_ERROR_BYTES,
+        describe, format_time, parse_amount, parse_time_str, EventId, EventType, Family, Ids,
+        Reading, StatusToken, MAX_ERROR_BYTES,
     },
     settings::Secret,
     signing::{Interlace, Scheme, StandardWebhooks, VerifiedEvent},
@@ -93,6 +93,12 @@ pub fn describe_event(data: &[u8]) {
     let routing_key = RoutingKey::of(&event_type, &d.reading);
     assert!(RoutingKey::parse(&routing_key).is_ok(), "{routing_key}");
     let fits = |id: &str| id.len() <= 255 && !id.contains('\0');
+    let ids_fit = |ids: &Ids| {
+        ids.object_id
+            .iter()
+            .chain(&ids.account_id)
+            .all(|id| fits(id))
+    };
     match &d.reading {
         Reading::Valid(valid) => {
             let status = valid.status.as_str();
@@ -111,19 +117,11 @@ pub fn describe_event(data: &[u8]) {
         } => {
             assert!(reason.len() <= MAX_ERROR_BYTES);
             assert_ne!(*family, Family::Unknown);
-            assert!(ids
-                .object_id
-                .iter()
-                .chain(&ids.account_id)
-                .all(|id| fits(id)));
+            assert!(ids_fit(ids));
         }
         Reading::Unknown { ids } => {
             assert_eq!(event_type.family(), Family::Unknown);
-            assert!(ids
-                .object_id
-                .iter()
-                .chain(&ids.account_id)
-                .all(|id| fits(id)));
+            assert!(ids_fit(ids));
         }
     }
 }

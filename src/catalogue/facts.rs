@@ -73,14 +73,12 @@ const TRANSACTION_TERMINAL: &[&str] = &["closed", "fail"];
 const CHECK_LEVELS: &[&[&str]] = &[&["na"], &["pending"], &["request"], &["passed", "canceled"]];
 const LIFECYCLE_LEVELS: &[&[&str]] = &[&["active"], &["frozen"], &["inactive"], &["deleted"]];
 
+/// A family, its name, its `eventType` prefix and its read-model table.
+type Names = (Family, &'static str, &'static str, &'static str);
+
 /// A family's facts with what most families share: the id in `id`, the status in `status`,
 /// timed by the envelope, no money, nothing terminal.
-const fn named(
-    family: Family,
-    name: &'static str,
-    event_prefix: &'static str,
-    table: &'static str,
-) -> FamilyFacts {
+const fn named((family, name, event_prefix, table): Names) -> FamilyFacts {
     FamilyFacts {
         family,
         name,
@@ -100,7 +98,7 @@ const fn named(
 
 /// A money-moving family whose statuses run pending → closed | fail.
 const fn transaction(
-    (family, name, event_prefix, table): (Family, &'static str, &'static str, &'static str),
+    names: Names,
     time: &'static [&'static str],
     money: &'static [MoneyField],
 ) -> FamilyFacts {
@@ -109,14 +107,14 @@ const fn transaction(
         money,
         levels: TRANSACTION_LEVELS,
         terminal: TRANSACTION_TERMINAL,
-        ..named(family, name, event_prefix, table)
+        ..named(names)
     }
 }
 
 /// An account-level check (KYC, KYB, face authentication): no money, timed by the envelope,
 /// and it may start again after passing or failing.
 const fn check(
-    (family, name, event_prefix, table): (Family, &'static str, &'static str, &'static str),
+    names: Names,
     (object_id_field, status_field): (&'static str, &'static str),
     levels: &'static [&'static [&'static str]],
 ) -> FamilyFacts {
@@ -125,21 +123,18 @@ const fn check(
         status_field,
         object_is_account: true,
         levels,
-        ..named(family, name, event_prefix, table)
+        ..named(names)
     }
 }
 
 /// A card or an account: timed by the envelope, final once deleted.
-const fn lifecycle(
-    (family, name, event_prefix, table): (Family, &'static str, &'static str, &'static str),
-    object_is_account: bool,
-) -> FamilyFacts {
+const fn lifecycle(names: Names, object_is_account: bool) -> FamilyFacts {
     FamilyFacts {
         object_is_account,
         levels: LIFECYCLE_LEVELS,
         unlisted_ranks_as: "active",
         terminal: &["deleted"],
-        ..named(family, name, event_prefix, table)
+        ..named(names)
     }
 }
 
@@ -182,7 +177,7 @@ pub(super) static FACTS: [FamilyFacts; 12] = [
         levels: &[&["created"], &["pending"], &["proof_required"], &["closed", "rejected", "failed"], &["refunded"]],
         terminal: &["closed", "refunded", "rejected", "failed"],
         after_terminal: Some("refunded"),
-        ..named(Family::Payout, "payout", "PAYOUT", "payouts")
+        ..named((Family::Payout, "payout", "PAYOUT", "payouts"))
     },
     transaction(
         (Family::CryptoDeposit, "crypto_deposit", "CRYPTO_DEPOSIT", "crypto_deposits"),

@@ -66,6 +66,15 @@ impl Description {
 }
 
 impl Reading {
+    /// The event's family; [`Family::Unknown`] for an event type outside the catalogue.
+    pub fn family(&self) -> Family {
+        match self {
+            Reading::Valid(valid) => valid.family,
+            Reading::Unfit { family, .. } => *family,
+            Reading::Unknown { .. } => Family::Unknown,
+        }
+    }
+
     pub fn valid(&self) -> Option<&ValidEvent> {
         match self {
             Reading::Valid(valid) => Some(valid),

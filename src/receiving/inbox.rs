@@ -12,7 +12,7 @@ pub use crate::{
 };
 
 use crate::{
-    catalogue::{bounded_error, Family, Ids, Reading, ValidEvent},
+    catalogue::{bounded_error, Family, Ids, Reading},
     store::{classify, inbox::insert_events, ErrorKind},
     supervisor::Heartbeat,
     wire::RoutingKey,
@@ -30,10 +30,7 @@ impl NewEvent {
     /// refusal, without the values derived from the resource (one of which was refused). The
     /// worker re-reads the bytes and dead-letters the event with its reason.
     fn as_refused(&self, refusal: &sqlx::Error) -> NewEvent {
-        let family = match &self.reading {
-            Reading::Valid(ValidEvent { family, .. }) | Reading::Unfit { family, .. } => *family,
-            Reading::Unknown { .. } => Family::Unknown,
-        };
+        let family = self.reading.family();
         let routing_key = match family {
             Family::Unknown => self.routing_key.clone(),
             family => RoutingKey::invalid(family),

@@ -1,7 +1,7 @@
 //! The inbox table: every accepted event, stored once and keyed by `(source, event_id)`.
 
 use crate::{
-    catalogue::{EventId, EventType, Family, Reading},
+    catalogue::{EventId, EventType, Reading},
     wire::RoutingKey,
 };
 use chrono::{DateTime, Utc};
@@ -26,14 +26,6 @@ pub struct NewEvent {
 
 /// The reading's nullable columns: what an event that cannot be projected lacks stays NULL.
 impl NewEvent {
-    fn family(&self) -> Family {
-        match &self.reading {
-            Reading::Valid(valid) => valid.family,
-            Reading::Unfit { family, .. } => *family,
-            Reading::Unknown { .. } => Family::Unknown,
-        }
-    }
-
     fn ids(&self) -> (Option<&str>, Option<&str>) {
         match &self.reading {
             Reading::Valid(valid) => (Some(&valid.object_id), valid.account_id.as_deref()),
@@ -255,7 +247,7 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
     .bind(column(|e| &e.source))
     .bind(column(|e| e.event_id.as_str()))
     .bind(column(|e| e.event_type.as_str()))
-    .bind(column(|e| e.family().as_str()))
+    .bind(column(|e| e.reading.family().as_str()))
     .bind(optional(NewEvent::status))
     .bind(optional(|e| e.ids().0))
     .bind(optional(|e| e.ids().1))
