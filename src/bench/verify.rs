@@ -2,7 +2,7 @@
 //! end-to-end rate and latency, and any event lost or applied twice.
 
 use super::load::Latency;
-use crate::store::archive;
+use crate::store::archive::AcceptedEvents;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use sqlx::PgPool;
@@ -28,17 +28,21 @@ pub async fn verify(
     accepted: &[String],
     wait: Duration,
 ) -> Result<Verification, sqlx::Error> {
+    let events = AcceptedEvents {
+        source,
+        event_ids: accepted,
+    };
     let deadline = Instant::now() + wait;
     // Once a second is enough: the figures come from the rows' own times.
     loop {
-        let unprocessed = archive::count_unprocessed_among(pool, source, accepted).await?;
+        let unprocessed = events.count_unprocessed(pool).await?;
         if unprocessed == 0 || Instant::now() >= deadline {
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let rows = archive::processing_times(pool, source, accepted).await?;
-    let applied_twice = archive::count_applied_twice(pool, source, accepted).await?;
+    let rows = events.processing_times(pool).await?;
+    let applied_twice = events.count_applied_twice(pool).await?;
     let mut histogram =
         Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("histogram bounds");
     for (received, processed) in &rows {

@@ -75,9 +75,9 @@ async fn event(
         .ok_or(ApiError::NotFound("no such event"))?;
     let time = |t: Option<DateTime<Utc>>| t.as_ref().map(format_time);
     Ok(Json(json!({
-        "id": row.event_id,
-        "source": row.source,
-        "eventType": row.event_type,
+        "id": row.key.event_id,
+        "source": row.key.source,
+        "eventType": row.key.event_type,
         "routingKey": row.routing_key,
         "state": row.state,
         "receivedAt": format_time(&row.received_at),

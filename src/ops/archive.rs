@@ -53,7 +53,7 @@ pub async fn replay(
             let message = match event_message(row) {
                 Ok(message) => message,
                 Err(reason) => {
-                    tracing::error!(event_id = %quote(&row.event_id), %reason, "event cannot be published; not replayed");
+                    tracing::error!(event_id = %quote(&row.key.event_id), %reason, "event cannot be published; not replayed");
                     counts.skipped += 1;
                     continue;
                 }
@@ -65,7 +65,7 @@ pub async fn replay(
         for (row, confirm) in pending {
             match Outcome::from(confirm.await?) {
                 Outcome::Taken => counts.replayed += 1,
-                _ => return Err(ArchiveError::NotConfirmed(row.event_id.clone())),
+                _ => return Err(ArchiveError::NotConfirmed(row.key.event_id.clone())),
             }
             progress(counts.replayed);
         }

@@ -321,9 +321,9 @@ async fn parked_letters(pool: &PgPool, limit: usize) -> Result<Vec<DeadLetter>, 
     Ok(rows
         .into_iter()
         .map(|row| DeadLetter {
-            event_id: row.event_id,
-            source: Some(row.source),
-            event_type: Some(row.event_type),
+            event_id: row.key.event_id,
+            source: Some(row.key.source),
+            event_type: Some(row.key.event_type),
             family: Some(row.family),
             queue: Some(PARKED_QUEUE.to_owned()),
             attempts: 1,

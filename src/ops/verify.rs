@@ -195,7 +195,7 @@ fn differs(
         }
         let archived = object
             .iter()
-            .any(|(a, _)| a.event.event_id == stored.last_event_id);
+            .any(|(a, _)| a.event.key.event_id == stored.last_event_id);
         if !archived && OrderKey::of(family, &stored.point()) > OrderKey::of(family, &expected) {
             return None;
         }

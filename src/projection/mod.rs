@@ -38,7 +38,7 @@ impl StoredEvent {
     /// The catalogue's reading of the resource as received, by the receiver's own rules. An
     /// event type outside the limits (stored before they were enforced) is its error.
     pub fn describe(&self) -> Result<Description, LimitError> {
-        let event_type = EventType::parse(&self.event_type)?;
+        let event_type = EventType::parse(&self.key.event_type)?;
         Ok(crate::catalogue::describe(
             &event_type,
             &self.resource_raw,
@@ -48,8 +48,8 @@ impl StoredEvent {
 
     pub fn projectable<'a>(&'a self, valid: &'a ValidEvent) -> Projectable<'a> {
         Projectable {
-            source: &self.source,
-            event_id: &self.event_id,
+            source: &self.key.source,
+            event_id: &self.key.event_id,
             valid,
             received_at: self.received_at,
             resource_json: self.resource_json.as_deref(),

@@ -22,7 +22,7 @@ impl Outbox for EventOutbox {
         for row in &rows {
             let message = event_message(row).map(|message| Outgoing {
                 key: row.seq,
-                event_id: row.event_id.clone(),
+                event_id: row.key.event_id.clone(),
                 exchange: exchange.clone(),
                 routing_key: message.routing_key,
                 body: message.body,

@@ -200,65 +200,63 @@ pub async fn prune_events(pool: &PgPool, days: i32, batch: i64) -> Result<u64, s
     .await
 }
 
-// The benchmark's queries join the accepted ids instead of `= ANY($1)`: with a bound array
-// PostgreSQL searches it linearly for every row, seconds per poll at tens of thousands of
-// events, which loads the database being measured.
-
-/// How many of the `accepted` events of `source` are not processed yet.
-pub async fn count_unprocessed_among(
-    pool: &PgPool,
-    source: &str,
-    accepted: &[String],
-) -> Result<u64, sqlx::Error> {
-    let unprocessed: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM inbox_events
-         JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
-         WHERE source = $2 AND processed_at IS NULL",
-    )
-    .bind(accepted)
-    .bind(source)
-    .fetch_one(pool)
-    .await?;
-    Ok(unprocessed as u64)
+/// The events a benchmark run had accepted from its source, which its report asks about.
+// The queries join the accepted ids instead of `= ANY($1)`: with a bound array PostgreSQL
+// searches it linearly for every row, seconds per poll at tens of thousands of events, which
+// loads the database being measured.
+pub struct AcceptedEvents<'a> {
+    pub source: &'a str,
+    pub event_ids: &'a [String],
 }
 
-/// `(received_at, processed_at)` of each processed event among `accepted`.
-pub async fn processing_times(
-    pool: &PgPool,
-    source: &str,
-    accepted: &[String],
-) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT received_at, processed_at FROM inbox_events
-         JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
-         WHERE source = $2 AND processed_at IS NOT NULL",
-    )
-    .bind(accepted)
-    .bind(source)
-    .fetch_all(pool)
-    .await
-}
+impl AcceptedEvents<'_> {
+    /// How many are not processed yet.
+    pub async fn count_unprocessed(&self, pool: &PgPool) -> Result<u64, sqlx::Error> {
+        let unprocessed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM inbox_events
+             JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
+             WHERE source = $2 AND processed_at IS NULL",
+        )
+        .bind(self.event_ids)
+        .bind(self.source)
+        .fetch_one(pool)
+        .await?;
+        Ok(unprocessed as u64)
+    }
 
-/// How many of the `accepted` events were recorded in history or notified more than once.
-pub async fn count_applied_twice(
-    pool: &PgPool,
-    source: &str,
-    accepted: &[String],
-) -> Result<u64, sqlx::Error> {
-    let doubled: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (
-             SELECT event_id FROM status_history
+    /// `(received_at, processed_at)` of each processed one.
+    pub async fn processing_times(
+        &self,
+        pool: &PgPool,
+    ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT received_at, processed_at FROM inbox_events
              JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
-             WHERE source = $2 GROUP BY event_id HAVING count(*) > 1
-             UNION ALL
-             SELECT event_id FROM notification_outbox
-             JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
-             WHERE source = $2 GROUP BY event_id HAVING count(*) > 1
-         ) doubled",
-    )
-    .bind(accepted)
-    .bind(source)
-    .fetch_one(pool)
-    .await?;
-    Ok(doubled as u64)
+             WHERE source = $2 AND processed_at IS NOT NULL",
+        )
+        .bind(self.event_ids)
+        .bind(self.source)
+        .fetch_all(pool)
+        .await
+    }
+
+    /// How many were recorded in history or notified more than once.
+    pub async fn count_applied_twice(&self, pool: &PgPool) -> Result<u64, sqlx::Error> {
+        let doubled: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (
+                 SELECT event_id FROM status_history
+                 JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
+                 WHERE source = $2 GROUP BY event_id HAVING count(*) > 1
+                 UNION ALL
+                 SELECT event_id FROM notification_outbox
+                 JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
+                 WHERE source = $2 GROUP BY event_id HAVING count(*) > 1
+             ) doubled",
+        )
+        .bind(self.event_ids)
+        .bind(self.source)
+        .fetch_one(pool)
+        .await?;
+        Ok(doubled as u64)
+    }
 }

@@ -1,14 +1,14 @@
 //! Parked events: rows the relay set aside because no message can be built for them. They are
 //! dead letters that live in PostgreSQL, listed and released beside the broker's DLQ.
 
+use crate::wire::EventKey;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 #[derive(sqlx::FromRow)]
 pub struct ParkedEvent {
-    pub event_id: String,
-    pub source: String,
-    pub event_type: String,
+    #[sqlx(flatten)]
+    pub key: EventKey,
     pub family: String,
     pub park_error: Option<String>,
     pub parked_at: DateTime<Utc>,

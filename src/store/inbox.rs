@@ -2,7 +2,7 @@
 
 use crate::{
     catalogue::{EventId, EventType, Reading},
-    wire::RoutingKey,
+    wire::{EventKey, RoutingKey},
 };
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -69,9 +69,8 @@ pub enum Stored {
 #[derive(sqlx::FromRow)]
 pub struct StoredEvent {
     pub seq: i64,
-    pub source: String,
-    pub event_id: String,
-    pub event_type: String,
+    #[sqlx(flatten)]
+    pub key: EventKey,
     pub resource_raw: Vec<u8>,
     pub resource_json: Option<String>,
     pub envelope_time: Option<DateTime<Utc>>,
@@ -95,9 +94,8 @@ pub enum EventState {
 /// An inbox row as the event API shows it.
 #[derive(sqlx::FromRow)]
 pub struct EventRecord {
-    pub event_id: String,
-    pub source: String,
-    pub event_type: String,
+    #[sqlx(flatten)]
+    pub key: EventKey,
     pub routing_key: String,
     pub received_at: DateTime<Utc>,
     pub published_at: Option<DateTime<Utc>>,

@@ -8,20 +8,36 @@ use lapin::{types::FieldTable, BasicProperties};
 use serde::{Deserialize, Serialize};
 use serde_json::{value::RawValue, Value};
 
+/// Which event an inbox row holds: its source, its id there, and its type. Every row type the
+/// store reads back starts with it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventKey {
+    pub source: String,
+    pub event_id: String,
+    pub event_type: String,
+}
+
+/// The catalogue's reading as the inbox keeps it: what an event that cannot be projected
+/// lacks is NULL, and its family is `unknown` when the catalogue has none for it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReadingColumns {
+    pub family: String,
+    pub status: Option<String>,
+    pub object_id: Option<String>,
+    pub account_id: Option<String>,
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
 /// An inbox row as the event relay and `replay` publish it: the columns an event message is
 /// made of. The store reads it; it is declared here because it is the message's input.
 #[derive(sqlx::FromRow)]
 pub struct EventRow {
     pub seq: i64,
-    pub source: String,
-    pub event_id: String,
-    pub event_type: String,
-    pub family: String,
-    pub status: Option<String>,
-    pub object_id: Option<String>,
-    pub account_id: Option<String>,
+    #[sqlx(flatten)]
+    pub key: EventKey,
+    #[sqlx(flatten)]
+    pub reading: ReadingColumns,
     pub routing_key: String,
-    pub occurred_at: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
     pub resource_raw: Vec<u8>,
 }
@@ -68,8 +84,9 @@ pub struct EventMessageParts {
 /// is not JSON travels as a JSON string. A row whose id, type or key does not fit AMQP's limits
 /// (stored before they were enforced at the edge) has no message.
 pub fn event_message(row: &EventRow) -> Result<EventMessageParts, LimitError> {
-    let message_id = EventId::parse(&row.event_id)?;
-    let kind = EventType::parse(&row.event_type)?;
+    let EventRow { key, reading, .. } = row;
+    let message_id = EventId::parse(&key.event_id)?;
+    let kind = EventType::parse(&key.event_type)?;
     let routing_key = RoutingKey::parse(&row.routing_key)?;
     let resource = std::str::from_utf8(&row.resource_raw)
         .ok()
@@ -80,21 +97,21 @@ pub fn event_message(row: &EventRow) -> Result<EventMessageParts, LimitError> {
         });
     let body = serde_json::to_vec(&EventMessage {
         schema_version: 1,
-        id: &row.event_id,
-        source: &row.source,
-        event_type: &row.event_type,
-        family: &row.family,
-        status: row.status.as_deref(),
-        object_id: row.object_id.as_deref(),
-        account_id: row.account_id.as_deref(),
-        occurred_at: row.occurred_at.as_ref().map(format_time),
+        id: &key.event_id,
+        source: &key.source,
+        event_type: &key.event_type,
+        family: &reading.family,
+        status: reading.status.as_deref(),
+        object_id: reading.object_id.as_deref(),
+        account_id: reading.account_id.as_deref(),
+        occurred_at: reading.occurred_at.as_ref().map(format_time),
         received_at: format_time(&row.received_at),
         resource: &resource,
     })
     .expect("message serialises");
 
     let mut headers = FieldTable::default();
-    headers.insert(X_SOURCE.into(), text_value(row.source.as_str()));
+    headers.insert(X_SOURCE.into(), text_value(key.source.as_str()));
     let properties = BasicProperties::default()
         .with_message_id(message_id.as_str().into())
         .with_type(kind.as_str().into())
@@ -118,15 +135,19 @@ mod tests {
     fn row(resource: &[u8]) -> EventRow {
         EventRow {
             seq: 7,
-            source: "interlace".into(),
-            event_id: "e-1".into(),
-            event_type: "PAYOUT.UPDATED".into(),
-            family: "payout".into(),
-            status: Some("closed".into()),
-            object_id: Some("p-1".into()),
-            account_id: None,
+            key: EventKey {
+                source: "interlace".into(),
+                event_id: "e-1".into(),
+                event_type: "PAYOUT.UPDATED".into(),
+            },
+            reading: ReadingColumns {
+                family: "payout".into(),
+                status: Some("closed".into()),
+                object_id: Some("p-1".into()),
+                account_id: None,
+                occurred_at: Some(Utc.with_ymd_and_hms(2024, 2, 5, 10, 57, 4).unwrap()),
+            },
             routing_key: "payout.closed".into(),
-            occurred_at: Some(Utc.with_ymd_and_hms(2024, 2, 5, 10, 57, 4).unwrap()),
             received_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
             resource_raw: resource.to_vec(),
         }
@@ -192,9 +213,9 @@ mod tests {
         let mut long_status = row(b"{}");
         long_status.routing_key = format!("transfer.{}", "s".repeat(5_000));
         let mut long_id = row(b"{}");
-        long_id.event_id = "e".repeat(256);
+        long_id.key.event_id = "e".repeat(256);
         let mut long_type = row(b"{}");
-        long_type.event_type = "T".repeat(300);
+        long_type.key.event_type = "T".repeat(300);
         let mut wildcard = row(b"{}");
         wildcard.routing_key = "transfer.closed.#".into();
         for bad in [long_status, long_id, long_type, wildcard] {

@@ -7,7 +7,7 @@ mod headers;
 mod notification;
 mod routing;
 
-pub use event::{event_message, EventMessageParts, EventRef, EventRow};
+pub use event::{event_message, EventKey, EventMessageParts, EventRef, EventRow, ReadingColumns};
 pub use headers::{
     attempts, header_number, header_text, text_value, value_text, FAILURE_HEADERS, X_EVENT_ID,
     X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR, X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE, X_SOURCE,

@@ -115,14 +115,14 @@ impl ReadModelHandler {
         let mut outcomes: HashMap<(&str, &str), Result<(), Failure>> = HashMap::new();
         let mut projectable = Vec::new();
         for (event, description) in claimed {
-            let key = (event.source.as_str(), event.event_id.as_str());
+            let key = (event.key.source.as_str(), event.key.event_id.as_str());
             match description {
                 Err(error) => {
                     outcomes.insert(key, Err(Failure::Permanent(error.to_string())));
                 }
                 Ok(description) => match &description.reading {
                     Reading::Unknown { .. } => {
-                        self.metrics.count_unknown_event(&event.event_type);
+                        self.metrics.count_unknown_event(&event.key.event_type);
                         outcomes.insert(key, Ok(()));
                     }
                     Reading::Unfit { family, reason, .. } => {

@@ -279,6 +279,7 @@ fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
     use hookgate::{
         projection::{project, Mode},
         store::inbox::StoredEvent,
+        wire::EventKey,
     };
     use proptest::{prelude::*, test_runner::TestRunner};
 
@@ -316,9 +317,11 @@ fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
                                           "updateTime": time, "note": format!("event {n}")});
                     StoredEvent {
                         seq: n as i64,
-                        source: "interlace".into(),
-                        event_id: format!("{object}-e{n}"),
-                        event_type: "TRANSFER.UPDATED".into(),
+                        key: EventKey {
+                            source: "interlace".into(),
+                            event_id: format!("{object}-e{n}"),
+                            event_type: "TRANSFER.UPDATED".into(),
+                        },
                         resource_raw: resource.to_string().into_bytes(),
                         resource_json: Some(resource.to_string()),
                         envelope_time: None,
@@ -330,7 +333,7 @@ fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
             let valid: Vec<&ValidEvent> = descriptions.iter().map(|d| d.valid().unwrap()).collect();
             let greatest = (0..stored.len())
                 .max_by(|&a, &b| {
-                    let point = |i: usize| valid[i].point(&stored[i].event_id);
+                    let point = |i: usize| valid[i].point(&stored[i].key.event_id);
                     OrderKey::of(Family::Transfer, &point(a))
                         .cmp(&OrderKey::of(Family::Transfer, &point(b)))
                 })
@@ -355,7 +358,7 @@ fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
                 .unwrap()
             });
             prop_assert_eq!(&status, valid[greatest].status.as_str());
-            prop_assert_eq!(&last_event_id, &stored[greatest].event_id);
+            prop_assert_eq!(&last_event_id, &stored[greatest].key.event_id);
             prop_assert_eq!(note, format!("event {greatest}"));
             Ok(())
         })

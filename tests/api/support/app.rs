@@ -251,7 +251,8 @@ impl TestApp {
         request.send().await.expect("request sent")
     }
 
-    /// Posts a webhook that must be refused with `expected`'s status and error code.
+    /// Posts a webhook that must be refused with `expected`'s status and error code, and
+    /// checks that the refusal stored nothing.
     pub async fn refused(
         &self,
         source: &str,
@@ -259,7 +260,20 @@ impl TestApp {
         body: impl Into<reqwest::Body>,
         expected: (u16, &str),
     ) {
+        let stored_before = self.inbox_count().await;
         assert_error(self.post_webhook(source, headers, body).await, expected).await;
+        assert_eq!(
+            self.inbox_count().await,
+            stored_before,
+            "a refused webhook was stored"
+        );
+    }
+
+    /// Posts `fixture` as the platform would, but to `source`, expecting it refused.
+    pub async fn refused_fixture(&self, source: &str, fixture: &Fixture, expected: (u16, &str)) {
+        let headers = fixture.json_headers();
+        self.refused(source, &headers, fixture.body.clone(), expected)
+            .await;
     }
 
     /// Signs `resource` as an Interlace event and posts it, expecting it accepted.
@@ -300,9 +314,7 @@ impl TestApp {
 
     /// Posts a fixture exactly as the platform would.
     pub async fn post_fixture(&self, fixture: &Fixture) -> reqwest::Response {
-        let mut headers: Vec<(String, String)> = fixture.headers.clone().into_iter().collect();
-        headers.push(("Content-Type".into(), "application/json".into()));
-        self.post_webhook("interlace", &headers, fixture.body.clone())
+        self.post_webhook("interlace", &fixture.json_headers(), fixture.body.clone())
             .await
     }
 
