@@ -74,10 +74,11 @@ fn plan(url: String, rate: Option<f64>) -> load::LoadPlan {
         secret: SECRET.into(),
         connections: CONNECTIONS,
         rate,
-        duration: Some(seconds()),
-        count: None,
-        duplicates: 0.0,
-        out_of_order: 0.0,
+        until: load::Until {
+            duration: Some(seconds()),
+            count: None,
+        },
+        mix: load::Mix::default(),
     }
 }
 

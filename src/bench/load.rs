@@ -22,8 +22,27 @@ pub struct LoadPlan {
     pub connections: usize,
     /// Requests per second; `None` sends as fast as the receiver answers.
     pub rate: Option<f64>,
+    pub until: Until,
+    pub mix: Mix,
+}
+
+/// When a run stops: after `duration` or `count` requests, whichever comes first.
+#[derive(Debug, Clone, Copy)]
+pub struct Until {
     pub duration: Option<Duration>,
     pub count: Option<u64>,
+}
+
+impl Until {
+    fn reached(&self, requests: u64, elapsed: Duration) -> bool {
+        self.count.is_some_and(|count| requests >= count)
+            || self.duration.is_some_and(|duration| elapsed >= duration)
+    }
+}
+
+/// How much of the traffic misbehaves as the platform's own sometimes does.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mix {
     /// Share of requests that re-send an earlier event.
     pub duplicates: f64,
     /// Share of slots that send an out-of-order pair (closed, then an older pending).
@@ -85,15 +104,17 @@ enum Slot {
     Pair(u64),
 }
 
-/// Which kind slot `index` is, spread evenly by a fixed hash so every run has the same mix.
-fn slot(index: u64, plan: &LoadPlan) -> Slot {
-    let spread = (index.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) as f64 / (1u64 << 53) as f64;
-    if index > 0 && spread < plan.duplicates {
-        Slot::Duplicate(index / 2)
-    } else if spread < plan.duplicates + plan.out_of_order {
-        Slot::Pair(index)
-    } else {
-        Slot::One(index)
+impl Mix {
+    /// Which kind slot `index` is, spread evenly by a fixed hash so every run has the same mix.
+    fn slot(&self, index: u64) -> Slot {
+        let spread = (index.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) as f64 / (1u64 << 53) as f64;
+        if index > 0 && spread < self.duplicates {
+            Slot::Duplicate(index / 2)
+        } else if spread < self.duplicates + self.out_of_order {
+            Slot::Pair(index)
+        } else {
+            Slot::One(index)
+        }
     }
 }
 
@@ -186,9 +207,7 @@ async fn connection(shared: Arc<Shared>) -> Worker {
     };
     loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
-        if plan.count.is_some_and(|count| index >= count)
-            || plan.duration.is_some_and(|d| started.elapsed() >= d)
-        {
+        if plan.until.reached(index, started.elapsed()) {
             return worker;
         }
         // At a fixed rate a request is timed from when it was due, so a slow receiver
@@ -199,7 +218,7 @@ async fn connection(shared: Arc<Shared>) -> Worker {
         if let Some(due) = due {
             tokio::time::sleep_until(due.into()).await;
         }
-        let events: Vec<BenchEvent> = match slot(index, plan) {
+        let events: Vec<BenchEvent> = match plan.mix.slot(index) {
             Slot::One(i) | Slot::Duplicate(i) => vec![event(run_id, i, *base)],
             Slot::Pair(i) => out_of_order_pair(run_id, i, *base).into(),
         };
@@ -251,19 +270,13 @@ mod tests {
 
     #[test]
     fn slot_mix_follows_the_requested_shares() {
-        let plan = LoadPlan {
-            url: String::new(),
-            secret: String::new(),
-            connections: 1,
-            rate: None,
-            duration: None,
-            count: Some(10_000),
+        let mix = Mix {
             duplicates: 0.1,
             out_of_order: 0.05,
         };
         let (mut duplicates, mut pairs) = (0, 0);
         for index in 0..10_000 {
-            match slot(index, &plan) {
+            match mix.slot(index) {
                 Slot::Duplicate(original) => {
                     assert!(original < index);
                     duplicates += 1;

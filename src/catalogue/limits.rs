@@ -130,40 +130,48 @@ macro_rules! text_type {
             }
         }
     };
+    // Text that must fit `$max` bytes of what `$allowed` says and `$pred` checks.
+    ($(#[$doc:meta])* $name:ident, $what:literal: at most $max:expr, of $allowed:literal if $pred:expr) => {
+        text_type!($(#[$doc])* $name);
+
+        impl $name {
+            pub fn parse(text: &str) -> Result<$name, LimitError> {
+                check_len($what, text, $max)?;
+                check_chars($what, text, $allowed, $pred)?;
+                Ok($name(text.to_owned()))
+            }
+        }
+    };
+    // Text from a resource that needs only a length bound and no control characters.
+    ($(#[$doc:meta])* $name:ident, plain text of at most $max:expr) => {
+        text_type!($(#[$doc])* $name);
+
+        impl $name {
+            pub fn parse(field: &'static str, text: &str) -> Result<$name, LimitError> {
+                check_len(field, text, $max)?;
+                check_chars(field, text, "non-control characters", |c| !c.is_control())?;
+                Ok($name(text.to_owned()))
+            }
+        }
+    };
 }
 pub(crate) use text_type;
 
 text_type!(
     /// An envelope event id (`id`, `webhook-id`): 1–255 bytes of printable ASCII. It becomes
     /// the AMQP `message_id` and part of the inbox's unique key.
-    EventId
+    EventId, "event id": at most MAX_EVENT_ID_BYTES,
+    of "printable ASCII" if |c| c.is_ascii_graphic() || c == ' '
 );
-
-impl EventId {
-    pub fn parse(text: &str) -> Result<EventId, LimitError> {
-        check_len("event id", text, MAX_EVENT_ID_BYTES)?;
-        check_chars("event id", text, "printable ASCII", |c| {
-            c.is_ascii_graphic() || c == ' '
-        })?;
-        Ok(EventId(text.to_owned()))
-    }
-}
 
 text_type!(
     /// An `eventType`: 1–128 bytes of `[A-Za-z0-9_.]`. It becomes the AMQP `type` and, for
     /// unknown families, part of the routing key.
-    EventType
+    EventType, "eventType": at most MAX_EVENT_TYPE_BYTES,
+    of "[A-Za-z0-9_.]" if |c| c.is_ascii_alphanumeric() || c == '_' || c == '.'
 );
 
 impl EventType {
-    pub fn parse(text: &str) -> Result<EventType, LimitError> {
-        check_len("eventType", text, MAX_EVENT_TYPE_BYTES)?;
-        check_chars("eventType", text, "[A-Za-z0-9_.]", |c| {
-            c.is_ascii_alphanumeric() || c == '_' || c == '.'
-        })?;
-        Ok(EventType(text.to_owned()))
-    }
-
     pub fn family(&self) -> Family {
         Family::of_event_type(&self.0)
     }
@@ -209,32 +217,13 @@ impl StatusToken {
 text_type!(
     /// An identifier taken from a resource (object id, account id): 1–255 bytes with no
     /// control characters, so it fits a btree index entry and a PostgreSQL `text`.
-    ResourceId
+    ResourceId, plain text of at most MAX_OBJECT_ID_BYTES
 );
-
-impl ResourceId {
-    pub fn parse(field: &'static str, text: &str) -> Result<ResourceId, LimitError> {
-        plain_text(field, text, MAX_OBJECT_ID_BYTES).map(ResourceId)
-    }
-}
-
-/// Text from a resource that must fit an index entry and a PostgreSQL `text`.
-fn plain_text(field: &'static str, text: &str, max: usize) -> Result<String, LimitError> {
-    check_len(field, text, max)?;
-    check_chars(field, text, "non-control characters", |c| !c.is_control())?;
-    Ok(text.to_owned())
-}
 
 text_type!(
     /// A currency code from a resource: 1–32 bytes, no control characters.
-    Currency
+    Currency, plain text of at most MAX_CURRENCY_BYTES
 );
-
-impl Currency {
-    pub fn parse(field: &'static str, text: &str) -> Result<Currency, LimitError> {
-        plain_text(field, text, MAX_CURRENCY_BYTES).map(Currency)
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -75,10 +75,14 @@ impl BenchCommand {
             secret,
             connections: self.connections,
             rate: self.rate,
-            duration,
-            count: self.count,
-            duplicates: self.duplicates,
-            out_of_order: self.out_of_order,
+            until: load::Until {
+                duration,
+                count: self.count,
+            },
+            mix: load::Mix {
+                duplicates: self.duplicates,
+                out_of_order: self.out_of_order,
+            },
         })
     }
 }

@@ -8,19 +8,11 @@ use crate::{
 use axum::{
     body::Bytes,
     extract::{Query, State},
-    routing::{get, post},
-    Json, Router,
+    Json,
 };
 use lapin::Channel;
 use serde::Deserialize;
 use std::time::Duration;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/dlq", get(list))
-        .route("/admin/dlq/replay", post(replay))
-        .route("/admin/verify", post(verify_read_model))
-}
 
 /// A channel of its own for one admin operation, or 503 when the broker does not answer soon.
 async fn channel(state: &AppState) -> Result<Channel, ApiError> {
@@ -34,11 +26,11 @@ async fn close(channel: Channel) {
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub(super) struct ListQuery {
     limit: Option<usize>,
 }
 
-async fn list(
+pub(super) async fn list(
     _: Authorized,
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
@@ -58,7 +50,7 @@ struct ReplayRequest {
     all: bool,
 }
 
-async fn replay(
+pub(super) async fn replay(
     _: Authorized,
     State(state): State<AppState>,
     body: Bytes,
@@ -97,7 +89,7 @@ struct VerifyRequest {
 }
 
 /// `hookgate verify` over HTTP: the report, with every difference (and what was repaired).
-async fn verify_read_model(
+pub(super) async fn verify_read_model(
     _: Authorized,
     State(state): State<AppState>,
     body: Bytes,

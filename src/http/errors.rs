@@ -2,7 +2,7 @@
 //! the one place that turns them into status codes and SPEC error codes. Internals (database
 //! and broker messages) are logged here and never shown to the caller.
 
-use crate::{ops::dlq::DlqError, receiving::ReceiveError};
+use crate::{catalogue::quote, ops::OpsError, receiving::ReceiveError};
 use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
@@ -64,11 +64,15 @@ impl From<lapin::Error> for ApiError {
     }
 }
 
-impl From<DlqError> for ApiError {
-    fn from(error: DlqError) -> Self {
+impl From<OpsError> for ApiError {
+    fn from(error: OpsError) -> Self {
         match error {
-            DlqError::Broker(error) => error.into(),
-            DlqError::Database(error) => error.into(),
+            OpsError::Broker(error) => error.into(),
+            OpsError::Database(error) => error.into(),
+            OpsError::NotConfirmed(event_id) => {
+                tracing::warn!(event_id = %quote(&event_id), "request failed: publish not confirmed");
+                ApiError::Broker
+            }
         }
     }
 }

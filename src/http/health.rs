@@ -12,26 +12,18 @@ use axum::{
     extract::State,
     http::{header, StatusCode},
     response::IntoResponse,
-    routing::get,
-    Json, Router,
+    Json,
 };
 use serde_json::json;
 use std::time::Duration;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-}
-
-async fn healthz() -> impl IntoResponse {
+pub(super) async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
 /// Ready when every database pool answers and every supervised task runs with a fresh
 /// heartbeat; the broker is shown but not required, since webhooks are accepted without it.
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let checks = state.pools.iter().map(|(_, pool)| async move {
         let answer = tokio::time::timeout(Duration::from_secs(2), store::ping(pool)).await;
         matches!(answer, Ok(true))
@@ -66,7 +58,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// The Prometheus text. Backlog gauges are read from the database at each scrape, so they
 /// cannot freeze when the relay that used to set them stops; while the database does not
 /// answer they are absent rather than stale.
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let (events, notifications) = tokio::join!(
         within_two_seconds(backlog(&state.pool, OutboxTable::Events)),
         within_two_seconds(backlog(&state.pool, OutboxTable::Notifications)),

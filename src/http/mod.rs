@@ -1,4 +1,4 @@
-//! The HTTP surface: one router per resource, merged here.
+//! The HTTP surface: every route in one table here, its handlers in a module per resource.
 
 mod admin;
 mod auth;
@@ -8,7 +8,12 @@ mod read_api;
 mod webhooks;
 
 use crate::{receiving, telemetry::Metrics};
-use axum::{extract::FromRef, http::StatusCode, routing::post, Router};
+use axum::{
+    extract::FromRef,
+    http::StatusCode,
+    routing::{get, post},
+    Router,
+};
 use sqlx::PgPool;
 use std::sync::Arc;
 
@@ -36,15 +41,21 @@ impl FromRef<AppState> for Arc<receiving::Receiver> {
 /// Every role serves health, metrics and the read and admin API; only a receiving role takes
 /// webhooks (what a `work` process would store, nothing there would relay promptly).
 pub fn router(state: AppState, receive: bool) -> Router {
-    let webhooks = if receive {
-        Router::new().route("/webhooks/{source}", post(webhooks::receive))
+    let routes = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/v1/objects/{family}/{id}", get(read_api::object))
+        .route("/v1/events/{event_id}", get(read_api::event))
+        .route("/admin/dlq", get(admin::list))
+        .route("/admin/dlq/replay", post(admin::replay))
+        .route("/admin/verify", post(admin::verify_read_model));
+    let routes = if receive {
+        routes.route("/webhooks/{source}", post(webhooks::receive))
     } else {
-        Router::new()
+        routes
     };
-    webhooks
-        .merge(health::router())
-        .merge(read_api::router())
-        .merge(admin::router())
+    routes
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(state)
 }

@@ -8,18 +8,11 @@ use crate::{
 };
 use axum::{
     extract::{Path, Query, State},
-    routing::get,
-    Json, Router,
+    Json,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/objects/{family}/{id}", get(object))
-        .route("/v1/events/{event_id}", get(event))
-}
 
 /// A stored JSON text as a JSON value, keeping its numbers' digits.
 fn json_text(text: Option<String>) -> Value {
@@ -27,7 +20,7 @@ fn json_text(text: Option<String>) -> Value {
         .unwrap_or(Value::Null)
 }
 
-async fn object(
+pub(super) async fn object(
     _: Authorized,
     State(state): State<AppState>,
     Path((family, id)): Path<(String, String)>,
@@ -57,11 +50,11 @@ async fn object(
 }
 
 #[derive(Deserialize)]
-struct EventQuery {
+pub(super) struct EventQuery {
     source: Option<String>,
 }
 
-async fn event(
+pub(super) async fn event(
     _: Authorized,
     State(state): State<AppState>,
     Path(event_id): Path<String>,

@@ -1,6 +1,6 @@
 //! Replaying the archive (the inbox) to the read-model queue, and rebuilding projections.
 
-use super::Counts;
+use super::{Counts, OpsError};
 use crate::{
     amqp::{publish_mandatory, Names, Outcome},
     catalogue::{quote, Family},
@@ -13,16 +13,6 @@ use sqlx::PgPool;
 
 const PAGE: i64 = 500;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ArchiveError {
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("broker: {0}")]
-    Broker(#[from] lapin::Error),
-    #[error("the broker did not confirm event {0}; run the replay again")]
-    NotConfirmed(String),
-}
-
 pub use crate::store::archive::{count, ArchiveFilter};
 
 /// Re-publishes matching events that are not processed yet to the read-model queue, in order
@@ -34,7 +24,7 @@ pub async fn replay(
     names: &Names,
     filter: &ArchiveFilter,
     mut progress: impl FnMut(u64),
-) -> Result<Counts, ArchiveError> {
+) -> Result<Counts, OpsError> {
     let (_, processed) = count(pool, filter).await?;
     let mut counts = Counts {
         replayed: 0,
@@ -65,7 +55,7 @@ pub async fn replay(
         for (row, confirm) in pending {
             match Outcome::from(confirm.await?) {
                 Outcome::Taken => counts.replayed += 1,
-                _ => return Err(ArchiveError::NotConfirmed(row.key.event_id.clone())),
+                _ => return Err(OpsError::NotConfirmed(row.key.event_id.clone())),
             }
             progress(counts.replayed);
         }
@@ -81,7 +71,7 @@ pub async fn rebuild(
     pool: &PgPool,
     family: Option<Family>,
     mut progress: impl FnMut(u64, u64),
-) -> Result<Counts, ArchiveError> {
+) -> Result<Counts, OpsError> {
     let families: Vec<Family> = match family {
         Some(family) => vec![family],
         None => Family::KNOWN.to_vec(),

@@ -9,7 +9,7 @@
 //! stops half-way is finished by running it again, and the worker's exactly-once claim makes a
 //! message that ended up in both places harmless.
 
-use super::Counts;
+use super::{Counts, OpsError};
 use crate::{
     amqp::{inspect_queue, publish_confirmed, Names, Outcome},
     catalogue::format_time,
@@ -165,21 +165,13 @@ async fn give_back(
     Ok(())
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DlqError {
-    #[error("broker: {0}")]
-    Broker(#[from] lapin::Error),
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-}
-
 /// Up to `limit` dead letters: those in the DLQ, then the parked events.
 pub async fn list(
     channel: &Channel,
     names: &Names,
     pool: &PgPool,
     limit: usize,
-) -> Result<Vec<DeadLetter>, DlqError> {
+) -> Result<Vec<DeadLetter>, OpsError> {
     let taken = take(channel, names, limit).await?;
     let mut letters: Vec<DeadLetter> = taken.iter().map(summarise).collect();
     give_back(channel, names, &taken).await?;
@@ -223,7 +215,7 @@ pub async fn replay(
     selector: &Selector,
     dry_run: bool,
     progress: impl FnMut(u64, u64),
-) -> Result<Counts, DlqError> {
+) -> Result<Counts, OpsError> {
     let mut counts = replay_queue(channel, names, selector, dry_run, progress).await?;
     counts.replayed += release_parked(pool, selector, dry_run).await?;
     Ok(counts)

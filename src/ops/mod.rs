@@ -7,6 +7,17 @@ pub mod retention;
 pub mod status;
 pub mod verify;
 
+/// Why an operation stopped. Each is safe to run again: what it finished stays done.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("broker: {0}")]
+    Broker(#[from] lapin::Error),
+    #[error("the broker did not confirm event {0}; run the replay again")]
+    NotConfirmed(String),
+}
+
 /// What a replay did: `replayed` messages sent back, `skipped` ones looked at and left.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {

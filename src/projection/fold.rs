@@ -39,106 +39,74 @@ mod tests {
     use super::*;
     use crate::catalogue::testing::point;
 
-    #[test]
-    fn a_new_object_takes_its_first_event_and_then_each_later_one() {
-        let effects = fold(
-            Family::Transfer,
-            None,
-            &[
-                point("pending", 1),
-                point("processing", 2),
-                point("closed", 3),
-            ],
-        );
-        assert_eq!(
-            effects,
-            [
-                Effect::Applied { previous: None },
-                Effect::Applied {
-                    previous: Some("pending")
-                },
-                Effect::Applied {
-                    previous: Some("processing")
-                },
-            ]
-        );
+    fn applied(previous: Option<&str>) -> Effect<'_> {
+        Effect::Applied { previous }
     }
 
     #[test]
-    fn closed_before_pending_in_one_run_keeps_closed() {
-        let effects = fold(
-            Family::Transfer,
-            None,
-            &[point("closed", 2), point("pending", 1)],
-        );
-        assert_eq!(effects, [Effect::Applied { previous: None }, Effect::Stale]);
-    }
-
-    #[test]
-    fn the_stored_state_is_compared_first() {
-        let effects = fold(
-            Family::Transfer,
-            Some(point("processing", 5)),
-            &[point("pending", 4), point("closed", 6)],
-        );
-        assert_eq!(
-            effects,
-            [
-                Effect::Stale,
-                Effect::Applied {
-                    previous: Some("processing")
-                }
-            ]
-        );
-    }
-
-    #[test]
-    fn a_stale_event_does_not_become_the_state_later_events_meet() {
-        // The stale event at second 2 must not let the one at second 3 be compared with it.
-        let effects = fold(
-            Family::Transfer,
-            Some(point("closed", 4)),
-            &[point("pending", 2), point("processing", 3)],
-        );
-        assert_eq!(effects, [Effect::Stale, Effect::Stale]);
-    }
-
-    #[test]
-    fn a_terminal_state_gives_way_only_to_a_later_terminal_one() {
-        let effects = fold(
-            Family::Payout,
-            Some(point("closed", 1)),
-            &[
-                point("pending", 2),
-                point("refunded", 3),
-                point("failed", 4),
-            ],
-        );
-        assert_eq!(
-            effects,
-            [
-                Effect::Stale,
-                Effect::Applied {
-                    previous: Some("closed")
-                },
-                Effect::Stale,
-            ]
-        );
-    }
-
-    #[test]
-    fn the_same_status_again_is_applied_with_itself_as_previous() {
-        let effects = fold(
-            Family::Card,
-            Some(point("active", 1)),
-            &[point("active", 2)],
-        );
-        assert_eq!(
-            effects,
-            [Effect::Applied {
-                previous: Some("active")
-            }]
-        );
+    fn runs_of_events_fold_by_the_ordering_rules() {
+        use Effect::Stale;
+        // (what the case shows, family, stored state, events in arrival order, their effects)
+        let cases = [
+            (
+                "a new object takes its first event and then each later one",
+                Family::Transfer,
+                None,
+                vec![
+                    point("pending", 1),
+                    point("processing", 2),
+                    point("closed", 3),
+                ],
+                vec![
+                    applied(None),
+                    applied(Some("pending")),
+                    applied(Some("processing")),
+                ],
+            ),
+            (
+                "closed before pending in one run keeps closed",
+                Family::Transfer,
+                None,
+                vec![point("closed", 2), point("pending", 1)],
+                vec![applied(None), Stale],
+            ),
+            (
+                "the stored state is compared first",
+                Family::Transfer,
+                Some(point("processing", 5)),
+                vec![point("pending", 4), point("closed", 6)],
+                vec![Stale, applied(Some("processing"))],
+            ),
+            (
+                // The stale event at second 2 must not let the one at second 3 meet it.
+                "a stale event does not become the state later events meet",
+                Family::Transfer,
+                Some(point("closed", 4)),
+                vec![point("pending", 2), point("processing", 3)],
+                vec![Stale, Stale],
+            ),
+            (
+                "a terminal state gives way only to a later terminal one",
+                Family::Payout,
+                Some(point("closed", 1)),
+                vec![
+                    point("pending", 2),
+                    point("refunded", 3),
+                    point("failed", 4),
+                ],
+                vec![Stale, applied(Some("closed")), Stale],
+            ),
+            (
+                "the same status again is applied with itself as previous",
+                Family::Card,
+                Some(point("active", 1)),
+                vec![point("active", 2)],
+                vec![applied(Some("active"))],
+            ),
+        ];
+        for (case, family, stored, events, expected) in cases {
+            assert_eq!(fold(family, stored, &events), expected, "{case}");
+        }
     }
 
     mod order_independence {

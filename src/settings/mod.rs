@@ -141,7 +141,6 @@ fn read_file(path: PathBuf) -> Result<FileSettings, SettingsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs
@@ -194,9 +193,7 @@ mod tests {
 
     #[test]
     fn file_defines_sources_and_subscribers_and_env_overrides_it() {
-        let mut file = tempfile();
-        writeln!(
-            file.1,
+        let file = config_file(
             r#"
 [[sources]]
 name = "partner"
@@ -215,12 +212,10 @@ name = "ledger"
 url = "http://127.0.0.1:9000/hooks"
 secret = "whsec_TWZLUTlyOEdLWXFyVHdqVVBEOElMUFpJbzJMYUxhU3c="
 patterns = ["notify.transfer.*", "notify.payout.#"]
-"#
-        )
-        .unwrap();
-        let path = file.0.to_str().unwrap().to_owned();
+"#,
+        );
         let config = Settings::from_lookup(lookup(&[
-            ("HOOKGATE_CONFIG", &path),
+            ("HOOKGATE_CONFIG", file.to_str().unwrap()),
             ("HOOKGATE_INTERLACE_SECRETS", "from-env"),
             ("HOOKGATE_LOG_FORMAT", "json"),
         ]))
@@ -234,21 +229,24 @@ patterns = ["notify.transfer.*", "notify.payout.#"]
         assert_eq!(config.subscribers[0].name, "ledger");
         assert_eq!(config.subscribers[0].timeout_ms, 5000);
         assert_eq!(config.log_format, LogFormat::Json);
-        std::fs::remove_file(&file.0).unwrap();
+        std::fs::remove_file(&file).unwrap();
     }
 
     #[test]
     fn bad_values_are_reported_by_name() {
-        let error = Settings::from_lookup(lookup(&[("HOOKGATE_RETENTION_DAYS", "a month")]))
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("HOOKGATE_RETENTION_DAYS"), "{error}");
-        let error = Settings::from_lookup(lookup(&[("HOOKGATE_RETRY_TIERS", "1s,soon")]))
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("HOOKGATE_RETRY_TIERS"), "{error}");
-        let error = Settings::from_lookup(lookup(&[("HOOKGATE_LOG_FORMAT", "xml")])).unwrap_err();
-        assert!(error.to_string().contains("text or json"));
+        let cases = [
+            (
+                "HOOKGATE_RETENTION_DAYS",
+                "a month",
+                "HOOKGATE_RETENTION_DAYS",
+            ),
+            ("HOOKGATE_RETRY_TIERS", "1s,soon", "HOOKGATE_RETRY_TIERS"),
+            ("HOOKGATE_LOG_FORMAT", "xml", "text or json"),
+        ];
+        for (name, value, says) in cases {
+            let error = refusal(&[(name, value)]);
+            assert!(error.contains(says), "{name}={value}: {error}");
+        }
     }
 
     #[test]
@@ -269,9 +267,7 @@ patterns = ["notify.transfer.*", "notify.payout.#"]
             ("HOOKGATE_DATABASE_POOL_SIZE", "0"),
         ];
         for (name, value) in cases {
-            let error = Settings::from_lookup(lookup(&[(name, value)]))
-                .expect_err(value)
-                .to_string();
+            let error = refusal(&[(name, value)]);
             assert!(error.contains(name), "{name}={value}: {error}");
         }
         assert!(Settings::from_lookup(lookup(&[("HOOKGATE_RETENTION_DAYS", "36500")])).is_ok());
@@ -279,29 +275,22 @@ patterns = ["notify.transfer.*", "notify.payout.#"]
 
     #[test]
     fn subscriber_names_and_patterns_are_checked_against_amqp_limits() {
-        let (path, mut file) = tempfile();
-        writeln!(
-            file,
-            "[[subscribers]]\nname = \"{}\"\nurl = \"http://127.0.0.1:9/\"\nsecret = \"whsec_MTIz\"\npatterns = [\"notify.#\"]",
-            "s".repeat(65)
-        )
-        .unwrap();
-        let path_text = path.to_string_lossy().to_string();
-        let error = Settings::from_lookup(lookup(&[("HOOKGATE_CONFIG", path_text.as_str())]))
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("1-64"), "{error}");
-        let (path, mut file) = tempfile();
-        writeln!(
-            file,
-            "[[subscribers]]\nname = \"ledger\"\nurl = \"http://127.0.0.1:9/\"\nsecret = \"whsec_MTIz\"\npatterns = [\"notify.Transfer.*\"]"
-        )
-        .unwrap();
-        let path_text = path.to_string_lossy().to_string();
-        let error = Settings::from_lookup(lookup(&[("HOOKGATE_CONFIG", path_text.as_str())]))
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("pattern"), "{error}");
+        let subscriber = |name: &str, pattern: &str| {
+            format!(
+                "[[subscribers]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:9/\"\nsecret = \"whsec_MTIz\"\npatterns = [\"{pattern}\"]"
+            )
+        };
+        let long_name = "s".repeat(65);
+        let cases = [
+            (subscriber(&long_name, "notify.#"), "1-64"),
+            (subscriber("ledger", "notify.Transfer.*"), "pattern"),
+        ];
+        for (file, says) in cases {
+            let path = config_file(&file);
+            let error = refusal(&[("HOOKGATE_CONFIG", path.to_str().unwrap())]);
+            std::fs::remove_file(&path).unwrap();
+            assert!(error.contains(says), "{error}");
+        }
     }
 
     #[test]
@@ -312,9 +301,17 @@ patterns = ["notify.transfer.*", "notify.payout.#"]
         assert!(!format!("{config:?}").contains("very-secret"));
     }
 
-    fn tempfile() -> (PathBuf, std::fs::File) {
+    /// Why the settings from `vars` are refused.
+    fn refusal(vars: &[(&str, &str)]) -> String {
+        Settings::from_lookup(lookup(vars))
+            .expect_err("refused")
+            .to_string()
+    }
+
+    /// A configuration file holding `text`, for the test to remove.
+    fn config_file(text: &str) -> PathBuf {
         let path = std::env::temp_dir().join(format!("hookgate-{}.toml", uuid::Uuid::new_v4()));
-        let file = std::fs::File::create(&path).unwrap();
-        (path, file)
+        std::fs::write(&path, text).unwrap();
+        path
     }
 }

@@ -1,6 +1,10 @@
 //! `hookgate sign` and `hookgate send`, run as the binary a person would run.
 
 use crate::support::{fixtures, spawn_app};
+use std::{
+    path::{Path, PathBuf},
+    process::Output,
+};
 use tokio::process::Command;
 
 fn hookgate(app_secrets: &str) -> Command {
@@ -13,15 +17,31 @@ fn hookgate(app_secrets: &str) -> Command {
     command
 }
 
+/// Runs `hookgate sign` on `file` with the app's `secrets` and any `flags` besides.
+async fn sign(secrets: &str, file: &Path, flags: &[&str]) -> Output {
+    hookgate(secrets)
+        .arg("sign")
+        .args(flags)
+        .arg("--file")
+        .arg(file)
+        .output()
+        .await
+        .unwrap()
+}
+
+/// A JSON file holding `text`, for the test to remove.
+fn json_file(text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("resource-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 #[tokio::test]
 async fn send_signs_a_bare_resource_and_the_receiver_accepts_it() {
     let app = spawn_app().await;
-    let resource = std::env::temp_dir().join(format!("resource-{}.json", uuid::Uuid::new_v4()));
-    std::fs::write(
-        &resource,
+    let resource = json_file(
         r#"{"id":"cli-transfer","status":"Pending","updateTime":"2023-03-01T08:23:05.033Z","amount":{"amount":"0.11","currency":"USD"}}"#,
-    )
-    .unwrap();
+    );
     let output = hookgate(fixtures::INTERLACE_SECRET)
         .args(["send", "--url", &app.url("/webhooks/interlace"), "--file"])
         .arg(&resource)
@@ -51,12 +71,7 @@ async fn send_signs_a_bare_resource_and_the_receiver_accepts_it() {
 async fn sign_prints_a_request_the_receiver_accepts() {
     let app = spawn_app().await;
     let fixture = fixtures::dir().join("interlace/kyc.json");
-    let output = hookgate(fixtures::INTERLACE_SECRET)
-        .args(["sign", "--json", "--file"])
-        .arg(&fixture)
-        .output()
-        .await
-        .unwrap();
+    let output = sign(fixtures::INTERLACE_SECRET, &fixture, &["--json"]).await;
     assert!(
         output.status.success(),
         "{}",
@@ -87,12 +102,7 @@ async fn sign_prints_a_request_the_receiver_accepts() {
     .unwrap();
     assert_eq!(stored, 1);
 
-    let text = hookgate(fixtures::INTERLACE_SECRET)
-        .args(["sign", "--file"])
-        .arg(&fixture)
-        .output()
-        .await
-        .unwrap();
+    let text = sign(fixtures::INTERLACE_SECRET, &fixture, &[]).await;
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(text.starts_with("POST /webhooks/interlace\n"), "{text}");
     assert!(text.contains("\nSignature: "), "{text}");
@@ -101,23 +111,12 @@ async fn sign_prints_a_request_the_receiver_accepts() {
 #[tokio::test]
 async fn sign_without_a_secret_or_event_type_explains_itself() {
     let fixture = fixtures::dir().join("interlace/kyc.json");
-    let output = hookgate("")
-        .args(["sign", "--file"])
-        .arg(&fixture)
-        .output()
-        .await
-        .unwrap();
+    let output = sign("", &fixture, &[]).await;
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no secret"));
 
-    let bare = std::env::temp_dir().join(format!("bare-{}.json", uuid::Uuid::new_v4()));
-    std::fs::write(&bare, r#"{"id":"x","status":"Pending"}"#).unwrap();
-    let output = hookgate("s")
-        .args(["sign", "--file"])
-        .arg(&bare)
-        .output()
-        .await
-        .unwrap();
+    let bare = json_file(r#"{"id":"x","status":"Pending"}"#);
+    let output = sign("s", &bare, &[]).await;
     std::fs::remove_file(&bare).unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--event-type"));

@@ -1,6 +1,7 @@
 //! Hostile input, signed or not (SPEC 2.3a): every defect of the hardening issue, each tried
 //! as an attacker or a buggy platform would, with the pipeline shown to keep going after it.
 
+use crate::support::sign::LATER;
 use crate::support::{
     eventually,
     fixtures::INTERLACE_SECRET,
@@ -43,7 +44,7 @@ fn time_resource(id: &str, time: &str) -> String {
 /// `None`: the event is safe once cleaned at the edge and is processed.
 fn hostile_events(tag: &str) -> Vec<(String, &'static str, String, Option<&'static str>)> {
     let id = |n: &str| format!("{tag}-{n}");
-    let ok_time = "2023-03-01T08:23:05.033Z";
+    let ok_time = LATER;
     vec![
         (
             id("long-status"),
@@ -141,7 +142,7 @@ async fn assert_settled_with_bounded_reasons(
 #[tokio::test]
 async fn envelope_fields_out_of_bounds_are_refused_and_nothing_is_stored() {
     let app = spawn_app().await;
-    let resource = transfer("t-1", "Closed", "2023-03-01T08:23:05.033Z").to_string();
+    let resource = transfer("t-1", "Closed", LATER).to_string();
     let long_id = "e".repeat(256);
     let long_type = format!("TRANSFER.{}", "U".repeat(120));
     let cases: [(&str, &str); 9] = [
@@ -200,8 +201,7 @@ async fn every_hostile_resource_is_stored_and_ends_with_its_reason_while_others_
     for (id, event_type, resource, _) in &hostile {
         assert_eq!(post_raw(&app, id, event_type, resource).await, 200, "{id}");
     }
-    app.post_transfer("after", "t-after", "Closed", "2023-03-01T08:23:05.033Z")
-        .await;
+    app.post_transfer("after", "t-after", "Closed", LATER).await;
     assert_settled_with_bounded_reasons(&app, &hostile).await;
     eventually("the event behind them processed", || async {
         state_of(&app, "after").await == "processed"
@@ -231,7 +231,7 @@ async fn every_hostile_resource_is_stored_and_ends_with_its_reason_while_others_
 #[tokio::test]
 async fn a_copy_with_the_event_type_in_another_case_is_a_duplicate() {
     let app = spawn_app().await;
-    let resource = transfer("t-case", "Closed", "2023-03-01T08:23:05.033Z").to_string();
+    let resource = transfer("t-case", "Closed", LATER).to_string();
     assert_eq!(
         post_raw(&app, "e-upper", "TRANSFER.UPDATED", &resource).await,
         200
@@ -276,8 +276,7 @@ async fn a_row_the_database_refuses_in_the_worker_fails_alone_and_at_once() {
         } else {
             format!("t-{n}")
         };
-        app.post_transfer(id, &object, "Closed", "2023-03-01T08:23:05.033Z")
-            .await;
+        app.post_transfer(id, &object, "Closed", LATER).await;
     }
     app.wait_until_published().await;
     app.restart_as(StartOptions {
@@ -311,7 +310,7 @@ async fn a_row_the_database_refuses_in_the_worker_fails_alone_and_at_once() {
 
 /// Writes a row as an older hookgate without the edge limits could have stored it.
 async fn insert_legacy_row(app: &TestApp, event_id: &str, event_type: &str, routing_key: &str) {
-    let resource = transfer("t-legacy", "Closed", "2023-03-01T08:23:05.033Z").to_string();
+    let resource = transfer("t-legacy", "Closed", LATER).to_string();
     sqlx::query(
         "INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
                                    routing_key, occurred_at, resource_raw, resource, content_hash)
@@ -341,7 +340,7 @@ async fn the_relay_parks_a_row_it_cannot_publish_and_moves_on() {
     )
     .await;
     insert_legacy_row(&app, "legacy-type", &"T".repeat(300), "transfer.closed").await;
-    app.post_transfer("behind", "t-behind", "Closed", "2023-03-01T08:23:05.033Z")
+    app.post_transfer("behind", "t-behind", "Closed", LATER)
         .await;
     eventually("the event behind the bad rows processed", || async {
         state_of(&app, "behind").await == "processed"

@@ -1,6 +1,7 @@
 //! Operations (SPEC 5 admin routes, SPEC 6 commands): dead letters, archive replay, rebuild,
 //! status and retention, run against the real services.
 
+use crate::support::sign::EARLIER;
 use crate::support::{
     eventually,
     fixtures::{self},
@@ -132,13 +133,8 @@ async fn admin_replay_sends_dead_letters_back_and_they_are_delivered_once() {
     let subscriber = Subscriber::start(&[400, 400, 400]).await;
     let app = spawn_app_with(subscribed(&subscriber)).await;
     for n in 0..3 {
-        app.post_transfer(
-            &format!("n-{n}"),
-            &format!("t-{n}"),
-            "Closed",
-            "2023-03-01T08:23:01.000Z",
-        )
-        .await;
+        app.post_transfer(&format!("n-{n}"), &format!("t-{n}"), "Closed", EARLIER)
+            .await;
     }
     eventually("three dead letters", || async {
         dead_letters(&app).await.len() == 3
@@ -203,8 +199,7 @@ async fn lost_events(app: &TestApp, count: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for n in 0..count {
         let id = format!("lost-{n:03}");
-        let resource =
-            transfer(&format!("t-lost-{n}"), "Closed", "2023-03-01T08:23:01.000Z").to_string();
+        let resource = transfer(&format!("t-lost-{n}"), "Closed", EARLIER).to_string();
         sqlx::query(
             "INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id, routing_key,
                                        occurred_at, resource_raw, resource, content_hash, published_at)

@@ -1,5 +1,6 @@
 //! `POST /webhooks/{source}`: every row of SPEC 2.3 and the deduplication rules of 2.4.
 
+use crate::support::sign::LATER;
 use crate::support::{
     assert_error,
     fixtures::{self, INTERLACE_SECRET},
@@ -22,7 +23,7 @@ fn signed_transfer(event_id: &str, object_id: &str) -> (Vec<(String, String)>, S
         INTERLACE_SECRET,
         event_id,
         "TRANSFER.UPDATED",
-        &transfer_resource(object_id, "Pending", "2023-03-01T08:23:05.033Z"),
+        &transfer_resource(object_id, "Pending", LATER),
     )
 }
 
@@ -63,7 +64,7 @@ async fn every_fixture_family_is_accepted_and_stored_as_described() {
             "transfer",
             "closed",
             "c32e92cb-49fe-4f2c-9598-492d31ea3b19",
-            "2023-03-01T08:23:05.033Z",
+            LATER,
         ),
         (
             "card_transaction",
@@ -213,16 +214,15 @@ async fn duplicate_by_event_id_is_acknowledged_and_not_stored_again() {
 #[tokio::test]
 async fn same_id_with_other_content_is_still_a_duplicate() {
     let app = spawn_app().await;
-    let (headers, body) = signed_transfer("evt-1", "t-1");
-    app.accepted("interlace", &headers, body).await;
+    app.post_transfer("evt-1", "t-1", "Pending", LATER).await;
     let (headers, body) = sign::interlace(
         INTERLACE_SECRET,
         "evt-1",
         "TRANSFER.UPDATED",
         &transfer_resource("t-1", "Closed", "2023-03-01T09:00:00.000Z"),
     );
-    let response = app.post_webhook("interlace", &headers, body).await;
-    assert_eq!(response.json::<Value>().await.unwrap()["duplicate"], true);
+    let answer = app.accepted("interlace", &headers, body).await;
+    assert_eq!(answer, json!({"received": true, "duplicate": true}));
     assert_eq!(
         stored(&app, "evt-1").await.status.as_deref(),
         Some("pending")
@@ -236,12 +236,8 @@ async fn duplicate_by_content_under_a_new_id_is_recognised() {
     let (headers, body) = signed_transfer("first-envelope", "t-1");
     app.accepted("interlace", &headers, body).await;
     let (headers, body) = signed_transfer("second-envelope", "t-1");
-    let response = app.post_webhook("interlace", &headers, body).await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({"received": true, "duplicate": true})
-    );
+    let answer = app.accepted("interlace", &headers, body).await;
+    assert_eq!(answer, json!({"received": true, "duplicate": true}));
     assert_eq!(app.inbox_count().await, 1);
 
     // The same bytes under another event type are a different state change.
@@ -249,13 +245,10 @@ async fn duplicate_by_content_under_a_new_id_is_recognised() {
         INTERLACE_SECRET,
         "third-envelope",
         "TRANSFER.CREATED",
-        &transfer_resource("t-1", "Pending", "2023-03-01T08:23:05.033Z"),
+        &transfer_resource("t-1", "Pending", LATER),
     );
-    let response = app.post_webhook("interlace", &headers, body).await;
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({"received": true})
-    );
+    let answer = app.accepted("interlace", &headers, body).await;
+    assert_eq!(answer, json!({"received": true}));
     assert_eq!(app.inbox_count().await, 2);
 }
 
@@ -318,7 +311,7 @@ async fn any_secret_of_a_rotation_is_accepted() {
             secret,
             &format!("rotated-{i}"),
             "TRANSFER.UPDATED",
-            &transfer_resource(&format!("t-{i}"), "Pending", "2023-03-01T08:23:05.033Z"),
+            &transfer_resource(&format!("t-{i}"), "Pending", LATER),
         );
         assert_eq!(
             app.post_webhook("interlace", &headers, body).await.status(),
@@ -327,7 +320,8 @@ async fn any_secret_of_a_rotation_is_accepted() {
         );
     }
     let fixture = fixtures::interlace_named("transfer");
-    assert_error(app.post_fixture(&fixture).await, (401, "invalid_signature")).await;
+    app.refused_fixture("interlace", &fixture, (401, "invalid_signature"))
+        .await;
     assert_eq!(app.inbox_count().await, 2);
 }
 
@@ -340,12 +334,8 @@ async fn tampered_resource_is_refused() {
         .body
         .replace(r#"\"amount\":\"30\""#, r#"\"amount\":\"3000\""#);
     assert_ne!(tampered.body, fixture.body);
-    assert_error(
-        app.post_fixture(&tampered).await,
-        (401, "invalid_signature"),
-    )
-    .await;
-    assert_eq!(app.inbox_count().await, 0);
+    app.refused_fixture("interlace", &tampered, (401, "invalid_signature"))
+        .await;
 }
 
 #[tokio::test]
@@ -405,7 +395,7 @@ async fn oversize_body_is_refused_with_or_without_content_length() {
         INTERLACE_SECRET,
         "big",
         "TRANSFER.UPDATED",
-        &json!({"id": "t", "status": "Pending", "updateTime": "2023-03-01T08:23:05.033Z", "note": padding}).to_string(),
+        &json!({"id": "t", "status": "Pending", "updateTime": LATER, "note": padding}).to_string(),
     );
     app.refused(
         "interlace",
@@ -586,35 +576,31 @@ async fn standard_webhooks_fresh_requests_verify_and_stale_ones_do_not() {
         "payout.pending"
     );
 
-    let stale = sign::standard_webhooks(SW_SECRET, "msg_stale", now - 3600, &body);
-    app.refused("partner", &stale, body.clone(), (401, "stale_timestamp"))
-        .await;
-    let forged = sign::standard_webhooks(
-        "whsec_c2VjcmV0LW9mLXNvbWVvbmUtZWxzZQ==",
-        "msg_forged",
-        now,
-        &body,
-    );
-    app.refused("partner", &forged, body.clone(), (401, "invalid_signature"))
-        .await;
-    let mut missing = headers.clone();
-    missing.retain(|(name, _)| name != "webhook-id");
-    app.refused(
-        "partner",
-        &missing,
-        body.clone(),
-        (401, "invalid_signature"),
-    )
-    .await;
-    let not_json = "not json";
-    let signed_garbage = sign::standard_webhooks(SW_SECRET, "msg_garbage", now, not_json);
-    app.refused(
-        "partner",
-        &signed_garbage,
-        not_json,
-        (400, "malformed_payload"),
-    )
-    .await;
+    let forger = "whsec_c2VjcmV0LW9mLXNvbWVvbmUtZWxzZQ==";
+    let mut no_id = headers.clone();
+    no_id.retain(|(name, _)| name != "webhook-id");
+    let not_json = "not json".to_owned();
+    let cases = [
+        (
+            sign::standard_webhooks(SW_SECRET, "msg_stale", now - 3600, &body),
+            body.clone(),
+            (401, "stale_timestamp"),
+        ),
+        (
+            sign::standard_webhooks(forger, "msg_forged", now, &body),
+            body.clone(),
+            (401, "invalid_signature"),
+        ),
+        (no_id, body.clone(), (401, "invalid_signature")),
+        (
+            sign::standard_webhooks(SW_SECRET, "msg_garbage", now, &not_json),
+            not_json.clone(),
+            (400, "malformed_payload"),
+        ),
+    ];
+    for (headers, body, expected) in cases {
+        app.refused("partner", &headers, body, expected).await;
+    }
     assert_eq!(app.inbox_count().await, 1);
 }
 

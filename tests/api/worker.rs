@@ -1,7 +1,8 @@
 //! The read-model worker, notifications and the read API (SPEC 1 invariants 4–6, SPEC 3–5).
 
+use crate::support::sign::{EARLIER, LATER};
 use crate::support::{
-    amqp::{self, body, message_id, Tap},
+    amqp::{self, body, header_text, message_id, Tap},
     assert_error, eventually,
     fixtures::{self, INTERLACE_SECRET},
     sign::{self, transfer},
@@ -170,10 +171,9 @@ async fn every_fixture_family_is_queryable_notified_and_delivered() {
 #[tokio::test]
 async fn out_of_order_events_end_in_the_right_state() {
     let app = spawn_app().await;
-    app.post_transfer("t-closed", "t-1", "Closed", "2023-03-01T08:23:05.033Z")
-        .await;
+    app.post_transfer("t-closed", "t-1", "Closed", LATER).await;
     app.wait_until_handled(1).await;
-    app.post_transfer("t-pending", "t-1", "Pending", "2023-03-01T08:23:01.000Z")
+    app.post_transfer("t-pending", "t-1", "Pending", EARLIER)
         .await;
     app.wait_until_handled(2).await;
     let found = object(&app, "transfer", "t-1").await;
@@ -214,8 +214,7 @@ async fn an_event_delivered_five_times_applies_and_notifies_once() {
     app.wait_for_broker("up").await;
     let mut events = Tap::bind(&app.names().events(), "#", false).await;
     let mut notifications = Tap::bind(&app.names().notifications(), "notify.#", false).await;
-    app.post_transfer("five", "t-5", "Pending", "2023-03-01T08:23:01.000Z")
-        .await;
+    app.post_transfer("five", "t-5", "Pending", EARLIER).await;
     let original = events.take(1, WAIT).await.remove(0);
     app.wait_until_handled(1).await;
 
@@ -248,8 +247,7 @@ async fn an_event_delivered_five_times_applies_and_notifies_once() {
         app.count("SELECT count(*) FROM notification_outbox").await,
         1
     );
-    app.post_transfer("marker", "t-6", "Pending", "2023-03-01T08:23:01.000Z")
-        .await;
+    app.post_transfer("marker", "t-6", "Pending", EARLIER).await;
     let received: Vec<Value> = notifications.take(2, WAIT).await.iter().map(body).collect();
     assert_eq!(received[0]["eventId"], "five");
     assert_eq!(received[1]["eventId"], "marker");
@@ -278,19 +276,15 @@ async fn a_resource_that_does_not_fit_is_dead_lettered_with_its_reason() {
     let mut dlq = Tap::attach(&app.names().dlq()).await;
     let dead = dlq.take(1, WAIT).await.remove(0);
     assert_eq!(message_id(&dead), "no-id");
-    let headers = dead.properties.headers().clone().unwrap();
-    let text = |name: &str| {
-        headers
-            .inner()
-            .get(name)
-            .and_then(|v| v.as_long_string())
-            .map(|s| s.to_string())
-    };
+    let text = |name: &str| header_text(&dead, name);
     assert_eq!(text("x-hookgate-queue"), Some(app.names().read_model()));
     assert!(text("x-hookgate-error").unwrap().contains("object id"));
     assert!(text("x-hookgate-failed-at").is_some());
     assert_eq!(
-        headers
+        dead.properties
+            .headers()
+            .as_ref()
+            .unwrap()
             .inner()
             .get("x-hookgate-attempts")
             .and_then(|v| v.as_long_long_int()),
@@ -302,14 +296,13 @@ async fn a_resource_that_does_not_fit_is_dead_lettered_with_its_reason() {
 async fn a_subscriber_that_fails_then_recovers_receives_the_notification_once() {
     let subscriber = Subscriber::start(&[500, 503]).await;
     let app = spawn_app_with(subscribed(&subscriber)).await;
-    app.post_transfer("retry-me", "t-r", "Closed", "2023-03-01T08:23:01.000Z")
+    app.post_transfer("retry-me", "t-r", "Closed", EARLIER)
         .await;
     eventually("delivered after retries", || async {
         !subscriber.delivered().is_empty()
     })
     .await;
-    app.post_transfer("marker", "t-m", "Closed", "2023-03-01T08:23:01.000Z")
-        .await;
+    app.post_transfer("marker", "t-m", "Closed", EARLIER).await;
     eventually("marker delivered", || async {
         subscriber.delivered().len() >= 2
     })
@@ -343,23 +336,13 @@ async fn a_subscriber_answering_400_dead_letters_the_notification() {
     let app = spawn_app_with(subscribed(&subscriber)).await;
     app.wait_for_broker("up").await;
     let mut dlq = Tap::attach(&app.names().dlq()).await;
-    app.post_transfer("refused", "t-x", "Closed", "2023-03-01T08:23:01.000Z")
-        .await;
+    app.post_transfer("refused", "t-x", "Closed", EARLIER).await;
     let dead = dlq.take(1, WAIT).await.remove(0);
-    let headers = dead.properties.headers().clone().unwrap();
-    let queue = headers
-        .inner()
-        .get("x-hookgate-queue")
-        .and_then(|v| v.as_long_string())
-        .unwrap()
-        .to_string();
-    assert_eq!(queue, app.names().subscriber("ledger"));
-    let error = headers
-        .inner()
-        .get("x-hookgate-error")
-        .and_then(|v| v.as_long_string())
-        .unwrap()
-        .to_string();
+    assert_eq!(
+        header_text(&dead, "x-hookgate-queue"),
+        Some(app.names().subscriber("ledger"))
+    );
+    let error = header_text(&dead, "x-hookgate-error").unwrap();
     assert!(error.contains("400"), "{error}");
     assert_eq!(subscriber.received().len(), 1, "a 4xx is not retried");
     eventually("inbox records the dead letter", || async {
@@ -380,13 +363,8 @@ async fn a_worker_killed_mid_stream_causes_no_second_effect() {
     let mut app = spawn_app().await;
     app.wait_for_broker("up").await;
     for n in 0..40 {
-        app.post_transfer(
-            &format!("k-{n}"),
-            &format!("t-k{n}"),
-            "Closed",
-            "2023-03-01T08:23:01.000Z",
-        )
-        .await;
+        app.post_transfer(&format!("k-{n}"), &format!("t-k{n}"), "Closed", EARLIER)
+            .await;
     }
     // Killed wherever it is: some events committed and not acknowledged, some not started.
     app.kill();
@@ -406,7 +384,7 @@ async fn the_database_going_away_sends_the_event_through_a_retry_tier() {
     app.wait_for_broker("up").await;
     // Stored directly (the test's own connection is not proxied), then delivered while the
     // worker cannot reach the database.
-    let resource = transfer("t-db", "Pending", "2023-03-01T08:23:01.000Z").to_string();
+    let resource = transfer("t-db", "Pending", EARLIER).to_string();
     sqlx::query(
         "INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id, routing_key,
                                    occurred_at, resource_raw, content_hash, published_at)
@@ -588,8 +566,7 @@ async fn events_outside_the_catalogue_are_processed_and_counted() {
 #[tokio::test]
 async fn read_api_requires_the_bearer_token() {
     let app = spawn_app().await;
-    app.post_transfer("auth", "t-a", "Pending", "2023-03-01T08:23:01.000Z")
-        .await;
+    app.post_transfer("auth", "t-a", "Pending", EARLIER).await;
     app.wait_until_handled(1).await;
     let client = reqwest::Client::new();
     let path = app.url("/v1/objects/transfer/t-a");
@@ -753,15 +730,9 @@ async fn one_unfit_event_in_a_batch_does_not_hold_back_the_others() {
     let app = spawn_app().await;
     app.wait_for_broker("up").await;
     let events = [
-        (
-            "good-1",
-            transfer("t-b1", "Pending", "2023-03-01T08:23:01.000Z").to_string(),
-        ),
+        ("good-1", transfer("t-b1", "Pending", EARLIER).to_string()),
         ("unfit", json!({"status": "Pending"}).to_string()),
-        (
-            "good-2",
-            transfer("t-b2", "Closed", "2023-03-01T08:23:01.000Z").to_string(),
-        ),
+        ("good-2", transfer("t-b2", "Closed", EARLIER).to_string()),
     ];
     deliver_back_to_back(&app, &events).await;
     app.wait_until_handled(3).await;

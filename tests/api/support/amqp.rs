@@ -165,6 +165,12 @@ pub fn body(delivery: &Delivery) -> serde_json::Value {
     serde_json::from_slice(&delivery.data).expect("JSON message")
 }
 
+/// A header the message carries as a long string (as hookgate writes text headers).
+pub fn header_text(delivery: &Delivery, name: &str) -> Option<String> {
+    let headers = delivery.properties.headers().as_ref()?;
+    Some(headers.inner().get(name)?.as_long_string()?.to_string())
+}
+
 pub fn message_id(delivery: &Delivery) -> String {
     delivery
         .properties

@@ -296,20 +296,19 @@ impl TestApp {
             .await;
     }
 
-    /// Posts a webhook, expecting it accepted.
+    /// Posts a webhook, expecting it accepted (200), and returns the answer: the event is new
+    /// unless it says `"duplicate": true`.
     pub async fn accepted(
         &self,
         source: &str,
         headers: &[(String, String)],
         body: impl Into<reqwest::Body>,
-    ) {
+    ) -> serde_json::Value {
         let response = self.post_webhook(source, headers, body).await;
-        assert_eq!(
-            response.status(),
-            200,
-            "{}",
-            response.text().await.unwrap_or_default()
-        );
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).expect("JSON answer")
     }
 
     /// Posts a fixture exactly as the platform would.

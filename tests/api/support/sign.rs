@@ -4,6 +4,10 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// Transfer times for tests where only their order matters: `EARLIER` comes before `LATER`.
+pub const EARLIER: &str = "2023-03-01T08:23:01.000Z";
+pub const LATER: &str = "2023-03-01T08:23:05.033Z";
+
 fn hmac(key: &[u8], parts: &[&[u8]]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
     for part in parts {
