@@ -20,7 +20,7 @@ use cpu::Cpu;
 use hookgate::bench::{load, verify};
 use process::Hookgate;
 use report::{Ceilings, FullRun, IdleRun};
-use sqlx::{postgres::PgPoolOptions, Connection as _, PgConnection};
+use sqlx::{migrate::MigrateDatabase, postgres::PgPoolOptions, Postgres};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "bench-secret";
@@ -44,28 +44,23 @@ fn amqp_url() -> String {
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
-async fn fresh_database(name: &str) -> String {
-    let mut admin = PgConnection::connect(&admin_url())
-        .await
-        .expect("PostgreSQL (run deploy/services.sh)");
-    sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+fn database_url(name: &str) -> String {
     let base = admin_url();
     format!("{}/{name}", &base[..base.rfind('/').unwrap()])
 }
 
+/// An empty database `name`, whatever an interrupted run left in it.
+async fn fresh_database(name: &str) -> String {
+    let url = database_url(name);
+    drop_database(name).await;
+    Postgres::create_database(&url)
+        .await
+        .expect("PostgreSQL (run deploy/services.sh)");
+    url
+}
+
 async fn drop_database(name: &str) {
-    if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
-        let _ = sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
-            .execute(&mut admin)
-            .await;
-    }
+    let _ = Postgres::force_drop_database(&database_url(name)).await;
 }
 
 fn plan(url: String, rate: Option<f64>) -> load::LoadPlan {

@@ -1,11 +1,10 @@
 //! Hostile input, signed or not (SPEC 2.3a): every defect of the hardening issue, each tried
 //! as an attacker or a buggy platform would, with the pipeline shown to keep going after it.
 
-use crate::support::sign::LATER;
 use crate::support::{
     eventually,
     fixtures::INTERLACE_SECRET,
-    sign::{self, transfer},
+    sign::{self, transfer, LATER},
     spawn_app, spawn_app_with, TestApp, TestOptions,
 };
 use hookgate::{

@@ -1,11 +1,9 @@
 //! Operations (SPEC 5 admin routes, SPEC 6 commands): dead letters, archive replay, rebuild,
 //! status and retention, run against the real services.
 
-use crate::support::sign::EARLIER;
 use crate::support::{
-    eventually,
-    fixtures::{self},
-    sign::transfer,
+    eventually, fixtures,
+    sign::EARLIER,
     spawn_app, spawn_app_with,
     subscriber::{subscribed, Subscriber},
     TestApp, TestOptions,
@@ -21,18 +19,11 @@ async fn dead_letters(app: &TestApp) -> Vec<Value> {
 }
 
 async fn two_bad_events(app: &TestApp) {
-    app.post_event(
-        "bad-1",
-        "CARD_TRANSACTION.UPDATED",
-        json!({"status": "Closed", "transactionTime": "2021-10-28T11:07:31.019Z"}),
-    )
-    .await;
-    app.post_event(
-        "bad-2",
-        "PAYOUT.UPDATED",
-        json!({"id": "p", "status": "CLOSED"}),
-    )
-    .await;
+    let no_id = json!({"status": "Closed", "transactionTime": "2021-10-28T11:07:31.019Z"});
+    let no_time = json!({"id": "p", "status": "CLOSED"});
+    app.post_event("bad-1", "CARD_TRANSACTION.UPDATED", no_id)
+        .await;
+    app.post_event("bad-2", "PAYOUT.UPDATED", no_time).await;
     app.wait_until_handled(2).await;
     eventually("both in the DLQ", || async {
         dead_letters(app).await.len() == 2
@@ -195,27 +186,25 @@ async fn purge_needs_confirmation_and_then_empties_the_dlq() {
 }
 
 /// Stores events as if they had been published and then lost from the queue.
-async fn lost_events(app: &TestApp, count: usize) -> Vec<String> {
-    let mut ids = Vec::new();
-    for n in 0..count {
-        let id = format!("lost-{n:03}");
-        let resource = transfer(&format!("t-lost-{n}"), "Closed", EARLIER).to_string();
-        sqlx::query(
-            "INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id, routing_key,
-                                       occurred_at, resource_raw, resource, content_hash, published_at)
-             VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'closed', $2, 'transfer.closed',
-                     '2023-03-01T08:23:01Z', $3, $4::jsonb, sha256($3), now())",
-        )
-        .bind(&id)
-        .bind(format!("t-lost-{n}"))
-        .bind(resource.as_bytes())
-        .bind(&resource)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-        ids.push(id);
-    }
-    ids
+async fn lost_events(app: &TestApp, count: i32) -> Vec<String> {
+    sqlx::query_scalar(
+        "INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id, routing_key,
+                                   occurred_at, resource_raw, resource, content_hash, published_at)
+         SELECT 'interlace', format('lost-%s', lpad(n::text, 3, '0')), 'TRANSFER.UPDATED', 'transfer',
+                'closed', resource->>'id', 'transfer.closed', '2023-03-01T08:23:01Z',
+                convert_to(resource::text, 'UTF8'), resource, sha256(convert_to(resource::text, 'UTF8')),
+                now()
+         FROM generate_series(0, $1 - 1) AS n,
+              jsonb_build_object('id', 't-lost-' || n, 'status', 'Closed', 'updateTime', $2::text)
+                  AS resource
+         ORDER BY n
+         RETURNING event_id",
+    )
+    .bind(count)
+    .bind(EARLIER)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]

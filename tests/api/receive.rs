@@ -1,10 +1,10 @@
 //! `POST /webhooks/{source}`: every row of SPEC 2.3 and the deduplication rules of 2.4.
 
-use crate::support::sign::LATER;
 use crate::support::{
     assert_error,
     fixtures::{self, INTERLACE_SECRET},
-    sign, spawn_app, spawn_app_with, TestApp, TestOptions,
+    sign::{self, LATER},
+    spawn_app, spawn_app_with, TestApp, TestOptions,
 };
 use hookgate::settings::{SchemeKind, Secret, SourceConfig};
 use serde_json::{json, Value};

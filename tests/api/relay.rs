@@ -1,11 +1,11 @@
 //! The relay: every stored event reaches `<prefix>.events` with confirms, also after outages
 //! and crashes (SPEC 1 invariant 3, SPEC 4).
 
-use crate::support::sign::LATER;
 use crate::support::{
     amqp::{body, header_text, message_id, Tap},
     fixtures::{self, INTERLACE_SECRET},
-    sign, spawn_app, spawn_app_with, TestApp, TestOptions,
+    sign::{self, LATER},
+    spawn_app, spawn_app_with, TestApp, TestOptions,
 };
 use serde_json::Value;
 use std::time::Duration;

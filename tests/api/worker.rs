@@ -1,11 +1,10 @@
 //! The read-model worker, notifications and the read API (SPEC 1 invariants 4–6, SPEC 3–5).
 
-use crate::support::sign::{EARLIER, LATER};
 use crate::support::{
     amqp::{self, body, header_text, message_id, Tap},
     assert_error, eventually,
     fixtures::{self, INTERLACE_SECRET},
-    sign::{self, transfer},
+    sign::{self, transfer, EARLIER, LATER},
     spawn_app, spawn_app_with,
     subscriber::{subscribed, Subscriber},
     TestApp, TestOptions, API_TOKEN,
@@ -257,12 +256,9 @@ async fn an_event_delivered_five_times_applies_and_notifies_once() {
 async fn a_resource_that_does_not_fit_is_dead_lettered_with_its_reason() {
     let app = spawn_app().await;
     app.wait_for_broker("up").await;
-    app.post_event(
-        "no-id",
-        "CARD_TRANSACTION.UPDATED",
-        json!({"status": "Closed", "transactionTime": "2021-10-28T11:07:31.019Z"}),
-    )
-    .await;
+    let no_id = json!({"status": "Closed", "transactionTime": "2021-10-28T11:07:31.019Z"});
+    app.post_event("no-id", "CARD_TRANSACTION.UPDATED", no_id)
+        .await;
     app.wait_until_handled(1).await;
     let event: Value = app.api("/v1/events/no-id").await.json().await.unwrap();
     assert_eq!(event["state"], "dead_lettered");

@@ -7,7 +7,7 @@ use hookgate::{
     supervisor::Supervisor,
 };
 use reqwest::Url;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{migrate::MigrateDatabase, PgPool, Postgres};
 use std::time::Duration;
 use std::{collections::HashMap, net::SocketAddr};
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -96,8 +96,6 @@ pub struct TestApp {
     pub config: Settings,
     direct_url: String,
     client: reqwest::Client,
-    database: String,
-    admin_url: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -136,16 +134,10 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     }
     let admin_url = admin_url();
     let database = format!("hookgate_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_url)
+    let direct_url = with_database(&admin_url, &database, None);
+    Postgres::create_database(&direct_url)
         .await
         .expect("test database server (run deploy/services.sh)");
-    sqlx::query(&format!(r#"CREATE DATABASE "{database}""#))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-
-    let direct_url = with_database(&admin_url, &database, None);
     let database_proxy = match options.database_proxy {
         true => Some(Proxy::start(resolve(&admin_url, 5432).await).await),
         false => None,
@@ -194,8 +186,6 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         broker_proxy,
         config,
         client: reqwest::Client::new(),
-        database,
-        admin_url,
         shutdown: Some(shutdown),
         server: Some(server),
     }
@@ -502,8 +492,7 @@ impl Drop for TestApp {
         if let Some(server) = self.server.take() {
             server.abort();
         }
-        let admin_url = self.admin_url.clone();
-        let database = self.database.clone();
+        let database_url = self.direct_url.clone();
         let topology = self.config.topology();
         // Drop runs inside the test's runtime, which cannot be blocked on; a thread with its own
         // runtime removes the database so nothing is left behind.
@@ -514,13 +503,7 @@ impl Drop for TestApp {
                 .unwrap()
                 .block_on(async {
                     amqp::remove(&topology.queues(), &topology.exchanges()).await;
-                    if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(&format!(
-                            r#"DROP DATABASE IF EXISTS "{database}" WITH (FORCE)"#
-                        ))
-                        .execute(&mut admin)
-                        .await;
-                    }
+                    let _ = Postgres::force_drop_database(&database_url).await;
                 });
         })
         .join()
