@@ -6,7 +6,8 @@ use hookgate::{
     settings::{Settings, SourceConfig, SubscriberConfig},
     supervisor::Supervisor,
 };
-use reqwest::Url;
+use reqwest::{Body, Url};
+use serde_json::Value;
 use sqlx::{migrate::MigrateDatabase, PgPool, Postgres};
 use std::time::Duration;
 use std::{collections::HashMap, net::SocketAddr};
@@ -118,10 +119,13 @@ fn with_database(url: &str, database: &str, via: Option<SocketAddr>) -> String {
 /// Asserts that `response` is the SPEC's error shape with the expected status and code.
 pub async fn assert_error(response: reqwest::Response, (status, code): (u16, &str)) {
     assert_eq!(response.status().as_u16(), status);
-    let body: serde_json::Value = response.json().await.unwrap();
+    let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], code, "{body}");
     assert!(body["error"]["message"].is_string(), "{body}");
 }
+
+/// A request's headers as the signing helpers give them.
+pub type Headers = [(String, String)];
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(TestOptions::default()).await
@@ -228,8 +232,8 @@ impl TestApp {
     pub async fn post_webhook(
         &self,
         source: &str,
-        headers: &[(String, String)],
-        body: impl Into<reqwest::Body>,
+        headers: &Headers,
+        body: impl Into<Body>,
     ) -> reqwest::Response {
         let mut request = self
             .client
@@ -246,8 +250,8 @@ impl TestApp {
     pub async fn refused(
         &self,
         source: &str,
-        headers: &[(String, String)],
-        body: impl Into<reqwest::Body>,
+        headers: &Headers,
+        body: impl Into<Body>,
         expected: (u16, &str),
     ) {
         let stored_before = self.inbox_count().await;
@@ -267,7 +271,7 @@ impl TestApp {
     }
 
     /// Signs `resource` as an Interlace event and posts it, expecting it accepted.
-    pub async fn post_event(&self, id: &str, event_type: &str, resource: serde_json::Value) {
+    pub async fn post_event(&self, id: &str, event_type: &str, resource: Value) {
         let (headers, body) =
             super::sign::interlace(INTERLACE_SECRET, id, event_type, &resource.to_string());
         assert_eq!(
@@ -288,12 +292,7 @@ impl TestApp {
 
     /// Posts a webhook, expecting it accepted (200), and returns the answer: the event is new
     /// unless it says `"duplicate": true`.
-    pub async fn accepted(
-        &self,
-        source: &str,
-        headers: &[(String, String)],
-        body: impl Into<reqwest::Body>,
-    ) -> serde_json::Value {
+    pub async fn accepted(&self, source: &str, headers: &Headers, body: impl Into<Body>) -> Value {
         let response = self.post_webhook(source, headers, body).await;
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
@@ -332,7 +331,7 @@ impl TestApp {
     }
 
     /// Runs a command that prints JSON and returns what it printed.
-    pub async fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+    pub async fn cli_json(&self, args: &[&str]) -> Value {
         let output = self.cli(args).await;
         assert!(
             output.status.success(),
@@ -357,7 +356,7 @@ impl TestApp {
             .expect("request sent")
     }
 
-    pub async fn post_api(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+    pub async fn post_api(&self, path: &str, body: Value) -> reqwest::Response {
         self.client
             .post(self.url(path))
             .bearer_auth(API_TOKEN)
@@ -434,7 +433,7 @@ impl TestApp {
     pub async fn wait_for_broker(&self, state: &str) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let ready: serde_json::Value = self.get("/readyz").await.json().await.unwrap();
+            let ready: Value = self.get("/readyz").await.json().await.unwrap();
             if ready["broker"] == state {
                 return;
             }

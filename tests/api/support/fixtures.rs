@@ -18,6 +18,16 @@ impl Fixture {
         headers.push(("Content-Type".into(), "application/json".into()));
         headers
     }
+
+    /// This fixture with `from` replaced by `to` after it was signed, as a forger would send it.
+    pub fn tampered(&self, from: &str, to: &str) -> Fixture {
+        let body = self.body.replace(from, to);
+        assert_ne!(body, self.body, "{from} is in the fixture");
+        Fixture {
+            body,
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Deserialize)]
