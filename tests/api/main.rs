@@ -3,12 +3,18 @@
 
 mod support;
 
+mod batches;
 mod cli;
+mod dedupe;
 mod health;
 mod hostile;
 mod ops;
+mod read_api;
 mod receive;
 mod receive_faults;
+mod refused_rows;
 mod relay;
+mod signatures;
+mod subscribers;
 mod verify;
 mod worker;

@@ -2,15 +2,13 @@
 //! and crashes (SPEC 1 invariant 3, SPEC 4).
 
 use crate::support::{
-    amqp::{body, header_text, message_id, Tap},
+    amqp::{body, header_text, message_id, Tap, WAIT},
     fixtures::{self, INTERLACE_SECRET},
     sign::{self, LATER},
     spawn_app, spawn_app_with, TestApp, TestOptions,
 };
 use serde_json::Value;
 use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(30);
 
 async fn send_transfer(app: &TestApp, n: usize) -> String {
     let event_id = format!("evt-{n:04}");

@@ -1,28 +1,15 @@
-//! The read-model worker, notifications and the read API (SPEC 1 invariants 4–6, SPEC 3–5).
+//! The read-model worker and its notifications (SPEC 1 invariants 4–6, SPEC 3 and 4).
 
 use crate::support::{
-    amqp::{self, body, header_text, message_id, Tap},
-    assert_error, eventually,
-    fixtures::{self, INTERLACE_SECRET},
-    sign::{self, transfer, EARLIER, LATER},
+    amqp::{self, body, header_text, message_id, Tap, WAIT},
+    eventually, fixtures,
+    sign::{transfer, EARLIER, LATER},
     spawn_app, spawn_app_with,
     subscriber::{subscribed, Subscriber},
-    TestApp, TestOptions, API_TOKEN,
+    TestOptions,
 };
-use lapin::{
-    options::{BasicPublishOptions, ConfirmSelectOptions},
-    BasicProperties,
-};
+use lapin::{options::BasicPublishOptions, BasicProperties};
 use serde_json::{json, Value};
-use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(30);
-
-async fn object(app: &TestApp, family: &str, id: &str) -> Value {
-    let response = app.api(&format!("/v1/objects/{family}/{id}")).await;
-    assert_eq!(response.status(), 200, "{family}/{id}");
-    response.json().await.unwrap()
-}
 
 #[tokio::test]
 async fn every_fixture_family_is_queryable_notified_and_delivered() {
@@ -99,7 +86,7 @@ async fn every_fixture_family_is_queryable_notified_and_delivered() {
 
     for (name, family, id, status) in expected {
         let envelope: Value = serde_json::from_str(&fixtures::interlace_named(name).body).unwrap();
-        let found = object(&app, family, id).await;
+        let found = app.object(family, id).await;
         let final_status = if family == "payout" {
             "refunded"
         } else {
@@ -118,7 +105,7 @@ async fn every_fixture_family_is_queryable_notified_and_delivered() {
             "{name}: {history:?}"
         );
     }
-    let payout = object(&app, "payout", "1851441353254617090").await;
+    let payout = app.object("payout", "1851441353254617090").await;
     assert_eq!(payout["history"].as_array().unwrap().len(), 2);
     assert_eq!(
         payout["lastEventId"],
@@ -170,12 +157,11 @@ async fn every_fixture_family_is_queryable_notified_and_delivered() {
 #[tokio::test]
 async fn out_of_order_events_end_in_the_right_state() {
     let app = spawn_app().await;
-    app.post_transfer("t-closed", "t-1", "Closed", LATER).await;
-    app.wait_until_handled(1).await;
-    app.post_transfer("t-pending", "t-1", "Pending", EARLIER)
+    app.handle_transfer("t-closed", "t-1", "Closed", LATER)
         .await;
-    app.wait_until_handled(2).await;
-    let found = object(&app, "transfer", "t-1").await;
+    app.handle_transfer("t-pending", "t-1", "Pending", EARLIER)
+        .await;
+    let found = app.object("transfer", "t-1").await;
     assert_eq!(found["status"], "closed");
     assert_eq!(found["lastEventId"], "t-closed");
     let history = found["history"].as_array().unwrap();
@@ -190,7 +176,7 @@ async fn out_of_order_events_end_in_the_right_state() {
     app.post_fixture(&fixtures::interlace_named("payout_success"))
         .await;
     app.wait_until_handled(4).await;
-    let payout = object(&app, "payout", "1851441353254617090").await;
+    let payout = app.object("payout", "1851441353254617090").await;
     assert_eq!(payout["status"], "refunded");
     let stale = payout["history"]
         .as_array()
@@ -289,72 +275,6 @@ async fn a_resource_that_does_not_fit_is_dead_lettered_with_its_reason() {
 }
 
 #[tokio::test]
-async fn a_subscriber_that_fails_then_recovers_receives_the_notification_once() {
-    let subscriber = Subscriber::start(&[500, 503]).await;
-    let app = spawn_app_with(subscribed(&subscriber)).await;
-    app.post_transfer("retry-me", "t-r", "Closed", EARLIER)
-        .await;
-    eventually("delivered after retries", || async {
-        !subscriber.delivered().is_empty()
-    })
-    .await;
-    app.post_transfer("marker", "t-m", "Closed", EARLIER).await;
-    eventually("marker delivered", || async {
-        subscriber.delivered().len() >= 2
-    })
-    .await;
-    let received = subscriber.received();
-    let attempts: Vec<u16> = received
-        .iter()
-        .filter(|r| r.body.contains("retry-me"))
-        .map(|r| r.answered)
-        .collect();
-    assert_eq!(
-        attempts,
-        [500, 503, 200],
-        "two transient failures, then one delivery"
-    );
-    let ids: std::collections::HashSet<&str> = received
-        .iter()
-        .filter(|r| r.body.contains("retry-me"))
-        .map(|r| r.webhook_id.as_str())
-        .collect();
-    assert_eq!(ids.len(), 1, "the same notification id every time");
-    assert!(app
-        .metric("hookgate_worker_messages_total{outcome=\"retried\"")
-        .await
-        .is_some());
-}
-
-#[tokio::test]
-async fn a_subscriber_answering_400_dead_letters_the_notification() {
-    let subscriber = Subscriber::start(&[400]).await;
-    let app = spawn_app_with(subscribed(&subscriber)).await;
-    app.wait_for_broker("up").await;
-    let mut dlq = Tap::attach(&app.names().dlq()).await;
-    app.post_transfer("refused", "t-x", "Closed", EARLIER).await;
-    let dead = dlq.take(1, WAIT).await.remove(0);
-    assert_eq!(
-        header_text(&dead, "x-hookgate-queue"),
-        Some(app.names().subscriber("ledger"))
-    );
-    let error = header_text(&dead, "x-hookgate-error").unwrap();
-    assert!(error.contains("400"), "{error}");
-    assert_eq!(subscriber.received().len(), 1, "a 4xx is not retried");
-    eventually("inbox records the dead letter", || async {
-        app.count("SELECT count(*) FROM inbox_events WHERE event_id = 'refused' AND dead_lettered_at IS NOT NULL").await == 1
-    })
-    .await;
-    let event: Value = app.api("/v1/events/refused").await.json().await.unwrap();
-    assert_eq!(event["state"], "dead_lettered");
-    assert!(event["error"].as_str().unwrap().contains("ledger"));
-    // `status` counts the event by the same state rule as the event API.
-    let status = app.cli_json(&["status", "--json"]).await;
-    assert_eq!(status["inbox"]["deadLettered"], 1, "{status}");
-    assert_eq!(status["inbox"]["unprocessed"], 0, "{status}");
-}
-
-#[tokio::test]
 async fn a_worker_killed_mid_stream_causes_no_second_effect() {
     let mut app = spawn_app().await;
     app.wait_for_broker("up").await;
@@ -415,126 +335,7 @@ async fn the_database_going_away_sends_the_event_through_a_retry_tier() {
     .await;
     app.database_proxy.as_ref().unwrap().restore();
     app.wait_until_handled(1).await;
-    assert_eq!(object(&app, "transfer", "t-db").await["status"], "pending");
-}
-
-#[tokio::test]
-async fn exact_decimals_survive_the_whole_path() {
-    let app = spawn_app().await;
-    app.wait_for_broker("up").await;
-    let mut notifications = Tap::bind(&app.names().notifications(), "notify.payout.*", false).await;
-    let resource = r#"{"id":"p-exact","status":"CLOSED","successTime":"2024-02-05 18:57:04.091+08","data":{"fromCurrency":"HKD","fromAmount":2000.00000000,"toCurrency":"USD","toAmount":12345678901234.56,"fee":0.11,"feeCurrency":"USD"}}"#;
-    let (headers, body_text) =
-        sign::interlace(INTERLACE_SECRET, "exact", "PAYOUT.UPDATED", resource);
-    app.post_webhook("interlace", &headers, body_text).await;
-    app.wait_until_handled(1).await;
-    let (amount, to_amount, fee, currency): (String, String, String, String) = sqlx::query_as(
-        "SELECT amount::text, to_amount::text, fee::text, currency FROM payouts WHERE object_id = 'p-exact'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(
-        (
-            amount.as_str(),
-            to_amount.as_str(),
-            fee.as_str(),
-            currency.as_str()
-        ),
-        ("2000.00000000", "12345678901234.56", "0.11", "HKD")
-    );
-    let api = app
-        .api("/v1/objects/payout/p-exact")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        api.contains("2000.00000000") && api.contains("12345678901234.56"),
-        "{api}"
-    );
-    let notification = notifications.take(1, WAIT).await.remove(0);
-    let text = String::from_utf8(notification.data.clone()).unwrap();
-    assert!(
-        text.contains(r#""fromAmount":2000.00000000"#) && text.contains("12345678901234.56"),
-        "{text}"
-    );
-}
-
-#[tokio::test]
-async fn every_amount_format_keeps_its_value_and_scale_in_table_api_and_notification() {
-    let app = spawn_app().await;
-    app.wait_for_broker("up").await;
-    let mut notifications =
-        Tap::bind(&app.names().notifications(), "notify.transfer.*", false).await;
-    let formats = [
-        "0",
-        "0.00",
-        "-3.25",
-        "2000.00000000",
-        "0.11",
-        "12345678901234.56",
-        "-0.000001",
-        "0.1000000000000000055511151231257827021181583404541015625",
-        "123456789012345678901234567890123456789.5",
-    ];
-    let mut cases = Vec::new();
-    for (n, text) in formats.iter().enumerate() {
-        for quoted in [true, false] {
-            let amount = if quoted {
-                format!("\"{text}\"")
-            } else {
-                text.to_string()
-            };
-            let object = format!("t-money-{n}-{quoted}");
-            let resource = format!(
-                r#"{{"id":"{object}","status":"Closed","updateTime":"2024-02-05T10:57:04.091Z","amount":{{"amount":{amount},"currency":"USD"}}}}"#
-            );
-            let (headers, body) = sign::interlace(
-                INTERLACE_SECRET,
-                &format!("m-{n}-{quoted}"),
-                "TRANSFER.UPDATED",
-                &resource,
-            );
-            app.accepted("interlace", &headers, body).await;
-            cases.push((object, text, amount));
-        }
-    }
-    app.wait_until_handled(cases.len() as i64).await;
-    let mut bodies: Vec<String> = notifications
-        .take(cases.len(), WAIT)
-        .await
-        .iter()
-        .map(|d| String::from_utf8(d.data.clone()).unwrap())
-        .collect();
-    for (object, text, amount) in &cases {
-        let stored: String =
-            sqlx::query_scalar("SELECT amount::text FROM transfers WHERE object_id = $1")
-                .bind(object)
-                .fetch_one(&app.pool)
-                .await
-                .unwrap();
-        assert_eq!(stored, **text, "{object}: NUMERIC keeps value and scale");
-        let api = app
-            .api(&format!("/v1/objects/transfer/{object}"))
-            .await
-            .text()
-            .await
-            .unwrap();
-        assert!(
-            api.contains(&format!(r#""amount":{amount}"#)),
-            "{object}: {api}"
-        );
-        let position = bodies
-            .iter()
-            .position(|b| b.contains(&format!(r#""objectId":"{object}""#)))
-            .expect("notified");
-        let body = bodies.remove(position);
-        assert!(
-            body.contains(&format!(r#""amount":{amount}"#)),
-            "{object}: {body}"
-        );
-    }
+    assert_eq!(app.object("transfer", "t-db").await["status"], "pending");
 }
 
 #[tokio::test]
@@ -557,188 +358,4 @@ async fn events_outside_the_catalogue_are_processed_and_counted() {
         Some(1.0)
     );
     assert_eq!(app.count("SELECT count(*) FROM status_history").await, 0);
-}
-
-#[tokio::test]
-async fn read_api_requires_the_bearer_token() {
-    let app = spawn_app().await;
-    app.post_transfer("auth", "t-a", "Pending", EARLIER).await;
-    app.wait_until_handled(1).await;
-    let client = reqwest::Client::new();
-    let path = app.url("/v1/objects/transfer/t-a");
-    let none = client.get(&path).send().await.unwrap();
-    assert_error(none, (401, "unauthorized")).await;
-    let wrong = client
-        .get(&path)
-        .bearer_auth("not-it")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), 401);
-    let right = client
-        .get(&path)
-        .bearer_auth(API_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(right.status(), 200);
-
-    for missing in [
-        "/v1/objects/transfer/nope",
-        "/v1/objects/spaceship/t-a",
-        "/v1/objects/unknown/t-a",
-        "/v1/events/nope",
-        "/v1/events/auth?source=partner",
-    ] {
-        assert_error(app.api(missing).await, (404, "not_found")).await;
-    }
-    let event: Value = app.api("/v1/events/auth").await.json().await.unwrap();
-    assert_eq!(event["id"], "auth");
-    assert_eq!(event["source"], "interlace");
-    assert_eq!(event["eventType"], "TRANSFER.UPDATED");
-    assert_eq!(event["state"], "processed");
-    assert!(event["publishedAt"].is_string() && event["processedAt"].is_string());
-    assert_eq!(event["deadLetteredAt"], Value::Null);
-    assert_eq!(event["error"], Value::Null);
-}
-
-#[tokio::test]
-async fn read_api_is_unavailable_without_a_configured_token() {
-    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_API_TOKEN", "")).await;
-    assert_error(app.api("/v1/events/anything").await, (503, "unavailable")).await;
-}
-
-/// Stores transfer events directly and publishes them to the read-model queue back to back, so
-/// the worker takes them in batches of many.
-async fn deliver_back_to_back(app: &TestApp, events: &[(&str, String)]) {
-    for (id, resource) in events {
-        sqlx::query(
-            "INSERT INTO inbox_events (source, event_id, event_type, family, routing_key, resource_raw,
-                                       content_hash, envelope_time, published_at)
-             VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'transfer.x', $2, sha256($2), now(), now())",
-        )
-        .bind(id)
-        .bind(resource.as_bytes())
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    }
-    let connection = amqp::connect().await;
-    let channel = connection.create_channel().await.unwrap();
-    // Confirmed, so none is still in flight when the connection is dropped.
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
-    let mut confirms = Vec::new();
-    for (id, _) in events {
-        let confirm = channel
-            .basic_publish(
-                "".into(),
-                app.names().read_model().as_str().into(),
-                BasicPublishOptions::default(),
-                json!({"id": id, "source": "interlace"})
-                    .to_string()
-                    .as_bytes(),
-                BasicProperties::default().with_message_id((*id).into()),
-            )
-            .await
-            .unwrap();
-        confirms.push(confirm);
-    }
-    for confirm in confirms {
-        assert!(confirm.await.unwrap().is_ack());
-    }
-}
-
-#[tokio::test]
-async fn many_events_for_few_objects_in_concurrent_batches_end_in_the_right_state() {
-    let app = spawn_app().await;
-    app.wait_for_broker("up").await;
-    // Per object: pending at seconds 1..=29 and closed at second 30, scrambled with closed
-    // eighth, so one object's events meet in one batch and in batches under way together.
-    let objects = ["t-m1", "t-m2", "t-m3"];
-    let seconds: Vec<u32> = (0..30).map(|step| (step * 7 + 11) % 30).collect();
-    let mut events: Vec<(String, String)> = Vec::new();
-    for &second in &seconds {
-        for object_id in objects {
-            let (id, status, second) = match second {
-                0 => (format!("{object_id}-closed"), "Closed", 30),
-                _ => (format!("{object_id}-pending-{second}"), "Pending", second),
-            };
-            let time = format!("2023-03-01T08:23:{second:02}.000Z");
-            events.push((id, transfer(object_id, status, &time).to_string()));
-        }
-    }
-    let borrowed: Vec<(&str, String)> = events
-        .iter()
-        .map(|(id, resource)| (id.as_str(), resource.clone()))
-        .collect();
-    deliver_back_to_back(&app, &borrowed).await;
-    app.wait_until_handled(events.len() as i64).await;
-    for object_id in objects {
-        let found = object(&app, "transfer", object_id).await;
-        assert_eq!(found["status"], "closed", "{object_id}");
-        assert_eq!(found["lastEventId"], format!("{object_id}-closed"));
-        let history = found["history"].as_array().unwrap();
-        assert_eq!(history.len(), 30, "{object_id}: every event once");
-        // Batches under way together commit in any order, so which pendings applied varies;
-        // that closed did, once, and ended it does not.
-        let closed: Vec<&Value> = history.iter().filter(|h| h["status"] == "closed").collect();
-        assert_eq!(closed.len(), 1);
-        assert_eq!(closed[0]["applied"], true, "{object_id}");
-    }
-    assert_eq!(
-        app.count(
-            "SELECT count(*) FROM notification_outbox WHERE routing_key = 'notify.transfer.closed'"
-        )
-        .await,
-        3,
-        "each object's close notified once"
-    );
-    assert_eq!(
-        app.count(
-            "SELECT count(*) FROM notification_outbox WHERE routing_key = 'notify.transfer.pending'"
-        )
-        .await,
-        app.count(
-            "SELECT count(DISTINCT object_id) FROM status_history
-             WHERE status = 'pending' AND applied"
-        )
-        .await,
-        "a pending is notified only for an object's first state: pending after pending is no change"
-    );
-    assert_eq!(
-        app.count("SELECT count(*) FROM status_history").await,
-        events.len() as i64
-    );
-    assert_eq!(
-        app.metric("hookgate_worker_messages_total{outcome=\"retried\"")
-            .await
-            .unwrap_or(0.0),
-        0.0,
-        "batches touching the same objects wait for each other instead of failing"
-    );
-}
-
-#[tokio::test]
-async fn one_unfit_event_in_a_batch_does_not_hold_back_the_others() {
-    let app = spawn_app().await;
-    app.wait_for_broker("up").await;
-    let events = [
-        ("good-1", transfer("t-b1", "Pending", EARLIER).to_string()),
-        ("unfit", json!({"status": "Pending"}).to_string()),
-        ("good-2", transfer("t-b2", "Closed", EARLIER).to_string()),
-    ];
-    deliver_back_to_back(&app, &events).await;
-    app.wait_until_handled(3).await;
-    assert_eq!(object(&app, "transfer", "t-b1").await["status"], "pending");
-    assert_eq!(object(&app, "transfer", "t-b2").await["status"], "closed");
-    let unfit: Value = app.api("/v1/events/unfit").await.json().await.unwrap();
-    assert_eq!(unfit["state"], "dead_lettered");
-    assert_eq!(
-        unfit["processedAt"],
-        Value::Null,
-        "a dead-lettered event is not processed"
-    );
 }

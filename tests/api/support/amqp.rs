@@ -13,6 +13,9 @@ use lapin::{
 };
 use std::time::Duration;
 
+/// How long a test waits for a message it expects.
+pub const WAIT: Duration = Duration::from_secs(30);
+
 pub fn url() -> String {
     std::env::var("HOOKGATE_TEST_AMQP_URL")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())

@@ -1,12 +1,12 @@
 //! The app under test: started in-process on port 0 against a database of its own.
 
-use super::{amqp, fixtures::Fixture, fixtures::INTERLACE_SECRET, proxy::Proxy};
+use super::{amqp, fixtures::INTERLACE_SECRET, proxy::Proxy};
 use hookgate::{
     app::{App, StartOptions},
     settings::{Settings, SourceConfig, SubscriberConfig},
     supervisor::Supervisor,
 };
-use reqwest::{Body, Url};
+use reqwest::Url;
 use serde_json::Value;
 use sqlx::{migrate::MigrateDatabase, PgPool, Postgres};
 use std::time::Duration;
@@ -96,7 +96,7 @@ pub struct TestApp {
     pub broker_proxy: Option<Proxy>,
     pub config: Settings,
     direct_url: String,
-    client: reqwest::Client,
+    pub(super) client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -115,17 +115,6 @@ fn with_database(url: &str, database: &str, via: Option<SocketAddr>) -> String {
     }
     url.to_string()
 }
-
-/// Asserts that `response` is the SPEC's error shape with the expected status and code.
-pub async fn assert_error(response: reqwest::Response, (status, code): (u16, &str)) {
-    assert_eq!(response.status().as_u16(), status);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(body["error"]["message"].is_string(), "{body}");
-}
-
-/// A request's headers as the signing helpers give them.
-pub type Headers = [(String, String)];
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(TestOptions::default()).await
@@ -229,83 +218,6 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
-    pub async fn post_webhook(
-        &self,
-        source: &str,
-        headers: &Headers,
-        body: impl Into<Body>,
-    ) -> reqwest::Response {
-        let mut request = self
-            .client
-            .post(self.url(&format!("/webhooks/{source}")))
-            .body(body);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        request.send().await.expect("request sent")
-    }
-
-    /// Posts a webhook that must be refused with `expected`'s status and error code, and
-    /// checks that the refusal stored nothing.
-    pub async fn refused(
-        &self,
-        source: &str,
-        headers: &Headers,
-        body: impl Into<Body>,
-        expected: (u16, &str),
-    ) {
-        let stored_before = self.inbox_count().await;
-        assert_error(self.post_webhook(source, headers, body).await, expected).await;
-        assert_eq!(
-            self.inbox_count().await,
-            stored_before,
-            "a refused webhook was stored"
-        );
-    }
-
-    /// Posts `fixture` as the platform would, but to `source`, expecting it refused.
-    pub async fn refused_fixture(&self, source: &str, fixture: &Fixture, expected: (u16, &str)) {
-        let headers = fixture.json_headers();
-        self.refused(source, &headers, fixture.body.clone(), expected)
-            .await;
-    }
-
-    /// Signs `resource` as an Interlace event and posts it, expecting it accepted.
-    pub async fn post_event(&self, id: &str, event_type: &str, resource: Value) {
-        let (headers, body) =
-            super::sign::interlace(INTERLACE_SECRET, id, event_type, &resource.to_string());
-        assert_eq!(
-            self.post_webhook("interlace", &headers, body)
-                .await
-                .status(),
-            200,
-            "{id}"
-        );
-    }
-
-    /// Posts a signed `TRANSFER.UPDATED` for `object_id`, expecting it accepted.
-    pub async fn post_transfer(&self, event_id: &str, object_id: &str, status: &str, time: &str) {
-        let resource = super::sign::transfer(object_id, status, time);
-        self.post_event(event_id, "TRANSFER.UPDATED", resource)
-            .await;
-    }
-
-    /// Posts a webhook, expecting it accepted (200), and returns the answer: the event is new
-    /// unless it says `"duplicate": true`.
-    pub async fn accepted(&self, source: &str, headers: &Headers, body: impl Into<Body>) -> Value {
-        let response = self.post_webhook(source, headers, body).await;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        assert_eq!(status, 200, "{text}");
-        serde_json::from_str(&text).expect("JSON answer")
-    }
-
-    /// Posts a fixture exactly as the platform would.
-    pub async fn post_fixture(&self, fixture: &Fixture) -> reqwest::Response {
-        self.post_webhook("interlace", &fixture.json_headers(), fixture.body.clone())
-            .await
-    }
-
     /// Runs the `hookgate` binary against this app's database and broker prefix, as an
     /// operator would (never through the test's proxies).
     pub async fn cli(&self, args: &[&str]) -> std::process::Output {
@@ -366,33 +278,12 @@ impl TestApp {
             .expect("request sent")
     }
 
-    pub async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
-    }
-
-    /// Waits until `n` events are processed or dead-lettered.
-    pub async fn wait_until_handled(&self, n: i64) {
-        eventually(&format!("{n} events handled"), || async {
-            self.count("SELECT count(*) FROM inbox_events WHERE processed_at IS NOT NULL OR dead_lettered_at IS NOT NULL")
-                .await
-                >= n
-        })
-        .await;
-    }
-
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
             .send()
             .await
             .expect("request sent")
-    }
-
-    pub async fn inbox_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM inbox_events")
-            .fetch_one(&self.pool)
-            .await
-            .unwrap()
     }
 
     /// Stops this instance abruptly, as a crash would: nothing gets a chance to finish.
@@ -447,26 +338,6 @@ impl TestApp {
 
     pub fn names(&self) -> hookgate::amqp::Names {
         self.config.topology().names
-    }
-
-    /// Waits until the inbox has no unpublished row left.
-    pub async fn wait_until_published(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let left: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM inbox_events WHERE published_at IS NULL")
-                    .fetch_one(&self.pool)
-                    .await
-                    .unwrap();
-            if left == 0 {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{left} events never published"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
     }
 
     pub async fn metric(&self, line_start: &str) -> Option<f64> {

@@ -3,12 +3,14 @@
 
 pub mod amqp;
 pub mod fixtures;
+pub mod inbox;
 pub mod proxy;
+mod read_api;
 pub mod sign;
 pub mod subscriber;
 
 mod app;
+mod webhooks;
 
-pub use app::{
-    assert_error, eventually, spawn_app, spawn_app_with, TestApp, TestOptions, API_TOKEN,
-};
+pub use app::{eventually, spawn_app, spawn_app_with, TestApp, TestOptions, API_TOKEN};
+pub use webhooks::assert_error;

@@ -4,6 +4,9 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// The Standard Webhooks secret of the `partner` sources tests configure.
+pub const SW_SECRET: &str = "whsec_TWZLUTlyOEdLWXFyVHdqVVBEOElMUFpJbzJMYUxhU3c=";
+
 /// Transfer times for tests where only their order matters: `EARLIER` comes before `LATER`.
 pub const EARLIER: &str = "2023-03-01T08:23:01.000Z";
 pub const LATER: &str = "2023-03-01T08:23:05.033Z";
@@ -76,4 +79,21 @@ pub fn transfer(id: &str, status: &str, update_time: &str) -> serde_json::Value 
     serde_json::json!({"id": id, "accountId": "acc-1", "status": status, "updateTime": update_time,
                        "amount": {"amount": "10.50", "currency": "USD"},
                        "fee": {"amount": "0.10", "currency": "USD"}})
+}
+
+/// A pending USDC transfer resource as text, in the platform's field order.
+pub fn transfer_resource(id: &str, status: &str, update_time: &str) -> String {
+    serde_json::json!({"id": id, "accountId": "acc-1", "amount": {"amount": "30", "currency": "USDC"},
+                       "status": status, "createTime": "2023-03-01T08:23:03.096Z", "updateTime": update_time})
+    .to_string()
+}
+
+/// `transfer_resource` of `object_id`, pending at `LATER`, signed as Interlace event `event_id`.
+pub fn signed_transfer(event_id: &str, object_id: &str) -> (Vec<(String, String)>, String) {
+    interlace(
+        super::fixtures::INTERLACE_SECRET,
+        event_id,
+        "TRANSFER.UPDATED",
+        &transfer_resource(object_id, "Pending", LATER),
+    )
 }

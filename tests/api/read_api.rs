@@ -1,0 +1,178 @@
+//! The read API (SPEC 5) and the exact money it serves: amounts keep every digit from the
+//! webhook through the table and the API to the notification.
+
+use crate::support::{
+    amqp::{Tap, WAIT},
+    assert_error,
+    fixtures::INTERLACE_SECRET,
+    sign::{self, EARLIER},
+    spawn_app, spawn_app_with, TestOptions, API_TOKEN,
+};
+use serde_json::Value;
+
+#[tokio::test]
+async fn exact_decimals_survive_the_whole_path() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    let mut notifications = Tap::bind(&app.names().notifications(), "notify.payout.*", false).await;
+    let resource = r#"{"id":"p-exact","status":"CLOSED","successTime":"2024-02-05 18:57:04.091+08","data":{"fromCurrency":"HKD","fromAmount":2000.00000000,"toCurrency":"USD","toAmount":12345678901234.56,"fee":0.11,"feeCurrency":"USD"}}"#;
+    let (headers, body_text) =
+        sign::interlace(INTERLACE_SECRET, "exact", "PAYOUT.UPDATED", resource);
+    app.post_webhook("interlace", &headers, body_text).await;
+    app.wait_until_handled(1).await;
+    let (amount, to_amount, fee, currency): (String, String, String, String) = sqlx::query_as(
+        "SELECT amount::text, to_amount::text, fee::text, currency FROM payouts WHERE object_id = 'p-exact'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            amount.as_str(),
+            to_amount.as_str(),
+            fee.as_str(),
+            currency.as_str()
+        ),
+        ("2000.00000000", "12345678901234.56", "0.11", "HKD")
+    );
+    let api = app
+        .api("/v1/objects/payout/p-exact")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        api.contains("2000.00000000") && api.contains("12345678901234.56"),
+        "{api}"
+    );
+    let notification = notifications.take(1, WAIT).await.remove(0);
+    let text = String::from_utf8(notification.data.clone()).unwrap();
+    assert!(
+        text.contains(r#""fromAmount":2000.00000000"#) && text.contains("12345678901234.56"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn every_amount_format_keeps_its_value_and_scale_in_table_api_and_notification() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    let mut notifications =
+        Tap::bind(&app.names().notifications(), "notify.transfer.*", false).await;
+    let formats = [
+        "0",
+        "0.00",
+        "-3.25",
+        "2000.00000000",
+        "0.11",
+        "12345678901234.56",
+        "-0.000001",
+        "0.1000000000000000055511151231257827021181583404541015625",
+        "123456789012345678901234567890123456789.5",
+    ];
+    let mut cases = Vec::new();
+    for (n, text) in formats.iter().enumerate() {
+        for quoted in [true, false] {
+            let amount = if quoted {
+                format!("\"{text}\"")
+            } else {
+                text.to_string()
+            };
+            let object = format!("t-money-{n}-{quoted}");
+            let resource = format!(
+                r#"{{"id":"{object}","status":"Closed","updateTime":"2024-02-05T10:57:04.091Z","amount":{{"amount":{amount},"currency":"USD"}}}}"#
+            );
+            let (headers, body) = sign::interlace(
+                INTERLACE_SECRET,
+                &format!("m-{n}-{quoted}"),
+                "TRANSFER.UPDATED",
+                &resource,
+            );
+            app.accepted("interlace", &headers, body).await;
+            cases.push((object, text, amount));
+        }
+    }
+    app.wait_until_handled(cases.len() as i64).await;
+    let mut bodies: Vec<String> = notifications
+        .take(cases.len(), WAIT)
+        .await
+        .iter()
+        .map(|d| String::from_utf8(d.data.clone()).unwrap())
+        .collect();
+    for (object, text, amount) in &cases {
+        let stored: String =
+            sqlx::query_scalar("SELECT amount::text FROM transfers WHERE object_id = $1")
+                .bind(object)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        assert_eq!(stored, **text, "{object}: NUMERIC keeps value and scale");
+        let api = app
+            .api(&format!("/v1/objects/transfer/{object}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            api.contains(&format!(r#""amount":{amount}"#)),
+            "{object}: {api}"
+        );
+        let position = bodies
+            .iter()
+            .position(|b| b.contains(&format!(r#""objectId":"{object}""#)))
+            .expect("notified");
+        let body = bodies.remove(position);
+        assert!(
+            body.contains(&format!(r#""amount":{amount}"#)),
+            "{object}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn read_api_requires_the_bearer_token() {
+    let app = spawn_app().await;
+    app.handle_transfer("auth", "t-a", "Pending", EARLIER).await;
+    let client = reqwest::Client::new();
+    let path = app.url("/v1/objects/transfer/t-a");
+    let none = client.get(&path).send().await.unwrap();
+    assert_error(none, (401, "unauthorized")).await;
+    let wrong = client
+        .get(&path)
+        .bearer_auth("not-it")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = client
+        .get(&path)
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+
+    for missing in [
+        "/v1/objects/transfer/nope",
+        "/v1/objects/spaceship/t-a",
+        "/v1/objects/unknown/t-a",
+        "/v1/events/nope",
+        "/v1/events/auth?source=partner",
+    ] {
+        assert_error(app.api(missing).await, (404, "not_found")).await;
+    }
+    let event: Value = app.api("/v1/events/auth").await.json().await.unwrap();
+    assert_eq!(event["id"], "auth");
+    assert_eq!(event["source"], "interlace");
+    assert_eq!(event["eventType"], "TRANSFER.UPDATED");
+    assert_eq!(event["state"], "processed");
+    assert!(event["publishedAt"].is_string() && event["processedAt"].is_string());
+    assert_eq!(event["deadLetteredAt"], Value::Null);
+    assert_eq!(event["error"], Value::Null);
+}
+
+#[tokio::test]
+async fn read_api_is_unavailable_without_a_configured_token() {
+    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_API_TOKEN", "")).await;
+    assert_error(app.api("/v1/events/anything").await, (503, "unavailable")).await;
+}

@@ -1,0 +1,77 @@
+//! Notification delivery to subscribers (SPEC 4): retries until a subscriber recovers, and a
+//! refusal dead-letters the notification.
+
+use crate::support::{
+    amqp::{header_text, Tap, WAIT},
+    eventually,
+    sign::EARLIER,
+    spawn_app_with,
+    subscriber::{subscribed, Subscriber},
+};
+use serde_json::Value;
+
+#[tokio::test]
+async fn a_subscriber_that_fails_then_recovers_receives_the_notification_once() {
+    let subscriber = Subscriber::start(&[500, 503]).await;
+    let app = spawn_app_with(subscribed(&subscriber)).await;
+    app.post_transfer("retry-me", "t-r", "Closed", EARLIER)
+        .await;
+    eventually("delivered after retries", || async {
+        !subscriber.delivered().is_empty()
+    })
+    .await;
+    app.post_transfer("marker", "t-m", "Closed", EARLIER).await;
+    eventually("marker delivered", || async {
+        subscriber.delivered().len() >= 2
+    })
+    .await;
+    let received = subscriber.received();
+    let attempts: Vec<u16> = received
+        .iter()
+        .filter(|r| r.body.contains("retry-me"))
+        .map(|r| r.answered)
+        .collect();
+    assert_eq!(
+        attempts,
+        [500, 503, 200],
+        "two transient failures, then one delivery"
+    );
+    let ids: std::collections::HashSet<&str> = received
+        .iter()
+        .filter(|r| r.body.contains("retry-me"))
+        .map(|r| r.webhook_id.as_str())
+        .collect();
+    assert_eq!(ids.len(), 1, "the same notification id every time");
+    assert!(app
+        .metric("hookgate_worker_messages_total{outcome=\"retried\"")
+        .await
+        .is_some());
+}
+
+#[tokio::test]
+async fn a_subscriber_answering_400_dead_letters_the_notification() {
+    let subscriber = Subscriber::start(&[400]).await;
+    let app = spawn_app_with(subscribed(&subscriber)).await;
+    app.wait_for_broker("up").await;
+    let mut dlq = Tap::attach(&app.names().dlq()).await;
+    app.post_transfer("refused", "t-x", "Closed", EARLIER).await;
+    let dead = dlq.take(1, WAIT).await.remove(0);
+    assert_eq!(
+        header_text(&dead, "x-hookgate-queue"),
+        Some(app.names().subscriber("ledger"))
+    );
+    let error = header_text(&dead, "x-hookgate-error").unwrap();
+    assert!(error.contains("400"), "{error}");
+    assert_eq!(subscriber.received().len(), 1, "a 4xx is not retried");
+    eventually("inbox records the dead letter", || async {
+        app.count("SELECT count(*) FROM inbox_events WHERE event_id = 'refused' AND dead_lettered_at IS NOT NULL").await == 1
+    })
+    .await;
+    let event: Value = app.api("/v1/events/refused").await.json().await.unwrap();
+    assert_eq!(event["state"], "dead_lettered");
+    assert!(event["error"].as_str().unwrap().contains("ledger"));
+    // `status` counts the event by the same state rule as the event API.
+    let status = app.cli_json(&["status", "--json"]).await;
+    assert_eq!(status["inbox"]["deadLettered"], 1, "{status}");
+    assert_eq!(status["inbox"]["unprocessed"], 0, "{status}");
+}

@@ -1,0 +1,25 @@
+//! The read API as tests call it.
+
+use super::TestApp;
+use serde_json::Value;
+
+impl TestApp {
+    /// `GET /v1/objects/{family}/{id}`, which must answer 200.
+    pub async fn object(&self, family: &str, id: &str) -> Value {
+        let response = self.api(&format!("/v1/objects/{family}/{id}")).await;
+        assert_eq!(response.status(), 200, "{family}/{id}");
+        response.json().await.unwrap()
+    }
+
+    /// `GET /v1/events/{id}`, which must answer 200.
+    pub async fn event(&self, id: &str) -> Value {
+        let response = self.api(&format!("/v1/events/{id}")).await;
+        assert_eq!(response.status(), 200, "{id}");
+        response.json().await.unwrap()
+    }
+
+    /// The event's state as the event API gives it.
+    pub async fn event_state(&self, id: &str) -> String {
+        self.event(id).await["state"].as_str().unwrap().to_owned()
+    }
+}
