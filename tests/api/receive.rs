@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 #[tokio::test]
 async fn every_fixture_family_is_accepted_and_stored_as_described() {
     let app = spawn_app().await;
-    // (fixture, family, status, object id, occurred at)
+    // (fixture, family, status, object id, occurred at): a row per family is most of its length.
     let expected = [
         (
             "transfer",

@@ -184,6 +184,8 @@ async fn skewed_arrival_over_two_receivers_and_two_workers_gives_the_spec_order(
     assert!(clean, "{report}");
 }
 
+// Long because it walks one object through the whole story: projected, corrupted, reported,
+// repaired, reported clean, with the notifications counted at each step.
 #[tokio::test]
 async fn verify_reports_a_wrong_state_and_repair_puts_it_right_notifying_once() {
     let app = spawn_app().await;
@@ -273,7 +275,8 @@ async fn verify_reports_a_wrong_state_and_repair_puts_it_right_notifying_once() 
 
 /// The projection itself, against PostgreSQL: random events of one object projected in a
 /// random arrival order and split into random batches (each its own transaction, as workers
-/// commit them) leave the greatest event's status, id and resource in the table.
+/// commit them) leave the greatest event's status, id and resource in the table. Long because
+/// the strategy, the expected greatest event and the batched projection all sit in one case.
 #[test]
 fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
     use hookgate::{

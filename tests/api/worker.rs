@@ -17,7 +17,8 @@ async fn every_fixture_family_is_queryable_notified_and_delivered() {
     let app = spawn_app_with(subscribed(&subscriber)).await;
     app.wait_for_broker("up").await;
     let mut tap = Tap::bind(&app.names().notifications(), "notify.#", false).await;
-    // (fixture, family, object id, final status)
+    // (fixture, family, object id, final status): a row per family is most of its length; one
+    // run checks table, API, notification and delivery together, as a subscriber sees them.
     let expected = [
         (
             "transfer",
