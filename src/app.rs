@@ -240,7 +240,7 @@ impl App {
         let metrics = Arc::new(Metrics::new());
         let broker_state = BrokerState::default();
         let broker = Arc::new(Broker::new(
-            config.broker.url.clone(),
+            config.broker.urls.clone(),
             config.topology(),
             broker_state.clone(),
             metrics.broker_reconnects.clone(),

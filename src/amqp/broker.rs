@@ -1,5 +1,7 @@
 //! The process's broker connection: made on demand, re-made with backoff after a failure, and
 //! the topology declared on every (re)connection, so a broker that starts empty is set up again.
+//! With several cluster nodes configured it connects to the first that answers and, after
+//! losing a connection, tries the node after the one it lost first.
 
 use super::topology::Topology;
 use crate::supervisor::Heartbeat;
@@ -7,7 +9,7 @@ use lapin::{options::ConfirmSelectOptions, Channel, Connection, ConnectionProper
 use prometheus::IntCounter;
 use std::{
     sync::{
-        atomic::{AtomicBool, AtomicU8, Ordering},
+        atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
         Arc,
     },
     time::Duration,
@@ -19,7 +21,10 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 pub struct Broker {
-    url: String,
+    /// The cluster's nodes, in the configured order; never empty (settings refuse that).
+    urls: Vec<String>,
+    /// The node the current (or last) connection went to.
+    node: AtomicUsize,
     topology: Topology,
     state: BrokerState,
     connection: Mutex<Option<Connection>>,
@@ -29,13 +34,14 @@ pub struct Broker {
 
 impl Broker {
     pub fn new(
-        url: String,
+        urls: Vec<String>,
         topology: Topology,
         state: BrokerState,
         reconnects: IntCounter,
     ) -> Broker {
         Broker {
-            url,
+            urls,
+            node: AtomicUsize::new(0),
             topology,
             state,
             connection: Mutex::new(None),
@@ -96,11 +102,7 @@ impl Broker {
         if let Some(connection) = current.as_ref().filter(|c| c.status().connected()) {
             return connection.create_channel().await;
         }
-        let connection = Connection::connect(
-            &self.url,
-            ConnectionProperties::default().with_connection_name("hookgate".into()),
-        )
-        .await?;
+        let connection = self.connect().await?;
         let channel = connection.create_channel().await?;
         self.topology.declare(&channel).await?;
         self.state.set_up(true);
@@ -112,6 +114,38 @@ impl Broker {
         }
         *current = Some(connection);
         Ok(channel)
+    }
+
+    /// Tries each node once and keeps the first that answers: from the first node until a
+    /// connection has been made, then from the node after the last one connected to, so a lost
+    /// node is tried last. Nodes are named by position, never by URL, which may hold a password.
+    async fn connect(&self) -> lapin::Result<Connection> {
+        let count = self.urls.len();
+        let mut node = if self.connected_before.load(Ordering::Relaxed) {
+            (self.node.load(Ordering::Relaxed) + 1) % count
+        } else {
+            0
+        };
+        let mut tried = 1;
+        loop {
+            let properties =
+                ConnectionProperties::default().with_connection_name("hookgate".into());
+            match Connection::connect(&self.urls[node], properties).await {
+                Ok(connection) => {
+                    self.node.store(node, Ordering::Relaxed);
+                    if count > 1 {
+                        tracing::info!(node = node + 1, "connected to broker node");
+                    }
+                    return Ok(connection);
+                }
+                Err(error) if tried < count => {
+                    tracing::warn!(node = node + 1, %error, "broker node unavailable");
+                    node = (node + 1) % count;
+                    tried += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// Keeps the reported broker state true while nothing is being published: checks the

@@ -17,7 +17,7 @@ use std::time::Duration;
 async fn channel(config: &Settings) -> anyhow::Result<(Channel, Topology)> {
     let topology = config.topology();
     let broker = Broker::new(
-        config.broker.url.clone(),
+        config.broker.urls.clone(),
         topology.clone(),
         BrokerState::default(),
         Metrics::new().broker_reconnects.clone(),

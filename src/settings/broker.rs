@@ -8,8 +8,9 @@ pub const DEFAULT_PREFIX: &str = "hookgate";
 
 #[derive(Debug, Clone)]
 pub struct BrokerSettings {
-    /// `HOOKGATE_AMQP_URL`.
-    pub url: String,
+    /// `HOOKGATE_AMQP_URL`: the cluster's nodes, comma-separated. hookgate connects to the
+    /// first that answers and, when that connection is lost, tries the next one first.
+    pub urls: Vec<String>,
     /// `HOOKGATE_AMQP_PREFIX`: 1-64 of `[A-Za-z0-9._-]`, leaving room for the longest name
     /// hookgate makes (`<prefix>.notify.<subscriber>.retry.<tier>`) within AMQP's 255.
     pub prefix: String,
@@ -28,7 +29,7 @@ impl BrokerSettings {
             });
         }
         Ok(BrokerSettings {
-            url: env.text_or("HOOKGATE_AMQP_URL", DEFAULT_AMQP_URL),
+            urls: node_urls(&env.text_or("HOOKGATE_AMQP_URL", DEFAULT_AMQP_URL))?,
             prefix,
             retry_tiers: match env.text("HOOKGATE_RETRY_TIERS") {
                 None => RetryTier::defaults(),
@@ -51,6 +52,35 @@ impl BrokerSettings {
                 .collect(),
             tiers: self.retry_tiers.clone(),
         }
+    }
+}
+
+/// The node URLs of a comma-separated list. A bad entry is reported by its position only: the
+/// URL may hold a password.
+fn node_urls(list: &str) -> Result<Vec<String>, SettingsError> {
+    let urls: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if urls.is_empty() {
+        return Err(SettingsError::BadValue {
+            name: "HOOKGATE_AMQP_URL",
+            expected: "one or more amqp:// or amqps:// URLs, comma-separated",
+            value: list.to_owned(),
+        });
+    }
+    match urls
+        .iter()
+        .position(|url| !(url.starts_with("amqp://") || url.starts_with("amqps://")))
+    {
+        Some(bad) => Err(SettingsError::BadValue {
+            name: "HOOKGATE_AMQP_URL",
+            expected: "one or more amqp:// or amqps:// URLs, comma-separated",
+            value: format!("entry {} (not shown: it may hold a password)", bad + 1),
+        }),
+        None => Ok(urls),
     }
 }
 

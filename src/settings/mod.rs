@@ -154,7 +154,10 @@ mod tests {
     fn defaults_follow_the_spec() {
         let config = Settings::from_lookup(lookup(&[])).unwrap();
         assert_eq!(config.database.url, "postgres://localhost/hookgate");
-        assert_eq!(config.broker.url, "amqp://guest:guest@127.0.0.1:5672/%2f");
+        assert_eq!(
+            config.broker.urls,
+            ["amqp://guest:guest@127.0.0.1:5672/%2f"]
+        );
         assert_eq!(config.server.listen, "127.0.0.1:8080");
         assert_eq!(config.broker.prefix, "hookgate");
         assert_eq!(config.retention.days, 30);
@@ -291,6 +294,20 @@ patterns = ["notify.transfer.*", "notify.payout.#"]
             std::fs::remove_file(&path).unwrap();
             assert!(error.contains(says), "{error}");
         }
+    }
+
+    #[test]
+    fn the_broker_may_be_a_list_of_nodes_and_a_bad_one_is_named_by_position_only() {
+        let nodes = "amqp://a:pw@n1:5672/%2f, amqps://a:pw@n2:5671/%2f,";
+        let config = Settings::from_lookup(lookup(&[("HOOKGATE_AMQP_URL", nodes)])).unwrap();
+        assert_eq!(
+            config.broker.urls,
+            ["amqp://a:pw@n1:5672/%2f", "amqps://a:pw@n2:5671/%2f"]
+        );
+        let error = refusal(&[("HOOKGATE_AMQP_URL", "amqp://a:pw@n1/,http://a:secret@n2/")]);
+        assert!(error.contains("entry 2"), "{error}");
+        assert!(!error.contains("secret"), "{error}");
+        assert!(refusal(&[("HOOKGATE_AMQP_URL", " , ")]).contains("HOOKGATE_AMQP_URL"));
     }
 
     #[test]

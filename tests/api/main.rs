@@ -4,6 +4,7 @@
 mod support;
 
 mod batches;
+mod broker_nodes;
 mod cli;
 mod dedupe;
 mod health;

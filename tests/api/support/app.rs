@@ -40,6 +40,8 @@ pub struct TestOptions {
     pub database_proxy: bool,
     /// Route the app's broker connection through a proxy the test can cut.
     pub broker_proxy: bool,
+    /// More broker nodes after the first, each a proxy to the test broker the test can cut.
+    pub spare_broker_nodes: usize,
 }
 
 impl TestOptions {
@@ -82,6 +84,7 @@ impl Default for TestOptions {
             env: Vec::new(),
             database_proxy: false,
             broker_proxy: false,
+            spare_broker_nodes: 0,
         }
     }
 }
@@ -94,6 +97,7 @@ pub struct TestApp {
     pub pool: PgPool,
     pub database_proxy: Option<Proxy>,
     pub broker_proxy: Option<Proxy>,
+    pub spare_broker_nodes: Vec<Proxy>,
     pub config: Settings,
     direct_url: String,
     pub(super) client: reqwest::Client,
@@ -144,10 +148,12 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         true => Some(Proxy::start(resolve(&amqp::url(), 5672).await).await),
         false => None,
     };
-    let mut amqp_url = Url::parse(&amqp::url()).unwrap();
-    if let Some(proxy) = &broker_proxy {
-        amqp_url.set_ip_host(proxy.address().ip()).unwrap();
-        amqp_url.set_port(Some(proxy.address().port())).unwrap();
+    let mut amqp_urls = vec![broker_proxy.as_ref().map_or_else(amqp::url, amqp_url_via)];
+    let mut spare_broker_nodes = Vec::new();
+    for _ in 0..options.spare_broker_nodes {
+        let node = Proxy::start(resolve(&amqp::url(), 5672).await).await;
+        amqp_urls.push(amqp_url_via(&node));
+        spare_broker_nodes.push(node);
     }
 
     let mut env: HashMap<&str, String> = HashMap::from([
@@ -155,7 +161,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         ("HOOKGATE_LISTEN", "127.0.0.1:0".into()),
         ("HOOKGATE_INTERLACE_SECRETS", options.interlace_secrets),
         ("HOOKGATE_DATABASE_TIMEOUT_MS", "1500".into()),
-        ("HOOKGATE_AMQP_URL", amqp_url.to_string()),
+        ("HOOKGATE_AMQP_URL", amqp_urls.join(",")),
         (
             "HOOKGATE_AMQP_PREFIX",
             format!("hg_test_{}", uuid::Uuid::new_v4().simple()),
@@ -177,11 +183,20 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         direct_url,
         database_proxy,
         broker_proxy,
+        spare_broker_nodes,
         config,
         client: reqwest::Client::new(),
         shutdown: Some(shutdown),
         server: Some(server),
     }
+}
+
+/// The test broker's URL with `proxy` in place of its address.
+fn amqp_url_via(proxy: &Proxy) -> String {
+    let mut url = Url::parse(&amqp::url()).unwrap();
+    url.set_ip_host(proxy.address().ip()).unwrap();
+    url.set_port(Some(proxy.address().port())).unwrap();
+    url.to_string()
 }
 
 async fn resolve(url: &str, default_port: u16) -> SocketAddr {

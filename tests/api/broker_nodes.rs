@@ -1,0 +1,47 @@
+//! A RabbitMQ cluster given as several node URLs (SPEC 7, `HOOKGATE_AMQP_URL`): the first node
+//! that answers is used, and losing the connected node moves the connection to another.
+
+use crate::support::{
+    amqp,
+    sign::{EARLIER, LATER},
+    spawn_app_with, TestOptions,
+};
+
+#[tokio::test]
+async fn a_node_that_does_not_answer_is_passed_over() {
+    // Nothing listens on port 1: the first node refuses at once.
+    let nodes = format!("amqp://guest:guest@127.0.0.1:1/%2f,{}", amqp::url());
+    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_AMQP_URL", &nodes)).await;
+    app.wait_for_broker("up").await;
+    app.handle_transfer("via-second", "t-nodes", "Pending", EARLIER)
+        .await;
+    assert_eq!(app.event_state("via-second").await, "processed");
+}
+
+#[tokio::test]
+async fn losing_the_connected_node_moves_to_another_and_back() {
+    let app = spawn_app_with(TestOptions {
+        broker_proxy: true,
+        spare_broker_nodes: 1,
+        ..TestOptions::default()
+    })
+    .await;
+    app.wait_for_broker("up").await;
+    let first = app.broker_proxy.as_ref().unwrap();
+    let second = &app.spare_broker_nodes[0];
+    app.handle_transfer("on-first", "t-a", "Pending", EARLIER)
+        .await;
+
+    first.cut();
+    app.handle_transfer("on-second", "t-a", "Closed", LATER)
+        .await;
+    first.restore();
+    second.cut();
+    app.handle_transfer("on-first-again", "t-b", "Pending", EARLIER)
+        .await;
+
+    for event in ["on-first", "on-second", "on-first-again"] {
+        assert_eq!(app.event_state(event).await, "processed", "{event}");
+    }
+    assert_eq!(app.object("transfer", "t-a").await["status"], "closed");
+}
