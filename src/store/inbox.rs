@@ -1,5 +1,6 @@
 //! The inbox table: every accepted event, stored once and keyed by `(source, event_id)`.
 
+use super::unnest_column;
 use crate::{
     catalogue::{EventId, EventType, Reading},
     wire::{EventKey, RoutingKey},
@@ -205,7 +206,7 @@ pub async fn insert_events(
 /// Attempts at a batch that keeps losing deadlocks before its requests get 503.
 const CONFLICT_TRIES: u32 = 3;
 
-/// One multi-row insert; long because it binds each of the fourteen columns as an array.
+/// One multi-row insert that binds each of the fourteen columns as an array.
 async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>, sqlx::Error> {
     // Every batch inserts in one global order (by content hash, then id), so that concurrent
     // batches holding copies of one event take their unique-index locks in the same order.
@@ -213,14 +214,7 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
     ordered.sort_by(|a, b| {
         (&a.content_hash, a.event_id.as_str()).cmp(&(&b.content_hash, b.event_id.as_str()))
     });
-    let events_in_order = &ordered;
-    // Columns are bound as borrowed slices: nothing is copied to build the statement.
-    let column =
-        |f: fn(&NewEvent) -> &str| events_in_order.iter().map(|e| f(e)).collect::<Vec<_>>();
-    let optional =
-        |f: fn(&NewEvent) -> Option<&str>| events_in_order.iter().map(|e| f(e)).collect::<Vec<_>>();
-    let bytes =
-        |f: fn(&NewEvent) -> &[u8]| events_in_order.iter().map(|e| f(e)).collect::<Vec<_>>();
+    let rows = ordered.as_slice();
     let inserted: Vec<(i64, String, String)> = sqlx::query_as(
         r#"
         INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
@@ -242,35 +236,20 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
         RETURNING seq, source, event_id
         "#,
     )
-    .bind(column(|e| &e.source))
-    .bind(column(|e| e.event_id.as_str()))
-    .bind(column(|e| e.event_type.as_str()))
-    .bind(column(|e| e.reading.family().as_str()))
-    .bind(optional(NewEvent::status))
-    .bind(optional(|e| e.ids().0))
-    .bind(optional(|e| e.ids().1))
-    .bind(column(|e| e.routing_key.as_str()))
-    .bind(
-        events_in_order
-            .iter()
-            .map(|e| e.occurred_at())
-            .collect::<Vec<_>>(),
-    )
-    .bind(bytes(|e| &e.resource_raw))
-    .bind(
-        events_in_order
-            .iter()
-            .map(|e| e.resource_is_json)
-            .collect::<Vec<_>>(),
-    )
-    .bind(bytes(|e| &e.content_hash))
-    .bind(optional(NewEvent::parse_error))
-    .bind(
-        events_in_order
-            .iter()
-            .map(|e| e.envelope_time)
-            .collect::<Vec<_>>(),
-    )
+    .bind(unnest_column(rows, |e| e.source.as_str()))
+    .bind(unnest_column(rows, |e| e.event_id.as_str()))
+    .bind(unnest_column(rows, |e| e.event_type.as_str()))
+    .bind(unnest_column(rows, |e| e.reading.family().as_str()))
+    .bind(unnest_column(rows, |e| e.status()))
+    .bind(unnest_column(rows, |e| e.ids().0))
+    .bind(unnest_column(rows, |e| e.ids().1))
+    .bind(unnest_column(rows, |e| e.routing_key.as_str()))
+    .bind(unnest_column(rows, |e| e.occurred_at()))
+    .bind(unnest_column(rows, |e| e.resource_raw.as_slice()))
+    .bind(unnest_column(rows, |e| e.resource_is_json))
+    .bind(unnest_column(rows, |e| e.content_hash.as_slice()))
+    .bind(unnest_column(rows, |e| e.parse_error()))
+    .bind(unnest_column(rows, |e| e.envelope_time))
     .fetch_all(pool)
     .await?;
     let mut new: HashMap<(String, String), i64> = inserted

@@ -57,6 +57,12 @@ pub fn sized_pool(url: &str, acquire_timeout: Duration, size: u32) -> Result<PgP
         .connect_lazy(url)
 }
 
+/// One field of every row, as the array an `UNNEST` statement binds for its column. Fields are
+/// borrowed from the rows: nothing is copied to build the statement.
+fn unnest_column<'r, T, V>(rows: &'r [T], field: impl Fn(&'r T) -> V) -> Vec<V> {
+    rows.iter().map(field).collect()
+}
+
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     sqlx::migrate!("./migrations").run(pool).await
 }

@@ -2,6 +2,7 @@
 //! the notification outbox. A row is claimed under `FOR UPDATE SKIP LOCKED`, marked published
 //! after the broker confirmed it, or parked with its reason when no message can be built.
 
+use super::unnest_column;
 use crate::wire::EventRow;
 use sqlx::{PgConnection, PgPool};
 
@@ -144,20 +145,16 @@ pub async fn insert_notifications(
     if notifications.is_empty() {
         return Ok(());
     }
-    let column = |f: for<'r> fn(&'r NewNotification<'_>) -> &'r str| {
-        notifications.iter().map(f).collect::<Vec<&str>>()
-    };
-    let bodies: Vec<&[u8]> = notifications.iter().map(|n| n.body.as_slice()).collect();
     sqlx::query(
         "INSERT INTO notification_outbox (notification_id, source, event_id, routing_key, body)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[])
          ON CONFLICT (notification_id) DO NOTHING",
     )
-    .bind(column(|n| &n.notification_id))
-    .bind(column(|n| n.source))
-    .bind(column(|n| n.event_id))
-    .bind(column(|n| &n.routing_key))
-    .bind(bodies)
+    .bind(unnest_column(notifications, |n| n.notification_id.as_str()))
+    .bind(unnest_column(notifications, |n| n.source))
+    .bind(unnest_column(notifications, |n| n.event_id))
+    .bind(unnest_column(notifications, |n| n.routing_key.as_str()))
+    .bind(unnest_column(notifications, |n| n.body.as_slice()))
     .execute(tx)
     .await?;
     Ok(())

@@ -2,6 +2,7 @@
 //! history of every event projected. Statements for a family's table are built once from the
 //! catalogue's table of per-family facts.
 
+use super::unnest_column;
 use crate::catalogue::{Family, FamilyFacts, Money, StatePoint};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
@@ -295,11 +296,6 @@ pub async fn insert_history(
     if entries.is_empty() {
         return Ok(());
     }
-    let text = |f: for<'r> fn(&'r HistoryEntry<'_>) -> &'r str| {
-        entries.iter().map(f).collect::<Vec<&str>>()
-    };
-    let time =
-        |f: fn(&HistoryEntry<'_>) -> DateTime<Utc>| entries.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
         "INSERT INTO status_history
              (family, object_id, source, event_id, status, occurred_at, applied, received_at)
@@ -307,14 +303,14 @@ pub async fn insert_history(
                               $6::timestamptz[], $7::bool[], $8::timestamptz[])
          ON CONFLICT (source, event_id) DO NOTHING",
     )
-    .bind(text(|e| e.family.as_str()))
-    .bind(text(|e| e.object_id))
-    .bind(text(|e| e.source))
-    .bind(text(|e| e.event_id))
-    .bind(text(|e| e.status))
-    .bind(time(|e| e.occurred_at))
-    .bind(entries.iter().map(|e| e.applied).collect::<Vec<_>>())
-    .bind(time(|e| e.received_at))
+    .bind(unnest_column(entries, |e| e.family.as_str()))
+    .bind(unnest_column(entries, |e| e.object_id))
+    .bind(unnest_column(entries, |e| e.source))
+    .bind(unnest_column(entries, |e| e.event_id))
+    .bind(unnest_column(entries, |e| e.status))
+    .bind(unnest_column(entries, |e| e.occurred_at))
+    .bind(unnest_column(entries, |e| e.applied))
+    .bind(unnest_column(entries, |e| e.received_at))
     .execute(tx)
     .await?;
     Ok(())
