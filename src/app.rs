@@ -166,7 +166,8 @@ fn workers(
             broker: broker.clone(),
             metrics: metrics.clone(),
             prefetch: config.workers.notifier_prefetch,
-            batch: 1,
+            // Two batches in flight: each holds one database connection while it POSTs.
+            batch: usize::from(config.workers.notifier_prefetch).div_ceil(2),
         });
         tasks.push(BackgroundTask::new(
             format!("notifier-{}", subscriber.name),

@@ -9,6 +9,11 @@ use lapin::{
     Channel, ExchangeKind,
 };
 
+/// How many nodes each quorum queue is first placed on. Three tolerates the loss of one node;
+/// on a larger cluster, `rabbitmq-queues grow` adds members. Every process declares the same
+/// value, because RabbitMQ refuses a redeclaration with a different one.
+pub const QUORUM_INITIAL_GROUP_SIZE: i32 = 3;
+
 /// What is declared: the names, the subscribers' queues and patterns, the retry tiers.
 #[derive(Debug, Clone)]
 pub struct Topology {
@@ -100,6 +105,10 @@ async fn declare_quorum(
     mut arguments: FieldTable,
 ) -> lapin::Result<()> {
     arguments.insert("x-queue-type".into(), text_value("quorum"));
+    arguments.insert(
+        "x-quorum-initial-group-size".into(),
+        AMQPValue::LongInt(QUORUM_INITIAL_GROUP_SIZE),
+    );
     channel
         .queue_declare(
             ShortString::from(queue),
@@ -138,7 +147,8 @@ mod tests {
                    "auto_delete": false, "internal": false, "arguments": {}})
         };
         let queue = |name: String, extra: Value| {
-            let mut arguments = json!({"x-queue-type": "quorum"});
+            let mut arguments = json!({"x-queue-type": "quorum",
+                                      "x-quorum-initial-group-size": QUORUM_INITIAL_GROUP_SIZE});
             arguments
                 .as_object_mut()
                 .unwrap()
@@ -188,8 +198,9 @@ mod tests {
             subscribers: Vec::new(),
             tiers: RetryTier::defaults(),
         };
-        let shipped: Value =
+        let mut shipped: Value =
             serde_json::from_str(include_str!("../../deploy/rabbitmq/definitions.json")).unwrap();
+        shipped.as_object_mut().unwrap().remove("policies");
         let expected = definitions(&topology);
         assert_eq!(
             shipped,
@@ -197,6 +208,29 @@ mod tests {
             "deploy/rabbitmq/definitions.json is stale; it should be:\n{}",
             serde_json::to_string_pretty(&expected).unwrap()
         );
+    }
+
+    /// The shipped policies apply to every queue hookgate declares, and to nothing else.
+    #[test]
+    fn deploy_policies_cover_every_queue() {
+        let topology = Topology {
+            names: Names::new("hookgate"),
+            subscribers: vec![("ledger".into(), vec!["#".into()])],
+            tiers: RetryTier::defaults(),
+        };
+        let shipped: Value =
+            serde_json::from_str(include_str!("../../deploy/rabbitmq/definitions.json")).unwrap();
+        let policies = shipped["policies"].as_array().unwrap();
+        assert!(!policies.is_empty());
+        for policy in policies {
+            assert_eq!(policy["apply-to"], "queues");
+            // `^hookgate\.`: the default prefix and its dot, so `hookgateway.x` is not caught.
+            assert_eq!(policy["pattern"], "^hookgate\\.");
+            assert!(topology
+                .queues()
+                .iter()
+                .all(|queue| queue.starts_with("hookgate.")));
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::{
     settings::RetentionSettings,
-    store::{archive, outbox},
+    store::{archive, deliveries, outbox},
     supervisor::Heartbeat,
 };
 use sqlx::PgPool;
@@ -17,6 +17,7 @@ pub async fn prune_once(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
     let days = i32::try_from(days).unwrap_or(i32::MAX);
     let deleted = archive::prune_events(pool, days, BATCH).await?;
     outbox::prune_notifications(pool, days, BATCH).await?;
+    deliveries::prune(pool, days, BATCH).await?;
     Ok(deleted)
 }
 

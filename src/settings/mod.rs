@@ -90,9 +90,12 @@ impl Settings {
             None => FileSettings::default(),
         };
         let mut sources = file.sources;
+        sources::apply_secret_variables(&mut sources, &env);
         sources::apply_interlace_secrets(&mut sources, env.text("HOOKGATE_INTERLACE_SECRETS"));
         sources::validate(&sources)?;
-        subscribers::validate(&file.subscribers)?;
+        let mut subscribers = file.subscribers;
+        subscribers::apply_secret_variables(&mut subscribers, &env);
+        subscribers::validate(&subscribers)?;
         let database = DatabaseSettings::read(&env)?;
         Ok(Settings {
             server: ServerSettings::read(&env, database.timeout)?,
@@ -113,7 +116,7 @@ impl Settings {
             },
             database,
             sources,
-            subscribers: file.subscribers,
+            subscribers,
         })
     }
 
@@ -316,6 +319,40 @@ patterns = ["notify.transfer.*", "notify.payout.#"]
             Settings::from_lookup(lookup(&[("HOOKGATE_INTERLACE_SECRETS", "very-secret")]))
                 .unwrap();
         assert!(!format!("{config:?}").contains("very-secret"));
+    }
+
+    /// A ConfigMap can hold the file while the secrets come from a Secret's variables.
+    #[test]
+    fn secrets_of_named_sources_and_subscribers_come_from_their_variables() {
+        let path = config_file(
+            "[[sources]]\nname = \"partner-eu\"\nscheme = \"standard-webhooks\"\n\
+             [[subscribers]]\nname = \"ledger-eu\"\nurl = \"http://127.0.0.1:9/\"\npatterns = [\"#\"]",
+        );
+        let file = ("HOOKGATE_CONFIG", path.to_str().unwrap());
+        let missing = refusal(&[file]);
+        let config = Settings::from_lookup(lookup(&[
+            file,
+            (
+                "HOOKGATE_SOURCE_SECRETS_PARTNER_EU",
+                "whsec_MTIz, whsec_NDU2",
+            ),
+            ("HOOKGATE_SUBSCRIBER_SECRET_LEDGER_EU", "whsec_Nzg5"),
+        ]));
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            missing.contains("HOOKGATE_SUBSCRIBER_SECRET_LEDGER_EU"),
+            "a subscriber without a secret names the variable: {missing}"
+        );
+        let config = config.unwrap();
+        let secrets: Vec<&str> = config
+            .source("partner-eu")
+            .unwrap()
+            .secrets
+            .iter()
+            .map(Secret::expose)
+            .collect();
+        assert_eq!(secrets, ["whsec_MTIz", "whsec_NDU2"]);
+        assert_eq!(config.subscribers[0].secret.expose(), "whsec_Nzg5");
     }
 
     /// Why the settings from `vars` are refused.

@@ -1,6 +1,6 @@
 //! `[[sources]]`: who may send webhooks, with which scheme and secrets.
 
-use super::SettingsError;
+use super::{env::Env, SettingsError};
 use serde::Deserialize;
 use std::{collections::HashSet, fmt};
 
@@ -19,6 +19,11 @@ impl Secret {
 
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// The empty secret a subscriber has until the file or the environment gives one.
+    pub(super) fn missing() -> Self {
+        Secret(String::new())
     }
 }
 
@@ -46,17 +51,37 @@ pub struct SourceConfig {
     pub timestamp_tolerance_secs: Option<u64>,
 }
 
+/// The variable that holds a named source's or subscriber's secret, so the file can live in a
+/// ConfigMap and the secret in a Secret: `<prefix><NAME>`, upper-cased, `-` as `_`.
+pub(super) fn secret_variable(prefix: &str, name: &str) -> String {
+    format!("{prefix}{}", name.to_ascii_uppercase().replace('-', "_"))
+}
+
+/// `HOOKGATE_SOURCE_SECRETS_<NAME>` (comma-separated) replaces the file's secrets of a source.
+pub(super) fn apply_secret_variables(
+    sources: &mut [SourceConfig],
+    env: &Env<impl Fn(&str) -> Option<String>>,
+) {
+    for source in sources {
+        if let Some(list) = env.text(&secret_variable("HOOKGATE_SOURCE_SECRETS_", &source.name)) {
+            source.secrets = secret_list(&list);
+        }
+    }
+}
+
+fn secret_list(list: &str) -> Vec<Secret> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(Secret::new)
+        .collect()
+}
+
 /// `HOOKGATE_INTERLACE_SECRETS` defines the `interlace` source, or replaces the secrets of the
 /// one the file defines. The source always exists, so the default route is there even before
 /// a secret is configured (it then rejects everything as unsigned).
 pub(super) fn apply_interlace_secrets(sources: &mut Vec<SourceConfig>, secrets: Option<String>) {
-    let secrets: Option<Vec<Secret>> = secrets.map(|list| {
-        list.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(Secret::new)
-            .collect()
-    });
+    let secrets: Option<Vec<Secret>> = secrets.as_deref().map(secret_list);
     match sources.iter_mut().find(|s| s.name == INTERLACE_SOURCE) {
         Some(source) => {
             if let Some(secrets) = secrets {

@@ -1,6 +1,10 @@
 //! `[[subscribers]]`: HTTP endpoints notified of status changes, one queue each.
 
-use super::{sources::is_name, Secret, SettingsError};
+use super::{
+    env::Env,
+    sources::{is_name, secret_variable},
+    Secret, SettingsError,
+};
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -9,6 +13,8 @@ use std::collections::HashSet;
 pub struct SubscriberConfig {
     pub name: String,
     pub url: String,
+    /// Required, from the file or `HOOKGATE_SUBSCRIBER_SECRET_<NAME>`.
+    #[serde(default = "Secret::missing")]
     pub secret: Secret,
     pub patterns: Vec<String>,
     #[serde(default = "default_timeout_ms")]
@@ -19,6 +25,19 @@ fn default_timeout_ms() -> u64 {
     5000
 }
 
+/// `HOOKGATE_SUBSCRIBER_SECRET_<NAME>` replaces the file's secret of a subscriber.
+pub(super) fn apply_secret_variables(
+    subscribers: &mut [SubscriberConfig],
+    env: &Env<impl Fn(&str) -> Option<String>>,
+) {
+    for subscriber in subscribers {
+        let variable = secret_variable("HOOKGATE_SUBSCRIBER_SECRET_", &subscriber.name);
+        if let Some(secret) = env.text(&variable) {
+            subscriber.secret = Secret::new(secret.trim());
+        }
+    }
+}
+
 pub(super) fn validate(subscribers: &[SubscriberConfig]) -> Result<(), SettingsError> {
     let mut seen = HashSet::new();
     for subscriber in subscribers {
@@ -27,6 +46,12 @@ pub(super) fn validate(subscribers: &[SubscriberConfig]) -> Result<(), SettingsE
             return Err(bad(
                 "name must be unique and made of 1-64 letters, digits, '-' or '_'".into(),
             ));
+        }
+        if subscriber.secret.expose().is_empty() {
+            return Err(bad(format!(
+                "needs a secret: set `secret` in the file or {}",
+                secret_variable("HOOKGATE_SUBSCRIBER_SECRET_", &subscriber.name)
+            )));
         }
         if subscriber.patterns.is_empty() {
             return Err(bad("needs at least one routing pattern".into()));

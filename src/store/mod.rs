@@ -4,6 +4,7 @@
 //! - [`inbox`]: accepted events (insert, worker claims, dead-letter marks, lookups).
 //! - [`archive`]: reading the inbox back for replay, rebuild, verify, status and retention.
 //! - [`outbox`]: the event and notification outboxes the relays drain.
+//! - [`deliveries`]: the notifications each subscriber has taken, so none is POSTed twice.
 //! - [`read_model`]: the per-family object tables and their status history.
 //! - [`dead_letters`]: parked events, the dead letters that live in PostgreSQL.
 
@@ -39,6 +40,7 @@ macro_rules! event_state {
 
 pub mod archive;
 pub mod dead_letters;
+pub mod deliveries;
 pub mod inbox;
 pub mod outbox;
 pub mod read_model;

@@ -4,6 +4,7 @@ use super::{consumer::Handler, read_model::record_dead_letter, Failure};
 use crate::{
     settings::SubscriberConfig,
     signing::StandardWebhooks,
+    store::deliveries::{claim, Claim},
     wire::{header_text, X_EVENT_ID, X_SOURCE},
 };
 use lapin::message::Delivery;
@@ -51,8 +52,62 @@ pub fn classify(status: StatusCode) -> Result<(), Failure> {
 }
 
 impl Handler for HttpNotifier {
+    /// POSTs each notification the subscriber does not have yet, at most once at a time across
+    /// every worker, and records those it took. Copies already delivered are acknowledged.
     async fn handle(&self, deliveries: &[Delivery]) -> Vec<Result<(), Failure>> {
-        futures_util::future::join_all(deliveries.iter().map(|d| self.post(d))).await
+        let ids: Vec<Option<String>> = deliveries
+            .iter()
+            .map(|d| d.properties.message_id().as_ref().map(|id| id.to_string()))
+            .collect();
+        // Copies of one notification in the same batch share the first copy's outcome.
+        let mut distinct: Vec<(&str, &Delivery)> = Vec::new();
+        for (delivery, id) in deliveries.iter().zip(&ids) {
+            if let Some(id) = id {
+                if !distinct.iter().any(|(seen, _)| seen == id) {
+                    distinct.push((id, delivery));
+                }
+            }
+        }
+        let keys: Vec<&str> = distinct.iter().map(|(id, _)| *id).collect();
+        let (batch, claims) = match claim(&self.pool, &self.subscriber, &keys).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                let failure = Failure::Transient(format!("database unavailable: {error}"));
+                return vec![Err(failure); deliveries.len()];
+            }
+        };
+        let posts = distinct
+            .iter()
+            .zip(&claims)
+            .map(|((id, delivery), held)| async move {
+                match held {
+                    Claim::Delivered => Ok(()),
+                    Claim::Busy => Err(Failure::Transient(
+                        "another worker is delivering this notification".into(),
+                    )),
+                    Claim::Held => self.post(id, delivery).await,
+                }
+            });
+        let outcomes = futures_util::future::join_all(posts).await;
+        let taken: Vec<&str> = keys
+            .iter()
+            .zip(claims.iter().zip(&outcomes))
+            .filter(|(_, (held, outcome))| **held == Claim::Held && outcome.is_ok())
+            .map(|(id, _)| *id)
+            .collect();
+        // The POSTs happened whatever this says: a copy that comes again may be POSTed again.
+        if let Err(error) = batch.record(&taken).await {
+            tracing::warn!(subscriber = %self.subscriber, %error, "could not record deliveries");
+        }
+        ids.iter()
+            .map(|id| match id {
+                None => Err(Failure::Permanent("notification has no message id".into())),
+                Some(id) => keys
+                    .iter()
+                    .position(|key| key == id)
+                    .map_or(Ok(()), |first| outcomes[first].clone()),
+            })
+            .collect()
     }
 
     async fn dead_lettered(&self, delivery: &Delivery, error: &str) {
@@ -68,16 +123,10 @@ impl Handler for HttpNotifier {
 }
 
 impl HttpNotifier {
-    async fn post(&self, delivery: &Delivery) -> Result<(), Failure> {
-        let id = delivery
-            .properties
-            .message_id()
-            .as_ref()
-            .map(|id| id.to_string())
-            .ok_or_else(|| Failure::Permanent("notification has no message id".into()))?;
+    async fn post(&self, id: &str, delivery: &Delivery) -> Result<(), Failure> {
         let headers = self
             .signer
-            .signature_headers(&id, chrono::Utc::now(), &delivery.data)
+            .signature_headers(id, chrono::Utc::now(), &delivery.data)
             .ok_or_else(|| Failure::Permanent("subscriber has no secret".into()))?;
         let mut request = self
             .client

@@ -347,7 +347,7 @@ async fn status_reports_totals_backlogs_queues_and_the_last_event() {
 }
 
 #[tokio::test]
-async fn retention_prunes_only_old_events_that_are_published_and_processed() {
+async fn retention_prunes_only_old_events_that_are_published_and_processed_and_old_deliveries() {
     let app = spawn_app_with(TestOptions {
         broker_proxy: true,
         env: vec![
@@ -380,12 +380,26 @@ async fn retention_prunes_only_old_events_that_are_published_and_processed() {
         .await
         .unwrap();
     }
-    eventually("the old processed event pruned", || async {
-        app.count("SELECT count(*) FROM inbox_events WHERE event_id = 'old-done'")
+    sqlx::query(
+        "INSERT INTO notification_deliveries (subscriber, notification_id, delivered_at)
+         VALUES ('ledger', 'ntf_old', now() - interval '40 days'), ('ledger', 'ntf_recent', now())",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // Deliveries are pruned last in each pass, so once the old one is gone the pass is done.
+    eventually("the old delivery record pruned", || async {
+        app.count("SELECT count(*) FROM notification_deliveries WHERE notification_id = 'ntf_old'")
             .await
             == 0
     })
     .await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM notification_deliveries")
+            .await,
+        1,
+        "the recent delivery record stays"
+    );
     let left: Vec<String> =
         sqlx::query_scalar("SELECT event_id FROM inbox_events ORDER BY event_id")
             .fetch_all(&app.pool)

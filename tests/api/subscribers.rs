@@ -1,5 +1,5 @@
-//! Notification delivery to subscribers (SPEC 4): retries until a subscriber recovers, and a
-//! refusal dead-letters the notification.
+//! Notification delivery to subscribers (SPEC 4): retries until a subscriber recovers, a
+//! refusal dead-letters the notification, and a copy published again is not POSTed again.
 
 use crate::support::{
     amqp::{header_text, Tap, WAIT},
@@ -74,4 +74,39 @@ async fn a_subscriber_answering_400_dead_letters_the_notification() {
     let status = app.cli_json(&["status", "--json"]).await;
     assert_eq!(status["inbox"]["deadLettered"], 1, "{status}");
     assert_eq!(status["inbox"]["unprocessed"], 0, "{status}");
+}
+
+/// A relay whose confirm was lost publishes the notification again; the subscriber, which
+/// took the first copy, must not get a second POST.
+#[tokio::test]
+async fn a_notification_published_again_is_not_posted_again() {
+    let subscriber = Subscriber::start(&[]).await;
+    let app = spawn_app_with(subscribed(&subscriber)).await;
+    let queue = app.names().subscriber("ledger");
+    let handled = format!("hookgate_worker_messages_total{{outcome=\"done\",queue=\"{queue}\"}}");
+    app.post_transfer("once", "t-once", "Closed", EARLIER).await;
+    eventually("delivered", || async { !subscriber.delivered().is_empty() }).await;
+
+    sqlx::query("UPDATE notification_outbox SET published_at = NULL")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    eventually("the copy handled", || async {
+        app.metric(&handled).await == Some(2.0)
+    })
+    .await;
+
+    let posts: Vec<String> = subscriber
+        .received()
+        .into_iter()
+        .map(|r| r.webhook_id)
+        .collect();
+    assert_eq!(posts.len(), 1, "one POST for two copies: {posts:?}");
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM notification_deliveries WHERE subscriber = 'ledger'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded, 1);
 }

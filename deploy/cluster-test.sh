@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# hookgate on a real three-node RabbitMQ cluster (deploy/rabbitmq/local-cluster.sh): two
+# `serve` and two `work` processes under signed load from two load generators, while the node
+# leading the read-model queue is stopped, brought back, and then another node is stopped.
+# Afterwards every accepted event is checked in PostgreSQL and every notification at the
+# subscriber, and the last line is `lost N, applied twice N, notified twice N`; the script
+# fails unless every N is 0.
+#
+#   CLUSTER_TEST_SECONDS  load duration (default 60)
+#   CLUSTER_TEST_RATE     requests per second per load generator (default 100)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_OF_LOAD="${CLUSTER_TEST_SECONDS:-60}"
+RATE="${CLUSTER_TEST_RATE:-100}"
+CLUSTER=deploy/rabbitmq/local-cluster.sh
+WORK_DIR="$(mktemp -d /tmp/hookgate-cluster-test.XXXXXX)"
+DATABASE="hookgate_cluster_$(date +%s)_$$"
+ADMIN_URL="postgres://hookgate:hookgate@127.0.0.1:5432/postgres"
+SECRET="cluster-test-secret"
+SINK_PORT=18099
+PIDS=()
+
+log() { printf 'cluster-test: %s\n' "$*" >&2; }
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DATABASE WITH (FORCE)" >/dev/null 2>&1 || true
+  bash "$CLUSTER" down || true
+  rm -rf "$WORK_DIR"
+}
+trap cleanup EXIT
+
+bash deploy/services.sh
+command -v python3 >/dev/null || { log "python3 is needed for the subscriber"; exit 1; }
+cargo build --locked --bin hookgate
+HOOKGATE=target/debug/hookgate
+
+# A fresh cluster and database, so nothing from an earlier run is counted.
+bash "$CLUSTER" down
+bash "$CLUSTER" up
+psql "$ADMIN_URL" -qc "CREATE DATABASE $DATABASE"
+
+node_url() { echo "amqp://guest:guest@127.0.0.1:$((5680 + $1))/%2f"; }
+cat >"$WORK_DIR/hookgate.toml" <<EOF
+[[subscribers]]
+name = "sink"
+url = "http://127.0.0.1:$SINK_PORT/"
+secret = "whsec_TWZLUTlyOEdLWXFyVHdqVVBEOElMUFpJbzJMYUxhU3c="
+patterns = ["#"]
+EOF
+export HOOKGATE_CONFIG="$WORK_DIR/hookgate.toml"
+export HOOKGATE_DATABASE_URL="postgres://hookgate:hookgate@127.0.0.1:5432/$DATABASE"
+export HOOKGATE_INTERLACE_SECRETS="$SECRET"
+export HOOKGATE_LOG_FORMAT=json
+export RUST_LOG="${RUST_LOG:-warn}"
+"$HOOKGATE" migrate
+
+python3 deploy/cluster/sink.py "$SINK_PORT" "$WORK_DIR/notified.log" &
+PIDS+=($!)
+
+# Each process lists the nodes starting from a different one, so connections are spread.
+start_process() {
+  local role=$1 port=$2 first=$3
+  local second=$((first % 3 + 1)) third=$(((first + 1) % 3 + 1))
+  HOOKGATE_LISTEN="127.0.0.1:$port" \
+    HOOKGATE_AMQP_URL="$(node_url "$first"),$(node_url "$second"),$(node_url "$third")" \
+    "$HOOKGATE" "$role" --no-migrate >"$WORK_DIR/$role-$port.log" 2>&1 &
+  PIDS+=($!)
+}
+start_process serve 18091 1
+start_process serve 18092 2
+start_process work 18093 3
+start_process work 18094 1
+
+wait_ready() {
+  for _ in $(seq 1 60); do
+    curl -fs "http://127.0.0.1:$1/readyz" >/dev/null && return 0
+    sleep 1
+  done
+  log "the process on port $1 did not become ready; its log:"
+  tail -n 20 "$WORK_DIR"/*-"$1".log >&2
+  exit 1
+}
+for port in 18091 18092 18093 18094; do wait_ready "$port"; done
+
+LOADS=()
+for port in 18091 18092; do
+  "$HOOKGATE" bench --url "http://127.0.0.1:$port/webhooks/interlace" --secret "$SECRET" \
+    --connections 8 --rate "$RATE" --duration "$SECONDS_OF_LOAD" --out-of-order 0.1 \
+    --duplicates 0.05 --verify --verify-timeout 600 --json >"$WORK_DIR/load-$port.json" \
+    2>"$WORK_DIR/load-$port.err" &
+  LOADS+=($!)
+done
+
+leader_of_read_model() {
+  for n in 1 2 3; do
+    if leader=$(rabbitmqctl -q -n "hg$n@localhost" list_queues name leader 2>/dev/null |
+      awk '$1 == "hookgate.read-model" { print $2 }') && [ -n "$leader" ]; then
+      echo "$leader" | sed -E 's/^hg([0-9])@.*/\1/'
+      return 0
+    fi
+  done
+  return 1
+}
+
+step() { sleep "$(awk "BEGIN { print $SECONDS_OF_LOAD * $1 }")"; }
+step 0.2
+first=$(leader_of_read_model)
+log "stopping hg$first, which leads hookgate.read-model"
+bash "$CLUSTER" stop "$first"
+step 0.25
+bash "$CLUSTER" start "$first"
+step 0.15
+second=$(leader_of_read_model)
+if [ "$second" = "$first" ]; then second=$((first % 3 + 1)); fi
+log "stopping hg$second"
+bash "$CLUSTER" stop "$second"
+step 0.25
+bash "$CLUSTER" start "$second"
+
+log "load finished; waiting for every accepted event to be processed"
+for pid in "${LOADS[@]}"; do wait "$pid" || true; done
+
+# Every notification hookgate wrote, delivered to the sink: wait until the outbox is empty
+# and the sink has every id, or give up after ten minutes.
+outbox_ids() {
+  psql "$HOOKGATE_DATABASE_URL" -tAc "SELECT notification_id FROM notification_outbox ORDER BY 1"
+}
+for _ in $(seq 1 600); do
+  missing=$(comm -23 <(outbox_ids) <(sort -u "$WORK_DIR/notified.log") | wc -l)
+  [ "$missing" -eq 0 ] && break
+  sleep 1
+done
+
+report=$(python3 - "$WORK_DIR" "$missing" <<'EOF'
+import collections, json, pathlib, sys
+work, missing = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+accepted = lost = applied_twice = 0
+for path in sorted(work.glob("load-*.json")):
+    text = path.read_text().strip()
+    if not text:
+        sys.exit(f"{path.name}: the load generator printed nothing; see {path.with_suffix('.err').name}")
+    run = json.loads(text)
+    accepted += run["load"]["accepted"]
+    lost += run["endToEnd"]["lost"]
+    applied_twice += run["endToEnd"]["appliedTwice"]
+deliveries = collections.Counter((work / "notified.log").read_text().split())
+notified_twice = sum(1 for count in deliveries.values() if count > 1)
+print(f"accepted {accepted}, notifications {len(deliveries)}, notifications never delivered {missing}", file=sys.stderr)
+print(f"lost {lost + missing}, applied twice {applied_twice}, notified twice {notified_twice}")
+EOF
+)
+echo "$report"
+[ "$report" = "lost 0, applied twice 0, notified twice 0" ]

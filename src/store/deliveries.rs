@@ -1,0 +1,89 @@
+//! Notifications delivered to subscribers. A batch of notifications is claimed in a
+//! transaction that holds an advisory lock per (subscriber, notification id) while they are
+//! POSTed, so no two workers POST the same notification at once, and a notification already
+//! delivered is not POSTed again.
+
+use sqlx::{PgPool, Postgres, Transaction};
+
+/// Where one notification of a claimed batch stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours to POST.
+    Held,
+    /// The subscriber has it already.
+    Delivered,
+    /// Another worker is POSTing it now.
+    Busy,
+}
+
+/// The locks of a claimed batch, held until [`ClaimedBatch::record`] commits or the value is
+/// dropped (which rolls back and releases them).
+pub struct ClaimedBatch {
+    tx: Transaction<'static, Postgres>,
+    subscriber: String,
+}
+
+/// Claims `ids` (distinct) for `subscriber`; one [`Claim`] per id, in order.
+pub async fn claim(
+    pool: &PgPool,
+    subscriber: &str,
+    ids: &[&str],
+) -> Result<(ClaimedBatch, Vec<Claim>), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(bool, bool)> = sqlx::query_as(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || E'\\n' || id, 0)),
+                EXISTS (SELECT 1 FROM notification_deliveries d
+                        WHERE d.subscriber = $1 AND d.notification_id = id)
+         FROM UNNEST($2::text[]) WITH ORDINALITY AS claimed(id, position)
+         ORDER BY position",
+    )
+    .bind(subscriber)
+    .bind(ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let claims = rows
+        .into_iter()
+        .map(|(locked, delivered)| match (locked, delivered) {
+            (_, true) => Claim::Delivered,
+            (true, false) => Claim::Held,
+            (false, false) => Claim::Busy,
+        })
+        .collect();
+    Ok((
+        ClaimedBatch {
+            tx,
+            subscriber: subscriber.to_owned(),
+        },
+        claims,
+    ))
+}
+
+impl ClaimedBatch {
+    /// Records the notifications the subscriber took, and releases every lock.
+    pub async fn record(mut self, delivered: &[&str]) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO notification_deliveries (subscriber, notification_id)
+             SELECT $1, id FROM UNNEST($2::text[]) AS delivered(id)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&self.subscriber)
+        .bind(delivered)
+        .execute(&mut *self.tx)
+        .await?;
+        self.tx.commit().await
+    }
+}
+
+/// Deletes delivery records older than `days`, a batch per statement.
+pub async fn prune(pool: &PgPool, days: i32, batch: i64) -> Result<u64, sqlx::Error> {
+    super::delete_in_batches(
+        pool,
+        "DELETE FROM notification_deliveries WHERE (subscriber, notification_id) IN (
+             SELECT subscriber, notification_id FROM notification_deliveries
+             WHERE delivered_at < now() - make_interval(days => $1)
+             ORDER BY delivered_at LIMIT $2)",
+        days,
+        batch,
+    )
+    .await
+}
