@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole check: services up, formatting, lints, then every test against the real
-# PostgreSQL and RabbitMQ. The broker-restart test runs last, alone.
+# The whole check: services up, formatting, lints, the deployment files, then every test
+# against the real PostgreSQL and RabbitMQ (the broker-restart test runs last, alone), then
+# the three-node cluster test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +13,6 @@ export HOOKGATE_TEST_AMQP_URL="${HOOKGATE_TEST_AMQP_URL:-amqp://guest:guest@127.
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
+bash deploy/validate.sh
 cargo test --locked
+bash deploy/cluster-test.sh

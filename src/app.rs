@@ -7,15 +7,19 @@ use crate::{
     ops::retention,
     receiving::{
         inbox::{Batcher, Inbox},
-        Receiver,
+        Receiver, VERIFICATION_REASONS, WEBHOOK_OUTCOMES,
     },
     relay::{EventOutbox, Outbox, Relay},
     settings::Settings,
     signing::BadSecret,
-    store,
+    store::{self, outbox::OutboxTable},
     supervisor::{Heartbeat, RestartPolicy, Supervisor, DEFAULT_STALE_AFTER},
-    telemetry::Metrics,
-    workers::{consumer::Consumer, notifier::HttpNotifier, read_model::ReadModelHandler},
+    telemetry::{KnownLabels, Metrics},
+    workers::{
+        consumer::{self, Consumer},
+        notifier::HttpNotifier,
+        read_model::ReadModelHandler,
+    },
 };
 use futures_util::future::BoxFuture;
 use sqlx::PgPool;
@@ -177,6 +181,34 @@ fn workers(
     Ok(tasks)
 }
 
+/// Every series this process can count, at zero, over the labels it knows at start-up.
+fn start_metrics_at_zero(
+    config: &Settings,
+    roles: Roles,
+    metrics: &Metrics,
+    background: &[BackgroundTask],
+) {
+    let sources: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+    let topology = config.topology();
+    let work_queues = if roles.work {
+        topology.work_queues()
+    } else {
+        Vec::new()
+    };
+    let work_queues: Vec<&str> = work_queues.iter().map(String::as_str).collect();
+    let tasks: Vec<&str> = background.iter().map(|t| t.name.as_str()).collect();
+    let outboxes: Vec<&str> = OutboxTable::ALL.iter().map(|t| t.name()).collect();
+    metrics.start_at_zero(&KnownLabels {
+        sources: if roles.receive { &sources } else { &[] },
+        receive_outcomes: &WEBHOOK_OUTCOMES,
+        verification_reasons: &VERIFICATION_REASONS,
+        outboxes: &outboxes,
+        work_queues: &work_queues,
+        worker_outcomes: &consumer::OUTCOMES,
+        tasks: &tasks,
+    });
+}
+
 /// The `serve` role's background: the inbox batcher, the event relay it wakes, retention.
 fn receive_role(
     config: &Settings,
@@ -280,6 +312,7 @@ impl App {
             background.extend(workers(config, &worker_pool, &broker, &metrics)?);
         }
         let supervisor = Supervisor::new(metrics.clone(), RestartPolicy::default());
+        start_metrics_at_zero(config, options.roles, &metrics, &background);
 
         let state = AppState {
             pool: pool.clone(),

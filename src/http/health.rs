@@ -2,8 +2,10 @@
 
 use super::AppState;
 use crate::{
+    ops::status::queue_depths,
     store::{
         self,
+        archive::processing_backlog,
         outbox::{backlog, OutboxTable},
     },
     supervisor::TaskHealth,
@@ -59,13 +61,57 @@ pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// cannot freeze when the relay that used to set them stops; while the database does not
 /// answer they are absent rather than stale.
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let (events, notifications) = tokio::join!(
+    let (events, notifications, processing) = tokio::join!(
         within_two_seconds(backlog(&state.pool, OutboxTable::Events)),
         within_two_seconds(backlog(&state.pool, OutboxTable::Notifications)),
+        within_two_seconds(processing_backlog(&state.pool)),
     );
+    let metrics = &state.metrics;
+    let broker_up = state.broker.describe() == "up";
+    metrics.broker_up.set(i64::from(broker_up));
+    let depths = if broker_up {
+        tokio::time::timeout(Duration::from_secs(2), queue_depths(&state.amqp))
+            .await
+            .ok()
+            .and_then(Result::ok)
+    } else {
+        None
+    };
+    // Absent rather than stale while the broker does not answer.
+    metrics.queue_messages.reset();
+    metrics.queue_consumers.reset();
+    for depth in depths.into_iter().flatten() {
+        let queue = [depth.queue.as_str()];
+        metrics
+            .queue_messages
+            .with_label_values(&queue)
+            .set(i64::from(depth.messages));
+        metrics
+            .queue_consumers
+            .with_label_values(&queue)
+            .set(i64::from(depth.consumers));
+    }
+    const NO_LABELS: [&str; 0] = [];
+    match processing {
+        Some((waiting, oldest)) => {
+            metrics
+                .processing_backlog
+                .with_label_values(&NO_LABELS)
+                .set(waiting);
+            metrics
+                .processing_oldest_seconds
+                .with_label_values(&NO_LABELS)
+                .set(oldest);
+        }
+        None => {
+            let _ = metrics.processing_backlog.remove_label_values(&NO_LABELS);
+            let _ = metrics
+                .processing_oldest_seconds
+                .remove_label_values(&NO_LABELS);
+        }
+    }
     for (table, found) in OutboxTable::ALL.into_iter().zip([events, notifications]) {
         let outbox = table.name();
-        let metrics = &state.metrics;
         match found {
             Some((count, oldest)) => {
                 metrics

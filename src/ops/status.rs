@@ -3,7 +3,7 @@
 pub use crate::store::archive::{InboxTotals, LastProcessed};
 
 use crate::{
-    amqp::{inspect_queue, Topology},
+    amqp::{inspect_queue, Broker, Topology},
     store::{
         archive,
         outbox::{self, OutboxTable},
@@ -65,6 +65,14 @@ pub async fn gather(
         queues,
         last_processed,
     })
+}
+
+/// Every declared queue's depth, through a channel of its own that is closed afterwards.
+pub async fn queue_depths(broker: &Broker) -> lapin::Result<Vec<QueueDepth>> {
+    let channel = broker.channel().await;
+    let found = depths(&channel, broker.topology()).await;
+    let _ = channel.close(200, "done".into()).await;
+    found
 }
 
 async fn depths(channel: &Channel, topology: &Topology) -> lapin::Result<Vec<QueueDepth>> {

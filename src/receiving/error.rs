@@ -20,6 +20,23 @@ pub enum ReceiveError {
     Unavailable,
 }
 
+/// Every `outcome` label of `hookgate_webhook_requests_total`: a new or duplicate event, or
+/// the code of the refusal.
+pub const WEBHOOK_OUTCOMES: [&str; 9] = [
+    "accepted",
+    "duplicate",
+    "malformed_payload",
+    "invalid_signature",
+    "stale_timestamp",
+    "unknown_source",
+    "payload_too_large",
+    "unsupported_media_type",
+    "unavailable",
+];
+
+/// Every `reason` label of `hookgate_verification_failures_total`.
+pub const VERIFICATION_REASONS: [&str; 2] = ["invalid_signature", "stale_timestamp"];
+
 impl ReceiveError {
     /// The SPEC error code, also used as the `outcome` metric label.
     pub fn code(&self) -> &'static str {
@@ -41,6 +58,31 @@ impl From<Rejection> for ReceiveError {
             Rejection::Malformed(message) => ReceiveError::MalformedPayload(message),
             Rejection::InvalidSignature(message) => ReceiveError::InvalidSignature(message),
             Rejection::StaleTimestamp => ReceiveError::StaleTimestamp,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_code_is_a_known_metric_label() {
+        let refusals = [
+            ReceiveError::MalformedPayload(String::new()),
+            ReceiveError::InvalidSignature(""),
+            ReceiveError::StaleTimestamp,
+            ReceiveError::UnknownSource,
+            ReceiveError::PayloadTooLarge(0),
+            ReceiveError::UnsupportedMediaType,
+            ReceiveError::Unavailable,
+        ];
+        for refusal in &refusals {
+            assert!(WEBHOOK_OUTCOMES.contains(&refusal.code()), "{refusal:?}");
+        }
+        assert_eq!(WEBHOOK_OUTCOMES.len(), refusals.len() + 2);
+        for reason in VERIFICATION_REASONS {
+            assert!(WEBHOOK_OUTCOMES.contains(&reason));
         }
     }
 }

@@ -4,5 +4,5 @@ mod error;
 pub mod inbox;
 mod receiver;
 
-pub use error::ReceiveError;
+pub use error::{ReceiveError, VERIFICATION_REASONS, WEBHOOK_OUTCOMES};
 pub use receiver::Receiver;

@@ -355,6 +355,19 @@ patterns = ["notify.transfer.*", "notify.payout.#"]
         assert_eq!(config.subscribers[0].secret.expose(), "whsec_Nzg5");
     }
 
+    /// The file the Kubernetes base mounts is valid with the Secret's variables alone.
+    #[test]
+    fn the_kubernetes_config_file_is_valid() {
+        let path = config_file(include_str!("../../deploy/k8s/hookgate.toml"));
+        let config = Settings::from_lookup(lookup(&[
+            ("HOOKGATE_CONFIG", path.to_str().unwrap()),
+            ("HOOKGATE_INTERLACE_SECRETS", "k8s-secret"),
+        ]));
+        std::fs::remove_file(&path).unwrap();
+        let config = config.unwrap();
+        assert_eq!(config.source("interlace").unwrap().secrets.len(), 1);
+    }
+
     /// Why the settings from `vars` are refused.
     fn refusal(vars: &[(&str, &str)]) -> String {
         Settings::from_lookup(lookup(vars))

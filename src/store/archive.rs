@@ -139,6 +139,19 @@ pub async fn object_events_page(
 }
 
 /// The inbox by lifecycle state ([`super::inbox::EventState`], derived by the same SQL).
+/// How many events are published but not processed, and the age in seconds of the oldest:
+/// the workers' backlog. Dead-lettered and parked events wait for ops, not for a worker.
+pub async fn processing_backlog(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(received_at))::float8, 0)
+         FROM inbox_events
+         WHERE processed_at IS NULL AND published_at IS NOT NULL
+           AND dead_lettered_at IS NULL AND parked_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await
+}
+
 #[derive(Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct InboxTotals {

@@ -4,9 +4,20 @@
 use std::{collections::HashSet, sync::Mutex};
 
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
+
+/// The label values a process knows when it starts: see [`Metrics::start_at_zero`].
+pub struct KnownLabels<'a> {
+    pub sources: &'a [&'a str],
+    pub receive_outcomes: &'a [&'a str],
+    pub verification_reasons: &'a [&'a str],
+    pub outboxes: &'a [&'a str],
+    pub work_queues: &'a [&'a str],
+    pub worker_outcomes: &'a [&'a str],
+    pub tasks: &'a [&'a str],
+}
 
 pub struct Metrics {
     registry: Registry,
@@ -16,11 +27,18 @@ pub struct Metrics {
     pub webhook_seconds: HistogramVec,
     pub outbox_backlog: IntGaugeVec,
     pub outbox_oldest_seconds: GaugeVec,
+    /// Label-less vectors, so that the series can be absent while the database is not
+    /// answering, as the outbox gauges are.
+    pub processing_backlog: IntGaugeVec,
+    pub processing_oldest_seconds: GaugeVec,
     pub publish_seconds: HistogramVec,
     pub publish_confirms: IntCounterVec,
     pub publish_nacks: IntCounterVec,
     pub publish_returns: IntCounterVec,
     pub broker_reconnects: IntCounter,
+    pub broker_up: IntGauge,
+    pub queue_messages: IntGaugeVec,
+    pub queue_consumers: IntGaugeVec,
     pub worker_messages: IntCounterVec,
     unknown_events: IntCounterVec,
     /// The event types `unknown_events` has a series for: bounded, since anyone holding one
@@ -85,6 +103,22 @@ impl Metrics {
                 &["outbox"],
             )
             .expect("valid metric"),
+            processing_backlog: IntGaugeVec::new(
+                Opts::new(
+                    "hookgate_processing_backlog",
+                    "Events published but not processed yet (dead-lettered ones excluded)",
+                ),
+                &[],
+            )
+            .expect("valid metric"),
+            processing_oldest_seconds: GaugeVec::new(
+                Opts::new(
+                    "hookgate_processing_oldest_age_seconds",
+                    "Age of the oldest event published but not processed yet",
+                ),
+                &[],
+            )
+            .expect("valid metric"),
             publish_seconds: HistogramVec::new(
                 HistogramOpts::new(
                     "hookgate_publish_duration_seconds",
@@ -114,6 +148,24 @@ impl Metrics {
             broker_reconnects: IntCounter::new(
                 "hookgate_broker_reconnects_total",
                 "Broker connections re-established after a loss",
+            )
+            .expect("valid metric"),
+            broker_up: IntGauge::new(
+                "hookgate_broker_up",
+                "1 while this process holds a broker connection",
+            )
+            .expect("valid metric"),
+            queue_messages: IntGaugeVec::new(
+                Opts::new(
+                    "hookgate_queue_messages",
+                    "Messages in each queue hookgate declares, dead-letter queue included",
+                ),
+                &["queue"],
+            )
+            .expect("valid metric"),
+            queue_consumers: IntGaugeVec::new(
+                Opts::new("hookgate_queue_consumers", "Consumers of each queue"),
+                &["queue"],
             )
             .expect("valid metric"),
             worker_messages: counter(
@@ -161,11 +213,16 @@ impl Metrics {
             Box::new(metrics.webhook_seconds.clone()),
             Box::new(metrics.outbox_backlog.clone()),
             Box::new(metrics.outbox_oldest_seconds.clone()),
+            Box::new(metrics.processing_backlog.clone()),
+            Box::new(metrics.processing_oldest_seconds.clone()),
             Box::new(metrics.publish_seconds.clone()),
             Box::new(metrics.publish_confirms.clone()),
             Box::new(metrics.publish_nacks.clone()),
             Box::new(metrics.publish_returns.clone()),
             Box::new(metrics.broker_reconnects.clone()),
+            Box::new(metrics.broker_up.clone()),
+            Box::new(metrics.queue_messages.clone()),
+            Box::new(metrics.queue_consumers.clone()),
             Box::new(metrics.worker_messages.clone()),
             Box::new(metrics.unknown_events.clone()),
             Box::new(metrics.redeliveries.clone()),
@@ -177,6 +234,43 @@ impl Metrics {
             metrics.register(collector);
         }
         metrics
+    }
+
+    /// Creates every series whose labels are known at start-up, at zero, so that a rate over
+    /// them is 0 rather than absent and alerts can tell "none" from "not exported".
+    pub fn start_at_zero(&self, known: &KnownLabels<'_>) {
+        for source in known.sources {
+            self.duplicates.with_label_values(&[source]);
+            self.webhook_seconds.with_label_values(&[source]);
+            for outcome in known.receive_outcomes {
+                self.webhook_requests.with_label_values(&[source, outcome]);
+            }
+            for reason in known.verification_reasons {
+                self.verification_failures
+                    .with_label_values(&[source, reason]);
+            }
+        }
+        for outbox in known.outboxes {
+            self.publish_seconds.with_label_values(&[outbox]);
+            for counter in [
+                &self.publish_confirms,
+                &self.publish_nacks,
+                &self.publish_returns,
+                &self.parked,
+            ] {
+                counter.with_label_values(&[outbox]);
+            }
+        }
+        for queue in known.work_queues {
+            self.redeliveries.with_label_values(&[queue]);
+            self.consumer_step_failures.with_label_values(&[queue]);
+            for outcome in known.worker_outcomes {
+                self.worker_messages.with_label_values(&[queue, outcome]);
+            }
+        }
+        for task in known.tasks {
+            self.task_restarts.with_label_values(&[task]);
+        }
     }
 
     /// Counts an event outside the catalogue under its (edge-checked) type, or under `_other`

@@ -2,7 +2,7 @@
 
 mod metrics;
 
-pub use metrics::Metrics;
+pub use metrics::{KnownLabels, Metrics};
 
 use crate::settings::LogFormat;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};

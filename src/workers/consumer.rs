@@ -15,6 +15,9 @@ use tokio::{sync::Semaphore, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+/// Every `outcome` label of `hookgate_worker_messages_total`.
+pub const OUTCOMES: [&str; 4] = ["done", "retried", "dead_lettered", "requeued"];
+
 pub trait Handler: Send + Sync + 'static {
     /// Handles deliveries that arrived together; one outcome per delivery, in order.
     fn handle(
@@ -199,7 +202,8 @@ impl<H: Handler> Step<H> {
             .ok()
     }
 
-    /// Acknowledges a handled message, or moves a failed one on and then acknowledges it.
+    /// Acknowledges a handled message, or moves a failed one on and then acknowledges it;
+    /// counts it under one of [`OUTCOMES`].
     async fn settle(&self, delivery: Delivery, outcome: Result<(), Failure>) {
         let label = match &outcome {
             Ok(()) => "done",

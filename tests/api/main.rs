@@ -9,6 +9,7 @@ mod cli;
 mod dedupe;
 mod health;
 mod hostile;
+mod observability;
 mod ops;
 mod read_api;
 mod receive;

@@ -42,10 +42,15 @@ async fn a_subscriber_that_fails_then_recovers_receives_the_notification_once() 
         .map(|r| r.webhook_id.as_str())
         .collect();
     assert_eq!(ids.len(), 1, "the same notification id every time");
-    assert!(app
-        .metric("hookgate_worker_messages_total{outcome=\"retried\"")
-        .await
-        .is_some());
+    let retried = format!(
+        "hookgate_worker_messages_total{{outcome=\"retried\",queue=\"{}\"}}",
+        app.names().subscriber("ledger")
+    );
+    assert_eq!(
+        app.metric(&retried).await,
+        Some(2.0),
+        "both transient failures counted"
+    );
 }
 
 #[tokio::test]
