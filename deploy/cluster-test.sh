@@ -20,15 +20,35 @@ ADMIN_URL="postgres://hookgate:hookgate@127.0.0.1:5432/postgres"
 SECRET="cluster-test-secret"
 SINK_PORT=18099
 PIDS=()
+KEEP_LOGS=""
 
 log() { printf 'cluster-test: %s\n' "$*" >&2; }
 
-cleanup() {
+# SIGTERM, then SIGKILL for a process still there after 30 s, so a stuck shutdown cannot hang
+# the run; it is reported, with the process's log kept.
+stop_processes() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 30); do
+    alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && break
+    sleep 1
+  done
+  for pid in "${PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      log "process $pid did not stop within 30 s of SIGTERM; killed (logs kept in $WORK_DIR)"
+      KEEP_LOGS=yes
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
   wait 2>/dev/null || true
+}
+
+cleanup() {
+  stop_processes
   psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DATABASE WITH (FORCE)" >/dev/null 2>&1 || true
   bash "$CLUSTER" down || true
-  rm -rf "$WORK_DIR"
+  [ -n "$KEEP_LOGS" ] || rm -rf "$WORK_DIR"
 }
 trap cleanup EXIT
 
