@@ -51,6 +51,10 @@ pub enum Command {
         family: Option<String>,
         #[arg(long = "event-id")]
         event_ids: Vec<String>,
+        /// Replay unprocessed events that were dead-lettered too (by default they are left to
+        /// `hookgate dlq replay`, so a replay cannot fill the DLQ again).
+        #[arg(long)]
+        include_dead_lettered: bool,
         #[arg(long)]
         json: bool,
     },

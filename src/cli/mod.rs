@@ -39,6 +39,7 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
             until,
             family,
             event_ids,
+            include_dead_lettered,
             json,
         } => {
             let args = ops::ReplayArgs {
@@ -46,6 +47,7 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
                 until,
                 family,
                 event_ids,
+                include_dead_lettered,
             };
             ops::replay(config, args, json).await
         }

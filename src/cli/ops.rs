@@ -133,6 +133,7 @@ pub struct ReplayArgs {
     pub until: Option<String>,
     pub family: Option<String>,
     pub event_ids: Vec<String>,
+    pub include_dead_lettered: bool,
 }
 
 fn parse_family(name: Option<&str>) -> anyhow::Result<Option<Family>> {
@@ -150,13 +151,15 @@ pub async fn replay(config: &Settings, args: ReplayArgs, json: bool) -> anyhow::
         until: time(args.until)?,
         family: parse_family(args.family.as_deref())?,
         event_ids: args.event_ids,
+        include_dead_lettered: args.include_dead_lettered,
     };
     let pool = config.database.pool()?;
+    let selection = archive::select(&pool, &filter).await?;
     let (channel, topology) = channel(config).await?;
-    let (total, processed) = archive::count(&pool, &filter).await?;
     let progress = Progress::new("replaying");
+    let to_replay = selection.matched - selection.skipped(filter.include_dead_lettered);
     let counts = archive::replay(&pool, &channel, &topology.names, &filter, |done| {
-        progress.update(done, total - processed)
+        progress.update(done, to_replay)
     })
     .await?;
     progress.finish();

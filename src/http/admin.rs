@@ -56,12 +56,12 @@ pub(super) async fn replay(
     body: Bytes,
 ) -> Result<Json<Counts>, ApiError> {
     let request: ReplayRequest = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::BadRequest(r#"body must be {"eventIds":[...]} or {"all":true}"#))?;
+        .map_err(|_| ApiError::bad_request(r#"body must be {"eventIds":[...]} or {"all":true}"#))?;
     let selector = match (request.all, request.event_ids) {
         (true, None) => dlq::Selector::All,
         (false, Some(ids)) if !ids.is_empty() => dlq::Selector::EventIds(ids),
         _ => {
-            return Err(ApiError::BadRequest(
+            return Err(ApiError::bad_request(
                 "give either a non-empty eventIds or all: true",
             ))
         }
@@ -98,7 +98,7 @@ pub(super) async fn verify_read_model(
         VerifyRequest::default()
     } else {
         serde_json::from_slice(&body).map_err(|_| {
-            ApiError::BadRequest(
+            ApiError::bad_request(
                 r#"body must be {"family":"<family>","repair":true|false}, both optional"#,
             )
         })?
@@ -108,7 +108,7 @@ pub(super) async fn verify_read_model(
         Some(name) => Some(
             Family::parse(name)
                 .filter(|f| *f != Family::Unknown)
-                .ok_or(ApiError::BadRequest("no such family"))?,
+                .ok_or(ApiError::bad_request("no such family"))?,
         ),
     };
     Ok(Json(

@@ -9,6 +9,7 @@ use axum::{
     Json,
 };
 use serde_json::json;
+use std::borrow::Cow;
 
 /// Seconds a sender is asked to wait after a 503.
 pub const RETRY_AFTER_SECS: u32 = 5;
@@ -28,11 +29,17 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(&'static str),
     #[error("{0}")]
-    BadRequest(&'static str),
+    BadRequest(Cow<'static, str>),
     #[error("the database is unavailable")]
     Database,
     #[error("the broker is unavailable")]
     Broker,
+}
+
+impl ApiError {
+    pub(super) fn bad_request(message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError::BadRequest(message.into())
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -69,6 +76,7 @@ impl From<OpsError> for ApiError {
         match error {
             OpsError::Broker(error) => error.into(),
             OpsError::Database(error) => error.into(),
+            OpsError::Selection(message) => ApiError::bad_request(message),
             OpsError::NotConfirmed(event_id) => {
                 tracing::warn!(event_id = %quote(&event_id), "request failed: publish not confirmed");
                 ApiError::Broker

@@ -13,11 +13,43 @@ use sqlx::PgPool;
 
 const PAGE: i64 = 500;
 
-pub use crate::store::archive::{count, ArchiveFilter};
+pub use crate::store::archive::{ArchiveFilter, Selection};
+
+/// What `filter` selects, or why it cannot be meant: an inverted time range, an id no archived
+/// event has, or nothing at all.
+pub async fn select(pool: &PgPool, filter: &ArchiveFilter) -> Result<Selection, OpsError> {
+    if let (Some(since), Some(until)) = (filter.since, filter.until) {
+        if since >= until {
+            return Err(OpsError::Selection(format!(
+                "--since {} is not before --until {}: the range is empty",
+                since.to_rfc3339(),
+                until.to_rfc3339()
+            )));
+        }
+    }
+    let unknown = archive::unknown_event_ids(pool, &filter.event_ids).await?;
+    if !unknown.is_empty() {
+        let shown: Vec<String> = unknown.iter().take(10).map(|id| quote(id)).collect();
+        return Err(OpsError::Selection(format!(
+            "no archived event has the id {}{}",
+            shown.join(", "),
+            if unknown.len() > 10 { ", …" } else { "" }
+        )));
+    }
+    let selection = archive::count(pool, filter).await?;
+    if selection.matched == 0 {
+        return Err(OpsError::Selection(
+            "no archived event matches the selection".into(),
+        ));
+    }
+    Ok(selection)
+}
 
 /// Re-publishes matching events that are not processed yet to the read-model queue, in order
 /// of receipt, each confirmed before the next page. Processed events are skipped: the worker
-/// would ignore them anyway. Running it again after an interruption finishes the job.
+/// would ignore them anyway. Dead-lettered ones are skipped unless the filter includes them,
+/// so a replay cannot fill the DLQ again. Running it again after an interruption finishes
+/// the job.
 pub async fn replay(
     pool: &PgPool,
     channel: &Channel,
@@ -25,10 +57,10 @@ pub async fn replay(
     filter: &ArchiveFilter,
     mut progress: impl FnMut(u64),
 ) -> Result<Counts, OpsError> {
-    let (_, processed) = count(pool, filter).await?;
+    let selection = select(pool, filter).await?;
     let mut counts = Counts {
         replayed: 0,
-        skipped: processed,
+        skipped: selection.skipped(filter.include_dead_lettered),
     };
     let queue = names.read_model();
     let mut after = 0_i64;

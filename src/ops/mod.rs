@@ -16,6 +16,9 @@ pub enum OpsError {
     Broker(#[from] lapin::Error),
     #[error("the broker did not confirm event {0}; run the replay again")]
     NotConfirmed(String),
+    /// A selection that cannot be what was meant: nothing was done.
+    #[error("{0}")]
+    Selection(String),
 }
 
 /// What a replay did: `replayed` messages sent back, `skipped` ones looked at and left.

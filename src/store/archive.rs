@@ -17,12 +17,37 @@ pub struct ArchiveFilter {
     pub until: Option<DateTime<Utc>>,
     pub family: Option<Family>,
     pub event_ids: Vec<String>,
+    /// Whether unprocessed events that were dead-lettered are replayed too: they failed
+    /// before and, unless their cause was fixed, fail again into the DLQ.
+    pub include_dead_lettered: bool,
 }
 
-/// Matching events, and how many of them are already processed.
-pub async fn count(pool: &PgPool, filter: &ArchiveFilter) -> Result<(u64, u64), sqlx::Error> {
-    let (all, processed): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(processed_at) FROM inbox_events
+/// How many archived events a filter matches, by what a replay does with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    pub matched: u64,
+    pub processed: u64,
+    /// Unprocessed and dead-lettered (or parked).
+    pub dead_lettered: u64,
+}
+
+impl Selection {
+    /// How many a replay leaves alone: the processed, and the dead-lettered unless included.
+    pub fn skipped(&self, include_dead_lettered: bool) -> u64 {
+        self.processed
+            + if include_dead_lettered {
+                0
+            } else {
+                self.dead_lettered
+            }
+    }
+}
+
+pub async fn count(pool: &PgPool, filter: &ArchiveFilter) -> Result<Selection, sqlx::Error> {
+    let (matched, processed, dead_lettered): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(processed_at),
+                count(*) FILTER (WHERE processed_at IS NULL AND dead_lettered_at IS NOT NULL)
+         FROM inbox_events
          WHERE ($1::timestamptz IS NULL OR received_at >= $1)
            AND ($2::timestamptz IS NULL OR received_at < $2)
            AND ($3::text IS NULL OR family = $3)
@@ -34,7 +59,23 @@ pub async fn count(pool: &PgPool, filter: &ArchiveFilter) -> Result<(u64, u64), 
     .bind(&filter.event_ids)
     .fetch_one(pool)
     .await?;
-    Ok((all as u64, processed as u64))
+    Ok(Selection {
+        matched: matched as u64,
+        processed: processed as u64,
+        dead_lettered: dead_lettered as u64,
+    })
+}
+
+/// The ids, of those given, that no archived event has.
+pub async fn unknown_event_ids(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM UNNEST($1::text[]) WITH ORDINALITY AS given(id, position)
+         WHERE NOT EXISTS (SELECT 1 FROM inbox_events WHERE event_id = id)
+         ORDER BY position",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await
 }
 
 /// The next page of matching unprocessed events after `after` (a `seq`), in order of receipt.
@@ -52,7 +93,7 @@ pub async fn unprocessed_page(
            AND ($2::timestamptz IS NULL OR received_at < $2)
            AND ($3::text IS NULL OR family = $3)
            AND (cardinality($4::text[]) = 0 OR event_id = ANY($4))
-           AND processed_at IS NULL AND seq > $5
+           AND processed_at IS NULL AND ($7 OR dead_lettered_at IS NULL) AND seq > $5
          ORDER BY seq LIMIT $6"
     ))
     .bind(filter.since)
@@ -61,6 +102,7 @@ pub async fn unprocessed_page(
     .bind(&filter.event_ids)
     .bind(after)
     .bind(limit)
+    .bind(filter.include_dead_lettered)
     .fetch_all(pool)
     .await
 }

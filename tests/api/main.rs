@@ -16,6 +16,8 @@ mod receive;
 mod receive_faults;
 mod refused_rows;
 mod relay;
+mod replay_selection;
+mod retention;
 mod signatures;
 mod subscribers;
 mod verify;

@@ -139,9 +139,16 @@ async fn the_relay_parks_a_row_it_cannot_publish_and_moves_on() {
             .await,
         Some(3.0)
     );
-    // Archive replay meets the same rows: it skips them instead of dying on them.
+    // Archive replay, asked to include dead-lettered events, meets the same rows: it skips
+    // them instead of dying on them.
     let replayed = app
-        .cli_json(&["replay", "--since", "2000-01-01T00:00:00Z", "--json"])
+        .cli_json(&[
+            "replay",
+            "--since",
+            "2000-01-01T00:00:00Z",
+            "--include-dead-lettered",
+            "--json",
+        ])
         .await;
     assert_eq!(
         replayed,

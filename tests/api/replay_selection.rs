@@ -1,0 +1,99 @@
+//! What `hookgate replay` selects: dead-lettered events only when asked, and a selection that
+//! cannot be meant (an unknown id, nothing matched, an inverted range) is refused, changing
+//! nothing.
+
+use crate::{ops::lost_events, support::spawn_app};
+use serde_json::json;
+
+#[tokio::test]
+async fn replay_leaves_dead_lettered_events_to_the_dlq_unless_asked() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    let ids = lost_events(&app, 3).await;
+    sqlx::query("UPDATE inbox_events SET dead_lettered_at = now(), error = 'failed before' WHERE event_id = $1")
+        .bind(&ids[0])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let counts = app
+        .cli_json(&["replay", "--family", "transfer", "--json"])
+        .await;
+    assert_eq!(counts, json!({"replayed": 2, "skipped": 1}));
+    app.wait_until_handled(2).await;
+    let dead_one_processed = app
+        .count(&format!(
+            "SELECT count(*) FROM inbox_events WHERE event_id = '{}' AND processed_at IS NOT NULL",
+            ids[0]
+        ))
+        .await;
+    assert_eq!(
+        dead_one_processed, 0,
+        "the dead-lettered event was not sent"
+    );
+
+    let counts = app
+        .cli_json(&[
+            "replay",
+            "--family",
+            "transfer",
+            "--include-dead-lettered",
+            "--json",
+        ])
+        .await;
+    assert_eq!(counts, json!({"replayed": 1, "skipped": 2}));
+    app.wait_until_handled(3).await;
+}
+
+#[tokio::test]
+async fn a_selection_that_cannot_be_meant_is_refused_and_sends_nothing() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    let ids = lost_events(&app, 2).await;
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &[
+                "replay",
+                "--event-id",
+                &ids[0],
+                "--event-id",
+                "no-such-event",
+            ],
+            "no archived event has the id \"no-such-event\"",
+        ),
+        (
+            &["replay", "--since", "2030-01-01T00:00:00Z"],
+            "no archived event matches the selection",
+        ),
+        (
+            &[
+                "replay",
+                "--since",
+                "2030-01-01T00:00:00Z",
+                "--until",
+                "2020-01-01T00:00:00Z",
+            ],
+            "is not before --until",
+        ),
+    ];
+    for (args, says) in cases {
+        let output = app.cli(args).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} was accepted");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!stderr.contains("stack backtrace"), "{stderr}");
+    }
+    // A replay that is meant goes through, behind anything a refused one would have sent.
+    let counts = app
+        .cli_json(&["replay", "--event-id", &ids[1], "--json"])
+        .await;
+    assert_eq!(counts, json!({"replayed": 1, "skipped": 0}));
+    app.wait_until_handled(1).await;
+    let first_processed = app
+        .count(&format!(
+            "SELECT count(*) FROM inbox_events WHERE event_id = '{}' AND processed_at IS NOT NULL",
+            ids[0]
+        ))
+        .await;
+    assert_eq!(first_processed, 0, "the refused selections sent nothing");
+}

@@ -1,0 +1,65 @@
+//! Retention (`HOOKGATE_RETENTION_DAYS`): what is pruned, and what is kept however old.
+
+use crate::support::{eventually, spawn_app_with, TestOptions};
+
+#[tokio::test]
+async fn retention_prunes_only_old_events_that_are_published_and_processed_and_old_deliveries() {
+    let app = spawn_app_with(TestOptions {
+        broker_proxy: true,
+        env: vec![
+            ("HOOKGATE_RETENTION_INTERVAL_SECS", "1".into()),
+            ("HOOKGATE_RETENTION_DAYS", "30".into()),
+        ],
+        ..TestOptions::default()
+    })
+    .await;
+    // With the broker unreachable nothing moves, so each row keeps the state given here.
+    app.broker_proxy.as_ref().unwrap().cut();
+    let rows = [
+        ("old-done", "40 days", true, true),
+        ("old-unpublished", "40 days", false, false),
+        ("old-unprocessed", "40 days", true, false),
+        ("recent-done", "1 day", true, true),
+    ];
+    for (id, age, published, processed) in rows {
+        sqlx::query(&format!(
+            "INSERT INTO inbox_events (source, event_id, event_type, family, routing_key, resource_raw, content_hash,
+                                       received_at, published_at, processed_at)
+             VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'transfer.invalid', '{{}}', sha256($1::bytea),
+                     now() - interval '{age}',
+                     CASE WHEN $2 THEN now() END, CASE WHEN $3 THEN now() END)"
+        ))
+        .bind(id)
+        .bind(published)
+        .bind(processed)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO notification_deliveries (subscriber, notification_id, delivered_at)
+         VALUES ('ledger', 'ntf_old', now() - interval '40 days'), ('ledger', 'ntf_recent', now())",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // Deliveries are pruned last in each pass, so once the old one is gone the pass is done.
+    eventually("the old delivery record pruned", || async {
+        app.count("SELECT count(*) FROM notification_deliveries WHERE notification_id = 'ntf_old'")
+            .await
+            == 0
+    })
+    .await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM notification_deliveries")
+            .await,
+        1,
+        "the recent delivery record stays"
+    );
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT event_id FROM inbox_events ORDER BY event_id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(left, ["old-unprocessed", "old-unpublished", "recent-done"]);
+}
