@@ -157,10 +157,14 @@ pub async fn replay(config: &Settings, args: ReplayArgs, json: bool) -> anyhow::
     let selection = archive::select(&pool, &filter).await?;
     let (channel, topology) = channel(config).await?;
     let progress = Progress::new("replaying");
-    let to_replay = selection.matched - selection.skipped(filter.include_dead_lettered);
-    let counts = archive::replay(&pool, &channel, &topology.names, &filter, |done| {
-        progress.update(done, to_replay)
-    })
+    let counts = archive::replay(
+        &pool,
+        &channel,
+        &topology.names,
+        &filter,
+        &selection,
+        |done, total| progress.update(done, total),
+    )
     .await?;
     progress.finish();
     print_counts(counts, json, "archive");

@@ -49,18 +49,21 @@ pub async fn select(pool: &PgPool, filter: &ArchiveFilter) -> Result<Selection, 
 /// of receipt, each confirmed before the next page. Processed events are skipped: the worker
 /// would ignore them anyway. Dead-lettered ones are skipped unless the filter includes them,
 /// so a replay cannot fill the DLQ again. Running it again after an interruption finishes
-/// the job.
+/// the job. `selection` is what [`select`] found for `filter`, so a selection that cannot be
+/// meant is refused before the broker is touched; `progress` gets (replayed, to replay).
 pub async fn replay(
     pool: &PgPool,
     channel: &Channel,
     names: &Names,
     filter: &ArchiveFilter,
-    mut progress: impl FnMut(u64),
+    selection: &Selection,
+    mut progress: impl FnMut(u64, u64),
 ) -> Result<Counts, OpsError> {
-    let selection = select(pool, filter).await?;
+    let skipped = selection.skipped(filter.include_dead_lettered);
+    let to_replay = selection.matched - skipped;
     let mut counts = Counts {
         replayed: 0,
-        skipped: selection.skipped(filter.include_dead_lettered),
+        skipped,
     };
     let queue = names.read_model();
     let mut after = 0_i64;
@@ -89,7 +92,7 @@ pub async fn replay(
                 Outcome::Taken => counts.replayed += 1,
                 _ => return Err(OpsError::NotConfirmed(row.key.event_id.clone())),
             }
-            progress(counts.replayed);
+            progress(counts.replayed, to_replay);
         }
     }
 }
