@@ -16,6 +16,7 @@ use axum::{
     response::IntoResponse,
     Json,
 };
+use prometheus::{GaugeVec, IntGaugeVec};
 use serde_json::json;
 use std::time::Duration;
 
@@ -57,27 +58,43 @@ pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// The Prometheus text. Backlog gauges are read from the database at each scrape, so they
-/// cannot freeze when the relay that used to set them stops; while the database does not
-/// answer they are absent rather than stale.
+/// The Prometheus text. Backlog gauges are read from the database and queue gauges from the
+/// broker at each scrape, so they cannot freeze when the task that used to set them stops;
+/// while their source does not answer they are absent rather than stale.
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let (events, notifications, processing) = tokio::join!(
-        within_two_seconds(backlog(&state.pool, OutboxTable::Events)),
-        within_two_seconds(backlog(&state.pool, OutboxTable::Notifications)),
-        within_two_seconds(processing_backlog(&state.pool)),
-    );
     let metrics = &state.metrics;
     let broker_up = state.broker.describe() == "up";
     metrics.broker_up.set(i64::from(broker_up));
-    let depths = if broker_up {
-        tokio::time::timeout(Duration::from_secs(2), queue_depths(&state.amqp))
-            .await
-            .ok()
-            .and_then(Result::ok)
-    } else {
-        None
+    let depths = async {
+        if broker_up {
+            tokio::time::timeout(Duration::from_secs(2), queue_depths(&state.amqp))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        } else {
+            None
+        }
     };
-    // Absent rather than stale while the broker does not answer.
+    let (events, notifications, processing, depths) = tokio::join!(
+        within_two_seconds(backlog(&state.pool, OutboxTable::Events)),
+        within_two_seconds(backlog(&state.pool, OutboxTable::Notifications)),
+        within_two_seconds(processing_backlog(&state.pool)),
+        depths,
+    );
+    for (table, found) in OutboxTable::ALL.into_iter().zip([events, notifications]) {
+        show_backlog(
+            &metrics.outbox_backlog,
+            &metrics.outbox_oldest_seconds,
+            &[table.name()],
+            found,
+        );
+    }
+    show_backlog(
+        &metrics.processing_backlog,
+        &metrics.processing_oldest_seconds,
+        &[],
+        processing,
+    );
     metrics.queue_messages.reset();
     metrics.queue_consumers.reset();
     for depth in depths.into_iter().flatten() {
@@ -91,48 +108,29 @@ pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
             .with_label_values(&queue)
             .set(i64::from(depth.consumers));
     }
-    const NO_LABELS: [&str; 0] = [];
-    match processing {
-        Some((waiting, oldest)) => {
-            metrics
-                .processing_backlog
-                .with_label_values(&NO_LABELS)
-                .set(waiting);
-            metrics
-                .processing_oldest_seconds
-                .with_label_values(&NO_LABELS)
-                .set(oldest);
-        }
-        None => {
-            let _ = metrics.processing_backlog.remove_label_values(&NO_LABELS);
-            let _ = metrics
-                .processing_oldest_seconds
-                .remove_label_values(&NO_LABELS);
-        }
-    }
-    for (table, found) in OutboxTable::ALL.into_iter().zip([events, notifications]) {
-        let outbox = table.name();
-        match found {
-            Some((count, oldest)) => {
-                metrics
-                    .outbox_backlog
-                    .with_label_values(&[outbox])
-                    .set(count);
-                metrics
-                    .outbox_oldest_seconds
-                    .with_label_values(&[outbox])
-                    .set(oldest);
-            }
-            None => {
-                let _ = metrics.outbox_backlog.remove_label_values(&[outbox]);
-                let _ = metrics.outbox_oldest_seconds.remove_label_values(&[outbox]);
-            }
-        }
-    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+}
+
+/// Sets a backlog's size and oldest age, or removes both when the database did not answer.
+fn show_backlog(
+    count: &IntGaugeVec,
+    oldest: &GaugeVec,
+    labels: &[&str],
+    found: Option<(i64, f64)>,
+) {
+    match found {
+        Some((waiting, age)) => {
+            count.with_label_values(labels).set(waiting);
+            oldest.with_label_values(labels).set(age);
+        }
+        None => {
+            let _ = count.remove_label_values(labels);
+            let _ = oldest.remove_label_values(labels);
+        }
+    }
 }
 
 async fn within_two_seconds(
