@@ -1,7 +1,7 @@
 //! Assembling the running service from its parts.
 
 use crate::{
-    amqp::{Broker, BrokerState},
+    amqp::{Broker, BrokerState, Topology},
     http::{self, AppState},
     notifications::NotificationOutbox,
     ops::retention,
@@ -186,10 +186,10 @@ fn start_metrics_at_zero(
     config: &Settings,
     roles: Roles,
     metrics: &Metrics,
+    topology: &Topology,
     background: &[BackgroundTask],
 ) {
     let sources: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
-    let topology = config.topology();
     let work_queues = if roles.work {
         topology.work_queues()
     } else {
@@ -312,7 +312,13 @@ impl App {
             background.extend(workers(config, &worker_pool, &broker, &metrics)?);
         }
         let supervisor = Supervisor::new(metrics.clone(), RestartPolicy::default());
-        start_metrics_at_zero(config, options.roles, &metrics, &background);
+        start_metrics_at_zero(
+            config,
+            options.roles,
+            &metrics,
+            broker.topology(),
+            &background,
+        );
 
         let state = AppState {
             pool: pool.clone(),
