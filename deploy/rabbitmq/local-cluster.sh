@@ -92,8 +92,11 @@ join_node() {
 up() {
   for n in "${NODES[@]}"; do start_node "$n"; done
   for n in 2 3; do join_node "$n"; done
-  # The policies of deploy/rabbitmq/definitions.json, so the cluster runs as deployed.
-  ctl 1 import_definitions "$HERE/definitions.json" >/dev/null
+  # The policies of deploy/rabbitmq/definitions.json, so the cluster runs as deployed. Copied
+  # into the node's folder first: rabbitmqctl runs as the rabbitmq user, who may not be able
+  # to read the checkout (and this rabbitmqctl does not read definitions from stdin).
+  as_root install -m 0644 -o rabbitmq -g rabbitmq "$HERE/definitions.json" "$DIR/definitions.json"
+  ctl 1 import_definitions "$DIR/definitions.json" >/dev/null
   log "up: $(node 1), $(node 2), $(node 3) on ports $(port 1)-$(port 3)"
 }
 
