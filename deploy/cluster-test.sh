@@ -20,12 +20,15 @@ ADMIN_URL="postgres://hookgate:hookgate@127.0.0.1:5432/postgres"
 SECRET="cluster-test-secret"
 SINK_PORT=18099
 PIDS=()
+HOOKGATE_PIDS=()
 KEEP_LOGS=""
+STOP_FAILED=""
 
 log() { printf 'cluster-test: %s\n' "$*" >&2; }
 
 # SIGTERM, then SIGKILL for a process still there after 30 s, so a stuck shutdown cannot hang
-# the run; it is reported, with the process's log kept.
+# the run. A hookgate process that needed the SIGKILL or exited non-zero (it does when a task
+# did not stop within its budget) fails the test, with every log kept.
 stop_processes() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for _ in $(seq 1 30); do
@@ -36,19 +39,29 @@ stop_processes() {
   done
   for pid in "${PIDS[@]}"; do
     if kill -0 "$pid" 2>/dev/null; then
-      log "process $pid did not stop within 30 s of SIGTERM; killed (logs kept in $WORK_DIR)"
-      KEEP_LOGS=yes
+      log "process $pid did not stop within 30 s of SIGTERM; killed"
       kill -9 "$pid" 2>/dev/null || true
     fi
   done
+  for pid in "${HOOKGATE_PIDS[@]}"; do
+    status=0
+    wait "$pid" 2>/dev/null || status=$?
+    if [ "$status" -ne 0 ]; then
+      log "hookgate process $pid ended with status $status on SIGTERM"
+      STOP_FAILED=yes
+      KEEP_LOGS=yes
+    fi
+  done
   wait 2>/dev/null || true
+  PIDS=()
+  HOOKGATE_PIDS=()
 }
 
 cleanup() {
   stop_processes
   psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DATABASE WITH (FORCE)" >/dev/null 2>&1 || true
   bash "$CLUSTER" down || true
-  [ -n "$KEEP_LOGS" ] || rm -rf "$WORK_DIR"
+  if [ -n "$KEEP_LOGS" ]; then log "logs kept in $WORK_DIR"; else rm -rf "$WORK_DIR"; fi
 }
 trap cleanup EXIT
 
@@ -88,6 +101,7 @@ start_process() {
     HOOKGATE_AMQP_URL="$(node_url "$first"),$(node_url "$second"),$(node_url "$third")" \
     "$HOOKGATE" "$role" --no-migrate >"$WORK_DIR/$role-$port.log" 2>&1 &
   PIDS+=($!)
+  HOOKGATE_PIDS+=($!)
 }
 start_process serve 18091 1
 start_process serve 18092 2
@@ -173,4 +187,9 @@ print(f"lost {lost + missing}, applied twice {applied_twice}, notified twice {no
 EOF
 )
 echo "$report"
+stop_processes
+if [ -n "$STOP_FAILED" ]; then
+  log "a hookgate process did not shut down cleanly"
+  exit 1
+fi
 [ "$report" = "lost 0, applied twice 0, notified twice 0" ]

@@ -23,9 +23,14 @@ use crate::{
 };
 use futures_util::future::BoxFuture;
 use sqlx::PgPool;
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
+
+/// How long the background roles get to finish their current step once the HTTP server has
+/// drained. Within the deployments' grace periods (k8s: 40 s less the 10 s preStop; compose:
+/// 30 s), so that a stuck task is named in the log instead of the process being killed.
+const STOP_BUDGET: Duration = Duration::from_secs(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -382,12 +387,18 @@ impl App {
             })
             .await;
         self.stop.cancel();
-        while tasks.join_next().await.is_some() {}
+        let stuck = self.supervisor.wait_stopped(tasks, STOP_BUDGET).await;
         served?;
         if gave_up.is_cancelled() {
             return Err(std::io::Error::other(
                 "a background task kept failing; see the log",
             ));
+        }
+        if !stuck.is_empty() {
+            return Err(std::io::Error::other(format!(
+                "background tasks did not stop within {STOP_BUDGET:?}: {}",
+                stuck.join(", ")
+            )));
         }
         Ok(())
     }

@@ -3,7 +3,10 @@
 //! With several cluster nodes configured it connects to the first that answers and, after
 //! losing a connection, tries the node after the one it lost first.
 
-use super::topology::Topology;
+use super::{
+    deadline::{answered, close_failed},
+    topology::Topology,
+};
 use crate::supervisor::Heartbeat;
 use lapin::{options::ConfirmSelectOptions, Channel, Connection, ConnectionProperties};
 use prometheus::IntCounter;
@@ -74,10 +77,8 @@ impl Broker {
     pub async fn publishing_channel(&self) -> Channel {
         loop {
             let channel = self.channel().await;
-            match channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await
-            {
+            let confirms = channel.confirm_select(ConfirmSelectOptions::default());
+            match answered("confirm.select", confirms).await {
                 Ok(()) => return channel,
                 Err(error) => {
                     tracing::warn!(%error, "cannot enable publisher confirms");
@@ -93,18 +94,24 @@ impl Broker {
         self.state.set_up(false);
         let stale = self.connection.lock().await.take();
         if let Some(connection) = stale {
-            let _ = connection.close(320, "hookgate reconnects".into()).await;
+            close_failed(connection).await;
         }
     }
 
     async fn try_channel(&self) -> lapin::Result<Channel> {
         let mut current = self.connection.lock().await;
         if let Some(connection) = current.as_ref().filter(|c| c.status().connected()) {
-            return connection.create_channel().await;
+            let opened = answered("channel.open", connection.create_channel()).await;
+            if opened.is_err() {
+                if let Some(silent) = current.take() {
+                    close_failed(silent).await;
+                }
+            }
+            return opened;
         }
         let connection = self.connect().await?;
-        let channel = connection.create_channel().await?;
-        self.topology.declare(&channel).await?;
+        let channel = answered("channel.open", connection.create_channel()).await?;
+        answered("declaring the topology", self.topology.declare(&channel)).await?;
         self.state.set_up(true);
         if self.connected_before.swap(true, Ordering::Relaxed) {
             self.reconnects.inc();
@@ -130,7 +137,7 @@ impl Broker {
         loop {
             let properties =
                 ConnectionProperties::default().with_connection_name("hookgate".into());
-            match Connection::connect(&self.urls[node], properties).await {
+            match answered("connect", Connection::connect(&self.urls[node], properties)).await {
                 Ok(connection) => {
                     self.node.store(node, Ordering::Relaxed);
                     if count > 1 {

@@ -7,6 +7,8 @@ use lapin::{
     BasicProperties, Channel, Confirmation, PublisherConfirm, Queue,
 };
 
+use super::deadline::answered;
+
 /// What the broker did with a published message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -60,7 +62,15 @@ pub async fn publish_confirmed(
     properties: BasicProperties,
 ) -> lapin::Result<Outcome> {
     let confirm = publish_mandatory(channel, exchange, routing_key, body, properties).await?;
-    Ok(confirm.await?.into())
+    confirmed(confirm).await
+}
+
+/// The broker's answer to one publish, or an error when it does not come: the message may or
+/// may not be queued, so the publish counts as failed and is made again (consumers dedupe).
+pub async fn confirmed(confirm: PublisherConfirm) -> lapin::Result<Outcome> {
+    answered("publisher confirm", confirm)
+        .await
+        .map(Outcome::from)
 }
 
 /// The queue's message and consumer counts, without creating it.

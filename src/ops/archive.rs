@@ -2,7 +2,7 @@
 
 use super::{Counts, OpsError};
 use crate::{
-    amqp::{publish_mandatory, Names, Outcome},
+    amqp::{confirmed, publish_mandatory, Names, Outcome},
     catalogue::{quote, Family},
     projection::{project, Mode, Projectable},
     store::{archive, read_model},
@@ -88,7 +88,7 @@ pub async fn replay(
             pending.push((row, confirm));
         }
         for (row, confirm) in pending {
-            match Outcome::from(confirm.await?) {
+            match confirmed(confirm).await? {
                 Outcome::Taken => counts.replayed += 1,
                 _ => return Err(OpsError::NotConfirmed(row.key.event_id.clone())),
             }

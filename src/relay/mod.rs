@@ -13,7 +13,7 @@ mod event_outbox;
 pub use event_outbox::EventOutbox;
 
 use crate::{
-    amqp::{publish_mandatory, Broker, Outcome},
+    amqp::{confirmed, publish_mandatory, Broker, Outcome},
     catalogue::{bounded_error, LimitError},
     supervisor::Heartbeat,
     telemetry::Metrics,
@@ -223,7 +223,7 @@ impl<O: Outbox> Relay<O> {
         }
         for (message, confirm) in pending {
             let span = tracing::info_span!("publish", event_id = %message.event_id, routing_key = %message.routing_key);
-            match Outcome::from(confirm.await?) {
+            match confirmed(confirm).await? {
                 Outcome::Taken => {
                     self.metrics
                         .publish_confirms

@@ -18,6 +18,9 @@ use tracing::Instrument;
 /// Every `outcome` label of `hookgate_worker_messages_total`.
 pub const OUTCOMES: [&str; 4] = ["done", "retried", "dead_lettered", "requeued"];
 
+/// How long the steps under way get to settle their messages when consuming ends.
+const STEP_DRAIN: Duration = Duration::from_secs(10);
+
 pub trait Handler: Send + Sync + 'static {
     /// Handles deliveries that arrived together; one outcome per delivery, in order.
     fn handle(
@@ -89,9 +92,23 @@ impl<H: Handler> Consumer<H> {
                 stop,
             )
             .await;
-        // Steps under way finish their acks before the channel goes.
-        while let Some(finished) = steps.join_next().await {
-            self.report(finished);
+        // Steps under way finish their acks before the channel goes, within a bound: a step
+        // stuck on a lost connection must not hold the consumer (or a stopping process).
+        let drained = tokio::time::timeout(STEP_DRAIN, async {
+            while let Some(finished) = steps.join_next().await {
+                self.report(finished);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(queue = %self.queue, steps = steps.len(), "steps did not finish; abandoned, their messages come back unacked");
+            steps.abort_all();
+            // Closing the channel hands its unacked messages back to the queue now.
+            let _ = tokio::time::timeout(
+                Duration::from_secs(2),
+                channel.close(200, "steps abandoned".into()),
+            )
+            .await;
         }
         outcome
     }
@@ -110,8 +127,13 @@ impl<H: Handler> Consumer<H> {
             while let Some(finished) = steps.try_join_next() {
                 self.report(finished);
             }
-            let Ok(permit) = in_flight.clone().acquire_owned().await else {
-                return Ok(());
+            // Not beating while every step is busy: a step that never ends shows as stale.
+            let permit = tokio::select! {
+                permit = in_flight.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => return Ok(()),
+                },
+                _ = stop.cancelled() => return Ok(()),
             };
             let first = tokio::select! {
                 next = heartbeat.beating_while(deliveries.next()) => match next {

@@ -18,6 +18,7 @@ mod refused_rows;
 mod relay;
 mod replay_selection;
 mod retention;
+mod shutdown;
 mod signatures;
 mod subscribers;
 mod verify;

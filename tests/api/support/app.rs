@@ -309,6 +309,19 @@ impl TestApp {
         }
     }
 
+    /// Stops this instance as SIGTERM does: requests in flight finish, then the background
+    /// tasks; what `App::run` returned.
+    pub async fn stop(&mut self) -> std::io::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let server = self.server.take().expect("the app is running");
+        tokio::time::timeout(Duration::from_secs(120), server)
+            .await
+            .expect("the app stopped")
+            .expect("the app did not panic")
+    }
+
     /// Starts a new instance on the same database and broker prefix.
     pub async fn restart(&mut self) {
         self.restart_as(StartOptions::default()).await;

@@ -1,5 +1,5 @@
 //! A TCP proxy between the app and a shared service, so a test can cut its own link without
-//! touching the service other tests use.
+//! touching the service other tests use, or make it silent: connected, but nothing gets through.
 
 use std::{
     net::SocketAddr,
@@ -10,12 +10,14 @@ use std::{
 };
 use tokio::{
     net::{TcpListener, TcpStream},
+    sync::watch,
     task::AbortHandle,
 };
 
 pub struct Proxy {
     address: SocketAddr,
     open: Arc<AtomicBool>,
+    frozen: watch::Sender<bool>,
     links: Arc<Mutex<Vec<AbortHandle>>>,
     acceptor: AbortHandle,
 }
@@ -26,19 +28,28 @@ impl Proxy {
         let address = listener.local_addr().unwrap();
         let open = Arc::new(AtomicBool::new(true));
         let links: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
+        let (frozen, _) = watch::channel(false);
         let acceptor = {
             let open = open.clone();
             let links = links.clone();
+            let frozen = frozen.clone();
             tokio::spawn(async move {
                 while let Ok((mut inbound, _)) = listener.accept().await {
                     if !open.load(Ordering::SeqCst) {
                         drop(inbound);
                         continue;
                     }
+                    let mut silence = frozen.subscribe();
                     let link = tokio::spawn(async move {
                         if let Ok(mut outbound) = TcpStream::connect(target).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            let frozen = async {
+                                let _ = silence.wait_for(|frozen| *frozen).await;
+                            };
+                            tokio::select! {
+                                _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                                // Both sockets stay open and nothing moves, until cut.
+                                _ = frozen => std::future::pending::<()>().await,
+                            }
                         }
                     });
                     links.lock().unwrap().push(link.abort_handle());
@@ -49,6 +60,7 @@ impl Proxy {
         Proxy {
             address,
             open,
+            frozen,
             links,
             acceptor,
         }
@@ -66,7 +78,16 @@ impl Proxy {
         }
     }
 
+    /// Keeps every connection, new ones included, open but passes nothing through, as a
+    /// network partition does: the app waits for answers that never come.
+    pub fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+
+    /// Lets new connections through again; connections frozen until now stay silent until
+    /// [`Proxy::cut`].
     pub fn restore(&self) {
+        self.frozen.send_replace(false);
         self.open.store(true, Ordering::SeqCst);
     }
 }
