@@ -187,6 +187,7 @@ print(f"lost {lost + missing}, applied twice {applied_twice}, notified twice {no
 EOF
 )
 echo "$report"
+[ "$report" = "lost 0, applied twice 0, notified twice 0" ] || KEEP_LOGS=yes
 stop_processes
 if [ -n "$STOP_FAILED" ]; then
   log "a hookgate process did not shut down cleanly"

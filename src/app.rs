@@ -146,6 +146,7 @@ fn workers(
         }),
         broker: broker.clone(),
         metrics: metrics.clone(),
+        pool: pool.clone(),
         prefetch: config.workers.read_model_prefetch,
         batch: config.workers.read_model_batch,
     });
@@ -174,6 +175,7 @@ fn workers(
             handler: Arc::new(notifier),
             broker: broker.clone(),
             metrics: metrics.clone(),
+            pool: pool.clone(),
             prefetch: config.workers.notifier_prefetch,
             // Two batches in flight: each holds one database connection while it POSTs.
             batch: usize::from(config.workers.notifier_prefetch).div_ceil(2),

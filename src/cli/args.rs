@@ -117,7 +117,8 @@ pub struct EventFile {
 
 #[derive(Subcommand)]
 pub enum DlqCommand {
-    /// Dead letters: a table on a terminal, JSON otherwise.
+    /// Dead letters, from the index (the queue is not touched): a table on a terminal, JSON
+    /// otherwise.
     List {
         #[arg(long, default_value_t = 1000)]
         limit: usize,
@@ -141,6 +142,13 @@ pub enum DlqCommand {
         /// Confirms that the dead letters are to be deleted for good.
         #[arg(long)]
         yes: bool,
+    },
+    /// Index the dead letters in the queue that `list` does not show (dead-lettered by a
+    /// hookgate older than the index, or by a process that died mid-move), keeping one copy of
+    /// each.
+    Reindex {
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -33,6 +33,7 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
                 json,
             } => ops::dlq_replay(config, which.selector(), dry_run, json).await,
             DlqCommand::Purge { yes } => ops::dlq_purge(config, yes).await,
+            DlqCommand::Reindex { json } => ops::dlq_reindex(config, json).await,
         },
         Command::Replay {
             since,

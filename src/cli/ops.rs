@@ -34,6 +34,11 @@ fn print_counts(counts: Counts, json: bool, what: &str) {
             "{}",
             serde_json::to_string(&counts).expect("counts serialise")
         );
+    } else if counts.dry_run {
+        println!(
+            "{what}: would replay {}, would skip {}",
+            counts.replayed, counts.skipped
+        );
     } else {
         println!(
             "{what}: {} replayed, {} skipped",
@@ -43,14 +48,20 @@ fn print_counts(counts: Counts, json: bool, what: &str) {
 }
 
 pub async fn dlq_list(config: &Settings, limit: usize, json: bool) -> anyhow::Result<()> {
-    let (channel, topology) = channel(config).await?;
     let pool = config.database.pool()?;
-    let letters = dlq::list(&channel, &topology.names, &pool, limit).await?;
+    let listing = dlq::list(&pool, limit).await?;
     if wants_json(json) {
-        println!("{}", serde_json::to_string(&letters)?);
+        println!("{}", serde_json::to_string(&listing.letters)?);
         return Ok(());
     }
-    let rows: Vec<Vec<String>> = letters
+    print!("{}", dead_letter_table(&listing));
+    Ok(())
+}
+
+/// The dead letters as a table, with how many of how many are shown.
+fn dead_letter_table(listing: &dlq::Listing) -> String {
+    let rows: Vec<Vec<String>> = listing
+        .letters
         .iter()
         .map(|l| {
             vec![
@@ -63,26 +74,25 @@ pub async fn dlq_list(config: &Settings, limit: usize, json: bool) -> anyhow::Re
             ]
         })
         .collect();
-    print!(
-        "{}",
-        table(
-            &[
-                "EVENT ID",
-                "FAMILY",
-                "QUEUE",
-                "ATTEMPTS",
-                "FAILED AT",
-                "ERROR"
-            ],
-            &rows
-        )
-    );
-    Ok(())
+    let headers = [
+        "EVENT ID",
+        "FAMILY",
+        "QUEUE",
+        "ATTEMPTS",
+        "FAILED AT",
+        "ERROR",
+    ];
+    format!(
+        "{}{} of {} dead letters\n",
+        table(&headers, &rows),
+        listing.letters.len(),
+        listing.total
+    )
 }
 
 pub async fn dlq_show(config: &Settings, event_id: &str) -> anyhow::Result<()> {
-    let (channel, topology) = channel(config).await?;
-    match dlq::show(&channel, &topology.names, event_id).await? {
+    let pool = config.database.pool()?;
+    match dlq::show(&pool, event_id).await? {
         Some(detail) => {
             println!("{}", serde_json::to_string_pretty(&detail)?);
             Ok(())
@@ -97,24 +107,20 @@ pub async fn dlq_replay(
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let (channel, topology) = channel(config).await?;
     let pool = config.database.pool()?;
-    let progress = Progress::new(if dry_run { "would replay" } else { "replaying" });
-    let counts = dlq::replay(
-        &channel,
-        &topology.names,
-        &pool,
-        &selector,
-        dry_run,
-        |done, total| progress.update(done, total),
-    )
+    let plan = dlq::plan(&pool, &selector).await?;
+    if dry_run {
+        print_counts(plan.counts, json, "dry run");
+        return Ok(());
+    }
+    let (channel, topology) = channel(config).await?;
+    let progress = Progress::new("replaying");
+    let counts = dlq::replay(&channel, &topology.names, &pool, plan, |done, total| {
+        progress.update(done, total)
+    })
     .await?;
     progress.finish();
-    print_counts(
-        counts,
-        json,
-        if dry_run { "dry run" } else { "dead letters" },
-    );
+    print_counts(counts, json, "dead letters");
     Ok(())
 }
 
@@ -123,8 +129,29 @@ pub async fn dlq_purge(config: &Settings, confirmed: bool) -> anyhow::Result<()>
         bail!("purging deletes every dead letter for good: run again with --yes");
     }
     let (channel, topology) = channel(config).await?;
-    let purged = dlq::purge(&channel, &topology.names).await?;
+    let pool = config.database.pool()?;
+    let purged = dlq::purge(&channel, &topology.names, &pool).await?;
     println!("purged {purged} dead letters");
+    Ok(())
+}
+
+pub async fn dlq_reindex(config: &Settings, json: bool) -> anyhow::Result<()> {
+    let (channel, topology) = channel(config).await?;
+    let pool = config.database.pool()?;
+    let progress = Progress::new("reindexing");
+    let done = dlq::reindex(&channel, &topology.names, &pool, |seen, total| {
+        progress.update(seen, total)
+    })
+    .await?;
+    progress.finish();
+    if wants_json(json) {
+        println!("{}", serde_json::to_string(&done)?);
+    } else {
+        println!(
+            "dead letters: {} indexed, {} duplicate copies removed",
+            done.indexed, done.duplicates_removed
+        );
+    }
     Ok(())
 }
 
@@ -289,4 +316,31 @@ pub async fn status(config: &Settings, json: bool) -> anyhow::Result<()> {
         None => println!("queues: broker unreachable"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dead_letter_table_says_how_many_of_how_many() {
+        let letter = dlq::DeadLetter {
+            event_id: "evt-1".into(),
+            source: Some("interlace".into()),
+            event_type: Some("PAYOUT.UPDATED".into()),
+            family: Some("payout".into()),
+            queue: Some("hookgate.read-model".into()),
+            attempts: 2,
+            error: Some("unfit".into()),
+            failed_at: Some("2026-11-23T10:00:00.000Z".into()),
+        };
+        let text = dead_letter_table(&dlq::Listing {
+            letters: vec![letter],
+            total: 15,
+        });
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("EVENT ID  FAMILY"), "{text}");
+        assert!(lines[1].starts_with("evt-1     payout"), "{text}");
+        assert_eq!(lines[2], "1 of 15 dead letters");
+    }
 }

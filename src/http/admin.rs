@@ -36,10 +36,7 @@ pub(super) async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<dlq::DeadLetter>>, ApiError> {
     let limit = query.limit.unwrap_or(100);
-    let channel = channel(&state).await?;
-    let letters = dlq::list(&channel, &state.amqp.topology().names, &state.pool, limit).await;
-    close(channel).await;
-    Ok(Json(letters?))
+    Ok(Json(dlq::list(&state.pool, limit).await?.letters))
 }
 
 #[derive(Deserialize)]
@@ -66,13 +63,13 @@ pub(super) async fn replay(
             ))
         }
     };
+    let plan = dlq::plan(&state.pool, &selector).await?;
     let channel = channel(&state).await?;
     let counts = dlq::replay(
         &channel,
         &state.amqp.topology().names,
         &state.pool,
-        &selector,
-        false,
+        plan,
         |_, _| {},
     )
     .await;

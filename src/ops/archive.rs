@@ -64,6 +64,7 @@ pub async fn replay(
     let mut counts = Counts {
         replayed: 0,
         skipped,
+        dry_run: false,
     };
     let queue = names.read_model();
     let mut after = 0_i64;

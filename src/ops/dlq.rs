@@ -3,31 +3,35 @@
 //! listed beside the dead letters, under the queue `relay (parked)`, and a replay hands them
 //! back to the relay once whatever made them unpublishable is fixed.
 //!
-//! Messages are read with `basic.get` and left unacknowledged, then given back (requeued), so
-//! looking at the queue never loses anything. Replay publishes a message back to the queue it
-//! failed in, waits for the confirm, and only then acknowledges it in the DLQ: a replay that
-//! stops half-way is finished by running it again, and the worker's exactly-once claim makes a
-//! message that ended up in both places harmless.
+//! Listing and showing read the DLQ index in PostgreSQL (`store::dead_letter_index`), which
+//! the workers write as they dead-letter: they never touch the queue, so looking changes
+//! nothing (no delivery counts raised, nothing a delivery limit could drop). Only replay and
+//! purge take messages out of the queue. Replay sends a selected message back to the queue it
+//! failed in, waits for the confirm, only then acknowledges it in the DLQ and forgets it in
+//! the index: a replay that stops half-way is finished by running it again, and the worker's
+//! exactly-once claim makes a message that ended up in both places harmless. Messages it
+//! passes over are published again at the DLQ's tail and acknowledged, never requeued.
 
 use super::{Counts, OpsError};
 use crate::{
     amqp::{inspect_queue, publish_confirmed, Names, Outcome},
     catalogue::format_time,
-    store::dead_letters::{self, ParkedSelection},
-    wire::{
-        attempts, header_text, value_text, FAILURE_HEADERS, X_HOOKGATE_ERROR, X_HOOKGATE_FAILED_AT,
-        X_HOOKGATE_QUEUE, X_SOURCE,
+    store::{
+        dead_letter_index::{self, Claim, IndexedDeadLetter, Selection},
+        dead_letters::{self, ParkedSelection},
     },
+    wire::{DeadLetterFacts, FAILURE_HEADERS},
 };
 use lapin::{
     message::BasicGetMessage,
     options::{BasicAckOptions, BasicGetOptions, BasicNackOptions, QueuePurgeOptions},
-    types::{AMQPValue, FieldTable},
-    Channel,
+    types::FieldTable,
+    BasicProperties, Channel,
 };
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgPool;
+use std::collections::HashSet;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -40,6 +44,13 @@ pub struct DeadLetter {
     pub attempts: i64,
     pub error: Option<String>,
     pub failed_at: Option<String>,
+}
+
+/// A page of dead letters and how many there are in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub letters: Vec<DeadLetter>,
+    pub total: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,58 +70,35 @@ pub enum Selector {
 }
 
 impl Selector {
-    fn matches(&self, letter: &DeadLetter) -> bool {
+    fn selection(&self) -> Selection<'_> {
         match self {
-            Selector::All => true,
-            Selector::EventIds(ids) => ids.contains(&letter.event_id),
-            Selector::EventType(wanted) => letter
-                .event_type
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case(wanted)),
+            Selector::All => Selection {
+                event_ids: &[],
+                event_type: None,
+            },
+            Selector::EventIds(ids) => Selection {
+                event_ids: ids,
+                event_type: None,
+            },
+            Selector::EventType(wanted) => Selection {
+                event_ids: &[],
+                event_type: Some(wanted),
+            },
         }
     }
 }
 
-fn summarise(message: &BasicGetMessage) -> DeadLetter {
-    let properties = &message.delivery.properties;
-    let headers = properties.headers().clone().unwrap_or_default();
-    let header = |name: &str| header_text(&headers, name);
-    let body: Value = serde_json::from_slice(&message.delivery.data).unwrap_or(Value::Null);
-    let body_text = |field: &str| body.get(field).and_then(Value::as_str).map(str::to_owned);
+fn summary(row: &IndexedDeadLetter) -> DeadLetter {
     DeadLetter {
-        event_id: body_text("eventId")
-            .or_else(|| body_text("id"))
-            .or_else(|| properties.message_id().as_ref().map(|m| m.to_string()))
-            .unwrap_or_default(),
-        source: header(X_SOURCE).or_else(|| body_text("source")),
-        event_type: properties
-            .kind()
-            .as_ref()
-            .map(|k| k.to_string())
-            .or_else(|| body_text("eventType")),
-        family: body_text("family"),
-        queue: header(X_HOOKGATE_QUEUE),
-        attempts: attempts(properties),
-        error: header(X_HOOKGATE_ERROR),
-        failed_at: header(X_HOOKGATE_FAILED_AT),
+        event_id: row.event_id.clone(),
+        source: row.source.clone(),
+        event_type: row.event_type.clone(),
+        family: row.family.clone(),
+        queue: Some(row.queue.clone()),
+        attempts: row.attempts,
+        error: Some(row.error.clone()),
+        failed_at: Some(format_time(&row.failed_at)),
     }
-}
-
-fn headers_json(headers: &FieldTable) -> serde_json::Map<String, Value> {
-    headers
-        .inner()
-        .iter()
-        .map(|(k, v)| {
-            let value = match v {
-                AMQPValue::LongLongInt(n) => Value::from(*n),
-                AMQPValue::LongInt(n) => Value::from(*n),
-                other => value_text(other)
-                    .map(Value::from)
-                    .unwrap_or_else(|| Value::from(format!("{other:?}"))),
-            };
-            (k.to_string(), value)
-        })
-        .collect()
 }
 
 /// Messages in the DLQ now.
@@ -118,36 +106,238 @@ pub async fn depth(channel: &Channel, names: &Names) -> lapin::Result<u32> {
     Ok(inspect_queue(channel, &names.dlq()).await?.message_count())
 }
 
-/// Takes up to `limit` messages without acknowledging them.
-async fn take(
-    channel: &Channel,
-    names: &Names,
-    limit: usize,
-) -> lapin::Result<Vec<BasicGetMessage>> {
-    let mut taken = Vec::new();
-    while taken.len() < limit {
-        match channel
-            .basic_get(
-                names.dlq().as_str().into(),
-                BasicGetOptions { no_ack: false },
-            )
-            .await?
-        {
-            Some(message) => taken.push(message),
-            None => break,
-        }
-    }
-    Ok(taken)
+/// Up to `limit` dead letters, oldest failure first, then the parked events; with the total.
+pub async fn list(pool: &PgPool, limit: usize) -> Result<Listing, OpsError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let (rows, indexed) = dead_letter_index::list(pool, limit).await?;
+    let mut letters: Vec<DeadLetter> = rows.iter().map(summary).collect();
+    let parked_total = dead_letters::count_parked(pool, &ParkedSelection::all()).await?;
+    let room = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(letters.len());
+    letters.extend(parked_letters(pool, room).await?);
+    Ok(Listing {
+        letters,
+        total: u64::try_from(indexed).unwrap_or(0) + parked_total,
+    })
 }
 
-/// Requeues what was taken and waits (up to 5 s) until the broker shows it again, so a
-/// command that follows (a purge, another listing) sees every dead letter.
-async fn give_back(
+/// The event's latest dead letter, with its headers and body.
+pub async fn show(pool: &PgPool, event_id: &str) -> Result<Option<Detail>, OpsError> {
+    Ok(dead_letter_index::latest(pool, event_id)
+        .await?
+        .map(|row| Detail {
+            summary: summary(&row),
+            body: serde_json::from_slice(&row.body)
+                .unwrap_or_else(|_| Value::from(String::from_utf8_lossy(&row.body).into_owned())),
+            headers: row.headers.0,
+        }))
+}
+
+/// What a replay of a selection will take: the dead letters by (queue, message id), the
+/// parked events, and the figures a dry run reports.
+pub struct Plan {
+    wanted: HashSet<(String, String)>,
+    parked: ParkedSelection,
+    pub counts: Counts,
+}
+
+/// Plans the replay of `selector`'s dead letters and parked events from the index, touching
+/// nothing. Unknown event ids and a selection that matches nothing are refused. The plan's
+/// counts, marked as a dry run, are exactly what [`replay`] will report unless dead letters
+/// come or go meanwhile.
+pub async fn plan(pool: &PgPool, selector: &Selector) -> Result<Plan, OpsError> {
+    refuse_unknown(pool, selector).await?;
+    let wanted: HashSet<(String, String)> = dead_letter_index::select(pool, &selector.selection())
+        .await?
+        .into_iter()
+        .collect();
+    let parked = parked_selection(selector);
+    let parked_wanted = dead_letters::count_parked(pool, &parked).await?;
+    if wanted.is_empty() && parked_wanted == 0 {
+        return Err(OpsError::Selection(
+            "no dead letter matches the selection".into(),
+        ));
+    }
+    let indexed = u64::try_from(dead_letter_index::count(pool).await?).unwrap_or(0);
+    let parked_all = dead_letters::count_parked(pool, &ParkedSelection::all()).await?;
+    let replayed = wanted.len() as u64 + parked_wanted;
+    Ok(Plan {
+        wanted,
+        parked,
+        counts: Counts {
+            replayed,
+            skipped: (indexed + parked_all).saturating_sub(replayed),
+            dry_run: true,
+        },
+    })
+}
+
+/// Carries out `plan`: sends its dead letters back to the queues they failed in, then
+/// releases its parked events to the relay. `replayed` counts what was taken, `skipped` what
+/// was left. `progress` gets (messages looked at, messages in the DLQ at the start).
+pub async fn replay(
     channel: &Channel,
     names: &Names,
-    messages: &[BasicGetMessage],
-) -> lapin::Result<()> {
-    for message in messages {
+    pool: &PgPool,
+    plan: Plan,
+    progress: impl FnMut(u64, u64),
+) -> Result<Counts, OpsError> {
+    let mut replayed = replay_queue(channel, names, pool, plan.wanted, progress).await?;
+    replayed += dead_letters::release_parked(pool, &plan.parked).await?;
+    let total = plan.counts.replayed + plan.counts.skipped;
+    Ok(Counts {
+        replayed,
+        skipped: total.saturating_sub(replayed),
+        dry_run: false,
+    })
+}
+
+/// An event id that names no dead letter and no parked event is a mistake, not "nothing to do".
+async fn refuse_unknown(pool: &PgPool, selector: &Selector) -> Result<(), OpsError> {
+    let Selector::EventIds(ids) = selector else {
+        return Ok(());
+    };
+    if ids.is_empty() {
+        return Err(OpsError::Selection("give at least one event id".into()));
+    }
+    let mut known: HashSet<String> = dead_letter_index::known_event_ids(pool, ids)
+        .await?
+        .into_iter()
+        .collect();
+    known.extend(dead_letters::parked_event_ids(pool, ids).await?);
+    let unknown: Vec<&str> = ids
+        .iter()
+        .filter(|id| !known.contains(*id))
+        .map(String::as_str)
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(OpsError::Selection(format!(
+            "no dead letter for event id {}",
+            unknown.join(", ")
+        )))
+    }
+}
+
+/// Walks the DLQ once, oldest first, until every wanted (queue, message) is back in its
+/// queue; returns how many went back. A copy of one already sent back is dropped; a message
+/// not wanted goes to the tail (indexed, if it was not); a wanted one no longer in the queue
+/// is forgotten.
+async fn replay_queue(
+    channel: &Channel,
+    names: &Names,
+    pool: &PgPool,
+    mut wanted: HashSet<(String, String)>,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<u64, OpsError> {
+    let depth = u64::from(depth(channel, names).await?);
+    let mut sent = HashSet::new();
+    let mut seen = 0;
+    while seen < depth && !wanted.is_empty() {
+        let Some(message) = take_one(channel, names).await? else {
+            break;
+        };
+        seen += 1;
+        progress(seen, depth);
+        let properties = &message.delivery.properties;
+        let Some(facts) = DeadLetterFacts::read(properties, &message.delivery.data) else {
+            // Not put here by hookgate: it stays, at the tail.
+            to_tail(channel, names, &message).await?;
+            continue;
+        };
+        let key = (facts.queue.clone(), facts.message_id.clone());
+        if wanted.contains(&key) {
+            if send_back(channel, &facts.queue, &message).await? {
+                message.delivery.ack(BasicAckOptions::default()).await?;
+                dead_letter_index::remove(pool, &key.0, &key.1).await?;
+                wanted.remove(&key);
+                sent.insert(key);
+            } else {
+                to_tail(channel, names, &message).await?;
+            }
+        } else if sent.contains(&key) {
+            message.delivery.ack(BasicAckOptions::default()).await?;
+        } else {
+            dead_letter_index::adopt(pool, &facts).await?;
+            to_tail(channel, names, &message).await?;
+        }
+    }
+    for (queue, message_id) in &wanted {
+        tracing::warn!(%queue, %message_id, "indexed dead letter not found in the DLQ; forgotten");
+        dead_letter_index::remove(pool, queue, message_id).await?;
+    }
+    Ok(sent.len() as u64)
+}
+
+/// What [`reindex`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reindexed {
+    /// Dead letters in the queue that had no index row.
+    pub indexed: u64,
+    /// Further copies of one (queue, message), removed so that one is left.
+    pub duplicates_removed: u64,
+}
+
+/// Walks the DLQ once and indexes every dead letter the index lacks: those dead-lettered by a
+/// hookgate older than the index, or by a process that died between the broker's confirm and
+/// its commit. Keeps one copy per (queue, message). `progress` as for [`replay`].
+pub async fn reindex(
+    channel: &Channel,
+    names: &Names,
+    pool: &PgPool,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<Reindexed, OpsError> {
+    let depth = u64::from(depth(channel, names).await?);
+    let mut done = Reindexed::default();
+    let mut seen_keys = HashSet::new();
+    for seen in 1..=depth {
+        let Some(message) = take_one(channel, names).await? else {
+            break;
+        };
+        progress(seen, depth);
+        if let Some(facts) =
+            DeadLetterFacts::read(&message.delivery.properties, &message.delivery.data)
+        {
+            if !seen_keys.insert((facts.queue.clone(), facts.message_id.clone())) {
+                message.delivery.ack(BasicAckOptions::default()).await?;
+                done.duplicates_removed += 1;
+                continue;
+            }
+            if dead_letter_index::adopt(pool, &facts).await? == Claim::New {
+                done.indexed += 1;
+            }
+        }
+        to_tail(channel, names, &message).await?;
+    }
+    Ok(done)
+}
+
+async fn take_one(channel: &Channel, names: &Names) -> lapin::Result<Option<BasicGetMessage>> {
+    channel
+        .basic_get(
+            names.dlq().as_str().into(),
+            BasicGetOptions { no_ack: false },
+        )
+        .await
+}
+
+/// Publishes the message again at the DLQ's tail, then acknowledges the copy taken: unlike a
+/// requeue, this raises no delivery count. Requeued instead when the broker does not take it.
+async fn to_tail(channel: &Channel, names: &Names, message: &BasicGetMessage) -> lapin::Result<()> {
+    let outcome = publish_confirmed(
+        channel,
+        "",
+        &names.dlq(),
+        &message.delivery.data,
+        message.delivery.properties.clone(),
+    )
+    .await?;
+    if outcome == Outcome::Taken {
+        message.delivery.ack(BasicAckOptions::default()).await?;
+    } else {
         message
             .delivery
             .nack(BasicNackOptions {
@@ -156,111 +346,7 @@ async fn give_back(
             })
             .await?;
     }
-    for _ in 0..100 {
-        if depth(channel, names).await? as usize >= messages.len() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     Ok(())
-}
-
-/// Up to `limit` dead letters: those in the DLQ, then the parked events.
-pub async fn list(
-    channel: &Channel,
-    names: &Names,
-    pool: &PgPool,
-    limit: usize,
-) -> Result<Vec<DeadLetter>, OpsError> {
-    let taken = take(channel, names, limit).await?;
-    let mut letters: Vec<DeadLetter> = taken.iter().map(summarise).collect();
-    give_back(channel, names, &taken).await?;
-    letters.extend(parked_letters(pool, limit.saturating_sub(letters.len())).await?);
-    Ok(letters)
-}
-
-pub async fn show(
-    channel: &Channel,
-    names: &Names,
-    event_id: &str,
-) -> lapin::Result<Option<Detail>> {
-    let taken = take(channel, names, usize::MAX).await?;
-    let found = taken
-        .iter()
-        .find(|m| summarise(m).event_id == event_id)
-        .map(|m| {
-            let body = serde_json::from_slice(&m.delivery.data).unwrap_or_else(|_| {
-                Value::from(String::from_utf8_lossy(&m.delivery.data).into_owned())
-            });
-            Detail {
-                summary: summarise(m),
-                headers: headers_json(&m.delivery.properties.headers().clone().unwrap_or_default()),
-                body,
-            }
-        });
-    give_back(channel, names, &taken).await?;
-    Ok(found)
-}
-
-/// Sends the selected dead letters back to the queues they failed in, then releases the
-/// selected parked events to the relay; counts both. Every message in the DLQ is looked at
-/// once: it is held unacknowledged until the end, so `basic.get` runs dry. A message this run
-/// already sent back that fails again and returns meanwhile is left for the next run.
-/// `progress` gets (messages looked at, messages in the DLQ at the start), the second figure
-/// being the broker's estimate.
-pub async fn replay(
-    channel: &Channel,
-    names: &Names,
-    pool: &PgPool,
-    selector: &Selector,
-    dry_run: bool,
-    progress: impl FnMut(u64, u64),
-) -> Result<Counts, OpsError> {
-    let mut counts = replay_queue(channel, names, selector, dry_run, progress).await?;
-    counts.replayed += release_parked(pool, selector, dry_run).await?;
-    Ok(counts)
-}
-
-async fn replay_queue(
-    channel: &Channel,
-    names: &Names,
-    selector: &Selector,
-    dry_run: bool,
-    mut progress: impl FnMut(u64, u64),
-) -> lapin::Result<Counts> {
-    let estimate = u64::from(depth(channel, names).await?);
-    let mut counts = Counts::default();
-    let mut left = Vec::new();
-    let mut sent_back = std::collections::HashSet::new();
-    let mut seen = 0;
-    while let Some(message) = take(channel, names, 1).await?.pop() {
-        seen += 1;
-        let letter = summarise(&message);
-        if sent_back.contains(&letter.event_id) {
-            left.push(message);
-            continue;
-        }
-        let target = letter.queue.clone().filter(|_| selector.matches(&letter));
-        let sent = match &target {
-            Some(queue) if !dry_run => send_back(channel, queue, &message).await?,
-            _ => false,
-        };
-        if sent {
-            message.delivery.ack(BasicAckOptions::default()).await?;
-            sent_back.insert(letter.event_id);
-        } else {
-            left.push(message);
-        }
-        // A dry run counts what it would send; a real run what the broker confirmed.
-        if sent || (dry_run && target.is_some()) {
-            counts.replayed += 1;
-        } else {
-            counts.skipped += 1;
-        }
-        progress(seen, estimate.max(seen));
-    }
-    give_back(channel, names, &left).await?;
-    Ok(counts)
 }
 
 async fn send_back(
@@ -280,18 +366,12 @@ async fn send_back(
     for name in FAILURE_HEADERS {
         headers.remove(name);
     }
-    let outcome = publish_confirmed(
-        channel,
-        "",
-        queue,
-        &message.delivery.data,
-        message
-            .delivery
-            .properties
-            .clone()
-            .with_headers(FieldTable::from(headers)),
-    )
-    .await?;
+    let properties: BasicProperties = message
+        .delivery
+        .properties
+        .clone()
+        .with_headers(FieldTable::from(headers));
+    let outcome = publish_confirmed(channel, "", queue, &message.delivery.data, properties).await?;
     let sent = outcome == Outcome::Taken;
     if !sent {
         tracing::warn!(%queue, "replay not confirmed; the message stays in the DLQ");
@@ -299,10 +379,14 @@ async fn send_back(
     Ok(sent)
 }
 
-pub async fn purge(channel: &Channel, names: &Names) -> lapin::Result<u32> {
-    channel
+/// Empties the DLQ and its index; returns how many messages the broker removed.
+pub async fn purge(channel: &Channel, names: &Names, pool: &PgPool) -> Result<u32, OpsError> {
+    let started = chrono::Utc::now();
+    let purged = channel
         .queue_purge(names.dlq().as_str().into(), QueuePurgeOptions::default())
-        .await
+        .await?;
+    dead_letter_index::clear(pool, started).await?;
+    Ok(purged)
 }
 
 /// The `queue` a parked event is listed under.
@@ -325,20 +409,10 @@ async fn parked_letters(pool: &PgPool, limit: usize) -> Result<Vec<DeadLetter>, 
         .collect())
 }
 
-/// Hands the selected parked events back to the relay; returns how many (with `dry_run`, how
-/// many it would).
-async fn release_parked(
-    pool: &PgPool,
-    selector: &Selector,
-    dry_run: bool,
-) -> Result<u64, sqlx::Error> {
-    let selection = match selector {
-        Selector::All => ParkedSelection {
-            event_ids: Vec::new(),
-            event_type: None,
-        },
-        // No ids selects nothing, not everything.
-        Selector::EventIds(ids) if ids.is_empty() => return Ok(0),
+/// The parked events `selector` takes.
+fn parked_selection(selector: &Selector) -> ParkedSelection {
+    match selector {
+        Selector::All => ParkedSelection::all(),
         Selector::EventIds(ids) => ParkedSelection {
             event_ids: ids.clone(),
             event_type: None,
@@ -347,10 +421,5 @@ async fn release_parked(
             event_ids: Vec::new(),
             event_type: Some(wanted.clone()),
         },
-    };
-    if dry_run {
-        dead_letters::count_parked(pool, &selection).await
-    } else {
-        dead_letters::release_parked(pool, &selection).await
     }
 }

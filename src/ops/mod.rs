@@ -21,9 +21,12 @@ pub enum OpsError {
     Selection(String),
 }
 
-/// What a replay did: `replayed` messages sent back, `skipped` ones looked at and left.
+/// What a replay did, or with `dry_run` would do: `replayed` sent back, `skipped` left.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Counts {
     pub replayed: u64,
     pub skipped: u64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }

@@ -20,6 +20,29 @@ pub struct ParkedSelection {
     pub event_type: Option<String>,
 }
 
+impl ParkedSelection {
+    pub fn all() -> ParkedSelection {
+        ParkedSelection {
+            event_ids: Vec::new(),
+            event_type: None,
+        }
+    }
+}
+
+/// Of `event_ids`, those of parked events.
+pub async fn parked_event_ids(
+    pool: &PgPool,
+    event_ids: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT event_id FROM inbox_events
+         WHERE parked_at IS NOT NULL AND event_id = ANY($1)",
+    )
+    .bind(event_ids)
+    .fetch_all(pool)
+    .await
+}
+
 pub async fn parked(pool: &PgPool, limit: i64) -> Result<Vec<ParkedEvent>, sqlx::Error> {
     sqlx::query_as(
         "SELECT event_id, source, event_type, family, park_error, parked_at FROM inbox_events

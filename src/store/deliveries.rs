@@ -30,10 +30,8 @@ pub async fn claim(
     ids: &[&str],
 ) -> Result<(ClaimedBatch, Vec<Claim>), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let rows: Vec<(bool, bool)> = sqlx::query_as(
-        "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || E'\\n' || id, 0)),
-                EXISTS (SELECT 1 FROM notification_deliveries d
-                        WHERE d.subscriber = $1 AND d.notification_id = id)
+    let locked: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || E'\\n' || id, 0))
          FROM UNNEST($2::text[]) WITH ORDINALITY AS claimed(id, position)
          ORDER BY position",
     )
@@ -41,13 +39,27 @@ pub async fn claim(
     .bind(ids)
     .fetch_all(&mut *tx)
     .await?;
-    let claims = rows
-        .into_iter()
-        .map(|(locked, delivered)| match (locked, delivered) {
-            (_, true) => Claim::Delivered,
-            (true, false) => Claim::Held,
-            (false, false) => Claim::Busy,
-        })
+    // A statement of its own, after the locks: its snapshot then sees every delivery that the
+    // previous holder of a lock committed. Read in the locking statement, a delivery committed
+    // between that statement's start and its lock would be missed and POSTed again.
+    let delivered: Vec<String> = sqlx::query_scalar(
+        "SELECT notification_id FROM notification_deliveries
+         WHERE subscriber = $1 AND notification_id = ANY($2)",
+    )
+    .bind(subscriber)
+    .bind(ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let claims = ids
+        .iter()
+        .zip(locked)
+        .map(
+            |(id, locked)| match (locked, delivered.iter().any(|d| d == id)) {
+                (_, true) => Claim::Delivered,
+                (true, false) => Claim::Held,
+                (false, false) => Claim::Busy,
+            },
+        )
         .collect();
     Ok((
         ClaimedBatch {

@@ -7,6 +7,7 @@
 //! - [`deliveries`]: the notifications each subscriber has taken, so none is POSTed twice.
 //! - [`read_model`]: the per-family object tables and their status history.
 //! - [`dead_letters`]: parked events, the dead letters that live in PostgreSQL.
+//! - [`dead_letter_index`]: the index of the broker's DLQ, one row per dead letter.
 
 // SQL fragments that more than one module's statements need, written once. Macros, so that
 // statements stay `&'static str` built with `concat!` rather than assembled at run time.
@@ -39,6 +40,7 @@ macro_rules! event_state {
 }
 
 pub mod archive;
+pub mod dead_letter_index;
 pub mod dead_letters;
 pub mod deliveries;
 pub mod inbox;

@@ -2,11 +2,13 @@
 //! routing keys. The relays, the workers, the DLQ tools and the notifier all read and write
 //! messages through this module only.
 
+mod dead_letter;
 mod event;
 mod headers;
 mod notification;
 mod routing;
 
+pub use dead_letter::DeadLetterFacts;
 pub use event::{event_message, EventKey, EventMessageParts, EventRef, EventRow, ReadingColumns};
 pub use headers::{
     attempts, header_number, header_text, text_value, value_text, FAILURE_HEADERS, X_EVENT_ID,

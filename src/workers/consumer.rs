@@ -1,7 +1,7 @@
 //! The consume loop every worker shares: explicit prefetch, manual acks, bounded concurrency,
 //! reconnection, and the retry/dead-letter moves of SPEC 4.
 
-use super::dispose::{move_failed, Failure, Moved};
+use super::dispose::{move_failed, Destinations, Failure, Moved};
 use crate::{amqp::Broker, supervisor::Heartbeat, telemetry::Metrics};
 use futures_util::{FutureExt, StreamExt};
 use lapin::{
@@ -10,6 +10,7 @@ use lapin::{
     types::FieldTable,
     Channel,
 };
+use sqlx::PgPool;
 use std::{future::Future, panic::AssertUnwindSafe, sync::Arc, time::Duration};
 use tokio::{sync::Semaphore, task::JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -20,6 +21,9 @@ pub const OUTCOMES: [&str; 4] = ["done", "retried", "dead_lettered", "requeued"]
 
 /// How long the steps under way get to settle their messages when consuming ends.
 const STEP_DRAIN: Duration = Duration::from_secs(10);
+
+/// How long a message that could not be moved waits before it is handed back to the queue.
+const REQUEUE_PAUSE: Duration = Duration::from_secs(1);
 
 pub trait Handler: Send + Sync + 'static {
     /// Handles deliveries that arrived together; one outcome per delivery, in order.
@@ -37,6 +41,8 @@ pub struct Consumer<H: Handler> {
     pub handler: Arc<H>,
     pub broker: Arc<Broker>,
     pub metrics: Arc<Metrics>,
+    /// Where the DLQ index is written.
+    pub pool: PgPool,
     pub prefetch: u16,
     /// Deliveries handed to the handler at once, at most; a batch never waits for more to
     /// arrive, it takes what is already there.
@@ -154,6 +160,7 @@ impl<H: Handler> Consumer<H> {
                 handler: self.handler.clone(),
                 broker: self.broker.clone(),
                 metrics: self.metrics.clone(),
+                pool: self.pool.clone(),
                 channel: channel.clone(),
             };
             let span = tracing::info_span!("consume", queue = %self.queue, messages = batch.len());
@@ -186,6 +193,7 @@ struct Step<H> {
     handler: Arc<H>,
     broker: Arc<Broker>,
     metrics: Arc<Metrics>,
+    pool: PgPool,
     channel: Channel,
 }
 
@@ -231,30 +239,32 @@ impl<H: Handler> Step<H> {
             Ok(()) => "done",
             Err(failure) => {
                 let topology = self.broker.topology();
-                match move_failed(
-                    &self.channel,
-                    &topology.names,
-                    &topology.tiers,
-                    &self.queue,
-                    &delivery,
-                    failure,
-                )
-                .await
-                {
+                let to = Destinations {
+                    names: &topology.names,
+                    tiers: &topology.tiers,
+                    index: &self.pool,
+                };
+                match move_failed(&self.channel, &to, &self.queue, &delivery, failure).await {
                     Ok(Moved::Retry { tier }) => {
                         tracing::warn!(%failure, %tier, "failed; retrying later");
                         "retried"
                     }
-                    Ok(Moved::DeadLettered) => {
-                        tracing::error!(%failure, "failed; dead-lettered");
+                    Ok(moved @ (Moved::DeadLettered | Moved::AlreadyDeadLettered)) => {
+                        if moved == Moved::DeadLettered {
+                            tracing::error!(%failure, "failed; dead-lettered");
+                        } else {
+                            tracing::warn!(%failure, "failed again; its dead letter is in the DLQ already");
+                        }
                         self.handler
                             .dead_lettered(&delivery, &failure.to_string())
                             .await;
                         "dead_lettered"
                     }
                     Err(error) => {
-                        // Not moved: the broker keeps the message and delivers it again.
+                        // Not moved: the broker keeps the message and delivers it again, after
+                        // a pause, so an index or broker outage is not a busy loop.
                         tracing::warn!(%failure, %error, "failed and could not be moved; requeued");
+                        tokio::time::sleep(REQUEUE_PAUSE).await;
                         let _ = delivery
                             .nack(BasicNackOptions {
                                 requeue: true,

@@ -1,14 +1,18 @@
 //! Where a message goes when handling it failed: the next retry tier for a transient failure,
 //! the dead-letter queue for a permanent one or after the last tier. Each move is a publish
-//! with confirm; the caller acknowledges the original only after it succeeded.
+//! with confirm; the caller acknowledges the original only after it succeeded. A dead letter is
+//! indexed in the same transaction that waits for its confirm, and a message whose dead letter
+//! is already in the DLQ is not sent there again.
 
 use crate::amqp::{publish_confirmed, Names, Outcome, RetryTier};
 use crate::catalogue::bounded_error;
+use crate::store::dead_letter_index::{self, Claim};
 use crate::wire::{
-    attempts, text_value, X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR, X_HOOKGATE_FAILED_AT,
-    X_HOOKGATE_QUEUE,
+    attempts, text_value, DeadLetterFacts, X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR,
+    X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE,
 };
-use lapin::{message::Delivery, types::AMQPValue, Channel};
+use lapin::{message::Delivery, types::AMQPValue, BasicProperties, Channel};
+use sqlx::PgPool;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Failure {
@@ -22,8 +26,12 @@ pub enum Failure {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Moved {
-    Retry { tier: String },
+    Retry {
+        tier: String,
+    },
     DeadLettered,
+    /// Its dead letter was in the DLQ already (a redelivered copy failed again): not sent twice.
+    AlreadyDeadLettered,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,12 +40,20 @@ pub enum MoveError {
     Broker(#[from] lapin::Error),
     #[error("the broker did not take the message ({0:?})")]
     NotTaken(Outcome),
+    #[error("the dead-letter index is unavailable: {0}")]
+    Index(#[from] sqlx::Error),
+}
+
+/// Where failed messages go, and the index of those that went to the DLQ.
+pub struct Destinations<'a> {
+    pub names: &'a Names,
+    pub tiers: &'a [RetryTier],
+    pub index: &'a PgPool,
 }
 
 pub async fn move_failed(
     channel: &Channel,
-    names: &Names,
-    tiers: &[RetryTier],
+    to: &Destinations<'_>,
     queue: &str,
     delivery: &Delivery,
     failure: &Failure,
@@ -53,29 +69,53 @@ pub async fn move_failed(
     let next_tier = match failure {
         Failure::Transient(_) => usize::try_from(attempts - 1)
             .ok()
-            .and_then(|i| tiers.get(i)),
+            .and_then(|i| to.tiers.get(i)),
         Failure::Permanent(_) => None,
     };
-    let (exchange, routing_key, moved) = match next_tier {
-        Some(tier) => (
-            String::new(),
-            names.retry(queue, tier),
-            Moved::Retry {
+    if let Some(tier) = next_tier {
+        let properties = delivery.properties.clone().with_headers(headers);
+        let retry = to.names.retry(queue, tier);
+        return match publish_confirmed(channel, "", &retry, &delivery.data, properties).await? {
+            Outcome::Taken => Ok(Moved::Retry {
                 tier: tier.name.clone(),
-            },
-        ),
-        None => {
-            headers.insert(X_HOOKGATE_QUEUE.into(), text_value(queue));
-            headers.insert(
-                X_HOOKGATE_FAILED_AT.into(),
-                text_value(&crate::catalogue::format_time(&chrono::Utc::now())),
-            );
-            (names.dead(), queue.to_owned(), Moved::DeadLettered)
+            }),
+            other => Err(MoveError::NotTaken(other)),
+        };
+    }
+    headers.insert(X_HOOKGATE_QUEUE.into(), text_value(queue));
+    headers.insert(
+        X_HOOKGATE_FAILED_AT.into(),
+        text_value(&crate::catalogue::format_time(&chrono::Utc::now())),
+    );
+    dead_letter(
+        channel,
+        to,
+        queue,
+        delivery.properties.clone().with_headers(headers),
+        &delivery.data,
+    )
+    .await
+}
+
+async fn dead_letter(
+    channel: &Channel,
+    to: &Destinations<'_>,
+    queue: &str,
+    properties: BasicProperties,
+    body: &[u8],
+) -> Result<Moved, MoveError> {
+    let facts = DeadLetterFacts::of(queue.to_owned(), &properties, body);
+    let mut tx = to.index.begin().await?;
+    if dead_letter_index::claim(&mut tx, &facts).await? == Claim::AlreadyDeadLettered {
+        tx.commit().await?;
+        return Ok(Moved::AlreadyDeadLettered);
+    }
+    match publish_confirmed(channel, &to.names.dead(), queue, body, properties).await? {
+        // Indexed only once the broker holds it; without the confirm the row rolls back.
+        Outcome::Taken => {
+            tx.commit().await?;
+            Ok(Moved::DeadLettered)
         }
-    };
-    let properties = delivery.properties.clone().with_headers(headers);
-    match publish_confirmed(channel, &exchange, &routing_key, &delivery.data, properties).await? {
-        Outcome::Taken => Ok(moved),
         other => Err(MoveError::NotTaken(other)),
     }
 }

@@ -6,6 +6,7 @@ mod support;
 mod batches;
 mod broker_nodes;
 mod cli;
+mod dead_letters;
 mod dedupe;
 mod health;
 mod hostile;

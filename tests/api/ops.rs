@@ -10,7 +10,7 @@ use crate::support::{
 };
 use serde_json::{json, Value};
 
-async fn dead_letters(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn dead_letters(app: &TestApp) -> Vec<Value> {
     app.cli_json(&["dlq", "list", "--json"])
         .await
         .as_array()
@@ -18,7 +18,7 @@ async fn dead_letters(app: &TestApp) -> Vec<Value> {
         .clone()
 }
 
-async fn two_bad_events(app: &TestApp) {
+pub(crate) async fn two_bad_events(app: &TestApp) {
     let no_id = json!({"status": "Closed", "transactionTime": "2021-10-28T11:07:31.019Z"});
     let no_time = json!({"id": "p", "status": "CLOSED"});
     app.post_event("bad-1", "CARD_TRANSACTION.UPDATED", no_id)
@@ -76,7 +76,7 @@ async fn a_replayed_message_that_fails_again_starts_its_attempts_afresh() {
     let dry = app
         .cli_json(&["dlq", "replay", "--all", "--dry-run", "--json"])
         .await;
-    assert_eq!(dry, json!({"replayed": 2, "skipped": 0}));
+    assert_eq!(dry, json!({"replayed": 2, "skipped": 0, "dryRun": true}));
     assert_eq!(
         dead_letters(&app).await.len(),
         2,

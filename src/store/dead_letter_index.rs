@@ -1,0 +1,168 @@
+//! The DLQ index (`dead_letter_index`): one row per (consumer queue, message) in the broker's
+//! DLQ, so listing and showing dead letters read here and never touch the queue.
+
+use crate::wire::DeadLetterFacts;
+use chrono::{DateTime, Utc};
+use sqlx::{types::Json, PgConnection, PgPool};
+
+#[derive(sqlx::FromRow, Debug)]
+pub struct IndexedDeadLetter {
+    pub queue: String,
+    pub message_id: String,
+    pub event_id: String,
+    pub source: Option<String>,
+    pub event_type: Option<String>,
+    pub family: Option<String>,
+    pub attempts: i64,
+    pub error: String,
+    pub failed_at: DateTime<Utc>,
+    pub headers: Json<serde_json::Map<String, serde_json::Value>>,
+    pub body: Vec<u8>,
+}
+
+/// Which dead letters: all, these event ids, or this event type (any case). No ids and no
+/// type means all; callers decide what an empty id list means before asking.
+pub struct Selection<'a> {
+    pub event_ids: &'a [String],
+    pub event_type: Option<&'a str>,
+}
+
+const SELECTED: &str = "(cardinality($1::text[]) = 0 OR event_id = ANY($1))
+     AND ($2::text IS NULL OR upper(event_type) = upper($2))";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// No dead letter for this (queue, message) yet: the caller publishes one and commits.
+    New,
+    /// One is in the DLQ already; its row now carries the latest failure.
+    AlreadyDeadLettered,
+}
+
+/// Writes `facts` under its key inside the caller's transaction, which holds the row until it
+/// commits (after the broker confirmed the dead letter) or rolls back (it did not).
+pub async fn claim(conn: &mut PgConnection, facts: &DeadLetterFacts) -> Result<Claim, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO dead_letter_index
+             (queue, message_id, event_id, source, event_type, family, attempts, error,
+              failed_at, headers, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (queue, message_id) DO NOTHING",
+    )
+    .bind(&facts.queue)
+    .bind(&facts.message_id)
+    .bind(&facts.event_id)
+    .bind(&facts.source)
+    .bind(&facts.event_type)
+    .bind(&facts.family)
+    .bind(facts.attempts)
+    .bind(&facts.error)
+    .bind(facts.failed_at)
+    .bind(Json(&facts.headers))
+    .bind(&facts.body)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(Claim::New);
+    }
+    sqlx::query(
+        "UPDATE dead_letter_index SET attempts = $3, error = $4, failed_at = $5, headers = $6
+         WHERE queue = $1 AND message_id = $2",
+    )
+    .bind(&facts.queue)
+    .bind(&facts.message_id)
+    .bind(facts.attempts)
+    .bind(&facts.error)
+    .bind(facts.failed_at)
+    .bind(Json(&facts.headers))
+    .execute(&mut *conn)
+    .await?;
+    Ok(Claim::AlreadyDeadLettered)
+}
+
+/// Indexes a dead letter found in the queue without a row (dead-lettered before the index
+/// existed, or by a process that died between the confirm and its commit).
+pub async fn adopt(pool: &PgPool, facts: &DeadLetterFacts) -> Result<Claim, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    claim(&mut conn, facts).await
+}
+
+/// The oldest `limit` dead letters, and how many there are in all.
+pub async fn list(pool: &PgPool, limit: i64) -> Result<(Vec<IndexedDeadLetter>, i64), sqlx::Error> {
+    let rows = sqlx::query_as(
+        "SELECT * FROM dead_letter_index ORDER BY failed_at, queue, message_id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar("SELECT count(*) FROM dead_letter_index")
+        .fetch_one(pool)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The event's most recent dead letter, whichever queue it failed in.
+pub async fn latest(
+    pool: &PgPool,
+    event_id: &str,
+) -> Result<Option<IndexedDeadLetter>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT * FROM dead_letter_index WHERE event_id = $1
+         ORDER BY failed_at DESC, queue LIMIT 1",
+    )
+    .bind(event_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The (queue, message id) keys of the selected dead letters.
+pub async fn select(
+    pool: &PgPool,
+    selection: &Selection<'_>,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT queue, message_id FROM dead_letter_index WHERE {SELECTED}"
+    ))
+    .bind(selection.event_ids)
+    .bind(selection.event_type)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM dead_letter_index")
+        .fetch_one(pool)
+        .await
+}
+
+/// Of `event_ids`, those with a dead letter here.
+pub async fn known_event_ids(
+    pool: &PgPool,
+    event_ids: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT DISTINCT event_id FROM dead_letter_index WHERE event_id = ANY($1)")
+        .bind(event_ids)
+        .fetch_all(pool)
+        .await
+}
+
+/// Forgets a dead letter taken out of the queue.
+pub async fn remove(pool: &PgPool, queue: &str, message_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM dead_letter_index WHERE queue = $1 AND message_id = $2")
+        .bind(queue)
+        .bind(message_id)
+        .execute(pool)
+        .await
+        .map(drop)
+}
+
+/// Forgets every dead letter indexed up to `until`, after the queue was purged.
+pub async fn clear(pool: &PgPool, until: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM dead_letter_index WHERE failed_at <= $1")
+            .bind(until)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}

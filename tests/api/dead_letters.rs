@@ -1,0 +1,208 @@
+//! Dead letters whose meaning holds under repetition (issue: DLQ semantics): one dead letter
+//! per (event, queue) however often it fails again, a dry run that says what the run does,
+//! looking that changes nothing, and selections that cannot be meant refused.
+
+use crate::{
+    ops::{dead_letters, two_bad_events},
+    support::{amqp, assert_error, eventually, spawn_app, TestApp},
+};
+use lapin::options::BasicGetOptions;
+use serde_json::{json, Value};
+
+/// The messages in the app's DLQ by event id, each with whether it was delivered before. Taken
+/// unacknowledged on a connection of the test's own, which gives them back when it closes.
+async fn dlq_messages(app: &TestApp) -> Vec<(String, bool)> {
+    let connection = amqp::connect().await;
+    let channel = connection.create_channel().await.unwrap();
+    let mut found = Vec::new();
+    while let Some(message) = channel
+        .basic_get(
+            app.names().dlq().as_str().into(),
+            BasicGetOptions { no_ack: false },
+        )
+        .await
+        .unwrap()
+    {
+        found.push((
+            amqp::message_id(&message.delivery),
+            message.delivery.redelivered,
+        ));
+    }
+    connection.close(200, "done".into()).await.unwrap();
+    found.sort();
+    found
+}
+
+async fn failed_at(app: &TestApp, event_id: &str) -> Value {
+    dead_letters(app)
+        .await
+        .into_iter()
+        .find(|letter| letter["eventId"] == event_id)
+        .map(|letter| letter["failedAt"].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// Waits until both bad events have failed again since `before`.
+async fn failed_again(app: &TestApp, before: &[Value; 2]) {
+    eventually("both bad events failed again", || async {
+        failed_at(app, "bad-1").await != before[0] && failed_at(app, "bad-2").await != before[1]
+    })
+    .await;
+}
+
+async fn failures(app: &TestApp) -> [Value; 2] {
+    [failed_at(app, "bad-1").await, failed_at(app, "bad-2").await]
+}
+
+#[tokio::test]
+async fn events_that_fail_again_and_again_keep_one_dead_letter_each() {
+    let app = spawn_app().await;
+    two_bad_events(&app).await;
+    for _ in 0..3 {
+        let before = failures(&app).await;
+        // The runbook's replay, asked to include what was dead-lettered.
+        let counts = app
+            .cli_json(&[
+                "replay",
+                "--event-id",
+                "bad-1",
+                "--event-id",
+                "bad-2",
+                "--include-dead-lettered",
+                "--json",
+            ])
+            .await;
+        assert_eq!(counts["replayed"], 2);
+        failed_again(&app, &before).await;
+    }
+    assert_eq!(dead_letters(&app).await.len(), 2);
+    assert_eq!(
+        dlq_messages(&app).await,
+        [("bad-1".to_owned(), false), ("bad-2".to_owned(), false)],
+        "one copy each in the DLQ"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_what_the_replay_then_does() {
+    let app = spawn_app().await;
+    two_bad_events(&app).await;
+    let dry = app
+        .cli_json(&["dlq", "replay", "--all", "--dry-run", "--json"])
+        .await;
+    assert_eq!(dry, json!({"replayed": 2, "skipped": 0, "dryRun": true}));
+    let before = failures(&app).await;
+    let done = app.cli_json(&["dlq", "replay", "--all", "--json"]).await;
+    assert_eq!(done, json!({"replayed": 2, "skipped": 0}));
+    // Still bad, so they fail again: back in the DLQ once each, not next to their old copies.
+    failed_again(&app, &before).await;
+    assert_eq!(
+        dlq_messages(&app).await,
+        [("bad-1".to_owned(), false), ("bad-2".to_owned(), false)]
+    );
+}
+
+#[tokio::test]
+async fn listing_and_showing_leave_the_queue_untouched() {
+    let app = spawn_app().await;
+    two_bad_events(&app).await;
+    for _ in 0..3 {
+        assert_eq!(dead_letters(&app).await.len(), 2);
+        assert_eq!(
+            app.cli_json(&["dlq", "show", "bad-1"]).await["eventId"],
+            "bad-1"
+        );
+        let admin: Value = app.api("/admin/dlq").await.json().await.unwrap();
+        assert_eq!(admin.as_array().unwrap().len(), 2);
+    }
+    assert_eq!(
+        dlq_messages(&app).await,
+        [("bad-1".to_owned(), false), ("bad-2".to_owned(), false)],
+        "never delivered, so no delivery count raised"
+    );
+}
+
+#[tokio::test]
+async fn selections_that_cannot_be_meant_are_refused_and_move_nothing() {
+    let app = spawn_app().await;
+    app.wait_for_broker("up").await;
+    let empty = app.cli(&["dlq", "replay", "--all"]).await;
+    assert!(!empty.status.success());
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no dead letter matches"));
+
+    two_bad_events(&app).await;
+    let before = failures(&app).await;
+    for selection in [
+        vec!["--event-id", "nope"],
+        vec!["--event-id", "bad-1", "--event-id", "nope"],
+    ] {
+        let mut args = vec!["dlq", "replay"];
+        args.extend(selection);
+        let refused = app.cli(&args).await;
+        assert!(!refused.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("no dead letter for event id nope"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("backtrace"), "{stderr}");
+    }
+    let no_type = app
+        .cli(&["dlq", "replay", "--event-type", "NOTHING.HERE"])
+        .await;
+    assert!(!no_type.status.success());
+    let refused = app
+        .post_api("/admin/dlq/replay", json!({"eventIds": ["nope"]}))
+        .await;
+    assert_error(refused, (400, "malformed_payload")).await;
+
+    assert_eq!(failures(&app).await, before, "nothing was replayed");
+    assert_eq!(
+        dlq_messages(&app).await,
+        [("bad-1".to_owned(), false), ("bad-2".to_owned(), false)]
+    );
+}
+
+#[tokio::test]
+async fn reindex_lists_dead_letters_the_index_lacks_and_keeps_one_copy_each() {
+    let app = spawn_app().await;
+    two_bad_events(&app).await;
+    // As an older hookgate, or one that died between the confirm and its commit, leaves them:
+    // in the queue, not in the index, and one of them twice.
+    let connection = amqp::connect().await;
+    let channel = connection.create_channel().await.unwrap();
+    let copy = channel
+        .basic_get(
+            app.names().dlq().as_str().into(),
+            BasicGetOptions { no_ack: false },
+        )
+        .await
+        .unwrap()
+        .expect("a dead letter");
+    channel
+        .basic_publish(
+            "".into(),
+            app.names().dlq().as_str().into(),
+            lapin::options::BasicPublishOptions::default(),
+            &copy.delivery.data,
+            copy.delivery.properties.clone(),
+        )
+        .await
+        .unwrap();
+    connection.close(200, "done".into()).await.unwrap();
+    sqlx::query("DELETE FROM dead_letter_index")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert!(dead_letters(&app).await.is_empty());
+
+    let done = app.cli_json(&["dlq", "reindex", "--json"]).await;
+    assert_eq!(done, json!({"indexed": 2, "duplicatesRemoved": 1}));
+    assert_eq!(dead_letters(&app).await.len(), 2);
+    let again = app.cli_json(&["dlq", "reindex", "--json"]).await;
+    assert_eq!(again, json!({"indexed": 0, "duplicatesRemoved": 0}));
+    assert_eq!(
+        dlq_messages(&app).await,
+        [("bad-1".to_owned(), false), ("bad-2".to_owned(), false)]
+    );
+}
