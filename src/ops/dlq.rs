@@ -17,7 +17,7 @@ use crate::{
     amqp::{inspect_queue, publish_confirmed, Names, Outcome},
     catalogue::format_time,
     store::{
-        dead_letter_index::{self, Claim, IndexedDeadLetter, Selection},
+        dead_letter_index::{self, Claim, Selection},
         dead_letters::{self, ParkedSelection},
     },
     wire::{DeadLetterFacts, FAILURE_HEADERS},
@@ -88,7 +88,7 @@ impl Selector {
     }
 }
 
-fn summary(row: &IndexedDeadLetter) -> DeadLetter {
+fn summary(row: &DeadLetterFacts) -> DeadLetter {
     DeadLetter {
         event_id: row.event_id.clone(),
         source: row.source.clone(),
@@ -130,7 +130,7 @@ pub async fn show(pool: &PgPool, event_id: &str) -> Result<Option<Detail>, OpsEr
             summary: summary(&row),
             body: serde_json::from_slice(&row.body)
                 .unwrap_or_else(|_| Value::from(String::from_utf8_lossy(&row.body).into_owned())),
-            headers: row.headers.0,
+            headers: row.headers,
         }))
 }
 

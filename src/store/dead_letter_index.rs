@@ -5,21 +5,6 @@ use crate::wire::DeadLetterFacts;
 use chrono::{DateTime, Utc};
 use sqlx::{types::Json, PgConnection, PgPool};
 
-#[derive(sqlx::FromRow, Debug)]
-pub struct IndexedDeadLetter {
-    pub queue: String,
-    pub message_id: String,
-    pub event_id: String,
-    pub source: Option<String>,
-    pub event_type: Option<String>,
-    pub family: Option<String>,
-    pub attempts: i64,
-    pub error: String,
-    pub failed_at: DateTime<Utc>,
-    pub headers: Json<serde_json::Map<String, serde_json::Value>>,
-    pub body: Vec<u8>,
-}
-
 /// Which dead letters: all, these event ids, or this event type (any case). No ids and no
 /// type means all; callers decide what an empty id list means before asking.
 pub struct Selection<'a> {
@@ -88,7 +73,7 @@ pub async fn adopt(pool: &PgPool, facts: &DeadLetterFacts) -> Result<Claim, sqlx
 }
 
 /// The oldest `limit` dead letters, and how many there are in all.
-pub async fn list(pool: &PgPool, limit: i64) -> Result<(Vec<IndexedDeadLetter>, i64), sqlx::Error> {
+pub async fn list(pool: &PgPool, limit: i64) -> Result<(Vec<DeadLetterFacts>, i64), sqlx::Error> {
     let rows = sqlx::query_as(
         "SELECT * FROM dead_letter_index ORDER BY failed_at, queue, message_id LIMIT $1",
     )
@@ -105,7 +90,7 @@ pub async fn list(pool: &PgPool, limit: i64) -> Result<(Vec<IndexedDeadLetter>, 
 pub async fn latest(
     pool: &PgPool,
     event_id: &str,
-) -> Result<Option<IndexedDeadLetter>, sqlx::Error> {
+) -> Result<Option<DeadLetterFacts>, sqlx::Error> {
     sqlx::query_as(
         "SELECT * FROM dead_letter_index WHERE event_id = $1
          ORDER BY failed_at DESC, queue LIMIT 1",

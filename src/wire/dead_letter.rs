@@ -14,7 +14,8 @@ use lapin::{
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-#[derive(Debug, Clone, PartialEq)]
+/// Also the DLQ index's row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DeadLetterFacts {
     /// The consumer queue it failed in, and goes back to on replay.
     pub queue: String,
@@ -28,6 +29,7 @@ pub struct DeadLetterFacts {
     pub attempts: i64,
     pub error: String,
     pub failed_at: DateTime<Utc>,
+    #[sqlx(json)]
     pub headers: Map<String, Value>,
     pub body: Vec<u8>,
 }
