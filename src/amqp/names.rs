@@ -53,6 +53,10 @@ impl Names {
         }
     }
 
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     pub fn events(&self) -> String {
         format!("{}.events", self.prefix)
     }

@@ -3,7 +3,7 @@
 use super::output::{table, wants_json, Progress};
 use crate::{
     amqp::BrokerState,
-    amqp::{Broker, Topology},
+    amqp::{connect_to_look, Broker, Topology},
     catalogue::{parse_time_str, Family},
     ops::{archive, dlq, status, verify, Counts},
     settings::Settings,
@@ -269,14 +269,28 @@ pub async fn verify(
     Ok(())
 }
 
+/// Reads only: the queues are looked at through a connection that declares nothing, and a
+/// broker that does not answer within a second is reported as down, with exit code 1.
 pub async fn status(config: &Settings, json: bool) -> anyhow::Result<()> {
     let pool = config.database.pool()?;
-    let broker = channel(config).await;
-    if let Err(error) = &broker {
-        eprintln!("broker: {error:#}");
-    }
     let topology = config.topology();
-    let status = status::gather(&pool, &topology, broker.as_ref().ok().map(|(c, _)| c)).await?;
+    let looked = connect_to_look(&config.broker.urls, Duration::from_secs(1)).await;
+    let channel = match &looked {
+        Ok(connection) => connection.create_channel().await.map_err(|e| e.to_string()),
+        Err(error) => Err(format!("unreachable: {error}")),
+    };
+    let status = status::gather(&pool, &topology, channel.as_ref().map_err(Clone::clone)).await?;
+    if let Ok(connection) = looked {
+        let _ = connection.close(200, "done".into()).await;
+    }
+    print_status(&status, json)?;
+    if status.broker != "up" {
+        bail!("broker {}", status.broker);
+    }
+    Ok(())
+}
+
+fn print_status(status: &status::Status, json: bool) -> anyhow::Result<()> {
     if wants_json(json) {
         println!("{}", serde_json::to_string(&status)?);
         return Ok(());
@@ -313,7 +327,7 @@ pub async fn status(config: &Settings, json: bool) -> anyhow::Result<()> {
                 .collect();
             print!("{}", table(&["QUEUE", "MESSAGES", "CONSUMERS"], &rows));
         }
-        None => println!("queues: broker unreachable"),
+        None => println!("queues: broker {}", status.broker),
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 pub use crate::store::archive::{InboxTotals, LastProcessed};
 
 use crate::{
-    amqp::{inspect_queue, Broker, Topology},
+    amqp::{inspect_queue, is_not_found, Broker, Topology},
     store::{
         archive,
         outbox::{self, OutboxTable},
@@ -18,7 +18,9 @@ use sqlx::PgPool;
 pub struct Status {
     pub inbox: InboxTotals,
     pub outboxes: Vec<Backlog>,
-    /// `None` when the broker could not be reached.
+    /// `up`, or what is wrong with the broker.
+    pub broker: String,
+    /// `None` when the broker could not be read.
     pub queues: Option<Vec<QueueDepth>>,
     pub last_processed: Option<LastProcessed>,
 }
@@ -39,10 +41,12 @@ pub struct QueueDepth {
     pub consumers: u32,
 }
 
+/// What is waiting where. `channel` is a channel to look through, or why there is none; the
+/// queues are only looked at, never declared.
 pub async fn gather(
     pool: &PgPool,
     topology: &Topology,
-    channel: Option<&Channel>,
+    channel: Result<&Channel, String>,
 ) -> Result<Status, sqlx::Error> {
     let inbox = archive::inbox_totals(pool).await?;
     let mut outboxes = Vec::new();
@@ -55,13 +59,24 @@ pub async fn gather(
         });
     }
     let last_processed = archive::last_processed(pool).await?;
-    let queues = match channel {
-        Some(channel) => depths(channel, topology).await.ok(),
-        None => None,
+    let (broker, queues) = match channel {
+        Ok(channel) => match depths(channel, topology).await {
+            Ok(depths) => ("up".to_owned(), Some(depths)),
+            Err(error) if is_not_found(&error) => (
+                format!(
+                    "no hookgate topology under the prefix {:?} (is HOOKGATE_AMQP_PREFIX right?)",
+                    topology.names.prefix()
+                ),
+                None,
+            ),
+            Err(error) => (format!("unreadable: {error}"), None),
+        },
+        Err(problem) => (problem, None),
     };
     Ok(Status {
         inbox,
         outboxes,
+        broker,
         queues,
         last_processed,
     })

@@ -87,10 +87,7 @@ pub async fn list(pool: &PgPool, limit: i64) -> Result<(Vec<DeadLetterFacts>, i6
 }
 
 /// The event's most recent dead letter, whichever queue it failed in.
-pub async fn latest(
-    pool: &PgPool,
-    event_id: &str,
-) -> Result<Option<DeadLetterFacts>, sqlx::Error> {
+pub async fn latest(pool: &PgPool, event_id: &str) -> Result<Option<DeadLetterFacts>, sqlx::Error> {
     sqlx::query_as(
         "SELECT * FROM dead_letter_index WHERE event_id = $1
          ORDER BY failed_at DESC, queue LIMIT 1",

@@ -21,6 +21,7 @@ mod replay_selection;
 mod retention;
 mod shutdown;
 mod signatures;
+mod status;
 mod subscribers;
 mod verify;
 mod worker;

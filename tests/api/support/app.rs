@@ -236,6 +236,15 @@ impl TestApp {
     /// Runs the `hookgate` binary against this app's database and broker prefix, as an
     /// operator would (never through the test's proxies).
     pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.cli_with_env(args, &[]).await
+    }
+
+    /// Runs a command with `overrides` on top of this app's environment.
+    pub async fn cli_with_env(
+        &self,
+        args: &[&str],
+        overrides: &[(&str, &str)],
+    ) -> std::process::Output {
         let tiers: Vec<&str> = self
             .config
             .broker
@@ -252,6 +261,7 @@ impl TestApp {
             .env("HOOKGATE_AMQP_PREFIX", &self.config.broker.prefix)
             .env("HOOKGATE_RETRY_TIERS", tiers.join(","))
             .env("RUST_LOG", "warn")
+            .envs(overrides.iter().copied())
             .output()
             .await
             .expect("hookgate runs")
