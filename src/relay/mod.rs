@@ -232,10 +232,14 @@ impl<O: Outbox> Relay<O> {
                     delivered.push(message.key);
                 }
                 Outcome::Returned(reply) => {
-                    self.metrics.publish_returns.with_label_values(&label).inc();
                     if self.outbox.unroutable_is_final() {
+                        self.metrics
+                            .publish_unrouted
+                            .with_label_values(&label)
+                            .inc();
                         delivered.push(message.key);
                     } else {
+                        self.metrics.publish_returns.with_label_values(&label).inc();
                         span.in_scope(|| {
                             tracing::error!(%reply, "broker returned the message: no queue is bound for it")
                         });

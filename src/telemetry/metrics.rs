@@ -1,8 +1,6 @@
 //! Prometheus metrics, one registry per running app so that apps started side by side in tests
 //! do not count each other's traffic.
 
-use std::{collections::HashSet, sync::Mutex};
-
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -35,24 +33,21 @@ pub struct Metrics {
     pub publish_confirms: IntCounterVec,
     pub publish_nacks: IntCounterVec,
     pub publish_returns: IntCounterVec,
+    pub publish_unrouted: IntCounterVec,
     pub broker_reconnects: IntCounter,
     pub broker_up: IntGauge,
     pub queue_messages: IntGaugeVec,
     pub queue_consumers: IntGaugeVec,
     pub worker_messages: IntCounterVec,
-    unknown_events: IntCounterVec,
-    /// The event types `unknown_events` has a series for: bounded, since anyone holding one
-    /// captured request can send any eventType.
-    unknown_event_types: Mutex<HashSet<String>>,
+    /// No event-type label: the type of an event outside the catalogue comes from outside, so
+    /// as a label it would make series without bound. The worker logs it instead.
+    pub unknown_events: IntCounter,
     pub redeliveries: IntCounterVec,
     pub parked: IntCounterVec,
     pub task_restarts: IntCounterVec,
     pub task_up: IntGaugeVec,
     pub consumer_step_failures: IntCounterVec,
 }
-
-/// Distinct event types counted by name; the rest share the label `_other`.
-const UNKNOWN_EVENT_TYPE_SERIES: usize = 50;
 
 fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
@@ -142,7 +137,12 @@ impl Metrics {
             ),
             publish_returns: counter(
                 "hookgate_publish_returns_total",
-                "Mandatory messages the broker could not route",
+                "Mandatory messages the broker could not route, where a queue must be bound",
+                &["outbox"],
+            ),
+            publish_unrouted: counter(
+                "hookgate_publish_unrouted_total",
+                "Messages confirmed with no queue bound, where that is normal: notifications no subscriber takes",
                 &["outbox"],
             ),
             broker_reconnects: IntCounter::new(
@@ -173,12 +173,11 @@ impl Metrics {
                 "Messages handled by workers, by queue and outcome (done, retried, dead_lettered, requeued)",
                 &["queue", "outcome"],
             ),
-            unknown_events: counter(
+            unknown_events: IntCounter::new(
                 "hookgate_unknown_events_total",
-                "Events outside the catalogue, by event type: a new platform event type",
-                &["event_type"],
-            ),
-            unknown_event_types: Mutex::default(),
+                "Events outside the catalogue (a new platform event type; its name is in the log)",
+            )
+            .expect("valid metric"),
             redeliveries: counter(
                 "hookgate_already_processed_total",
                 "Deliveries of events already processed (redeliveries and replays): no effect",
@@ -219,6 +218,7 @@ impl Metrics {
             Box::new(metrics.publish_confirms.clone()),
             Box::new(metrics.publish_nacks.clone()),
             Box::new(metrics.publish_returns.clone()),
+            Box::new(metrics.publish_unrouted.clone()),
             Box::new(metrics.broker_reconnects.clone()),
             Box::new(metrics.broker_up.clone()),
             Box::new(metrics.queue_messages.clone()),
@@ -233,6 +233,20 @@ impl Metrics {
         ] {
             metrics.register(collector);
         }
+        let build = IntGaugeVec::new(
+            Opts::new(
+                "hookgate_build_info",
+                "1, labelled with the running version",
+            ),
+            &["version"],
+        )
+        .expect("valid metric");
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        metrics.register(Box::new(build));
+        // process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds, …
+        metrics.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ));
         metrics
     }
 
@@ -256,6 +270,7 @@ impl Metrics {
                 &self.publish_confirms,
                 &self.publish_nacks,
                 &self.publish_returns,
+                &self.publish_unrouted,
                 &self.parked,
             ] {
                 counter.with_label_values(&[outbox]);
@@ -271,24 +286,6 @@ impl Metrics {
         for task in known.tasks {
             self.task_restarts.with_label_values(&[task]);
         }
-    }
-
-    /// Counts an event outside the catalogue under its (edge-checked) type, or under `_other`
-    /// once the bounded set of types is full.
-    pub fn count_unknown_event(&self, event_type: &str) {
-        let label = {
-            let mut seen = self
-                .unknown_event_types
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if seen.contains(event_type) || seen.len() < UNKNOWN_EVENT_TYPE_SERIES {
-                seen.insert(event_type.to_owned());
-                event_type
-            } else {
-                "_other"
-            }
-        };
-        self.unknown_events.with_label_values(&[label]).inc();
     }
 
     /// Adds a collector owned by another part of the app.
@@ -319,21 +316,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_event_types_make_a_bounded_number_of_series() {
-        let metrics = Metrics::new();
-        for n in 0..500 {
-            metrics.count_unknown_event(&format!("NEW_THING_{n}.UPDATED"));
-        }
-        metrics.count_unknown_event("NEW_THING_0.UPDATED");
-        let text = metrics.render();
-        let series = text
-            .lines()
-            .filter(|l| l.starts_with("hookgate_unknown_events_total{"))
-            .count();
-        assert_eq!(series, UNKNOWN_EVENT_TYPE_SERIES + 1);
-        assert!(text.contains(r#"hookgate_unknown_events_total{event_type="_other"} 450"#));
-        assert!(
-            text.contains(r#"hookgate_unknown_events_total{event_type="NEW_THING_0.UPDATED"} 2"#)
+    fn the_version_and_the_process_are_exported() {
+        let text = Metrics::new().render();
+        let version = format!(
+            "hookgate_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
         );
+        assert!(text.contains(&version), "{text}");
+        for name in [
+            "process_cpu_seconds_total",
+            "process_resident_memory_bytes",
+            "process_open_fds",
+        ] {
+            assert!(text.contains(&format!("\n{name} ")), "{name} in {text}");
+        }
     }
 }

@@ -122,7 +122,9 @@ impl ReadModelHandler {
                 }
                 Ok(description) => match &description.reading {
                     Reading::Unknown { .. } => {
-                        self.metrics.count_unknown_event(&event.key.event_type);
+                        // The type goes to the log, not to a label: it comes from outside.
+                        tracing::warn!(event_id = %event.key.event_id, event_type = %event.key.event_type, "event type outside the catalogue: processed without a projection");
+                        self.metrics.unknown_events.inc();
                         outcomes.insert(key, Ok(()));
                     }
                     Reading::Unfit { family, reason, .. } => {

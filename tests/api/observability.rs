@@ -87,3 +87,22 @@ async fn every_metric_the_alerts_and_dashboard_name_is_exported() {
     assert!(text.contains("hookgate_broker_up 1"));
     assert!(text.contains("hookgate_processing_backlog 0"));
 }
+
+#[tokio::test]
+async fn a_notification_nobody_subscribes_to_is_not_counted_as_a_failure() {
+    let app = crate::support::spawn_app().await;
+    app.post_transfer("n-1", "t-1", "Closed", crate::support::sign::EARLIER)
+        .await;
+    app.wait_until_handled(1).await;
+    crate::support::eventually("the notification published", || async {
+        app.metric("hookgate_publish_unrouted_total{outbox=\"notifications\"}")
+            .await
+            == Some(1.0)
+    })
+    .await;
+    assert_eq!(
+        app.metric("hookgate_publish_returns_total{outbox=\"notifications\"}")
+            .await,
+        Some(0.0)
+    );
+}

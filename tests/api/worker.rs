@@ -353,10 +353,6 @@ async fn events_outside_the_catalogue_are_processed_and_counted() {
         .unwrap();
     assert_eq!(event["state"], "processed");
     assert_eq!(event["routingKey"], "unknown.cardholder.updated");
-    assert_eq!(
-        app.metric("hookgate_unknown_events_total{event_type=\"CARDHOLDER.UPDATED\"}")
-            .await,
-        Some(1.0)
-    );
+    assert_eq!(app.metric("hookgate_unknown_events_total").await, Some(1.0));
     assert_eq!(app.count("SELECT count(*) FROM status_history").await, 0);
 }
