@@ -1,15 +1,11 @@
 //! `GET /admin/dlq` and `POST /admin/dlq/replay` (SPEC 5): the DLQ commands over HTTP.
 
-use super::{auth::Authorized, errors::ApiError, AppState};
+use super::{auth::Authorized, errors::ApiError, params::Params, AppState};
 use crate::{
     catalogue::Family,
     ops::{dlq, verify, Counts},
 };
-use axum::{
-    body::Bytes,
-    extract::{Query, State},
-    Json,
-};
+use axum::{body::Bytes, extract::State, Json};
 use lapin::Channel;
 use serde::Deserialize;
 use std::time::Duration;
@@ -33,7 +29,7 @@ pub(super) struct ListQuery {
 pub(super) async fn list(
     _: Authorized,
     State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
+    Params(query): Params<ListQuery>,
 ) -> Result<Json<Vec<dlq::DeadLetter>>, ApiError> {
     let limit = query.limit.unwrap_or(100);
     Ok(Json(dlq::list(&state.pool, limit).await?.letters))
@@ -105,7 +101,10 @@ pub(super) async fn verify_read_model(
         Some(name) => Some(
             Family::parse(name)
                 .filter(|f| *f != Family::Unknown)
-                .ok_or(ApiError::bad_request("no such family"))?,
+                .ok_or_else(|| ApiError::UnknownFamily {
+                    name: name.to_owned(),
+                    in_path: false,
+                })?,
         ),
     };
     Ok(Json(

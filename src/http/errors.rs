@@ -30,6 +30,9 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{0}")]
     BadRequest(Cow<'static, str>),
+    /// A family name hookgate does not know: 404 in a path, 400 in a query or body.
+    #[error("no family {name}; one of: {known}", name = quote(.name), known = known_families())]
+    UnknownFamily { name: String, in_path: bool },
     #[error("the database is unavailable")]
     Database,
     #[error("the broker is unavailable")]
@@ -50,6 +53,14 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => {
                 error_response(StatusCode::BAD_REQUEST, "malformed_payload", &message)
             }
+            ApiError::UnknownFamily { in_path, .. } => {
+                let status = if in_path {
+                    StatusCode::NOT_FOUND
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                error_response(status, "unknown_family", &message)
+            }
             ApiError::Database | ApiError::Broker => {
                 error_response(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &message)
             }
@@ -69,6 +80,14 @@ impl From<lapin::Error> for ApiError {
         tracing::warn!(%error, "request failed: broker");
         ApiError::Broker
     }
+}
+
+fn known_families() -> String {
+    crate::catalogue::Family::KNOWN
+        .iter()
+        .map(|family| family.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl From<OpsError> for ApiError {

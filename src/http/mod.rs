@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod errors;
 mod health;
+mod params;
 mod read_api;
 mod webhooks;
 

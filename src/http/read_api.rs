@@ -1,13 +1,13 @@
 //! `GET /v1/objects/{family}/{id}` and `GET /v1/events/{eventId}` (SPEC 5), behind bearer auth.
 
-use super::{auth::Authorized, errors::ApiError, AppState};
+use super::{auth::Authorized, errors::ApiError, params::Params, AppState};
 use crate::{
     catalogue::format_time,
     projection,
     store::{inbox, read_model},
 };
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     Json,
 };
 use chrono::{DateTime, Utc};
@@ -25,7 +25,10 @@ pub(super) async fn object(
     State(state): State<AppState>,
     Path((family, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let family = projection::family_of(&family).ok_or(ApiError::NotFound("no such object"))?;
+    let family = projection::family_of(&family).ok_or(ApiError::UnknownFamily {
+        name: family,
+        in_path: true,
+    })?;
     let row = read_model::find_object(&state.pool, family, &id)
         .await?
         .ok_or(ApiError::NotFound("no such object"))?;
@@ -58,7 +61,7 @@ pub(super) async fn event(
     _: Authorized,
     State(state): State<AppState>,
     Path(event_id): Path<String>,
-    Query(query): Query<EventQuery>,
+    Params(query): Params<EventQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let source = query
         .source

@@ -154,13 +154,30 @@ async fn read_api_requires_the_bearer_token() {
 
     for missing in [
         "/v1/objects/transfer/nope",
-        "/v1/objects/spaceship/t-a",
-        "/v1/objects/unknown/t-a",
         "/v1/events/nope",
         "/v1/events/auth?source=partner",
     ] {
         assert_error(app.api(missing).await, (404, "not_found")).await;
     }
+    for no_family in ["/v1/objects/spaceship/t-a", "/v1/objects/unknown/t-a"] {
+        assert_error(app.api(no_family).await, (404, "unknown_family")).await;
+    }
+    assert_error(
+        app.api("/v1/events/auth?source=a&source=b").await,
+        (400, "malformed_payload"),
+    )
+    .await;
+    assert_error(
+        app.api("/admin/dlq?limit=many").await,
+        (400, "malformed_payload"),
+    )
+    .await;
+    assert_error(
+        app.post_api("/admin/verify", serde_json::json!({"family": "spaceship"}))
+            .await,
+        (400, "unknown_family"),
+    )
+    .await;
     let event: Value = app.api("/v1/events/auth").await.json().await.unwrap();
     assert_eq!(event["id"], "auth");
     assert_eq!(event["source"], "interlace");
