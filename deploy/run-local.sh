@@ -12,5 +12,10 @@ if [ -z "${HOOKGATE_INTERLACE_SECRETS:-}" ]; then
   export HOOKGATE_INTERLACE_SECRETS="local-dev-secret"
   echo "HOOKGATE_INTERLACE_SECRETS is not set: using the local development secret 'local-dev-secret'" >&2
 fi
+if [ -z "${HOOKGATE_API_TOKEN:-}" ]; then
+  export HOOKGATE_API_TOKEN="local-dev-token"
+  echo "HOOKGATE_API_TOKEN is not set: the read and admin API take the local development token 'local-dev-token'" >&2
+  echo "  e.g. curl -H 'Authorization: Bearer local-dev-token' http://127.0.0.1:8080/admin/dlq" >&2
+fi
 cargo build --release --bin hookgate
 exec target/release/hookgate run "$@"

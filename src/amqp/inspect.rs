@@ -1,11 +1,12 @@
-//! Looking at the broker without changing it: a connection that declares nothing, for the
-//! commands that only read (`status`), and the answer that tells a missing topology apart.
+//! One connection for one command: no retries (a refused login is said at once) and nothing
+//! declared (the commands that only read must not create a topology), and the answer that
+//! tells a missing queue apart.
 
 use lapin::{Connection, ConnectionProperties, ErrorKind};
 use std::{io, time::Duration};
 
 /// A connection to the first node that answers within `limit`, declaring nothing.
-pub async fn connect_to_look(urls: &[String], limit: Duration) -> lapin::Result<Connection> {
+pub async fn connect_once(urls: &[String], limit: Duration) -> lapin::Result<Connection> {
     let mut last = None;
     for url in urls {
         let properties = ConnectionProperties::default().with_connection_name("hookgate".into());

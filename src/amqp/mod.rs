@@ -8,7 +8,7 @@ mod publish;
 mod topology;
 
 pub use broker::{Broker, BrokerState};
-pub use inspect::{connect_to_look, is_not_found};
+pub use inspect::{connect_once, is_not_found};
 pub use names::{Names, RetryTier};
 pub use publish::{confirmed, inspect_queue, publish_confirmed, publish_mandatory, Outcome};
 pub use topology::Topology;

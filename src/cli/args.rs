@@ -1,7 +1,7 @@
 //! The command line (SPEC 6): every subcommand and flag, as clap parses them.
 
 use super::bench::BenchCommand;
-use crate::ops::dlq::Selector;
+use crate::{ops::dlq::Selector, telemetry::Logging};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -13,6 +13,16 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Command {
+    /// The service logs its work; a command only what went wrong.
+    pub fn logging(&self) -> Logging {
+        match self {
+            Command::Run { .. } | Command::Serve { .. } | Command::Work { .. } => Logging::Service,
+            _ => Logging::Command,
+        }
+    }
 }
 
 #[derive(Subcommand)]

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod bench;
+mod explain;
 pub mod ops;
 pub mod output;
 mod serve;
@@ -12,6 +13,7 @@ use crate::{app::Roles, settings::Settings, store};
 use args::{Command, DlqCommand};
 
 pub use args::Cli;
+pub use explain::explain;
 
 pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
     match command {
@@ -20,8 +22,11 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
         Command::Work { no_migrate } => serve::serve(config, Roles::WORK, no_migrate).await,
         Command::Migrate => {
             let pool = config.database.pool()?;
-            store::migrate(&pool).await?;
-            println!("migrations applied");
+            let migrated = store::migrate(&pool).await?;
+            println!(
+                "migrations applied: {} now, the database is at version {}",
+                migrated.applied_now, migrated.latest
+            );
             Ok(())
         }
         Command::Dlq { command } => match command {

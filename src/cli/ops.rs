@@ -2,29 +2,26 @@
 
 use super::output::{table, wants_json, Progress};
 use crate::{
-    amqp::BrokerState,
-    amqp::{connect_to_look, Broker, Topology},
+    amqp::{connect_once, Topology},
     catalogue::{parse_time_str, Family},
     ops::{archive, dlq, status, verify, Counts},
     settings::Settings,
-    telemetry::Metrics,
 };
 use anyhow::{bail, Context};
-use lapin::Channel;
+use lapin::{options::ConfirmSelectOptions, Channel};
 use std::time::Duration;
 
-/// A confirm-mode channel for one command, declaring the topology on the way.
+/// A confirm-mode channel for one command that changes the queues, with the topology declared
+/// on the way. One attempt per node, so a refused login or a broker that is down is said at
+/// once instead of retried.
 async fn channel(config: &Settings) -> anyhow::Result<(Channel, Topology)> {
     let topology = config.topology();
-    let broker = Broker::new(
-        config.broker.urls.clone(),
-        topology.clone(),
-        BrokerState::default(),
-        Metrics::new().broker_reconnects.clone(),
-    );
-    let channel = tokio::time::timeout(Duration::from_secs(10), broker.publishing_channel())
-        .await
-        .context("RabbitMQ did not answer within 10 s")?;
+    let connection = connect_once(&config.broker.urls, Duration::from_secs(5)).await?;
+    let channel = connection.create_channel().await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    topology.declare(&channel).await?;
     Ok((channel, topology))
 }
 
@@ -274,7 +271,7 @@ pub async fn verify(
 pub async fn status(config: &Settings, json: bool) -> anyhow::Result<()> {
     let pool = config.database.pool()?;
     let topology = config.topology();
-    let looked = connect_to_look(&config.broker.urls, Duration::from_secs(1)).await;
+    let looked = connect_once(&config.broker.urls, Duration::from_secs(1)).await;
     let channel = match &looked {
         Ok(connection) => connection.create_channel().await.map_err(|e| e.to_string()),
         Err(error) => Err(format!("unreachable: {error}")),

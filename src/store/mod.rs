@@ -67,8 +67,34 @@ fn unnest_column<'r, T, V>(rows: &'r [T], field: impl Fn(&'r T) -> V) -> Vec<V> 
     rows.iter().map(field).collect()
 }
 
-pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    sqlx::migrate!("./migrations").run(pool).await
+/// Applies the migrations not applied yet; returns how many that was and the latest version.
+pub async fn migrate(pool: &PgPool) -> Result<Migrated, sqlx::migrate::MigrateError> {
+    let migrator = sqlx::migrate!("./migrations");
+    let before = applied_migrations(pool).await?;
+    migrator.run(pool).await?;
+    let after = applied_migrations(pool).await?;
+    Ok(Migrated {
+        applied_now: after - before,
+        latest: migrator.iter().map(|m| m.version).max().unwrap_or(0),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migrated {
+    pub applied_now: i64,
+    pub latest: i64,
+}
+
+async fn applied_migrations(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    let tracked: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if !tracked {
+        return Ok(0);
+    }
+    sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
 }
 
 /// Runs a `DELETE` of at most `$2` rows older than `$1` days until one deletes fewer, so no

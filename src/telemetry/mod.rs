@@ -1,16 +1,34 @@
 //! Logs and metrics.
 
 mod metrics;
+mod startup;
 
 pub use metrics::{KnownLabels, Metrics};
+pub use startup::{log_start, Schema};
 
 use crate::settings::LogFormat;
+use std::io::IsTerminal;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
-/// Installs the global log subscriber: `RUST_LOG` filters (default `info`), text or JSON lines.
-pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info"))
+/// Who logs: the service, or a command run by a person or a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logging {
+    /// `run`, `serve`, `work`: their work at INFO.
+    Service,
+    /// Everything else: warnings and errors only. lapin's own error lines are off, since the
+    /// command says what went wrong itself, in one line, without lapin's debug dump.
+    Command,
+}
+
+/// Installs the global log subscriber: text or JSON lines on stderr, filtered by `RUST_LOG`
+/// when set, in colour only on a terminal.
+pub fn init_logging(format: LogFormat, logging: Logging) {
+    let default_level = match logging {
+        Logging::Service => "info",
+        Logging::Command => "warn",
+    };
+    let mut filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(default_level))
         // lapin logs a returned message with its whole body, resource and personal data
         // included; hookgate counts and logs returns itself, without the body.
         .add_directive(
@@ -18,10 +36,17 @@ pub fn init_logging(format: LogFormat) {
                 .parse()
                 .expect("valid directive"),
         );
+    if logging == Logging::Command {
+        filter = filter.add_directive("lapin=off".parse().expect("valid directive"));
+    }
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         LogFormat::Text => registry
-            .with(fmt::layer().with_writer(std::io::stderr))
+            .with(
+                fmt::layer()
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
         LogFormat::Json => registry
             .with(

@@ -127,7 +127,10 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     // `TEST_LOG=1 cargo test ...` shows the apps' logs (filtered by RUST_LOG).
     if std::env::var_os("TEST_LOG").is_some() {
-        hookgate::telemetry::init_logging(hookgate::settings::LogFormat::Text);
+        hookgate::telemetry::init_logging(
+            hookgate::settings::LogFormat::Text,
+            hookgate::telemetry::Logging::Service,
+        );
     }
     let admin_url = admin_url();
     let database = format!("hookgate_test_{}", uuid::Uuid::new_v4().simple());
@@ -245,6 +248,15 @@ impl TestApp {
         args: &[&str],
         overrides: &[(&str, &str)],
     ) -> std::process::Output {
+        self.command(args, overrides)
+            .output()
+            .await
+            .expect("hookgate runs")
+    }
+
+    /// The hookgate binary with `args`, set up for this app's database, broker and prefix,
+    /// with `overrides` on top.
+    pub fn command(&self, args: &[&str], overrides: &[(&str, &str)]) -> tokio::process::Command {
         let tiers: Vec<&str> = self
             .config
             .broker
@@ -252,7 +264,8 @@ impl TestApp {
             .iter()
             .map(|t| t.name.as_str())
             .collect();
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_hookgate"))
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookgate"));
+        command
             .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -261,10 +274,8 @@ impl TestApp {
             .env("HOOKGATE_AMQP_PREFIX", &self.config.broker.prefix)
             .env("HOOKGATE_RETRY_TIERS", tiers.join(","))
             .env("RUST_LOG", "warn")
-            .envs(overrides.iter().copied())
-            .output()
-            .await
-            .expect("hookgate runs")
+            .envs(overrides.iter().copied());
+        command
     }
 
     /// Runs a command that prints JSON and returns what it printed.

@@ -1,5 +1,9 @@
 //! Assembling the running service from its parts.
 
+mod roles;
+
+pub use roles::{Roles, StartOptions};
+
 use crate::{
     amqp::{Broker, BrokerState, Topology},
     http::{self, AppState},
@@ -14,7 +18,7 @@ use crate::{
     signing::BadSecret,
     store::{self, outbox::OutboxTable},
     supervisor::{Heartbeat, RestartPolicy, Supervisor, DEFAULT_STALE_AFTER},
-    telemetry::{KnownLabels, Metrics},
+    telemetry::{self, KnownLabels, Metrics, Schema},
     workers::{
         consumer::{self, Consumer},
         notifier::HttpNotifier,
@@ -47,46 +51,6 @@ pub enum StartupError {
     BadSecret(#[from] BadSecret),
     #[error("subscriber {0:?}: {1}")]
     BadSubscriber(String, String),
-}
-
-/// Which parts of hookgate this process runs. The HTTP server (health, metrics, read API)
-/// runs in every role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Roles {
-    /// The webhook route's event relay (`serve`).
-    pub receive: bool,
-    /// The read-model worker, the notification relay and the HTTP notifiers (`work`).
-    pub work: bool,
-}
-
-impl Roles {
-    pub const ALL: Roles = Roles {
-        receive: true,
-        work: true,
-    };
-    pub const SERVE: Roles = Roles {
-        receive: true,
-        work: false,
-    };
-    pub const WORK: Roles = Roles {
-        receive: false,
-        work: true,
-    };
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct StartOptions {
-    pub migrate: bool,
-    pub roles: Roles,
-}
-
-impl Default for StartOptions {
-    fn default() -> Self {
-        StartOptions {
-            migrate: true,
-            roles: Roles::ALL,
-        }
-    }
 }
 
 /// A background part of a role: its name and how to start it, again after a failure.
@@ -274,9 +238,16 @@ pub struct App {
 impl App {
     pub async fn build(config: &Settings, options: StartOptions) -> Result<App, StartupError> {
         let pool = config.database.pool()?;
-        if options.migrate {
-            store::migrate(&pool).await?;
-        }
+        let schema = match options.migrate {
+            true => store::migrate(&pool).await.map(|m| {
+                Some(Schema {
+                    applied_now: m.applied_now,
+                    version: m.latest,
+                })
+            })?,
+            false => None,
+        };
+        telemetry::log_start(config, options.roles.name(), schema);
         let metrics = Arc::new(Metrics::new());
         let broker_state = BrokerState::default();
         let broker = Arc::new(Broker::new(

@@ -1,0 +1,30 @@
+//! The first lines a starting process logs: what runs, against what, and what is missing.
+
+use crate::settings::Settings;
+
+/// What the schema looked like at start-up: migrations applied now and the latest version.
+#[derive(Debug, Clone, Copy)]
+pub struct Schema {
+    pub applied_now: i64,
+    pub version: i64,
+}
+
+/// Logs the version, the role, the AMQP prefix, the source names and the migrations (`None`
+/// when started with `--no-migrate`), and warns about what will refuse requests.
+pub fn log_start(config: &Settings, role: &str, schema: Option<Schema>) {
+    let sources: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        role,
+        prefix = %config.broker.prefix,
+        ?sources,
+        migrations_applied = schema.map(|s| s.applied_now),
+        schema_version = schema.map(|s| s.version),
+        "starting"
+    );
+    if config.server.api_token.is_none() {
+        tracing::warn!(
+            "HOOKGATE_API_TOKEN is not set: the read and admin API answer 503 unavailable"
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! What a command says when the user's setup is wrong: the cause and the fix on one line, at
+//! once, without a backtrace, a debug dump or a password.
+
+use crate::support::spawn_app;
+use sqlx::{migrate::MigrateDatabase, Postgres};
+
+fn assert_one_plain_line(stderr: &str) {
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("hookgate: "), "{stderr}");
+    for dump in ["backtrace", "Error {", "kind:", "\u{1b}["] {
+        assert!(!stderr.contains(dump), "{dump:?} in {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn an_unmigrated_database_says_to_run_migrate() {
+    let app = spawn_app().await;
+    let admin = std::env::var("HOOKGATE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://hookgate:hookgate@127.0.0.1:5432/postgres".into());
+    let mut url = reqwest::Url::parse(&admin).unwrap();
+    let database = format!("hookgate_empty_{}", uuid::Uuid::new_v4().simple());
+    url.set_path(&database);
+    Postgres::create_database(url.as_str()).await.unwrap();
+    let output = app
+        .cli_with_env(&["dlq", "list"], &[("HOOKGATE_DATABASE_URL", url.as_str())])
+        .await;
+    Postgres::drop_database(url.as_str()).await.unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_one_plain_line(&stderr);
+    assert!(stderr.contains("run `hookgate migrate`"), "{stderr}");
+    assert!(stderr.contains(&database), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_named_with_the_reason_and_no_password() {
+    let app = spawn_app().await;
+    let output = app
+        .cli_with_env(
+            &["dlq", "list"],
+            &[(
+                "HOOKGATE_DATABASE_URL",
+                "postgres://hookgate:pa55word@127.0.0.1:1/payments",
+            )],
+        )
+        .await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_one_plain_line(&stderr);
+    assert!(
+        stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1/payments"),
+        "{stderr}"
+    );
+    assert!(stderr.to_lowercase().contains("refused"), "{stderr}");
+    assert!(!stderr.contains("pa55word"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_refused_broker_login_says_so() {
+    let app = spawn_app().await;
+    let output = app
+        .cli_with_env(
+            &["dlq", "purge", "--yes"],
+            &[(
+                "HOOKGATE_AMQP_URL",
+                "amqp://guest:not-the-password@127.0.0.1:5672/%2f",
+            )],
+        )
+        .await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_one_plain_line(&stderr);
+    assert!(stderr.contains("RabbitMQ refused the login"), "{stderr}");
+    assert!(!stderr.contains("not-the-password"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_bad_setting_is_named_and_exits_2() {
+    let app = spawn_app().await;
+    let output = app
+        .cli_with_env(&["status"], &[("HOOKGATE_DATABASE_TIMEOUT_MS", "soon")])
+        .await;
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_one_plain_line(&stderr);
+    assert!(stderr.contains("HOOKGATE_DATABASE_TIMEOUT_MS"), "{stderr}");
+}
