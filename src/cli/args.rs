@@ -51,11 +51,12 @@ pub enum Command {
     },
     /// Re-publish archived events that are not processed yet to the read-model queue.
     Replay {
-        /// Received at or after (ISO-8601 or Unix milliseconds).
-        #[arg(long)]
+        /// Received at or after this time: RFC 3339, a date, Unix milliseconds or a duration
+        /// ago (2h, 3d); UTC unless the time carries an offset.
+        #[arg(long, value_name = "TIME")]
         since: Option<String>,
-        /// Received before.
-        #[arg(long)]
+        /// Received before this time (the same forms as --since).
+        #[arg(long, value_name = "TIME")]
         until: Option<String>,
         #[arg(long)]
         family: Option<String>,

@@ -8,6 +8,7 @@ pub mod ops;
 pub mod output;
 mod serve;
 pub mod sign;
+mod when;
 
 use crate::{app::Roles, settings::Settings, store};
 use args::{Command, DlqCommand};

@@ -1,9 +1,12 @@
 //! `hookgate dlq`, `replay`, `rebuild` and `status`.
 
-use super::output::{table, wants_json, Progress};
+use super::{
+    output::{table, wants_json, Progress},
+    when::parse_when,
+};
 use crate::{
     amqp::{connect_once, Topology},
-    catalogue::{parse_time_str, Family},
+    catalogue::Family,
     ops::{archive, dlq, status, verify, Counts},
     settings::Settings,
 };
@@ -166,8 +169,9 @@ fn parse_family(name: Option<&str>) -> anyhow::Result<Option<Family>> {
 }
 
 pub async fn replay(config: &Settings, args: ReplayArgs, json: bool) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
     let time = |t: Option<String>| -> anyhow::Result<_> {
-        t.map(|t| parse_time_str(&t).with_context(|| format!("{t:?} is not a time")))
+        t.map(|t| parse_when(&t, now).map_err(anyhow::Error::msg))
             .transpose()
     };
     let filter = archive::ArchiveFilter {

@@ -53,7 +53,16 @@ async fn a_selection_that_cannot_be_meant_is_refused_and_sends_nothing() {
     let app = spawn_app().await;
     app.wait_for_broker("up").await;
     let ids = lost_events(&app, 2).await;
-    let cases: [(&[&str], &str); 3] = [
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["replay", "--since", "yesterday"],
+            "\"yesterday\" is not a time: give RFC 3339",
+        ),
+        // In the future, as a duration ago cannot be: nothing received yet.
+        (
+            &["replay", "--until", "1w"],
+            "no archived event matches the selection",
+        ),
         (
             &[
                 "replay",
@@ -86,9 +95,10 @@ async fn a_selection_that_cannot_be_meant_is_refused_and_sends_nothing() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
         assert!(!stderr.contains("stack backtrace"), "{stderr}");
     }
-    // A replay that is meant goes through, behind anything a refused one would have sent.
+    // A replay that is meant goes through, behind anything a refused one would have sent;
+    // "received in the last hour" selects it as well.
     let counts = app
-        .cli_json(&["replay", "--event-id", &ids[1], "--json"])
+        .cli_json(&["replay", "--event-id", &ids[1], "--since", "1h", "--json"])
         .await;
     assert_eq!(counts, json!({"replayed": 1, "skipped": 0}));
     app.wait_until_handled(1).await;
