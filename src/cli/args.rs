@@ -115,15 +115,27 @@ pub enum Command {
 /// The event `sign` and `send` make: a file, and what to call it.
 #[derive(Args)]
 pub struct EventFile {
+    /// The configured source whose scheme signs it (`interlace` needs no configuration).
     #[arg(long, default_value = "interlace")]
     pub source: String,
-    #[arg(long)]
+    /// A whole envelope (its id, event type and resource string are kept) or a bare resource,
+    /// whose bytes are signed exactly as they are in the file.
+    #[arg(long, value_name = "PATH")]
     pub file: String,
-    /// Required when the file is a bare resource.
+    /// The event type, e.g. TRANSFER.UPDATED; required when the file is a bare resource.
     #[arg(long)]
     pub event_type: Option<String>,
+    /// The event id [default: the envelope's, or a new UUID].
     #[arg(long)]
     pub event_id: Option<String>,
+    /// Sign with this secret instead of the source's configured one.
+    #[arg(long, env = "HOOKGATE_SIGN_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// The envelope's createTime (Interlace) or webhook-timestamp (Standard Webhooks): RFC
+    /// 3339, a date, Unix milliseconds or a duration ago (10m), UTC unless an offset is given
+    /// [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub create_time: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -1,13 +1,13 @@
 //! `hookgate sign` and `hookgate send`: build (and post) a signed webhook so a person can try
 //! the receiver by hand.
 
-use super::args::EventFile;
+use super::{args::EventFile, when::parse_when};
 use crate::{
-    settings::Settings,
+    settings::{SchemeKind, Secret, Settings, SourceConfig, INTERLACE_SOURCE},
     signing::{self, OutgoingEvent, SignedRequest},
 };
 use anyhow::Context;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +24,8 @@ pub enum SignError {
     BadSecret(#[from] signing::BadSecret),
     #[error("cannot read {0}: {1}")]
     Read(String, std::io::Error),
+    #[error("--create-time: {0}")]
+    BadTime(String),
 }
 
 /// What to sign: a file holding either a whole Interlace envelope (its id, type and resource
@@ -33,13 +35,26 @@ pub struct SignInput<'a> {
     pub file: &'a str,
     pub event_type: Option<&'a str>,
     pub event_id: Option<&'a str>,
+    /// Instead of the source's configured secret.
+    pub secret: Option<&'a str>,
+    pub create_time: Option<DateTime<Utc>>,
 }
 
 pub fn sign(config: &Settings, input: &SignInput<'_>) -> Result<SignedRequest, SignError> {
-    let source = config
-        .source(input.source)
-        .ok_or_else(|| SignError::UnknownSource(input.source.to_owned()))?;
-    let scheme = signing::for_source(source)?;
+    let mut source = match config.source(input.source) {
+        Some(source) => source.clone(),
+        None if input.source == INTERLACE_SOURCE => SourceConfig {
+            name: INTERLACE_SOURCE.to_owned(),
+            scheme: SchemeKind::Interlace,
+            secrets: Vec::new(),
+            timestamp_tolerance_secs: None,
+        },
+        None => return Err(SignError::UnknownSource(input.source.to_owned())),
+    };
+    if let Some(secret) = input.secret {
+        source.secrets = vec![Secret::new(secret.to_owned())];
+    }
+    let scheme = signing::for_source(&source)?;
     let text = std::fs::read_to_string(input.file)
         .map_err(|e| SignError::Read(input.file.to_owned(), e))?;
     let value: Value =
@@ -61,7 +76,7 @@ pub fn sign(config: &Settings, input: &SignInput<'_>) -> Result<SignedRequest, S
                 .event_type
                 .ok_or_else(|| SignError::NoEventType(input.file.to_owned()))?
                 .to_owned(),
-            value.to_string(),
+            text,
         ),
     };
     scheme
@@ -69,7 +84,7 @@ pub fn sign(config: &Settings, input: &SignInput<'_>) -> Result<SignedRequest, S
             event_id: &id,
             event_type: &event_type,
             resource: &resource,
-            time: Utc::now(),
+            time: input.create_time.unwrap_or_else(Utc::now),
         })
         .ok_or_else(|| SignError::NoSecret(input.source.to_owned()))
 }
@@ -88,6 +103,12 @@ pub fn render(path: &str, request: &SignedRequest) -> String {
 
 impl EventFile {
     fn sign(&self, config: &Settings) -> Result<SignedRequest, SignError> {
+        let create_time = self
+            .create_time
+            .as_deref()
+            .map(|time| parse_when(time, Utc::now()))
+            .transpose()
+            .map_err(SignError::BadTime)?;
         sign(
             config,
             &SignInput {
@@ -95,6 +116,8 @@ impl EventFile {
                 file: &self.file,
                 event_type: self.event_type.as_deref(),
                 event_id: self.event_id.as_deref(),
+                secret: self.secret.as_deref(),
+                create_time,
             },
         )
     }

@@ -121,3 +121,49 @@ async fn sign_without_a_secret_or_event_type_explains_itself() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--event-type"));
 }
+
+#[tokio::test]
+async fn sign_takes_a_secret_and_a_time_and_signs_the_resource_bytes_as_they_are() {
+    let app = spawn_app().await;
+    let text = "{ \"status\": \"Pending\",  \"id\": \"t-exact\",\n  \"updateTime\": \"2023-03-01T08:23:05.033Z\" }\n";
+    let file = json_file(text);
+    let flags = [
+        "--json",
+        "--secret",
+        fixtures::INTERLACE_SECRET,
+        "--create-time",
+        "2026-11-23T10:00:00Z",
+        "--event-type",
+        "TRANSFER.UPDATED",
+        "--event-id",
+        "exact-1",
+    ];
+    // No secret configured: --secret is the one signing.
+    let output = sign("", &file, &flags).await;
+    std::fs::remove_file(&file).unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let signed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let body = signed["body"].as_str().unwrap();
+    let envelope: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(envelope["resource"], text, "the file's bytes, unchanged");
+    let millis = chrono::DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+        .unwrap()
+        .timestamp_millis()
+        .to_string();
+    assert_eq!(envelope["createTime"], millis.as_str());
+    let headers: Vec<(String, String)> = signed["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    let response = app
+        .post_webhook("interlace", &headers, body.to_owned())
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.stored("exact-1").await.resource_raw, text.as_bytes());
+}
