@@ -5,7 +5,16 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let config = match Settings::from_env() {
+    // The connection flags (which clap also fills from their variables) over the environment.
+    let overrides = cli.connections.overrides();
+    let lookup = |name: &str| {
+        overrides
+            .iter()
+            .find(|(variable, _)| *variable == name)
+            .map(|(_, value)| value.clone())
+            .or_else(|| std::env::var(name).ok())
+    };
+    let config = match Settings::from_lookup(lookup) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("hookgate: configuration: {error}");

@@ -1,18 +1,99 @@
-//! The command line (SPEC 6): every subcommand and flag, as clap parses them.
+//! The command line (SPEC 6): every subcommand and flag, as clap parses them. Every flag says
+//! what it does, its default and valid values, and the variable it can come from; every
+//! command shows examples (a unit test keeps it so).
 
 use super::bench::BenchCommand;
-use crate::{ops::dlq::Selector, telemetry::Logging};
-use clap::{ArgGroup, Args, Parser, Subcommand};
+use crate::{catalogue::Family, ops::dlq::Selector, telemetry::Logging};
+use clap::{builder::PossibleValuesParser, ArgGroup, Args, Parser, Subcommand};
+
+const ENVIRONMENT: &str = "\
+Settings come from the environment (see README, Configuration), among them:
+  HOOKGATE_DATABASE_URL, HOOKGATE_AMQP_URL, HOOKGATE_AMQP_PREFIX, HOOKGATE_CONFIG,
+  HOOKGATE_LISTEN, HOOKGATE_API_TOKEN, HOOKGATE_INTERLACE_SECRETS, HOOKGATE_RETENTION_DAYS,
+  HOOKGATE_LOG_FORMAT (text|json), RUST_LOG (default: info for run/serve/work, warn otherwise).
+
+Examples:
+  hookgate run                      every role in one process
+  hookgate status                   what is waiting where
+  hookgate dlq list                 dead letters
+  hookgate replay --since 2h        re-publish what is not processed yet";
 
 #[derive(Parser)]
 #[command(
     name = "hookgate",
     version,
-    about = "Signed payment-platform webhooks, verified, stored and relayed"
+    about = "Signed payment-platform webhooks, verified, stored and relayed",
+    after_help = ENVIRONMENT
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub connections: Connections,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Where hookgate connects, as flags that override (or stand in for) the environment.
+#[derive(Args)]
+pub struct Connections {
+    /// PostgreSQL [default: postgres://localhost/hookgate].
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Connections",
+        value_name = "URL",
+        env = "HOOKGATE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// RabbitMQ, one URL or the cluster's node URLs comma-separated
+    /// [default: amqp://guest:guest@127.0.0.1:5672/%2f].
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Connections",
+        value_name = "URLS",
+        env = "HOOKGATE_AMQP_URL",
+        hide_env_values = true
+    )]
+    pub amqp_url: Option<String>,
+    /// The prefix of every exchange and queue name [default: hookgate].
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Connections",
+        value_name = "PREFIX",
+        env = "HOOKGATE_AMQP_PREFIX"
+    )]
+    pub amqp_prefix: Option<String>,
+    /// A TOML file with sources and subscribers.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Connections",
+        value_name = "PATH",
+        env = "HOOKGATE_CONFIG"
+    )]
+    pub config: Option<String>,
+}
+
+impl Connections {
+    /// The settings variables these flags set.
+    pub fn overrides(&self) -> Vec<(&'static str, String)> {
+        [
+            ("HOOKGATE_DATABASE_URL", &self.database_url),
+            ("HOOKGATE_AMQP_URL", &self.amqp_url),
+            ("HOOKGATE_AMQP_PREFIX", &self.amqp_prefix),
+            ("HOOKGATE_CONFIG", &self.config),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.clone().map(|value| (name, value)))
+        .collect()
+    }
+}
+
+/// The families `--family` takes.
+fn families() -> PossibleValuesParser {
+    PossibleValuesParser::new(Family::KNOWN.map(|family| family.as_str()))
 }
 
 impl Command {
@@ -28,28 +109,49 @@ impl Command {
 #[derive(Subcommand)]
 pub enum Command {
     /// Every role in one process: the local default.
+    #[command(
+        after_help = "Examples:\n  hookgate run\n  HOOKGATE_LISTEN=0.0.0.0:8080 hookgate run --no-migrate"
+    )]
     Run {
+        /// Do not apply database migrations at start (run `hookgate migrate` instead).
         #[arg(long)]
         no_migrate: bool,
     },
     /// The receiver and the event relay.
+    #[command(after_help = "Examples:\n  hookgate serve\n  hookgate serve --no-migrate")]
     Serve {
+        /// Do not apply database migrations at start (run `hookgate migrate` instead).
         #[arg(long)]
         no_migrate: bool,
     },
     /// The read-model worker, the notification relay and the HTTP notifiers.
+    #[command(after_help = "Examples:\n  hookgate work\n  hookgate work --no-migrate")]
     Work {
+        /// Do not apply database migrations at start (run `hookgate migrate` instead).
         #[arg(long)]
         no_migrate: bool,
     },
     /// Apply the database migrations and exit.
-    Migrate,
+    #[command(
+        after_help = "Examples:\n  hookgate migrate\n  hookgate migrate --database-url postgres://hookgate@db/hookgate --json"
+    )]
+    Migrate {
+        /// JSON output: {"appliedNow":N,"version":N}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect, replay or purge the dead-letter queue.
+    #[command(
+        after_help = "Examples:\n  hookgate dlq list\n  hookgate dlq replay --event-type PAYOUT.UPDATED --dry-run"
+    )]
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
     },
     /// Re-publish archived events that are not processed yet to the read-model queue.
+    #[command(
+        after_help = "Examples:\n  hookgate replay --since 2h\n  hookgate replay --since 2026-11-23 --until 2026-11-24 --family transfer\n  hookgate replay --event-id evt-1 --event-id evt-2 --include-dead-lettered"
+    )]
     Replay {
         /// Received at or after this time: RFC 3339, a date, Unix milliseconds or a duration
         /// ago (2h, 3d); UTC unless the time carries an offset.
@@ -58,57 +160,88 @@ pub enum Command {
         /// Received before this time (the same forms as --since).
         #[arg(long, value_name = "TIME")]
         until: Option<String>,
-        #[arg(long)]
+        /// Only this family's events.
+        #[arg(long, value_parser = families())]
         family: Option<String>,
-        #[arg(long = "event-id")]
+        /// Only these events (repeat the flag for several).
+        #[arg(long = "event-id", value_name = "ID")]
         event_ids: Vec<String>,
         /// Replay unprocessed events that were dead-lettered too (by default they are left to
         /// `hookgate dlq replay`, so a replay cannot fill the DLQ again).
         #[arg(long)]
         include_dead_lettered: bool,
+        /// JSON output: {"replayed":N,"skipped":N}.
         #[arg(long)]
         json: bool,
     },
     /// Clear the projections and re-project every processed event in order of occurrence,
     /// without notifying again.
+    #[command(
+        after_help = "Examples:\n  hookgate rebuild\n  hookgate rebuild --family payout --json"
+    )]
     Rebuild {
-        #[arg(long)]
+        /// Only this family's projection [default: every family].
+        #[arg(long, value_parser = families())]
         family: Option<String>,
+        /// JSON output: {"replayed":N,"skipped":N}.
         #[arg(long)]
         json: bool,
     },
     /// Recompute every object's state from the archive and compare it with the read model;
     /// exits non-zero when they differ. `--repair` puts each difference right.
+    #[command(
+        after_help = "Examples:\n  hookgate verify\n  hookgate verify --family transfer --repair"
+    )]
     Verify {
-        #[arg(long)]
+        /// Only this family's objects [default: every family].
+        #[arg(long, value_parser = families())]
         family: Option<String>,
+        /// Put each difference right (then exit 0).
         #[arg(long)]
         repair: bool,
+        /// JSON output: the report with every difference.
         #[arg(long)]
         json: bool,
     },
-    /// Inbox totals, outbox backlogs, queue depths and the last processed event.
+    /// Inbox totals, outbox backlogs, queue depths and the last processed event; exits 1 when
+    /// the broker cannot be read. Declares nothing.
+    #[command(
+        after_help = "Examples:\n  hookgate status\n  hookgate status --amqp-prefix hookgate-staging --json"
+    )]
     Status {
+        /// JSON output (also when stdout is not a terminal).
         #[arg(long)]
         json: bool,
     },
     /// Signed load generator: accept rate and latency, and with --verify the end-to-end rate.
+    #[command(
+        after_help = "Examples:\n  hookgate bench --duration 30 --connections 64\n  hookgate bench --rate 500 --duration 60 --out-of-order 0.1 --verify --json"
+    )]
     Bench(BenchCommand),
     /// Print a signed request for a resource or envelope file.
+    #[command(
+        after_help = "Examples:\n  hookgate sign --file transfer.json\n  hookgate sign --file resource.json --event-type TRANSFER.UPDATED --secret s3cret --create-time 10m --json"
+    )]
     Sign {
         #[command(flatten)]
         event: EventFile,
-        /// Print `{"headers":{...},"body":"..."}` instead of the request text.
+        /// JSON output: {"headers":{...},"body":"..."} instead of the request text.
         #[arg(long)]
         json: bool,
     },
     /// Sign a resource or envelope file and POST it.
+    #[command(
+        after_help = "Examples:\n  hookgate send --file transfer.json\n  hookgate send --url https://hooks.example.com/webhooks/interlace --file transfer.json --secret s3cret"
+    )]
     Send {
-        /// Defaults to this service's own webhook URL for the source.
+        /// Where to POST [default: this service's own webhook URL for the source].
         #[arg(long)]
         url: Option<String>,
         #[command(flatten)]
         event: EventFile,
+        /// JSON output: {"status":N,"body":"..."}.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -140,36 +273,54 @@ pub struct EventFile {
 
 #[derive(Subcommand)]
 pub enum DlqCommand {
-    /// Dead letters, from the index (the queue is not touched): a table on a terminal, JSON
-    /// otherwise.
+    /// Dead letters, oldest failure first, from the index (the queue is not touched).
+    #[command(
+        after_help = "Examples:\n  hookgate dlq list\n  hookgate dlq list --limit 20 --json"
+    )]
     List {
+        /// How many to show at most.
         #[arg(long, default_value_t = 1000)]
         limit: usize,
+        /// JSON output: an array of {"eventId","source","eventType","queue","attempts","error","failedAt"}.
         #[arg(long)]
         json: bool,
     },
-    /// One dead letter with its headers, body and error.
-    Show { event_id: String },
+    /// The event's latest dead letter with its headers, body and error (JSON).
+    #[command(after_help = "Examples:\n  hookgate dlq show evt-1")]
+    Show {
+        /// The event id, as `dlq list` shows it.
+        event_id: String,
+    },
     /// Send dead letters back to the queue they failed in.
+    #[command(
+        after_help = "Examples:\n  hookgate dlq replay --event-id evt-1 --event-id evt-2\n  hookgate dlq replay --event-type PAYOUT.UPDATED --dry-run\n  hookgate dlq replay --all --json"
+    )]
     Replay {
         #[command(flatten)]
         which: Which,
-        /// Count what would be replayed and change nothing.
+        /// Say what a replay would do, from the index, and change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// JSON output: {"replayed":N,"skipped":N}, with "dryRun":true for a dry run.
         #[arg(long)]
         json: bool,
     },
-    /// Delete every dead letter.
+    /// Delete every dead letter, in the queue and the index.
+    #[command(after_help = "Examples:\n  hookgate dlq purge --yes")]
     Purge {
         /// Confirms that the dead letters are to be deleted for good.
         #[arg(long)]
         yes: bool,
+        /// JSON output: {"purged":N}.
+        #[arg(long)]
+        json: bool,
     },
     /// Index the dead letters in the queue that `list` does not show (dead-lettered by a
     /// hookgate older than the index, or by a process that died mid-move), keeping one copy of
     /// each.
+    #[command(after_help = "Examples:\n  hookgate dlq reindex")]
     Reindex {
+        /// JSON output: {"indexed":N,"duplicatesRemoved":N}.
         #[arg(long)]
         json: bool,
     },
@@ -178,10 +329,13 @@ pub enum DlqCommand {
 #[derive(Args)]
 #[command(group(ArgGroup::new("which").required(true).args(["event_ids", "event_type", "all"])))]
 pub struct Which {
-    #[arg(long = "event-id")]
+    /// These events' dead letters (repeat the flag for several).
+    #[arg(long = "event-id", value_name = "ID")]
     event_ids: Vec<String>,
+    /// Every dead letter of this event type, in any case (e.g. payout.updated).
     #[arg(long)]
     event_type: Option<String>,
+    /// Every dead letter.
     #[arg(long)]
     all: bool,
 }
@@ -193,5 +347,71 @@ impl Which {
             (false, Some(event_type)) => Selector::EventType(event_type),
             (false, None) => Selector::EventIds(self.event_ids),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every subcommand has a description and examples, and every flag a description.
+    fn check(command: &clap::Command, path: &str) {
+        let path = format!("{path} {}", command.get_name());
+        assert!(command.get_about().is_some(), "{path} has no description");
+        if command.get_subcommands().next().is_none() || command.get_name() == "dlq" {
+            let after = command.get_after_help().map(|h| h.to_string());
+            assert!(
+                after.is_some_and(|h| h.contains("Examples:")),
+                "{path} has no examples"
+            );
+        }
+        for argument in command.get_arguments() {
+            let id = argument.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            assert!(
+                argument.get_help().is_some(),
+                "{path} --{id} has no description"
+            );
+        }
+        for sub in command.get_subcommands() {
+            if sub.get_name() != "help" {
+                check(sub, &path);
+            }
+        }
+    }
+
+    #[test]
+    fn every_command_and_flag_explains_itself() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        assert!(cli
+            .get_after_help()
+            .is_some_and(|h| h.to_string().contains("HOOKGATE_DATABASE_URL")));
+        for sub in cli.get_subcommands() {
+            check(sub, "hookgate");
+        }
+    }
+
+    #[test]
+    fn family_flags_list_the_families() {
+        let refused = Cli::try_parse_from(["hookgate", "replay", "--family", "spaceship"])
+            .err()
+            .expect("refused");
+        let text = refused.to_string();
+        assert!(text.contains("possible values"), "{text}");
+        assert!(text.contains("card_transaction"), "{text}");
+    }
+
+    #[test]
+    fn connection_flags_stand_in_for_the_environment() {
+        let cli = Cli::try_parse_from(["hookgate", "status", "--amqp-prefix", "hookgate-staging"])
+            .unwrap();
+        assert!(cli
+            .connections
+            .overrides()
+            .contains(&("HOOKGATE_AMQP_PREFIX", "hookgate-staging".to_owned())));
     }
 }

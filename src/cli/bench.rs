@@ -13,14 +13,16 @@ use std::time::Duration;
 /// `hookgate bench`'s flags.
 #[derive(Args)]
 pub struct BenchCommand {
-    /// Defaults to this service's webhook URL for the source.
+    /// Where to POST [default: this service's webhook URL for the source].
     #[arg(long)]
     url: Option<String>,
+    /// The source whose scheme signs the requests.
     #[arg(long, default_value = "interlace")]
     source: String,
-    /// Defaults to the source's first configured secret.
-    #[arg(long)]
+    /// The signing secret [default: the source's first configured secret].
+    #[arg(long, env = "HOOKGATE_SIGN_SECRET", hide_env_values = true)]
     secret: Option<String>,
+    /// Requests in flight at once.
     #[arg(long, default_value_t = 16)]
     connections: usize,
     /// Requests per second; without it, as fast as the receiver answers.
@@ -44,6 +46,7 @@ pub struct BenchCommand {
     /// Seconds --verify waits at most.
     #[arg(long, default_value_t = 300)]
     verify_timeout: u64,
+    /// JSON output: every figure of the run.
     #[arg(long)]
     json: bool,
 }

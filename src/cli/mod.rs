@@ -21,13 +21,18 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
         Command::Run { no_migrate } => serve::serve(config, Roles::ALL, no_migrate).await,
         Command::Serve { no_migrate } => serve::serve(config, Roles::SERVE, no_migrate).await,
         Command::Work { no_migrate } => serve::serve(config, Roles::WORK, no_migrate).await,
-        Command::Migrate => {
+        Command::Migrate { json } => {
             let pool = config.database.pool()?;
             let migrated = store::migrate(&pool).await?;
-            println!(
-                "migrations applied: {} now, the database is at version {}",
-                migrated.applied_now, migrated.latest
-            );
+            if output::wants_json(json) {
+                let answer = serde_json::json!({"appliedNow": migrated.applied_now, "version": migrated.latest});
+                println!("{answer}");
+            } else {
+                println!(
+                    "migrations applied: {} now, the database is at version {}",
+                    migrated.applied_now, migrated.latest
+                );
+            }
             Ok(())
         }
         Command::Dlq { command } => match command {
@@ -38,7 +43,7 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
                 dry_run,
                 json,
             } => ops::dlq_replay(config, which.selector(), dry_run, json).await,
-            DlqCommand::Purge { yes } => ops::dlq_purge(config, yes).await,
+            DlqCommand::Purge { yes, json } => ops::dlq_purge(config, yes, json).await,
             DlqCommand::Reindex { json } => ops::dlq_reindex(config, json).await,
         },
         Command::Replay {
@@ -67,6 +72,6 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
         Command::Status { json } => ops::status(config, json).await,
         Command::Bench(args) => bench::bench(config, args).await,
         Command::Sign { event, json } => Ok(sign::print_signed(config, &event, json)?),
-        Command::Send { url, event } => sign::send(config, url, &event).await,
+        Command::Send { url, event, json } => sign::send(config, url, &event, json).await,
     }
 }

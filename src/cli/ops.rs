@@ -124,14 +124,18 @@ pub async fn dlq_replay(
     Ok(())
 }
 
-pub async fn dlq_purge(config: &Settings, confirmed: bool) -> anyhow::Result<()> {
+pub async fn dlq_purge(config: &Settings, confirmed: bool, json: bool) -> anyhow::Result<()> {
     if !confirmed {
         bail!("purging deletes every dead letter for good: run again with --yes");
     }
     let (channel, topology) = channel(config).await?;
     let pool = config.database.pool()?;
     let purged = dlq::purge(&channel, &topology.names, &pool).await?;
-    println!("purged {purged} dead letters");
+    if wants_json(json) {
+        println!("{}", serde_json::json!({ "purged": purged }));
+    } else {
+        println!("purged {purged} dead letters");
+    }
     Ok(())
 }
 

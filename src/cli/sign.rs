@@ -146,7 +146,12 @@ pub fn print_signed(config: &Settings, event: &EventFile, json: bool) -> Result<
 }
 
 /// `hookgate send`: signs and POSTs, printing the answer; fails unless it was a success.
-pub async fn send(config: &Settings, url: Option<String>, event: &EventFile) -> anyhow::Result<()> {
+pub async fn send(
+    config: &Settings,
+    url: Option<String>,
+    event: &EventFile,
+    json: bool,
+) -> anyhow::Result<()> {
     let request = event.sign(config)?;
     let url =
         url.unwrap_or_else(|| format!("http://{}/webhooks/{}", config.server.listen, event.source));
@@ -156,7 +161,15 @@ pub async fn send(config: &Settings, url: Option<String>, event: &EventFile) -> 
     }
     let response = post.send().await.with_context(|| format!("POST {url}"))?;
     let status = response.status();
-    println!("{} {}", status.as_u16(), response.text().await?);
+    let body = response.text().await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"status": status.as_u16(), "body": body})
+        );
+    } else {
+        println!("{} {body}", status.as_u16());
+    }
     anyhow::ensure!(status.is_success(), "the receiver refused the webhook");
     Ok(())
 }

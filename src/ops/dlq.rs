@@ -6,11 +6,12 @@
 //! Listing and showing read the DLQ index in PostgreSQL (`store::dead_letter_index`), which
 //! the workers write as they dead-letter: they never touch the queue, so looking changes
 //! nothing (no delivery counts raised, nothing a delivery limit could drop). Only replay and
-//! purge take messages out of the queue. Replay sends a selected message back to the queue it
-//! failed in, waits for the confirm, only then acknowledges it in the DLQ and forgets it in
-//! the index: a replay that stops half-way is finished by running it again, and the worker's
-//! exactly-once claim makes a message that ended up in both places harmless. Messages it
-//! passes over are published again at the DLQ's tail and acknowledged, never requeued.
+//! purge take messages out of the queue. Replay forgets a selected message in the index, sends
+//! it back to the queue it failed in, waits for the confirm and only then acknowledges it in
+//! the DLQ: a replay that stops half-way is finished by running it again (`dlq reindex` lists
+//! a copy whose row went before a crash), and the worker's exactly-once claim makes a message
+//! that ended up in both places harmless. Messages it passes over are published again at the
+//! DLQ's tail and acknowledged, never requeued.
 
 use super::{Counts, OpsError};
 use crate::{
@@ -249,12 +250,15 @@ async fn replay_queue(
         };
         let key = (facts.queue.clone(), facts.message_id.clone());
         if wanted.contains(&key) {
+            // Forgotten before it goes back: once back, it may fail again at once, and that new
+            // dead letter's row must not be the one removed.
+            dead_letter_index::remove(pool, &key.0, &key.1).await?;
             if send_back(channel, &facts.queue, &message).await? {
                 message.delivery.ack(BasicAckOptions::default()).await?;
-                dead_letter_index::remove(pool, &key.0, &key.1).await?;
                 wanted.remove(&key);
                 sent.insert(key);
             } else {
+                dead_letter_index::adopt(pool, &facts).await?;
                 to_tail(channel, names, &message).await?;
             }
         } else if sent.contains(&key) {

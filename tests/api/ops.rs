@@ -178,9 +178,11 @@ async fn purge_needs_confirmation_and_then_empties_the_dlq() {
     assert_eq!(dead_letters(&app).await.len(), 2);
     let purged = app.cli(&["dlq", "purge", "--yes"]).await;
     assert!(purged.status.success());
+    let answer: Value = serde_json::from_slice(&purged.stdout).unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&purged.stdout).trim(),
-        "purged 2 dead letters"
+        answer,
+        json!({"purged": 2}),
+        "JSON when stdout is not a terminal"
     );
     assert!(dead_letters(&app).await.is_empty());
 }
