@@ -29,6 +29,16 @@ async fn sign(secrets: &str, file: &Path, flags: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The headers of `hookgate sign --json`'s output.
+fn headers_of(signed: &serde_json::Value) -> Vec<(String, String)> {
+    signed["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
+}
+
 /// A JSON file holding `text`, for the test to remove.
 fn json_file(text: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("resource-{}.json", uuid::Uuid::new_v4()));
@@ -78,12 +88,7 @@ async fn sign_prints_a_request_the_receiver_accepts() {
         String::from_utf8_lossy(&output.stderr)
     );
     let signed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let headers: Vec<(String, String)> = signed["headers"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-        .collect();
+    let headers = headers_of(&signed);
     assert!(headers.iter().any(|(k, _)| k == "Signature"));
     let response = app
         .post_webhook(
@@ -155,12 +160,7 @@ async fn sign_takes_a_secret_and_a_time_and_signs_the_resource_bytes_as_they_are
         .timestamp_millis()
         .to_string();
     assert_eq!(envelope["createTime"], millis.as_str());
-    let headers: Vec<(String, String)> = signed["headers"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-        .collect();
+    let headers = headers_of(&signed);
     let response = app
         .post_webhook("interlace", &headers, body.to_owned())
         .await;
