@@ -13,22 +13,25 @@
 //! that ended up in both places harmless. Messages it passes over are published again at the
 //! DLQ's tail and acknowledged, never requeued.
 
+mod queue;
+
+pub use queue::{reindex, Reindexed};
+
 use super::{Counts, OpsError};
 use crate::{
-    amqp::{inspect_queue, publish_confirmed, Names, Outcome},
+    amqp::{inspect_queue, Names},
     catalogue::format_time,
     store::{
-        dead_letter_index::{self, Claim, Selection},
+        dead_letter_index::{self, Selection},
         dead_letters::{self, ParkedSelection},
     },
-    wire::{DeadLetterFacts, FAILURE_HEADERS},
+    wire::DeadLetterFacts,
 };
 use lapin::{
-    message::BasicGetMessage,
-    options::{BasicAckOptions, BasicGetOptions, BasicNackOptions, QueuePurgeOptions},
-    types::FieldTable,
-    BasicProperties, Channel,
+    options::{BasicAckOptions, QueuePurgeOptions},
+    Channel,
 };
+use queue::{send_back, take_one, to_tail};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -273,114 +276,6 @@ async fn replay_queue(
         dead_letter_index::remove(pool, queue, message_id).await?;
     }
     Ok(sent.len() as u64)
-}
-
-/// What [`reindex`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Reindexed {
-    /// Dead letters in the queue that had no index row.
-    pub indexed: u64,
-    /// Further copies of one (queue, message), removed so that one is left.
-    pub duplicates_removed: u64,
-}
-
-/// Walks the DLQ once and indexes every dead letter the index lacks: those dead-lettered by a
-/// hookgate older than the index, or by a process that died between the broker's confirm and
-/// its commit. Keeps one copy per (queue, message). `progress` as for [`replay`].
-pub async fn reindex(
-    channel: &Channel,
-    names: &Names,
-    pool: &PgPool,
-    mut progress: impl FnMut(u64, u64),
-) -> Result<Reindexed, OpsError> {
-    let depth = u64::from(depth(channel, names).await?);
-    let mut done = Reindexed::default();
-    let mut seen_keys = HashSet::new();
-    for seen in 1..=depth {
-        let Some(message) = take_one(channel, names).await? else {
-            break;
-        };
-        progress(seen, depth);
-        if let Some(facts) =
-            DeadLetterFacts::read(&message.delivery.properties, &message.delivery.data)
-        {
-            if !seen_keys.insert((facts.queue.clone(), facts.message_id.clone())) {
-                message.delivery.ack(BasicAckOptions::default()).await?;
-                done.duplicates_removed += 1;
-                continue;
-            }
-            if dead_letter_index::adopt(pool, &facts).await? == Claim::New {
-                done.indexed += 1;
-            }
-        }
-        to_tail(channel, names, &message).await?;
-    }
-    Ok(done)
-}
-
-async fn take_one(channel: &Channel, names: &Names) -> lapin::Result<Option<BasicGetMessage>> {
-    channel
-        .basic_get(
-            names.dlq().as_str().into(),
-            BasicGetOptions { no_ack: false },
-        )
-        .await
-}
-
-/// Publishes the message again at the DLQ's tail, then acknowledges the copy taken: unlike a
-/// requeue, this raises no delivery count. Requeued instead when the broker does not take it.
-async fn to_tail(channel: &Channel, names: &Names, message: &BasicGetMessage) -> lapin::Result<()> {
-    let outcome = publish_confirmed(
-        channel,
-        "",
-        &names.dlq(),
-        &message.delivery.data,
-        message.delivery.properties.clone(),
-    )
-    .await?;
-    if outcome == Outcome::Taken {
-        message.delivery.ack(BasicAckOptions::default()).await?;
-    } else {
-        message
-            .delivery
-            .nack(BasicNackOptions {
-                requeue: true,
-                ..BasicNackOptions::default()
-            })
-            .await?;
-    }
-    Ok(())
-}
-
-async fn send_back(
-    channel: &Channel,
-    queue: &str,
-    message: &BasicGetMessage,
-) -> lapin::Result<bool> {
-    // A replayed message starts its retries afresh: with the old attempts count one
-    // transient failure would send it straight back to the DLQ.
-    let mut headers = message
-        .delivery
-        .properties
-        .headers()
-        .as_ref()
-        .map(|h| h.inner().clone())
-        .unwrap_or_default();
-    for name in FAILURE_HEADERS {
-        headers.remove(name);
-    }
-    let properties: BasicProperties = message
-        .delivery
-        .properties
-        .clone()
-        .with_headers(FieldTable::from(headers));
-    let outcome = publish_confirmed(channel, "", queue, &message.delivery.data, properties).await?;
-    let sent = outcome == Outcome::Taken;
-    if !sent {
-        tracing::warn!(%queue, "replay not confirmed; the message stays in the DLQ");
-    }
-    Ok(sent)
 }
 
 /// Empties the DLQ and its index; returns how many messages the broker removed.
