@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod errors;
+mod event_search;
 mod health;
 mod params;
 mod read_api;
@@ -47,6 +48,7 @@ pub fn router(state: AppState, receive: bool) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/v1/objects/{family}/{id}", get(read_api::object))
+        .route("/v1/events", get(event_search::search))
         .route("/v1/events/{event_id}", get(read_api::event))
         .route("/admin/dlq", get(admin::list))
         .route("/admin/dlq/replay", post(admin::replay))

@@ -2,6 +2,7 @@
 //! named query functions and row types declared once. Nothing outside this module talks SQL.
 //!
 //! - [`inbox`]: accepted events (insert, worker claims, dead-letter marks, lookups).
+//! - [`event_search`]: the inbox searched by filters, a page at a time.
 //! - [`archive`]: reading the inbox back for replay, rebuild, verify, status and retention.
 //! - [`outbox`]: the event and notification outboxes the relays drain.
 //! - [`deliveries`]: the notifications each subscriber has taken, so none is POSTed twice.
@@ -43,6 +44,7 @@ pub mod archive;
 pub mod dead_letter_index;
 pub mod dead_letters;
 pub mod deliveries;
+pub mod event_search;
 pub mod inbox;
 pub mod outbox;
 pub mod read_model;

@@ -10,6 +10,7 @@ mod cli_errors;
 mod contract;
 mod dead_letters;
 mod dedupe;
+mod event_search;
 mod health;
 mod hostile;
 mod observability;

@@ -1,0 +1,169 @@
+//! `GET /v1/events`: events found by family, status, type, object, account, state and time of
+//! receipt, newest first, a page at a time. The cursor is opaque to callers: the position
+//! after the page's last event.
+
+use super::{auth::Authorized, errors::ApiError, params::Params, AppState};
+use crate::{
+    catalogue::{format_time, normalise_status, parse_time_str, Family},
+    store::{
+        event_search::{self, EventSearch, FoundEvent},
+        inbox::EventState,
+    },
+};
+use axum::{extract::State, Json};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 500;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct SearchQuery {
+    family: Option<String>,
+    status: Option<String>,
+    event_type: Option<String>,
+    object_id: Option<String>,
+    account_id: Option<String>,
+    state: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+pub(super) async fn search(
+    _: Authorized,
+    State(state): State<AppState>,
+    Params(query): Params<SearchQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let search = read_query(query)?;
+    let found = event_search::search(&state.pool, &search).await?;
+    let next_cursor = match found.last() {
+        Some(last) if found.len() as i64 == search.limit => Some(cursor_after(last.seq)),
+        _ => None,
+    };
+    Ok(Json(json!({
+        "events": found.iter().map(event_json).collect::<Vec<_>>(),
+        "nextCursor": next_cursor,
+    })))
+}
+
+/// The query as a search, or which parameter is wrong.
+fn read_query(query: SearchQuery) -> Result<EventSearch, ApiError> {
+    let family = query
+        .family
+        .map(|name| match Family::parse(&name) {
+            Some(family) => Ok(family.as_str().to_owned()),
+            None => Err(ApiError::UnknownFamily {
+                name,
+                in_path: false,
+            }),
+        })
+        .transpose()?;
+    let state = query.state.as_deref().map(parse_state).transpose()?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    Ok(EventSearch {
+        family,
+        status: query.status.as_deref().map(normalise_status),
+        event_type: query.event_type,
+        object_id: query.object_id,
+        account_id: query.account_id,
+        state,
+        from: query
+            .from
+            .as_deref()
+            .map(|t| parse_time("from", t))
+            .transpose()?,
+        to: query
+            .to
+            .as_deref()
+            .map(|t| parse_time("to", t))
+            .transpose()?,
+        before_seq: query.cursor.as_deref().map(read_cursor).transpose()?,
+        limit,
+    })
+}
+
+fn parse_state(text: &str) -> Result<EventState, ApiError> {
+    match text {
+        "received" => Ok(EventState::Received),
+        "published" => Ok(EventState::Published),
+        "processed" => Ok(EventState::Processed),
+        "dead_lettered" => Ok(EventState::DeadLettered),
+        _ => Err(ApiError::bad_request(
+            "state must be one of received, published, processed, dead_lettered",
+        )),
+    }
+}
+
+fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    parse_time_str(text).map_err(|_| {
+        ApiError::bad_request(format!(
+            "{name} must be an RFC 3339 time, e.g. 2026-11-23T10:00:00Z"
+        ))
+    })
+}
+
+fn cursor_after(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(seq.to_string())
+}
+
+fn read_cursor(cursor: &str) -> Result<i64, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.parse::<i64>().ok())
+        .filter(|seq| *seq > 0)
+        .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))
+}
+
+fn event_json(found: &FoundEvent) -> Value {
+    let row = &found.record;
+    let time = |t: Option<DateTime<Utc>>| t.as_ref().map(format_time);
+    json!({
+        "id": row.key.event_id,
+        "source": row.key.source,
+        "eventType": row.key.event_type,
+        "family": found.family,
+        "status": found.status,
+        "objectId": found.object_id,
+        "accountId": found.account_id,
+        "routingKey": row.routing_key,
+        "state": row.state,
+        "receivedAt": format_time(&row.received_at),
+        "publishedAt": time(row.published_at),
+        "processedAt": time(row.processed_at),
+        "deadLetteredAt": time(row.dead_lettered_at),
+        "error": row.error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_cursor_reads_back_as_the_position_it_was_made_from() {
+        assert_eq!(read_cursor(&cursor_after(42)).unwrap(), 42);
+        for bad in ["", "!!", "LTE", &URL_SAFE_NO_PAD.encode("0")] {
+            assert!(read_cursor(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_cursor_text_is_a_position_or_a_refusal(text in ".{0,64}") {
+            let _ = read_cursor(&text);
+        }
+    }
+}
