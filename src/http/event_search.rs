@@ -4,9 +4,9 @@
 
 use super::{auth::Authorized, errors::ApiError, params::Params, AppState};
 use crate::{
-    catalogue::{format_time, normalise_status, parse_time_str, Family},
+    catalogue::{format_time, normalise_status, parse_time_str, within_stored_years, Family},
     store::{
-        event_search::{self, EventSearch, FoundEvent},
+        event_search::{self, EventSearch, FoundEvent, Position},
         inbox::EventState,
     },
 };
@@ -42,7 +42,10 @@ pub(super) async fn search(
     let search = read_query(query)?;
     let found = event_search::search(&state.pool, &search).await?;
     let next_cursor = match found.last() {
-        Some(last) if found.len() as i64 == search.limit => Some(cursor_after(last.seq)),
+        Some(last) if found.len() as i64 == search.limit => Some(cursor_after(Position {
+            received_at: last.record.received_at,
+            seq: last.seq,
+        })),
         _ => None,
     };
     Ok(Json(json!({
@@ -87,7 +90,7 @@ fn read_query(query: SearchQuery) -> Result<EventSearch, ApiError> {
             .as_deref()
             .map(|t| parse_time("to", t))
             .transpose()?,
-        before_seq: query.cursor.as_deref().map(read_cursor).transpose()?,
+        after: query.cursor.as_deref().map(read_cursor).transpose()?,
         limit,
     })
 }
@@ -112,18 +115,25 @@ fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
     })
 }
 
-fn cursor_after(seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(seq.to_string())
+/// `<received_at in microseconds>.<seq>`, base64url: opaque to callers.
+fn cursor_after(position: Position) -> String {
+    let text = format!(
+        "{}.{}",
+        position.received_at.timestamp_micros(),
+        position.seq
+    );
+    URL_SAFE_NO_PAD.encode(text)
 }
 
-fn read_cursor(cursor: &str) -> Result<i64, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.parse::<i64>().ok())
-        .filter(|seq| *seq > 0)
-        .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))
+fn read_cursor(cursor: &str) -> Result<Position, ApiError> {
+    let position = || -> Option<Position> {
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+        let (micros, seq) = text.split_once('.')?;
+        let received_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+        let seq: i64 = seq.parse().ok()?;
+        (seq > 0 && within_stored_years(&received_at)).then_some(Position { received_at, seq })
+    };
+    position().ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))
 }
 
 fn event_json(found: &FoundEvent) -> Value {
@@ -154,8 +164,19 @@ mod tests {
 
     #[test]
     fn a_cursor_reads_back_as_the_position_it_was_made_from() {
-        assert_eq!(read_cursor(&cursor_after(42)).unwrap(), 42);
-        for bad in ["", "!!", "LTE", &URL_SAFE_NO_PAD.encode("0")] {
+        let position = Position {
+            received_at: parse_time_str("2026-11-23T10:00:00.123456Z").unwrap(),
+            seq: 42,
+        };
+        assert_eq!(read_cursor(&cursor_after(position)).unwrap(), position);
+        for bad in [
+            "",
+            "!!",
+            "LTE",
+            &URL_SAFE_NO_PAD.encode("42"),
+            &URL_SAFE_NO_PAD.encode("1.0"),
+            &URL_SAFE_NO_PAD.encode("-99999999999999999.1"),
+        ] {
             assert!(read_cursor(bad).is_err(), "{bad}");
         }
     }

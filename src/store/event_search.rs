@@ -1,6 +1,7 @@
-//! `GET /v1/events`: the inbox searched by what an event is about, newest first, one page at a
-//! time by keyset (`seq` below the previous page's last). Only the filters given become
-//! predicates, so each query can use the index made for it (migration 0007).
+//! `GET /v1/events`: the inbox searched by what an event is about, newest first by time of
+//! receipt, one page at a time by keyset ((received_at, seq) below the previous page's last).
+//! Only the filters given become predicates, so each query can use the index made for it
+//! (migration 0007).
 
 use super::inbox::{EventRecord, EventState};
 use chrono::{DateTime, Utc};
@@ -19,9 +20,17 @@ pub struct EventSearch {
     pub from: Option<DateTime<Utc>>,
     /// Received before.
     pub to: Option<DateTime<Utc>>,
-    /// Only events older than this one (the cursor).
-    pub before_seq: Option<i64>,
+    /// Only events listed after this one (the cursor): received earlier, or at the same time
+    /// and stored earlier.
+    pub after: Option<Position>,
     pub limit: i64,
+}
+
+/// Where an event stands in the listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub received_at: DateTime<Utc>,
+    pub seq: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -57,6 +66,14 @@ pub async fn search(pool: &PgPool, search: &EventSearch) -> Result<Vec<FoundEven
         }
     }
     if let Some(state) = search.state {
+        // What the state implies of the columns, spelled out so the partial indexes on them
+        // apply (the states other than processed hold few rows); then the state rule itself.
+        query.push(match state {
+            EventState::Received => " AND published_at IS NULL",
+            EventState::Published => " AND published_at IS NOT NULL AND processed_at IS NULL",
+            EventState::Processed => " AND processed_at IS NOT NULL",
+            EventState::DeadLettered => " AND dead_lettered_at IS NOT NULL",
+        });
         query
             .push(concat!(" AND (", event_state!(), ") = "))
             .push_bind(state);
@@ -67,11 +84,16 @@ pub async fn search(pool: &PgPool, search: &EventSearch) -> Result<Vec<FoundEven
     if let Some(to) = search.to {
         query.push(" AND received_at < ").push_bind(to);
     }
-    if let Some(seq) = search.before_seq {
-        query.push(" AND seq < ").push_bind(seq);
+    if let Some(after) = search.after {
+        query
+            .push(" AND (received_at, seq) < (")
+            .push_bind(after.received_at)
+            .push(", ")
+            .push_bind(after.seq)
+            .push(")");
     }
     query
-        .push(" ORDER BY seq DESC LIMIT ")
+        .push(" ORDER BY received_at DESC, seq DESC LIMIT ")
         .push_bind(search.limit);
     query.build_query_as().fetch_all(pool).await
 }
