@@ -2,9 +2,9 @@
 //! receipt, newest first, a page at a time. The cursor is opaque to callers: the position
 //! after the page's last event.
 
-use super::{auth::Authorized, errors::ApiError, params::Params, AppState};
+use super::{auth::Authorized, errors::ApiError, params::Params, read_api, AppState};
 use crate::{
-    catalogue::{format_time, normalise_status, parse_time_str, within_stored_years, Family},
+    catalogue::{normalise_status, parse_time_str, within_stored_years, Family},
     store::{
         event_search::{self, EventSearch, FoundEvent, Position},
         inbox::EventState,
@@ -136,25 +136,14 @@ fn read_cursor(cursor: &str) -> Result<Position, ApiError> {
     position().ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))
 }
 
+/// The event as `GET /v1/events/{eventId}` shows it, with what it is about.
 fn event_json(found: &FoundEvent) -> Value {
-    let row = &found.record;
-    let time = |t: Option<DateTime<Utc>>| t.as_ref().map(format_time);
-    json!({
-        "id": row.key.event_id,
-        "source": row.key.source,
-        "eventType": row.key.event_type,
-        "family": found.family,
-        "status": found.status,
-        "objectId": found.object_id,
-        "accountId": found.account_id,
-        "routingKey": row.routing_key,
-        "state": row.state,
-        "receivedAt": format_time(&row.received_at),
-        "publishedAt": time(row.published_at),
-        "processedAt": time(row.processed_at),
-        "deadLetteredAt": time(row.dead_lettered_at),
-        "error": row.error,
-    })
+    let mut event = read_api::event_json(&found.record);
+    event["family"] = json!(found.family);
+    event["status"] = json!(found.status);
+    event["objectId"] = json!(found.object_id);
+    event["accountId"] = json!(found.account_id);
+    event
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@ use super::{auth::Authorized, errors::ApiError, params::Params, AppState};
 use crate::{
     catalogue::format_time,
     projection,
-    store::{inbox, read_model},
+    store::{
+        inbox::{self, EventRecord},
+        read_model,
+    },
 };
 use axum::{
     extract::{Path, State},
@@ -69,8 +72,13 @@ pub(super) async fn event(
     let row = inbox::find_event(&state.pool, &source, &event_id)
         .await?
         .ok_or(ApiError::NotFound("no such event"))?;
+    Ok(Json(event_json(&row)))
+}
+
+/// An event as `GET /v1/events/{eventId}` shows it, and each item of `GET /v1/events`.
+pub(super) fn event_json(row: &EventRecord) -> Value {
     let time = |t: Option<DateTime<Utc>>| t.as_ref().map(format_time);
-    Ok(Json(json!({
+    json!({
         "id": row.key.event_id,
         "source": row.key.source,
         "eventType": row.key.event_type,
@@ -81,5 +89,5 @@ pub(super) async fn event(
         "processedAt": time(row.processed_at),
         "deadLetteredAt": time(row.dead_lettered_at),
         "error": row.error,
-    })))
+    })
 }
