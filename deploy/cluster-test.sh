@@ -65,7 +65,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bash deploy/services.sh
+HOOKGATE_SKIP_BROWSER=1 bash deploy/services.sh
 command -v python3 >/dev/null || { log "python3 is needed for the subscriber"; exit 1; }
 cargo build --locked --bin hookgate
 HOOKGATE=target/debug/hookgate

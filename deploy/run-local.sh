@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash deploy/services.sh
+HOOKGATE_SKIP_BROWSER=1 bash deploy/services.sh
 command -v cargo >/dev/null || { echo "cargo not found: install Rust 1.88 or newer (https://rustup.rs)" >&2; exit 1; }
 
 export HOOKGATE_DATABASE_URL="${HOOKGATE_DATABASE_URL:-postgres://hookgate:hookgate@127.0.0.1:5432/hookgate}"

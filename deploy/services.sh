@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure PostgreSQL and RabbitMQ run on this machine (installing them with apt-get on
-# Debian when absent), and that hookgate's database role and database exist.
+# Debian when absent), and that hookgate's database role and database exist. Also installs
+# Chromium and ChromeDriver for the console's browser tests, unless HOOKGATE_SKIP_BROWSER=1
+# (the service alone does not need them).
 # Idempotent: on a machine where both already run it only checks them.
 set -euo pipefail
 
@@ -84,6 +86,15 @@ ensure_rabbitmq() {
   fi
 }
 
+# The console's browser tests drive Debian's headless Chromium through ChromeDriver.
+ensure_browser() {
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    log "installing Chromium and ChromeDriver for the console's browser tests"
+    apt_install chromium chromium-driver fonts-dejavu-core
+  fi
+}
+
 ensure_postgres
 ensure_rabbitmq
+if [ "${HOOKGATE_SKIP_BROWSER:-}" != "1" ]; then ensure_browser; fi
 log "PostgreSQL on 127.0.0.1:$PG_PORT and RabbitMQ on 127.0.0.1:$AMQP_PORT are up"

@@ -5,6 +5,7 @@ pub mod app;
 pub mod bench;
 pub mod catalogue;
 pub mod cli;
+pub mod console;
 pub mod fuzzing;
 pub mod http;
 pub mod notifications;

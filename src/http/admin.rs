@@ -1,6 +1,6 @@
 //! `GET /admin/dlq` and `POST /admin/dlq/replay` (SPEC 5): the DLQ commands over HTTP.
 
-use super::{auth::Authorized, errors::ApiError, params::Params, AppState};
+use super::{auth::Authorized, errors::ApiError, params::Params, views::ErrorBody, AppState};
 use crate::{
     catalogue::Family,
     ops::{dlq, verify, Counts},
@@ -26,6 +26,19 @@ pub(super) struct ListQuery {
     limit: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/dlq",
+    tag = "admin",
+    params(("limit" = Option<usize>, Query, description = "At most this many; 100 when absent")),
+    responses(
+        (status = 200, description = "Dead letters, oldest failure first, then parked events", body = Vec<dlq::DeadLetter>),
+        (status = 400, description = "`malformed_payload`", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn list(
     _: Authorized,
     State(state): State<AppState>,
@@ -35,14 +48,28 @@ pub(super) async fn list(
     Ok(Json(dlq::list(&state.pool, limit).await?.letters))
 }
 
-#[derive(Deserialize)]
+/// Either `eventIds` (not empty) or `all: true`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ReplayRequest {
+pub(super) struct ReplayRequest {
     event_ids: Option<Vec<String>>,
     #[serde(default)]
     all: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/dlq/replay",
+    tag = "admin",
+    request_body = ReplayRequest,
+    responses(
+        (status = 200, description = "What was sent back (`replayed`) and left (`skipped`)", body = Counts),
+        (status = 400, description = "`malformed_payload`: a bad body, an unknown event id, or nothing selected", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn replay(
     _: Authorized,
     State(state): State<AppState>,
@@ -73,15 +100,29 @@ pub(super) async fn replay(
     Ok(Json(counts?))
 }
 
-#[derive(Deserialize, Default)]
+/// Both optional: one family (every family when absent), and whether to repair.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct VerifyRequest {
+pub(super) struct VerifyRequest {
     family: Option<String>,
     #[serde(default)]
     repair: bool,
 }
 
 /// `hookgate verify` over HTTP: the report, with every difference (and what was repaired).
+#[utoipa::path(
+    post,
+    path = "/admin/verify",
+    tag = "admin",
+    request_body(content = Option<VerifyRequest>, description = "May be empty"),
+    responses(
+        (status = 200, description = "Objects and events read, the differences, what was repaired", body = verify::Report),
+        (status = 400, description = "`malformed_payload` or `unknown_family`", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn verify_read_model(
     _: Authorized,
     State(state): State<AppState>,

@@ -2,11 +2,17 @@
 //! receipt, newest first, a page at a time. The cursor is opaque to callers: the position
 //! after the page's last event.
 
-use super::{auth::Authorized, errors::ApiError, params::Params, read_api, AppState};
+use super::{
+    auth::Authorized,
+    errors::ApiError,
+    params::Params,
+    views::{ErrorBody, EventPage, FoundEventView},
+    AppState,
+};
 use crate::{
     catalogue::{normalise_status, parse_time_str, within_stored_years, Family},
     store::{
-        event_search::{self, EventSearch, FoundEvent, Position},
+        event_search::{self, EventSearch, Position},
         inbox::EventState,
     },
 };
@@ -14,14 +20,13 @@ use axum::{extract::State, Json};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 500;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct SearchQuery {
+pub struct SearchQuery {
     family: Option<String>,
     status: Option<String>,
     event_type: Option<String>,
@@ -34,11 +39,35 @@ pub(super) struct SearchQuery {
     cursor: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "read",
+    params(
+        ("family" = Option<String>, Query, description = "A family name, e.g. transfer"),
+        ("status" = Option<String>, Query, description = "A status, in any case: normalised as the routing key has it"),
+        ("eventType" = Option<String>, Query, description = "An event type, e.g. TRANSFER.UPDATED"),
+        ("objectId" = Option<String>, Query, description = "The object's id at the platform"),
+        ("accountId" = Option<String>, Query, description = "The account the object belongs to"),
+        ("state" = Option<EventState>, Query, description = "Where the event is in its life"),
+        ("from" = Option<String>, Query, description = "Received at or after this RFC 3339 time"),
+        ("to" = Option<String>, Query, description = "Received before this RFC 3339 time"),
+        ("limit" = Option<i64>, Query, description = "Events per page, 1 to 500; 50 when absent"),
+        ("cursor" = Option<String>, Query, description = "The previous page's `nextCursor`"),
+    ),
+    responses(
+        (status = 200, description = "A page of events, newest first", body = EventPage),
+        (status = 400, description = "`malformed_payload` or `unknown_family`: which parameter is wrong", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn search(
     _: Authorized,
     State(state): State<AppState>,
     Params(query): Params<SearchQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EventPage>, ApiError> {
     let search = read_query(query)?;
     let found = event_search::search(&state.pool, &search).await?;
     let next_cursor = match found.last() {
@@ -48,14 +77,64 @@ pub(super) async fn search(
         })),
         _ => None,
     };
-    Ok(Json(json!({
-        "events": found.iter().map(event_json).collect::<Vec<_>>(),
-        "nextCursor": next_cursor,
-    })))
+    Ok(Json(EventPage {
+        events: found.iter().map(FoundEventView::of).collect(),
+        next_cursor,
+    }))
+}
+
+impl SearchQuery {
+    /// The query with its empty parameters taken as absent, as a web form sends them.
+    pub fn without_blanks(self) -> SearchQuery {
+        let given = |value: Option<String>| value.filter(|text| !text.trim().is_empty());
+        SearchQuery {
+            family: given(self.family),
+            status: given(self.status),
+            event_type: given(self.event_type),
+            object_id: given(self.object_id),
+            account_id: given(self.account_id),
+            state: given(self.state),
+            from: given(self.from),
+            to: given(self.to),
+            limit: self.limit,
+            cursor: given(self.cursor),
+        }
+    }
+
+    /// The filters as query parameters, for a link to the same search.
+    pub fn filters(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("family", &self.family),
+            ("status", &self.status),
+            ("eventType", &self.event_type),
+            ("objectId", &self.object_id),
+            ("accountId", &self.account_id),
+            ("state", &self.state),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|value| (name, value)))
+        .collect()
+    }
+
+    pub fn with_limit(self, limit: i64) -> SearchQuery {
+        SearchQuery {
+            limit: Some(limit),
+            ..self
+        }
+    }
+
+    pub fn field(&self, name: &str) -> &str {
+        self.filters()
+            .into_iter()
+            .find(|(key, _)| *key == name)
+            .map_or("", |(_, value)| value)
+    }
 }
 
 /// The query as a search, or which parameter is wrong.
-fn read_query(query: SearchQuery) -> Result<EventSearch, ApiError> {
+pub fn read_query(query: SearchQuery) -> Result<EventSearch, ApiError> {
     let family = query
         .family
         .map(|name| match Family::parse(&name) {
@@ -116,7 +195,7 @@ fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
 }
 
 /// `<received_at in microseconds>.<seq>`, base64url: opaque to callers.
-fn cursor_after(position: Position) -> String {
+pub fn cursor_after(position: Position) -> String {
     let text = format!(
         "{}.{}",
         position.received_at.timestamp_micros(),
@@ -134,16 +213,6 @@ fn read_cursor(cursor: &str) -> Result<Position, ApiError> {
         (seq > 0 && within_stored_years(&received_at)).then_some(Position { received_at, seq })
     };
     position().ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))
-}
-
-/// The event as `GET /v1/events/{eventId}` shows it, with what it is about.
-fn event_json(found: &FoundEvent) -> Value {
-    let mut event = read_api::event_json(&found.record);
-    event["family"] = json!(found.family);
-    event["status"] = json!(found.status);
-    event["objectId"] = json!(found.object_id);
-    event["accountId"] = json!(found.account_id);
-    event
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! `/healthz`, `/readyz` and `/metrics`.
 
-use super::AppState;
+use super::{
+    views::{Liveness, Readiness},
+    AppState,
+};
 use crate::{
     ops::status::queue_depths,
     store::{
@@ -17,16 +20,32 @@ use axum::{
     Json,
 };
 use prometheus::{GaugeVec, IntGaugeVec};
-use serde_json::json;
 use std::time::Duration;
 
-pub(super) async fn healthz() -> impl IntoResponse {
-    Json(json!({"status": "ok"}))
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses((status = 200, description = "The process answers", body = Liveness))
+)]
+pub(super) async fn healthz() -> Json<Liveness> {
+    Json(Liveness {
+        status: "ok".to_owned(),
+    })
 }
 
 /// Ready when every database pool answers and every supervised task runs with a fresh
 /// heartbeat; the broker is shown but not required, since webhooks are accepted without it.
-pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "A database pool or a task is down", body = Readiness),
+    )
+)]
+pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let checks = state.pools.iter().map(|(_, pool)| async move {
         let answer = tokio::time::timeout(Duration::from_secs(2), store::ping(pool)).await;
         matches!(answer, Ok(true))
@@ -43,24 +62,31 @@ pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let tasks: serde_json::Map<String, serde_json::Value> = tasks
+    let tasks = tasks
         .into_iter()
-        .map(|(name, health)| (name, health.as_str().into()))
+        .map(|(name, health)| (name, health.as_str().to_owned()))
         .collect();
+    let database = if database_up { "up" } else { "down" };
     (
         status,
-        Json(json!({
-            "ready": ready,
-            "database": if database_up { "up" } else { "down" },
-            "broker": state.broker.describe(),
-            "tasks": tasks,
-        })),
+        Json(Readiness {
+            ready,
+            database: database.to_owned(),
+            broker: state.broker.describe().to_owned(),
+            tasks,
+        }),
     )
 }
 
 /// The Prometheus text. Backlog gauges are read from the database and queue gauges from the
 /// broker at each scrape, so they cannot freeze when the task that used to set them stops;
 /// while their source does not answer they are absent rather than stale.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
+)]
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let metrics = &state.metrics;
     let broker_up = state.broker.describe() == "up";

@@ -3,23 +3,26 @@
 mod admin;
 mod auth;
 mod errors;
-mod event_search;
+pub mod event_search;
 mod health;
+mod openapi;
 mod params;
 mod read_api;
+mod views;
 mod webhooks;
 
 use crate::{receiving, telemetry::Metrics};
 use axum::{
     extract::FromRef,
     http::StatusCode,
-    routing::{get, post},
+    routing::get,
     Router,
 };
 use sqlx::PgPool;
 use std::sync::Arc;
 
 pub use errors::{error_response, ApiError, RETRY_AFTER_SECS};
+pub use openapi::document as openapi_document;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -40,25 +43,14 @@ impl FromRef<AppState> for Arc<receiving::Receiver> {
     }
 }
 
-/// Every role serves health, metrics and the read and admin API; only a receiving role takes
-/// webhooks (what a `work` process would store, nothing there would relay promptly).
+/// Every role serves health, metrics, the read and admin API, the OpenAPI document and the
+/// console; only a receiving role takes webhooks (what a `work` process would store, nothing
+/// there would relay promptly). The API routes are registered with their documentation in
+/// `openapi`.
 pub fn router(state: AppState, receive: bool) -> Router {
-    let routes = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route("/v1/objects/{family}/{id}", get(read_api::object))
-        .route("/v1/events", get(event_search::search))
-        .route("/v1/events/{event_id}", get(read_api::event))
-        .route("/admin/dlq", get(admin::list))
-        .route("/admin/dlq/replay", post(admin::replay))
-        .route("/admin/verify", post(admin::verify_read_model));
-    let routes = if receive {
-        routes.route("/webhooks/{source}", post(webhooks::receive))
-    } else {
-        routes
-    };
-    routes
+    let (api, _) = openapi::api_routes(receive).split_for_parts();
+    api.route("/openapi.json", get(openapi::serve))
+        .merge(crate::console::router())
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(state)
 }

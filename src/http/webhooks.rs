@@ -1,5 +1,6 @@
 //! `POST /webhooks/{source}`: the receiver's answer, its metrics and its log line.
 
+use super::views::{ErrorBody, Received};
 use crate::receiving::{inbox::Stored, ReceiveError, Receiver};
 use axum::{
     body::Body,
@@ -8,10 +9,36 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde_json::json;
 use std::{sync::Arc, time::Instant};
 use tracing::Instrument;
 
+/// Verifies, deduplicates and stores one platform callback. The body is taken as the exact
+/// bytes that were signed; which headers carry the signature depends on the source's scheme.
+#[utoipa::path(
+    post,
+    path = "/webhooks/{source}",
+    tag = "webhooks",
+    params(
+        ("source" = String, Path, description = "A configured source name, e.g. interlace"),
+        ("Signature" = Option<String>, Header, description = "Interlace: base64 HMAC-SHA256 of the resource string"),
+        ("Signature-Method" = Option<String>, Header, description = "Interlace: `HMAC-SHA256` when present"),
+        ("Timestamp" = Option<String>, Header, description = "Interlace: Unix milliseconds"),
+        ("webhook-id" = Option<String>, Header, description = "Standard Webhooks: the event id"),
+        ("webhook-timestamp" = Option<String>, Header, description = "Standard Webhooks: Unix seconds"),
+        ("webhook-signature" = Option<String>, Header, description = "Standard Webhooks: space-separated `v1,<base64>`"),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "The platform's envelope, as signed"),
+    responses(
+        (status = 200, description = "Stored now, or already stored (`duplicate`)", body = Received),
+        (status = 400, description = "`malformed_payload`", body = ErrorBody),
+        (status = 401, description = "`invalid_signature` or `stale_timestamp`", body = ErrorBody),
+        (status = 404, description = "`unknown_source`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 503, description = "`unavailable`, with `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    )
+)]
 pub async fn receive(
     State(receiver): State<Arc<Receiver>>,
     Path(source): Path<String>,
@@ -34,7 +61,11 @@ pub async fn receive(
                 .webhook_requests
                 .with_label_values(&[label, "accepted"])
                 .inc();
-            (StatusCode::OK, Json(json!({"received": true}))).into_response()
+            let body = Received {
+                received: true,
+                duplicate: None,
+            };
+            (StatusCode::OK, Json(body)).into_response()
         }
         Ok(Stored::Duplicate) => {
             metrics
@@ -42,11 +73,11 @@ pub async fn receive(
                 .with_label_values(&[label, "duplicate"])
                 .inc();
             metrics.duplicates.with_label_values(&[label]).inc();
-            (
-                StatusCode::OK,
-                Json(json!({"received": true, "duplicate": true})),
-            )
-                .into_response()
+            let body = Received {
+                received: true,
+                duplicate: Some(true),
+            };
+            (StatusCode::OK, Json(body)).into_response()
         }
         Err(error) => {
             metrics

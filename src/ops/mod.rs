@@ -22,7 +22,7 @@ pub enum OpsError {
 }
 
 /// What a replay did, or with `dry_run` would do: `replayed` sent back, `skipped` left.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
     pub replayed: u64,

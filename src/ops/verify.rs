@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 const PAGE: i64 = 1000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StateSummary {
     pub status: String,
@@ -27,7 +27,7 @@ pub struct StateSummary {
     pub occurred_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Difference {
     pub family: &'static str,
@@ -39,7 +39,7 @@ pub struct Difference {
     pub deciding_event: String,
 }
 
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub objects: u64,

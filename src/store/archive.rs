@@ -194,6 +194,29 @@ pub async fn processing_backlog(pool: &PgPool) -> Result<(i64, f64), sqlx::Error
     .await
 }
 
+/// Events received, and of those processed, in the last `window_seconds`. Both read only the
+/// events received in the last hour (the receipt index bounds the scan), so an event received
+/// earlier and processed within the window is not counted.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RecentCounts {
+    pub received: i64,
+    pub processed: i64,
+}
+
+pub async fn recent_counts(
+    pool: &PgPool,
+    window_seconds: f64,
+) -> Result<RecentCounts, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE received_at > now() - make_interval(secs => $1)) AS received,
+                count(*) FILTER (WHERE processed_at > now() - make_interval(secs => $1)) AS processed
+         FROM inbox_events WHERE received_at > now() - interval '1 hour'",
+    )
+    .bind(window_seconds)
+    .fetch_one(pool)
+    .await
+}
+
 #[derive(Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct InboxTotals {

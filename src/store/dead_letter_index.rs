@@ -86,6 +86,51 @@ pub async fn list(pool: &PgPool, limit: i64) -> Result<(Vec<DeadLetterFacts>, i6
     Ok((rows, total))
 }
 
+/// What the console's dead-letter page filters by; each is ignored when `None`.
+#[derive(Debug, Default)]
+pub struct PageFilter<'a> {
+    pub event_id: Option<&'a str>,
+    pub event_type: Option<&'a str>,
+    pub family: Option<&'a str>,
+    pub queue: Option<&'a str>,
+}
+
+/// Dead letters matching `filter`, oldest failure first, `limit` from `offset`; with how many
+/// match in all.
+pub async fn page(
+    pool: &PgPool,
+    filter: &PageFilter<'_>,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<DeadLetterFacts>, i64), sqlx::Error> {
+    const MATCHES: &str = "($1::text IS NULL OR event_id = $1)
+         AND ($2::text IS NULL OR upper(event_type) = upper($2))
+         AND ($3::text IS NULL OR family = $3)
+         AND ($4::text IS NULL OR queue = $4)";
+    let rows = sqlx::query_as(&format!(
+        "SELECT * FROM dead_letter_index WHERE {MATCHES}
+         ORDER BY failed_at, queue, message_id OFFSET $5 LIMIT $6"
+    ))
+    .bind(filter.event_id)
+    .bind(filter.event_type)
+    .bind(filter.family)
+    .bind(filter.queue)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM dead_letter_index WHERE {MATCHES}"
+    ))
+    .bind(filter.event_id)
+    .bind(filter.event_type)
+    .bind(filter.family)
+    .bind(filter.queue)
+    .fetch_one(pool)
+    .await?;
+    Ok((rows, total))
+}
+
 /// The event's most recent dead letter, whichever queue it failed in.
 pub async fn latest(pool: &PgPool, event_id: &str) -> Result<Option<DeadLetterFacts>, sqlx::Error> {
     sqlx::query_as(

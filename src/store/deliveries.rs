@@ -71,7 +71,9 @@ pub async fn claim(
 }
 
 impl ClaimedBatch {
-    /// Records the notifications the subscriber took, and releases every lock.
+    /// Records the notifications the subscriber took, and releases every lock. An event whose
+    /// notification had been dead-lettered and is now taken (a replay worked) is no longer
+    /// dead-lettered, once no other dead letter of it is left in the DLQ index.
     pub async fn record(mut self, delivered: &[&str]) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO notification_deliveries (subscriber, notification_id)
@@ -79,6 +81,17 @@ impl ClaimedBatch {
              ON CONFLICT DO NOTHING",
         )
         .bind(&self.subscriber)
+        .bind(delivered)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query(
+            "UPDATE inbox_events AS e SET dead_lettered_at = NULL, error = NULL
+             FROM notification_outbox AS n
+             WHERE n.notification_id = ANY($1)
+               AND e.source = n.source AND e.event_id = n.event_id
+               AND e.dead_lettered_at IS NOT NULL AND e.processed_at IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM dead_letter_index AS d WHERE d.event_id = e.event_id)",
+        )
         .bind(delivered)
         .execute(&mut *self.tx)
         .await?;

@@ -3,7 +3,7 @@
 use super::unnest_column;
 use crate::{
     catalogue::{EventId, EventType, Reading},
-    wire::{EventKey, RoutingKey},
+    wire::{EventKey, EventRow, RoutingKey},
 };
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -82,7 +82,7 @@ pub struct StoredEvent {
 /// `event_state!` (in `store/mod.rs`), which the event API and `hookgate status` both read: the latest of processed
 /// and dead-lettered (a notification dead-lettered after processing counts), else published,
 /// else received. A parked event is dead-lettered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum EventState {
@@ -179,6 +179,37 @@ pub async fn find_event<'c>(
     .bind(source)
     .bind(event_id)
     .fetch_optional(executor)
+    .await
+}
+
+/// An event with everything the console's detail page shows: its record, the columns its
+/// message is built from, and its resource as stored.
+#[derive(sqlx::FromRow)]
+pub struct EventDetail {
+    #[sqlx(flatten)]
+    pub record: EventRecord,
+    #[sqlx(flatten)]
+    pub row: EventRow,
+    /// The resource as JSON text; `None` when its bytes are not JSON.
+    pub resource_json: Option<String>,
+}
+
+pub async fn event_detail(
+    pool: &PgPool,
+    source: &str,
+    event_id: &str,
+) -> Result<Option<EventDetail>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        event_row_columns!(),
+        ", published_at, processed_at, dead_lettered_at, COALESCE(error, parse_error) AS error,
+         resource::text AS resource_json, ",
+        event_state!(),
+        " AS state FROM inbox_events WHERE source = $1 AND event_id = $2"
+    ))
+    .bind(source)
+    .bind(event_id)
+    .fetch_optional(pool)
     .await
 }
 

@@ -9,6 +9,8 @@
 //! - [`read_model`]: the per-family object tables and their status history.
 //! - [`dead_letters`]: parked events, the dead letters that live in PostgreSQL.
 //! - [`dead_letter_index`]: the index of the broker's DLQ, one row per dead letter.
+//! - [`timeline`]: an object's events with their outcome and notifications, for the console.
+//! - [`console`]: the console's sessions and audit log.
 
 // SQL fragments that more than one module's statements need, written once. Macros, so that
 // statements stay `&'static str` built with `concat!` rather than assembled at run time.
@@ -41,6 +43,7 @@ macro_rules! event_state {
 }
 
 pub mod archive;
+pub mod console;
 pub mod dead_letter_index;
 pub mod dead_letters;
 pub mod deliveries;
@@ -48,6 +51,7 @@ pub mod event_search;
 pub mod inbox;
 pub mod outbox;
 pub mod read_model;
+pub mod timeline;
 
 use sqlx::{postgres::PgPoolOptions, PgPool};
 use std::time::Duration;

@@ -35,6 +35,7 @@ pub struct ObjectRecord {
     pub account_id: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub last_event_id: String,
+    pub last_source: String,
     pub updated_at: DateTime<Utc>,
     pub resource: Option<String>,
 }
@@ -131,7 +132,7 @@ fn statements(facts: &FamilyFacts) -> Statements {
              FROM UNNEST({arrays}) AS v({names}) WHERE t.object_id = v.object_id"
         ),
         find: format!(
-            "SELECT status, account_id, occurred_at, last_event_id, updated_at,
+            "SELECT status, account_id, occurred_at, last_event_id, last_source, updated_at,
                     resource::text AS resource
              FROM {table} WHERE object_id = $1"
         ),

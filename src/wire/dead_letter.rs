@@ -80,7 +80,7 @@ impl DeadLetterFacts {
 }
 
 /// Headers as JSON, numbers as numbers and everything else as text.
-fn headers_json(headers: &FieldTable) -> Map<String, Value> {
+pub fn headers_json(headers: &FieldTable) -> Map<String, Value> {
     headers
         .inner()
         .iter()

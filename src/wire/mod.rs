@@ -8,7 +8,7 @@ mod headers;
 mod notification;
 mod routing;
 
-pub use dead_letter::DeadLetterFacts;
+pub use dead_letter::{headers_json, DeadLetterFacts};
 pub use event::{event_message, EventKey, EventMessageParts, EventRef, EventRow, ReadingColumns};
 pub use headers::{
     attempts, header_number, header_text, text_value, value_text, FAILURE_HEADERS, X_EVENT_ID,

@@ -14,6 +14,7 @@ mod event_search;
 mod health;
 mod hostile;
 mod observability;
+mod openapi;
 mod ops;
 mod read_api;
 mod receive;

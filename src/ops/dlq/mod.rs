@@ -37,7 +37,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use std::collections::HashSet;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeadLetter {
     pub event_id: String,
@@ -146,6 +146,13 @@ pub struct Plan {
     pub counts: Counts,
 }
 
+impl Plan {
+    /// How many of the planned messages are in the DLQ (the rest are parked events).
+    pub fn in_queue(&self) -> usize {
+        self.wanted.len()
+    }
+}
+
 /// Plans the replay of `selector`'s dead letters and parked events from the index, touching
 /// nothing. Unknown event ids and a selection that matches nothing are refused. The plan's
 /// counts, marked as a dry run, are exactly what [`replay`] will report unless dead letters
@@ -187,7 +194,15 @@ pub async fn replay(
     plan: Plan,
     progress: impl FnMut(u64, u64),
 ) -> Result<Counts, OpsError> {
-    let mut replayed = replay_queue(channel, names, pool, plan.wanted, progress).await?;
+    let mut replayed = walk_queue(
+        channel,
+        names,
+        pool,
+        plan.wanted,
+        Disposal::SendBack,
+        progress,
+    )
+    .await?;
     replayed += dead_letters::release_parked(pool, &plan.parked).await?;
     let total = plan.counts.replayed + plan.counts.skipped;
     Ok(Counts {
@@ -225,19 +240,28 @@ async fn refuse_unknown(pool: &PgPool, selector: &Selector) -> Result<(), OpsErr
     }
 }
 
-/// Walks the DLQ once, oldest first, until every wanted (queue, message) is back in its
-/// queue; returns how many went back. A copy of one already sent back is dropped; a message
-/// not wanted goes to the tail (indexed, if it was not); a wanted one no longer in the queue
-/// is forgotten.
-async fn replay_queue(
+/// What a walk of the DLQ does with the messages it was asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Disposal {
+    /// Back to the queue each failed in.
+    SendBack,
+    /// Acknowledged: gone for good.
+    Drop,
+}
+
+/// Walks the DLQ once, oldest first, until every wanted (queue, message) is disposed of;
+/// returns how many were. A copy of one already disposed of is dropped; a message not wanted
+/// goes to the tail (indexed, if it was not); a wanted one no longer in the queue is forgotten.
+async fn walk_queue(
     channel: &Channel,
     names: &Names,
     pool: &PgPool,
     mut wanted: HashSet<(String, String)>,
+    disposal: Disposal,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<u64, OpsError> {
     let depth = u64::from(depth(channel, names).await?);
-    let mut sent = HashSet::new();
+    let mut done = HashSet::new();
     let mut seen = 0;
     while seen < depth && !wanted.is_empty() {
         let Some(message) = take_one(channel, names).await? else {
@@ -256,15 +280,19 @@ async fn replay_queue(
             // Forgotten before it goes back: once back, it may fail again at once, and that new
             // dead letter's row must not be the one removed.
             dead_letter_index::remove(pool, &key.0, &key.1).await?;
-            if send_back(channel, &facts.queue, &message).await? {
+            let disposed = match disposal {
+                Disposal::SendBack => send_back(channel, &facts.queue, &message).await?,
+                Disposal::Drop => true,
+            };
+            if disposed {
                 message.delivery.ack(BasicAckOptions::default()).await?;
                 wanted.remove(&key);
-                sent.insert(key);
+                done.insert(key);
             } else {
                 dead_letter_index::adopt(pool, &facts).await?;
                 to_tail(channel, names, &message).await?;
             }
-        } else if sent.contains(&key) {
+        } else if done.contains(&key) {
             message.delivery.ack(BasicAckOptions::default()).await?;
         } else {
             dead_letter_index::adopt(pool, &facts).await?;
@@ -275,7 +303,24 @@ async fn replay_queue(
         tracing::warn!(%queue, %message_id, "indexed dead letter not found in the DLQ; forgotten");
         dead_letter_index::remove(pool, queue, message_id).await?;
     }
-    Ok(sent.len() as u64)
+    Ok(done.len() as u64)
+}
+
+/// Removes `plan`'s dead letters from the DLQ for good (parked events are not in the queue
+/// and stay); `replayed` counts what was removed, `skipped` what was left.
+pub async fn purge_selected(
+    channel: &Channel,
+    names: &Names,
+    pool: &PgPool,
+    plan: Plan,
+) -> Result<Counts, OpsError> {
+    let total = plan.counts.replayed + plan.counts.skipped;
+    let removed = walk_queue(channel, names, pool, plan.wanted, Disposal::Drop, |_, _| {}).await?;
+    Ok(Counts {
+        replayed: removed,
+        skipped: total.saturating_sub(removed),
+        dry_run: false,
+    })
 }
 
 /// Empties the DLQ and its index; returns how many messages the broker removed.

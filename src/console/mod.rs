@@ -1,0 +1,36 @@
+//! The web console at `/console`: server-rendered pages (maud) for the people who answer
+//! "what happened to transfer X?" and replay dead letters. It reads through the same store
+//! and ops functions as the API and CLI, behind a session made from the API token.
+//!
+//! - [`session`]: sign-in, sign-out, the session extractor and the CSRF check.
+//! - [`page`]: the page frame, the embedded stylesheet, shared bits.
+//! - [`format`]: times and the masking of personal data (pure).
+//! - [`overview`], [`events`], [`objects`], [`dlq`]: one module per page.
+
+mod dlq;
+mod events;
+pub mod format;
+mod objects;
+mod overview;
+mod page;
+mod session;
+
+use crate::http::AppState;
+use axum::{
+    routing::{get, post},
+    Router,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(session::sign_in_page))
+        .route("/console/login", post(session::sign_in))
+        .route("/console/logout", post(session::sign_out))
+        .route("/console/overview", get(overview::overview))
+        .route("/console/events", get(events::search))
+        .route("/console/events/{event_id}", get(events::detail))
+        .route("/console/objects/{family}/{id}", get(objects::timeline))
+        .route("/console/dlq", get(dlq::list))
+        .route("/console/dlq/confirm", post(dlq::confirm))
+        .route("/console/dlq/run", post(dlq::run))
+}

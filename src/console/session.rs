@@ -1,0 +1,333 @@
+//! Signing in and out of the console, the session every other page needs, and the CSRF check
+//! every form POST passes.
+//!
+//! The session cookie holds 32 random bytes; the database keeps only their SHA-256
+//! (`store::console`). It is HttpOnly and SameSite=Strict, scoped to `/console`, and Secure
+//! when the request came over HTTPS through a proxy (`X-Forwarded-Proto: https`). Each session
+//! has its own CSRF token, which every form carries; the sign-in form, before there is a
+//! session, carries one that must match a short-lived cookie (double submit).
+
+use super::page::{self, Section};
+use crate::{http::AppState, store::console as store};
+use axum::{
+    extract::{FromRequestParts, RawForm, State},
+    http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use chrono::{Duration, Utc};
+use maud::html;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+const SESSION_COOKIE: &str = "hookgate_session";
+const SIGN_IN_COOKIE: &str = "hookgate_sign_in";
+const SESSION_HOURS: i64 = 12;
+/// Operator names are shown and stored, never parsed: a bound keeps the audit log readable.
+const MAX_OPERATOR_CHARS: usize = 64;
+
+/// A signed-in operator. Present in a handler's arguments, it sends anyone without a live
+/// session to the sign-in page.
+pub struct Session {
+    pub operator: String,
+    pub csrf: String,
+    id_hash: Vec<u8>,
+}
+
+impl Session {
+    pub fn frame(&self) -> page::Frame<'_> {
+        page::Frame {
+            operator: &self.operator,
+            csrf: &self.csrf,
+        }
+    }
+
+    /// Refuses a form whose CSRF token is not this session's.
+    pub fn check_csrf(&self, form: &Form) -> Result<(), CsrfRefused> {
+        if same_secret(form.first("csrf").unwrap_or_default(), &self.csrf) {
+            Ok(())
+        } else {
+            Err(CsrfRefused)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        find(&parts.headers, state)
+            .await
+            .ok_or_else(|| Redirect::to("/console").into_response())
+    }
+}
+
+/// The live session the request's cookie names, if the API token it signed in with is still
+/// the configured one.
+async fn find(headers: &HeaderMap, state: &AppState) -> Option<Session> {
+    let token = state.api_token.as_ref()?;
+    let id = cookie(headers, SESSION_COOKIE)?;
+    let id_hash = digest(id.as_bytes());
+    let row = store::find_session(&state.pool, &id_hash).await.ok()??;
+    same_secret_bytes(&row.token_fingerprint, &digest(token.expose().as_bytes())).then_some(
+        Session {
+            operator: row.operator,
+            csrf: row.csrf_token,
+            id_hash,
+        },
+    )
+}
+
+/// A form without this session's CSRF token: answered 403.
+pub struct CsrfRefused;
+
+impl IntoResponse for CsrfRefused {
+    fn into_response(self) -> Response {
+        csrf_refused()
+    }
+}
+
+/// A form's fields as sent; a checkbox list repeats its name.
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn read(RawForm(bytes): RawForm) -> Form {
+        Form(form_urlencoded::parse(&bytes).into_owned().collect())
+    }
+
+    pub fn first(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+}
+
+/// `GET /console`: the overview when signed in, else the sign-in form.
+pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if find(&headers, &state).await.is_some() {
+        return Redirect::to("/console/overview").into_response();
+    }
+    sign_in_form(&state, &headers, StatusCode::OK, None)
+}
+
+fn sign_in_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    problem: Option<&str>,
+) -> Response {
+    if state.api_token.is_none() {
+        let body = page::notice(
+            "error",
+            "The console is off: no API token is configured (HOOKGATE_API_TOKEN).",
+        );
+        let mut response = page::render("Sign in", Section::SignIn, None, body);
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        return response;
+    }
+    let csrf = random_token();
+    let body = html! {
+        form.signin method="post" action="/console/login" {
+            @if let Some(problem) = problem { (page::notice("error", problem)) }
+            label { "API token" input type="password" name="token" autocomplete="current-password" required autofocus; }
+            label { "Your name, for the audit log" input type="text" name="operator" maxlength="64"; }
+            input type="hidden" name="csrf" value=(csrf);
+            button type="submit" { "Sign in" }
+        }
+    };
+    let mut response = page::render("Sign in", Section::SignIn, None, body);
+    *response.status_mut() = status;
+    set_cookie(&mut response, headers, SIGN_IN_COOKIE, &csrf, 3_600);
+    response
+}
+
+/// `POST /console/login`: the API token in, a session cookie out.
+pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, form: RawForm) -> Response {
+    let form = Form::read(form);
+    let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
+    if !same_secret(form.first("csrf").unwrap_or_default(), expected) {
+        return csrf_refused();
+    }
+    let Some(token) = &state.api_token else {
+        return sign_in_form(&state, &headers, StatusCode::SERVICE_UNAVAILABLE, None);
+    };
+    if !same_secret(form.first("token").unwrap_or_default(), token.expose()) {
+        tracing::info!("console sign-in refused: wrong token");
+        let problem = "That is not the API token.";
+        return sign_in_form(&state, &headers, StatusCode::UNAUTHORIZED, Some(problem));
+    }
+    let operator = operator_name(form.first("operator").unwrap_or_default());
+    let id = random_token();
+    let csrf = random_token();
+    let opened = store::open_session(
+        &state.pool,
+        &store::NewSession {
+            id_hash: &digest(id.as_bytes()),
+            csrf_token: &csrf,
+            operator: &operator,
+            token_fingerprint: &digest(token.expose().as_bytes()),
+            expires_at: Utc::now() + Duration::hours(SESSION_HOURS),
+        },
+    )
+    .await;
+    let audited = async {
+        store::record_action(&state.pool, &operator, "sign_in", &serde_json::json!({})).await
+    };
+    if opened.is_err() || audited.await.is_err() {
+        return page::failure(None, "The database is unavailable: try again shortly.");
+    }
+    let mut response = Redirect::to("/console/overview").into_response();
+    set_cookie(
+        &mut response,
+        &headers,
+        SESSION_COOKIE,
+        &id,
+        SESSION_HOURS * 3_600,
+    );
+    set_cookie(&mut response, &headers, SIGN_IN_COOKIE, "", 0);
+    response
+}
+
+/// `POST /console/logout`: the session ends and its cookie is cleared.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    form: RawForm,
+) -> Response {
+    if let Err(refused) = session.check_csrf(&Form::read(form)) {
+        return refused.into_response();
+    }
+    let closed = store::close_session(&state.pool, &session.id_hash).await;
+    let audited = store::record_action(
+        &state.pool,
+        &session.operator,
+        "sign_out",
+        &serde_json::json!({}),
+    )
+    .await;
+    if closed.is_err() || audited.is_err() {
+        return page::failure(
+            Some(&session.frame()),
+            "The database is unavailable: try again shortly.",
+        );
+    }
+    let mut response = Redirect::to("/console").into_response();
+    set_cookie(&mut response, &headers, SESSION_COOKIE, "", 0);
+    response
+}
+
+/// A trimmed name of at most 64 characters without control characters; `operator` if none.
+fn operator_name(given: &str) -> String {
+    let name: String = given
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_OPERATOR_CHARS)
+        .collect();
+    if name.is_empty() {
+        "operator".to_owned()
+    } else {
+        name
+    }
+}
+
+fn csrf_refused() -> Response {
+    let body = page::notice(
+        "error",
+        "This form is out of date or did not come from the console (missing or wrong CSRF \
+         token). Go back, reload the page and try again.",
+    );
+    let mut response = page::render("Request refused", Section::SignIn, None, body);
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+}
+
+fn set_cookie(response: &mut Response, headers: &HeaderMap, name: &str, value: &str, max_age: i64) {
+    let secure = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
+    let cookie = format!(
+        "{name}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// The value of the cookie `name` in the request.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty())
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn digest(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}
+
+/// Constant-time equality of two secrets; an empty one never matches.
+fn same_secret(given: &str, expected: &str) -> bool {
+    !expected.is_empty() && same_secret_bytes(given.as_bytes(), expected.as_bytes())
+}
+
+fn same_secret_bytes(given: &[u8], expected: &[u8]) -> bool {
+    bool::from(given.ct_eq(expected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_found_among_others_and_an_empty_one_is_none() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; hookgate_session=abc; b=2"),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, SIGN_IN_COOKIE), None);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("hookgate_session="),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn operator_names_are_trimmed_bounded_and_never_empty() {
+        assert_eq!(operator_name("  ana \n"), "ana");
+        assert_eq!(operator_name("\u{7}"), "operator");
+        assert_eq!(operator_name(&"x".repeat(100)).chars().count(), 64);
+    }
+
+    #[test]
+    fn an_empty_expected_secret_never_matches() {
+        assert!(!same_secret("", ""));
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abd", "abc"));
+    }
+}

@@ -1,0 +1,91 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document of the webhook, read, admin and health
+//! routes, generated from the handlers' annotations and their response types. The same
+//! registration builds the router's API routes ([`api_routes`]), so a route is served exactly
+//! when it is documented, at the path the document gives.
+
+use super::{admin, event_search, health, read_api, views, webhooks, AppState};
+use crate::{ops, store::inbox::EventState};
+use axum::Json;
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hookgate",
+        description = "Verifies, deduplicates, stores and relays signed payment-platform webhooks. \
+            The read and admin routes need `Authorization: Bearer <HOOKGATE_API_TOKEN>`.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    components(schemas(
+        views::ErrorBody,
+        views::ErrorDetail,
+        views::Received,
+        views::EventView,
+        views::FoundEventView,
+        views::EventPage,
+        views::ObjectView,
+        views::HistoryEntry,
+        views::Liveness,
+        views::Readiness,
+        EventState,
+        ops::Counts,
+        ops::dlq::DeadLetter,
+        ops::verify::Report,
+        ops::verify::Difference,
+        ops::verify::StateSummary,
+    )),
+    modifiers(&BearerToken),
+    tags(
+        (name = "webhooks", description = "Callbacks from the platform"),
+        (name = "read", description = "Events and the read model"),
+        (name = "admin", description = "Dead letters and read-model checks"),
+        (name = "health", description = "Liveness, readiness and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The documented routes; webhooks only for a role that receives them.
+pub(super) fn api_routes(receive: bool) -> OpenApiRouter<AppState> {
+    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(read_api::object))
+        .routes(routes!(event_search::search))
+        .routes(routes!(read_api::event))
+        .routes(routes!(admin::list))
+        .routes(routes!(admin::replay))
+        .routes(routes!(admin::verify_read_model));
+    if receive {
+        routes.routes(routes!(webhooks::receive))
+    } else {
+        routes
+    }
+}
+
+/// The document of every role's routes together, with the crate's version.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut document) = api_routes(true).split_for_parts();
+    document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    document
+}
+
+pub(super) async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(document())
+}
