@@ -261,9 +261,15 @@ fn message(event: &EventDetail) -> Markup {
                 .as_ref()
                 .map(headers_json)
                 .unwrap_or_default();
+            let properties = &parts.properties;
+            let text = |value: Option<String>| value.unwrap_or_else(|| "—".to_owned());
             html! {
                 dl.facts {
                     dt { "Routing key" } dd.mono { (parts.routing_key.as_str()) }
+                    dt { "message_id" } dd.mono { (text(properties.message_id().as_ref().map(ToString::to_string))) }
+                    dt { "type" } dd.mono { (text(properties.kind().as_ref().map(ToString::to_string))) }
+                    dt { "content_type" } dd.mono { (text(properties.content_type().as_ref().map(ToString::to_string))) }
+                    dt { "app_id" } dd.mono { (text(properties.app_id().as_ref().map(ToString::to_string))) }
                     @for (name, value) in &headers {
                         dt.mono { (name) }
                         dd.mono { (value.as_str().map_or_else(|| value.to_string(), str::to_owned)) }

@@ -12,12 +12,7 @@ mod views;
 mod webhooks;
 
 use crate::{receiving, telemetry::Metrics};
-use axum::{
-    extract::FromRef,
-    http::StatusCode,
-    routing::get,
-    Router,
-};
+use axum::{extract::FromRef, http::StatusCode, routing::get, Router};
 use sqlx::PgPool;
 use std::sync::Arc;
 

@@ -7,6 +7,7 @@ mod batches;
 mod broker_nodes;
 mod cli;
 mod cli_errors;
+mod console;
 mod contract;
 mod dead_letters;
 mod dedupe;

@@ -99,7 +99,11 @@ async fn the_document_is_valid_openapi_3_1_and_every_reference_resolves() {
             "{target} does not resolve"
         );
     }
-    for name in document["components"]["schemas"].as_object().unwrap().keys() {
+    for name in document["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+    {
         component(&document, name);
     }
     assert_eq!(
@@ -166,7 +170,10 @@ async fn answers_match_their_documented_schemas() {
         component(&document, &reference)
     };
     let check = |validator: Validator, body: Value, what: &str| {
-        let errors: Vec<String> = validator.iter_errors(&body).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&body)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{what}: {errors:?} in {body}");
     };
     app.post_transfer("oa-1", "t-oa", "Closed", crate::support::sign::EARLIER)
@@ -174,7 +181,11 @@ async fn answers_match_their_documented_schemas() {
     app.wait_until_handled(1).await;
 
     let event: Value = app.api("/v1/events/oa-1").await.json().await.unwrap();
-    check(responses("/v1/events/{eventId}", "get", "200"), event, "event");
+    check(
+        responses("/v1/events/{eventId}", "get", "200"),
+        event,
+        "event",
+    );
     let page: Value = app
         .api("/v1/events?objectId=t-oa")
         .await

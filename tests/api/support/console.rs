@@ -1,0 +1,116 @@
+//! A console user for tests: a client that keeps its cookies and does not follow redirects,
+//! so every 303 and every Set-Cookie can be checked.
+
+use super::{TestApp, API_TOKEN};
+use reqwest::{redirect::Policy, Client, StatusCode};
+
+pub struct ConsoleUser {
+    pub client: Client,
+    base: String,
+}
+
+/// A page as the console answered it.
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub cookies: Vec<String>,
+    pub html: String,
+}
+
+impl Page {
+    /// The value of the first hidden `csrf` field.
+    pub fn csrf(&self) -> String {
+        let start = self
+            .html
+            .find(r#"name="csrf" value=""#)
+            .unwrap_or_else(|| panic!("no csrf field in {}", self.html))
+            + r#"name="csrf" value=""#.len();
+        let end = self.html[start..].find('"').unwrap() + start;
+        self.html[start..end].to_owned()
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|cookie| cookie.starts_with(&format!("{name}=")))
+            .map(String::as_str)
+    }
+
+    pub fn assert_redirect_to(&self, target: &str) {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.html);
+        assert_eq!(self.location.as_deref(), Some(target));
+    }
+}
+
+impl ConsoleUser {
+    /// Someone with no session yet.
+    pub fn new(app: &TestApp) -> ConsoleUser {
+        ConsoleUser {
+            client: Client::builder()
+                .cookie_store(true)
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            base: app.url(""),
+        }
+    }
+
+    /// Signed in with the API token as `operator`.
+    pub async fn signed_in(app: &TestApp, operator: &str) -> ConsoleUser {
+        let user = ConsoleUser::new(app);
+        let form = user.get("/console").await;
+        let answer = user
+            .post(
+                "/console/login",
+                &[
+                    ("token", API_TOKEN),
+                    ("operator", operator),
+                    ("csrf", &form.csrf()),
+                ],
+            )
+            .await;
+        answer.assert_redirect_to("/console/overview");
+        user
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        read(response).await
+    }
+
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        read(response).await
+    }
+}
+
+async fn read(response: reqwest::Response) -> Page {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let location = header("location").into_iter().next();
+    let cookies = header("set-cookie");
+    Page {
+        status: response.status(),
+        location,
+        cookies,
+        html: response.text().await.unwrap(),
+    }
+}
