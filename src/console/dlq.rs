@@ -94,7 +94,7 @@ pub async fn list(
         }
         form method="post" action="/console/dlq/confirm" {
             input type="hidden" name="csrf" value=(session.csrf);
-            p.muted { (total) " dead letters match" @if parked_total > 0 { "; " (parked_total) " parked events wait for the relay (replay all takes them too)" } "." }
+            p.muted { (total) @if total == 1 { " dead letter matches" } @else { " dead letters match" } @if parked_total > 0 { "; " (parked_total) " parked events wait for the relay (replay all takes them too)" } "." }
             @if letters.is_empty() {
                 p.muted { "No dead letter matches." }
             } @else {

@@ -143,8 +143,8 @@ fn filters(query: &SearchQuery) -> Markup {
             }
             (text("Object id", "objectId", ""))
             (text("Account id", "accountId", ""))
-            (text("Status", "status", "closed"))
-            (text("Event type", "eventType", "TRANSFER.UPDATED"))
+            (text("Status", "status", "e.g. closed"))
+            (text("Event type", "eventType", "e.g. TRANSFER.UPDATED"))
             label { "State"
                 select name="state" {
                     option value="" { "any" }
@@ -153,7 +153,7 @@ fn filters(query: &SearchQuery) -> Markup {
                     }
                 }
             }
-            (text("Received from", "from", "2026-11-24T00:00:00Z"))
+            (text("Received from", "from", "RFC 3339, UTC"))
             (text("Received before", "to", ""))
             button type="submit" { "Search" }
         }

@@ -136,10 +136,12 @@ fn notification(trail: Option<&NotificationTrail>) -> Markup {
     }
 }
 
-/// The statuses the applied events took, in order, repeats folded: `pending → closed`.
+/// The statuses the object went through at the platform, in order of occurrence, repeats
+/// folded: `pending → processing → closed`. Stale events count: they arrived late, but the
+/// object did pass through their status.
 fn status_path(events: &[TimelineEvent]) -> Markup {
     let mut steps: Vec<&str> = Vec::new();
-    for event in events.iter().filter(|event| event.applied == Some(true)) {
+    for event in events {
         if let Some(status) = event.status.as_deref() {
             if steps.last() != Some(&status) {
                 steps.push(status);

@@ -103,12 +103,19 @@ pub async fn page(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<DeadLetterFacts>, i64), sqlx::Error> {
+    // A notification's dead letter names no type or family: the inbox row of its event does.
+    const LETTERS: &str = "SELECT d.queue, d.message_id, d.event_id, d.source,
+                COALESCE(d.event_type, e.event_type) AS event_type,
+                COALESCE(d.family, e.family) AS family,
+                d.attempts, d.error, d.failed_at, d.headers, d.body
+         FROM dead_letter_index AS d
+         LEFT JOIN inbox_events AS e ON e.source = d.source AND e.event_id = d.event_id";
     const MATCHES: &str = "($1::text IS NULL OR event_id = $1)
          AND ($2::text IS NULL OR upper(event_type) = upper($2))
          AND ($3::text IS NULL OR family = $3)
          AND ($4::text IS NULL OR queue = $4)";
     let rows = sqlx::query_as(&format!(
-        "SELECT * FROM dead_letter_index WHERE {MATCHES}
+        "SELECT * FROM ({LETTERS}) AS letters WHERE {MATCHES}
          ORDER BY failed_at, queue, message_id OFFSET $5 LIMIT $6"
     ))
     .bind(filter.event_id)
@@ -120,7 +127,7 @@ pub async fn page(
     .fetch_all(pool)
     .await?;
     let total = sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM dead_letter_index WHERE {MATCHES}"
+        "SELECT count(*) FROM ({LETTERS}) AS letters WHERE {MATCHES}"
     ))
     .bind(filter.event_id)
     .bind(filter.event_type)

@@ -215,7 +215,9 @@ async fn the_timeline_tells_an_objects_story_in_order() {
     assert!(first < second, "in order of occurrence");
     assert!(html.contains("stale") && html.contains("applied"));
     assert!(html.contains("sent to <span class=\"mono\">ledger</span>"));
-    assert!(page.html.contains(r#"<span class="step">closed</span>"#));
+    assert!(page
+        .html
+        .contains(r#"<span class="step">processing</span> → <span class="step">closed</span>"#));
     let unknown = user.get("/console/objects/loans/x").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
@@ -250,6 +252,14 @@ async fn dead_letters_are_replayed_and_purged_after_a_confirmation_and_audited()
     let user = ConsoleUser::signed_in(&app, "ana").await;
     let list = user.get("/console/dlq").await;
     assert!(list.html.contains("3 dead letters match"));
+    // Filtered by the family of the event, which a notification's dead letter takes from it.
+    let filtered = user.get("/console/dlq?family=transfer&eventId=d-1").await;
+    assert!(
+        filtered.html.contains("1 dead letter matches"),
+        "{}",
+        filtered.html
+    );
+    assert!(filtered.html.contains("TRANSFER.UPDATED"));
     let csrf = list.csrf();
 
     // A POST without the session's CSRF token moves nothing.

@@ -8,6 +8,7 @@ mod broker_nodes;
 mod cli;
 mod cli_errors;
 mod console;
+mod console_browser;
 mod contract;
 mod dead_letters;
 mod dedupe;

@@ -2,6 +2,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod amqp;
+pub mod browser;
 pub mod console;
 pub mod fixtures;
 pub mod inbox;
