@@ -311,7 +311,7 @@ impl App {
         let (listener, address) = bind(config).await?;
         Ok(App {
             listener,
-            router: http::router(state, options.roles.receive),
+            router: http::router(state, options.roles.receive, crate::console::router()),
             address,
             background,
             stop,

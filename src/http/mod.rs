@@ -38,14 +38,14 @@ impl FromRef<AppState> for Arc<receiving::Receiver> {
     }
 }
 
-/// Every role serves health, metrics, the read and admin API, the OpenAPI document and the
-/// console; only a receiving role takes webhooks (what a `work` process would store, nothing
-/// there would relay promptly). The API routes are registered with their documentation in
-/// `openapi`.
-pub fn router(state: AppState, receive: bool) -> Router {
+/// Every role serves health, metrics, the read and admin API, the OpenAPI document and
+/// `pages` (the console, which sits above this layer); only a receiving role takes webhooks
+/// (what a `work` process would store, nothing there would relay promptly). The API routes are
+/// registered with their documentation in `openapi`.
+pub fn router(state: AppState, receive: bool, pages: Router<AppState>) -> Router {
     let (api, _) = openapi::api_routes(receive).split_for_parts();
     api.route("/openapi.json", get(openapi::serve))
-        .merge(crate::console::router())
+        .merge(pages)
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(state)
 }
