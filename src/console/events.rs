@@ -202,6 +202,14 @@ pub async fn detail(
                 dt { "Attempts" } dd { (letter.summary.attempts) }
                 dt { "Failed at" } dd { (letter.summary.failed_at.as_deref().unwrap_or("—")) }
                 dt { "Error" } dd.mono { (letter.summary.error.as_deref().unwrap_or("—")) }
+                @for (name, value) in &letter.headers {
+                    dt.mono { (name) }
+                    dd.mono { (value.as_str().map_or_else(|| value.to_string(), str::to_owned)) }
+                }
+            }
+            details {
+                summary { "The dead-lettered message's body (personal data masked)" }
+                pre { (serde_json::to_string_pretty(&format::mask_personal_data(&letter.body)).unwrap_or_default()) }
             }
             p { a href=(format!("/console/dlq?eventId={}", page::encode(&event_id))) { "Replay or purge it on the dead-letter page" } }
         }

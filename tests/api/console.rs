@@ -335,6 +335,17 @@ async fn dead_letters_are_replayed_and_purged_after_a_confirmation_and_audited()
     assert_eq!(left.len(), 1);
     assert_eq!(left[0]["eventId"], "d-2");
 
+    // Inspecting the one left: its failure headers and its message body, masked.
+    let inspected = user.get("/console/events/d-2?source=interlace").await;
+    for shown in [
+        "x-hookgate-queue",
+        "x-hookgate-error",
+        "subscriber answered 400",
+        "&quot;previousStatus&quot;",
+    ] {
+        assert!(inspected.html.contains(shown), "{shown} shown");
+    }
+
     let audit = user.get("/console/dlq").await;
     assert!(audit.html.contains("replay-selected") && audit.html.contains("purge-selected"));
     let rows = app
