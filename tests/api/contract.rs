@@ -4,7 +4,7 @@
 
 use crate::support::{
     amqp::{Tap, WAIT},
-    fixtures,
+    fixtures, json_schema,
     sign::{EARLIER, LATER},
     spawn_app,
 };
@@ -13,22 +13,7 @@ use lapin::message::Delivery;
 use serde_json::{json, Map, Value};
 
 fn document() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/asyncapi.yaml");
-    let text = std::fs::read_to_string(path).expect("asyncapi.yaml");
-    serde_yaml::from_str(&text).expect("asyncapi.yaml is YAML")
-}
-
-/// A validator for `components.schemas.<name>`, with the other schemas there to refer to.
-fn schema(document: &Value, name: &str) -> Validator {
-    let definitions = serde_json::to_string(&document["components"]["schemas"])
-        .unwrap()
-        .replace("#/components/schemas/", "#/$defs/");
-    let root = json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$defs": serde_json::from_str::<Value>(&definitions).unwrap(),
-        "$ref": format!("#/$defs/{name}"),
-    });
-    jsonschema::validator_for(&root).expect("a valid JSON Schema")
+    json_schema::yaml_file("asyncapi.yaml")
 }
 
 fn assert_valid(validator: &Validator, instance: &Value, what: &str) {
@@ -76,19 +61,19 @@ fn properties(delivery: &Delivery) -> Value {
 fn check(document: &Value, kind: &str, delivery: &Delivery) {
     let what = format!("{kind} {}", delivery.routing_key);
     let body: Value = serde_json::from_slice(&delivery.data).expect("JSON body");
-    assert_valid(&schema(document, kind), &body, &what);
+    assert_valid(&json_schema::component(document, kind), &body, &what);
     assert_valid(
-        &schema(document, &format!("{kind}Headers")),
+        &json_schema::component(document, &format!("{kind}Headers")),
         &headers(delivery),
         &what,
     );
     assert_valid(
-        &schema(document, &format!("{kind}Properties")),
+        &json_schema::component(document, &format!("{kind}Properties")),
         &properties(delivery),
         &what,
     );
     assert_valid(
-        &schema(document, &format!("{kind}RoutingKey")),
+        &json_schema::component(document, &format!("{kind}RoutingKey")),
         &Value::from(delivery.routing_key.as_str()),
         &what,
     );
@@ -152,7 +137,7 @@ async fn every_published_message_matches_the_asyncapi_document() {
 #[tokio::test]
 async fn the_schemas_refuse_what_breaks_the_contract() {
     let document = document();
-    let event = schema(&document, "event");
+    let event = json_schema::component(&document, "event");
     let valid = json!({"schemaVersion": 1, "id": "e-1", "source": "interlace",
         "eventType": "TRANSFER.UPDATED", "family": "transfer", "status": "closed",
         "objectId": "t-1", "accountId": null, "occurredAt": "2023-03-01T08:23:05.033Z",
@@ -172,7 +157,7 @@ async fn the_schemas_refuse_what_breaks_the_contract() {
     let mut missing = valid.clone();
     missing.as_object_mut().unwrap().remove("resource");
     assert!(!event.is_valid(&missing), "a message without its resource");
-    let notification_id = schema(&document, "notificationId");
+    let notification_id = json_schema::component(&document, "notificationId");
     assert!(notification_id.is_valid(&json!("ntf_0123456789abcdef0123456789abcdef")));
     assert!(!notification_id.is_valid(&json!("0123456789abcdef")));
 }

@@ -2,7 +2,10 @@
 //! which the app serves, with response schemas that are valid JSON Schemas matching real
 //! answers.
 
-use crate::support::{spawn_app, API_TOKEN};
+use crate::support::{
+    json_schema::{self, component},
+    spawn_app, API_TOKEN,
+};
 use jsonschema::Validator;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -17,26 +20,8 @@ async fn document() -> (crate::support::TestApp, Value) {
 
 /// The OpenAPI 3.1 document schema, from the OpenAPI Initiative's repository.
 fn openapi_schema() -> Validator {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/api/support/schemas/openapi-3.1.yaml"
-    );
-    let text = std::fs::read_to_string(path).unwrap();
-    let schema: Value = serde_yaml::from_str(&text).unwrap();
+    let schema = json_schema::yaml_file("tests/api/support/schemas/openapi-3.1.yaml");
     jsonschema::validator_for(&schema).expect("the OpenAPI schema compiles")
-}
-
-/// `components.schemas.<name>` as a JSON Schema, with its siblings to refer to.
-fn component(document: &Value, name: &str) -> Validator {
-    let definitions = serde_json::to_string(&document["components"]["schemas"])
-        .unwrap()
-        .replace("#/components/schemas/", "#/$defs/");
-    let root = json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$defs": serde_json::from_str::<Value>(&definitions).unwrap(),
-        "$ref": format!("#/$defs/{name}"),
-    });
-    jsonschema::validator_for(&root).unwrap_or_else(|e| panic!("{name} is no JSON Schema: {e}"))
 }
 
 fn every_ref(value: &Value, found: &mut Vec<String>) {

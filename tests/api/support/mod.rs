@@ -6,6 +6,7 @@ pub mod browser;
 pub mod console;
 pub mod fixtures;
 pub mod inbox;
+pub mod json_schema;
 pub mod proxy;
 mod read_api;
 pub mod sign;
