@@ -114,7 +114,7 @@ impl IntoResponse for ReceiveError {
             ReceiveError::UnknownSource => StatusCode::NOT_FOUND,
             ReceiveError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ReceiveError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ReceiveError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ReceiveError::Unavailable | ReceiveError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         };
         let mut response = error_response(status, self.code(), &self.to_string());
         if status == StatusCode::SERVICE_UNAVAILABLE {

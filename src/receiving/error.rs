@@ -18,6 +18,10 @@ pub enum ReceiveError {
     UnsupportedMediaType,
     #[error("storage is unavailable, retry later")]
     Unavailable,
+    /// More events wait to be stored than the next commits take: answered at once, so the
+    /// sender retries instead of waiting for a commit slot.
+    #[error("too many events are waiting to be stored, retry later")]
+    Busy,
 }
 
 /// Every `outcome` label of `hookgate_webhook_requests_total`: a new or duplicate event, or
@@ -47,7 +51,7 @@ impl ReceiveError {
             ReceiveError::UnknownSource => "unknown_source",
             ReceiveError::PayloadTooLarge(_) => "payload_too_large",
             ReceiveError::UnsupportedMediaType => "unsupported_media_type",
-            ReceiveError::Unavailable => "unavailable",
+            ReceiveError::Unavailable | ReceiveError::Busy => "unavailable",
         }
     }
 }
@@ -76,11 +80,13 @@ mod tests {
             ReceiveError::PayloadTooLarge(0),
             ReceiveError::UnsupportedMediaType,
             ReceiveError::Unavailable,
+            ReceiveError::Busy,
         ];
         for refusal in &refusals {
             assert!(WEBHOOK_OUTCOMES.contains(&refusal.code()), "{refusal:?}");
         }
-        assert_eq!(WEBHOOK_OUTCOMES.len(), refusals.len() + 2);
+        // Busy shares the `unavailable` code with Unavailable.
+        assert_eq!(WEBHOOK_OUTCOMES.len(), refusals.len() + 1);
         for reason in VERIFICATION_REASONS {
             assert!(WEBHOOK_OUTCOMES.contains(&reason));
         }

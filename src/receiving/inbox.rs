@@ -55,6 +55,8 @@ pub enum InboxError {
     Unavailable(String),
     #[error("inbox is shutting down")]
     Closed,
+    #[error("the inbox's queue is full")]
+    Full,
 }
 
 struct Pending {
@@ -71,7 +73,9 @@ impl Inbox {
     /// The inbox handle requests store through, and the batcher that commits for them; the
     /// batcher is run (and re-run after a failure) by the supervisor.
     pub fn new(pool: PgPool, settings: InboxSettings) -> (Inbox, Arc<Batcher>) {
-        let (queue, receiver) = mpsc::channel(settings.max_batch * settings.max_in_flight * 4);
+        // Room for the batches of one more round of commits. A request beyond that would wait
+        // for commits (hundreds of milliseconds at saturation), so it is refused at once.
+        let (queue, receiver) = mpsc::channel(settings.max_batch * settings.max_in_flight);
         let batcher = Batcher {
             pool,
             settings,
@@ -80,13 +84,16 @@ impl Inbox {
         (Inbox { queue }, Arc::new(batcher))
     }
 
-    /// Stores one event; returns only after the commit (or its failure).
+    /// Stores one event; returns only after the commit (or its failure), or at once with
+    /// [`InboxError::Full`] when the queue has no room.
     pub async fn store(&self, event: NewEvent) -> Result<Stored, InboxError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Pending { event, reply })
-            .await
-            .map_err(|_| InboxError::Closed)?;
+            .try_send(Pending { event, reply })
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => InboxError::Full,
+                mpsc::error::TrySendError::Closed(_) => InboxError::Closed,
+            })?;
         answer.await.map_err(|_| InboxError::Closed)?
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{
     error::ReceiveError,
-    inbox::{Inbox, NewEvent, Stored},
+    inbox::{Inbox, InboxError, NewEvent, Stored},
 };
 use crate::{
     catalogue::{self, Reading},
@@ -84,9 +84,15 @@ impl Receiver {
         if let Reading::Unfit { family, reason, .. } = &event.reading {
             tracing::warn!(error = %reason, %family, "resource does not fit its family; stored for the dead-letter queue");
         }
-        let stored = self.inbox.store(event).await.map_err(|error| {
-            tracing::error!(%error, "event not stored");
-            ReceiveError::Unavailable
+        let stored = self.inbox.store(event).await.map_err(|error| match error {
+            InboxError::Full => {
+                tracing::debug!("inbox queue full; answered 503 at once");
+                ReceiveError::Busy
+            }
+            error => {
+                tracing::error!(%error, "event not stored");
+                ReceiveError::Unavailable
+            }
         })?;
         match stored {
             Stored::New { seq } => {

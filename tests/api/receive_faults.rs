@@ -44,6 +44,73 @@ async fn database_unavailable_answers_503_and_acknowledges_nothing() {
 }
 
 #[tokio::test]
+async fn a_full_inbox_queue_answers_503_at_once_and_stores_nothing_it_refused() {
+    // One event per commit, one commit at a time: one event in flight and one waiting fill it.
+    let app = spawn_app_with(TestOptions {
+        env: vec![
+            ("HOOKGATE_INBOX_MAX_BATCH", "1".into()),
+            ("HOOKGATE_INBOX_COMMITS", "1".into()),
+            ("HOOKGATE_DATABASE_TIMEOUT_MS", "60000".into()),
+        ],
+        ..through_proxy()
+    })
+    .await;
+    let proxy = app.database_proxy.as_ref().unwrap();
+    proxy.freeze();
+    let requests: Vec<_> = (0..10)
+        .map(|n| crate::support::sign::signed_transfer(&format!("bp-{n}"), &format!("t-{n}")))
+        .collect();
+    let mut pending = tokio::task::JoinSet::new();
+    for (n, (headers, body)) in requests.iter().cloned().enumerate() {
+        let url = app.url("/webhooks/interlace");
+        pending.spawn(async move {
+            let mut request = reqwest::Client::new().post(url).body(body);
+            for (name, value) in &headers {
+                request = request.header(name, value);
+            }
+            let response = request.send().await.unwrap();
+            let retry_after = response.headers().get("retry-after").cloned();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (n, status, retry_after, body)
+        });
+    }
+    // The commit in flight cannot finish while the link is frozen, and the database timeout is
+    // a minute: every answer that comes now is the queue's.
+    let mut busy = Vec::new();
+    while busy.len() < 8 {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(30), pending.join_next());
+        let (n, status, retry_after, body) = next
+            .await
+            .expect("requests beyond the queue's room are answered without waiting for a commit")
+            .unwrap()
+            .unwrap();
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(retry_after.unwrap(), "5");
+        assert_eq!(body["error"]["code"], "unavailable");
+        assert_eq!(
+            body["error"]["message"],
+            "too many events are waiting to be stored, retry later"
+        );
+        busy.push(n);
+    }
+    // Cutting the frozen link fails the admitted requests (those that found room, at most
+    // two): 503, not stored.
+    proxy.cut();
+    while let Some(answer) = pending.join_next().await {
+        let (_, status, _, body) = answer.unwrap();
+        assert_eq!(status, 503, "{body}");
+    }
+    proxy.restore();
+    assert_eq!(app.inbox_count().await, 0, "nothing refused was stored");
+    // The platform retries each one, and each is stored once.
+    for (headers, body) in &requests {
+        app.accepted("interlace", headers, body.clone()).await;
+    }
+    assert_eq!(app.inbox_count().await, 10);
+}
+
+#[tokio::test]
 async fn shutdown_finishes_a_request_in_flight() {
     let mut app = spawn_app_with(TestOptions::default()).await;
     let fixture = fixtures::interlace_named("payout_success");
