@@ -1,12 +1,16 @@
-//! The consume loop every worker shares: explicit prefetch, manual acks, bounded concurrency,
-//! reconnection, and the retry/dead-letter moves of SPEC 4.
+//! The consume loop every worker shares: explicit prefetch, manual acks (one `multiple` ack per
+//! settled run of deliveries, see `ack_window`), bounded concurrency, reconnection, and the
+//! retry/dead-letter moves of SPEC 4.
 
-use super::dispose::{move_failed, Destinations, Failure, Moved};
+use super::{
+    ack_window::Acker,
+    dispose::{move_failed, Destinations, Failure, Moved},
+};
 use crate::{amqp::Broker, supervisor::Heartbeat, telemetry::Metrics};
 use futures_util::{FutureExt, StreamExt};
 use lapin::{
     message::Delivery,
-    options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
+    options::{BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
     types::FieldTable,
     Channel,
 };
@@ -87,12 +91,13 @@ impl<H: Handler> Consumer<H> {
             .await?;
         let batches = (usize::from(self.prefetch) / self.batch.max(1)).max(1);
         let in_flight = Arc::new(Semaphore::new(batches));
+        let acker = Arc::new(Acker::new(channel.clone()));
         let mut steps = JoinSet::new();
         let outcome = self
             .take_batches(
                 channel,
                 &mut deliveries,
-                &in_flight,
+                (&in_flight, &acker),
                 &mut steps,
                 heartbeat,
                 stop,
@@ -123,7 +128,7 @@ impl<H: Handler> Consumer<H> {
         &self,
         channel: &Channel,
         deliveries: &mut lapin::Consumer,
-        in_flight: &Arc<Semaphore>,
+        (in_flight, acker): (&Arc<Semaphore>, &Arc<Acker>),
         steps: &mut JoinSet<()>,
         heartbeat: &Heartbeat,
         stop: &CancellationToken,
@@ -155,6 +160,9 @@ impl<H: Handler> Consumer<H> {
                     Some(None) | None => break,
                 }
             }
+            for delivery in &batch {
+                acker.received(delivery.delivery_tag).await;
+            }
             let step = Step {
                 queue: self.queue.clone(),
                 handler: self.handler.clone(),
@@ -162,6 +170,7 @@ impl<H: Handler> Consumer<H> {
                 metrics: self.metrics.clone(),
                 pool: self.pool.clone(),
                 channel: channel.clone(),
+                acker: acker.clone(),
             };
             let span = tracing::info_span!("consume", queue = %self.queue, messages = batch.len());
             steps.spawn(
@@ -195,6 +204,7 @@ struct Step<H> {
     metrics: Arc<Metrics>,
     pool: PgPool,
     channel: Channel,
+    acker: Arc<Acker>,
 }
 
 impl<H: Handler> Step<H> {
@@ -219,9 +229,18 @@ impl<H: Handler> Step<H> {
                 outcomes
             }
         };
+        let mut settled = Vec::with_capacity(batch.len());
         for (delivery, outcome) in batch.into_iter().zip(outcomes) {
             let span = tracing::info_span!("message", message_id = %message_id(&delivery));
-            self.settle(delivery, outcome).instrument(span).await;
+            let tag = delivery.delivery_tag;
+            if self.settle(delivery, outcome).instrument(span).await {
+                settled.push(tag);
+            }
+        }
+        // One ack with `multiple=true` for the batch (and any earlier batches it completes).
+        if let Err(error) = self.acker.settle(settled).await {
+            // The broker will deliver them again; handlers are idempotent.
+            tracing::warn!(%error, "ack failed");
         }
     }
 
@@ -232,9 +251,10 @@ impl<H: Handler> Step<H> {
             .ok()
     }
 
-    /// Acknowledges a handled message, or moves a failed one on and then acknowledges it;
-    /// counts it under one of [`OUTCOMES`].
-    async fn settle(&self, delivery: Delivery, outcome: Result<(), Failure>) {
+    /// Settles a handled message, or moves a failed one on (with a confirm) and settles it;
+    /// counts it under one of [`OUTCOMES`]. Returns whether it is to be acknowledged: false
+    /// when it was given back to the queue instead.
+    async fn settle(&self, delivery: Delivery, outcome: Result<(), Failure>) -> bool {
         let label = match &outcome {
             Ok(()) => "done",
             Err(failure) => {
@@ -271,17 +291,15 @@ impl<H: Handler> Step<H> {
                                 ..BasicNackOptions::default()
                             })
                             .await;
+                        self.acker.given_back(delivery.delivery_tag).await;
                         self.count("requeued");
-                        return;
+                        return false;
                     }
                 }
             }
         };
-        if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
-            // The broker will deliver it again; handlers are idempotent.
-            tracing::warn!(%error, "ack failed");
-        }
         self.count(label);
+        true
     }
 
     fn count(&self, outcome: &str) {
