@@ -4,7 +4,7 @@ use crate::{
     amqp::Names,
     catalogue::{EventId, LimitError},
     relay::{Claimed, Outbox, Outgoing},
-    store::outbox::{self, NotificationRow, OutboxTable},
+    store::outbox::{self, ClaimLimit, NotificationRow, OutboxTable},
     wire::notification_properties,
     wire::RoutingKey,
 };
@@ -23,7 +23,11 @@ impl Outbox for NotificationOutbox {
         true
     }
 
-    async fn claim(&self, tx: &mut PgConnection, limit: i64) -> Result<Claimed, sqlx::Error> {
+    async fn claim(
+        &self,
+        tx: &mut PgConnection,
+        limit: ClaimLimit,
+    ) -> Result<Claimed, sqlx::Error> {
         let rows = outbox::claim_notifications(tx, limit).await?;
         let exchange = self.names.notifications();
         let mut claimed = Claimed::default();

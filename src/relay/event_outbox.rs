@@ -3,7 +3,7 @@
 use super::{Claimed, Outbox, Outgoing};
 use crate::{
     amqp::Names,
-    store::outbox::{self, OutboxTable},
+    store::outbox::{self, ClaimLimit, OutboxTable},
     wire::event_message,
 };
 use sqlx::PgConnection;
@@ -15,7 +15,11 @@ pub struct EventOutbox {
 impl Outbox for EventOutbox {
     const TABLE: OutboxTable = OutboxTable::Events;
 
-    async fn claim(&self, tx: &mut PgConnection, limit: i64) -> Result<Claimed, sqlx::Error> {
+    async fn claim(
+        &self,
+        tx: &mut PgConnection,
+        limit: ClaimLimit,
+    ) -> Result<Claimed, sqlx::Error> {
         let rows = outbox::claim_events(tx, limit).await?;
         let exchange = self.names.events();
         let mut claimed = Claimed::default();

@@ -21,7 +21,7 @@ use crate::{
 };
 use crate::{
     settings::RelaySettings,
-    store::outbox::{self, OutboxTable},
+    store::outbox::{self, ClaimLimit, OutboxTable},
 };
 use lapin::{BasicProperties, Channel};
 use sqlx::{PgConnection, PgPool};
@@ -74,12 +74,12 @@ pub trait Outbox: Send + Sync + 'static {
         false
     }
 
-    /// Locks and returns up to `limit` unpublished, unparked rows, oldest first, skipping rows
-    /// another relay holds.
+    /// Locks and returns unpublished, unparked rows within `limit`, oldest first, skipping
+    /// rows another relay holds.
     fn claim(
         &self,
         tx: &mut PgConnection,
-        limit: i64,
+        limit: ClaimLimit,
     ) -> impl Future<Output = Result<Claimed, sqlx::Error>> + Send;
 
     /// The outbox table.
@@ -131,7 +131,9 @@ impl<O: Outbox> Relay<O> {
                 }
             };
             let more_waiting = match self.relay_once(&live).await {
-                Ok(pass) => pass.undelivered == 0 && pass.claimed as i64 == self.settings.batch,
+                // A claim cut short by its byte budget leaves rows behind too: claim again
+                // until one finds nothing.
+                Ok(pass) => pass.undelivered == 0 && pass.claimed > 0,
                 Err(RelayError::Broker(error)) => {
                     tracing::warn!(outbox = self.outbox.name(), %error, "publish failed; reconnecting");
                     self.broker.connection_failed().await;
@@ -156,7 +158,11 @@ impl<O: Outbox> Relay<O> {
 
     async fn relay_once(&self, channel: &Channel) -> Result<Pass, RelayError> {
         let mut tx = self.pool.begin().await?;
-        let claimed = self.outbox.claim(&mut tx, self.settings.batch).await?;
+        let limit = ClaimLimit {
+            rows: self.settings.batch,
+            bytes: self.settings.batch_bytes,
+        };
+        let claimed = self.outbox.claim(&mut tx, limit).await?;
         if !claimed.unpublishable.is_empty() {
             for (key, reason) in &claimed.unpublishable {
                 tracing::error!(outbox = self.outbox.name(), key, %reason, "row cannot be published; parked");

@@ -8,6 +8,9 @@ pub struct RelaySettings {
     /// `HOOKGATE_RELAY_BATCH`: rows claimed, and messages published before their confirms are
     /// awaited (the confirm window).
     pub batch: i64,
+    /// `HOOKGATE_RELAY_BATCH_BYTES`: a claim stops taking rows once their payloads reach this
+    /// (the first row is always taken), which bounds the relay's memory with large bodies.
+    pub batch_bytes: i64,
     /// `HOOKGATE_SWEEP_INTERVAL_MS`: how often rows are looked for without a wake-up (crash,
     /// outage, return).
     pub sweep_every: Duration,
@@ -17,6 +20,7 @@ impl Default for RelaySettings {
     fn default() -> Self {
         RelaySettings {
             batch: 500,
+            batch_bytes: 16 * 1024 * 1024,
             sweep_every: Duration::from_secs(1),
         }
     }
@@ -39,6 +43,12 @@ impl RelaySettings {
                 defaults.batch,
                 1..=10_000,
                 "a number of messages from 1 to 10000",
+            )?,
+            batch_bytes: env.bounded(
+                "HOOKGATE_RELAY_BATCH_BYTES",
+                defaults.batch_bytes,
+                1..=1_073_741_824,
+                "a number of bytes from 1 to 1073741824",
             )?,
             sweep_every,
         })

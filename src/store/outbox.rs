@@ -46,16 +46,37 @@ pub struct NewNotification<'a> {
     pub body: Vec<u8>,
 }
 
-/// Locks and returns up to `limit` unpublished, unparked events, oldest first, skipping rows
-/// another relay holds.
-pub async fn claim_events(tx: &mut PgConnection, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+/// How much one claim takes: at most `rows` rows, and no more rows once their payloads reach
+/// `bytes` (the first row is always taken, whatever its size), so a run of large rows cannot
+/// make a relay hold hundreds of megabytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimLimit {
+    pub rows: i64,
+    pub bytes: i64,
+}
+
+/// Locks and returns unpublished, unparked events within `limit`, oldest first, skipping rows
+/// another relay holds. Rows locked beyond the byte budget stay locked, unread, until the
+/// claim's transaction ends; the next claim takes them.
+pub async fn claim_events(
+    tx: &mut PgConnection,
+    limit: ClaimLimit,
+) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as(concat!(
-        "SELECT ",
+        "WITH claimed AS (
+             SELECT seq, octet_length(resource_raw) AS size FROM inbox_events
+             WHERE published_at IS NULL AND parked_at IS NULL
+             ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED),
+         within AS (
+             SELECT seq FROM (SELECT seq, size, sum(size) OVER (ORDER BY seq) AS running
+                              FROM claimed) AS sized
+             WHERE running - size < $2)
+         SELECT ",
         event_row_columns!(),
-        " FROM inbox_events WHERE published_at IS NULL AND parked_at IS NULL
-         ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
+        " FROM inbox_events WHERE seq IN (SELECT seq FROM within) ORDER BY seq"
     ))
-    .bind(limit)
+    .bind(limit.rows)
+    .bind(limit.bytes)
     .fetch_all(tx)
     .await
 }
@@ -63,14 +84,22 @@ pub async fn claim_events(tx: &mut PgConnection, limit: i64) -> Result<Vec<Event
 /// As [`claim_events`], for notifications.
 pub async fn claim_notifications(
     tx: &mut PgConnection,
-    limit: i64,
+    limit: ClaimLimit,
 ) -> Result<Vec<NotificationRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT seq, notification_id, source, event_id, routing_key, body
-         FROM notification_outbox WHERE published_at IS NULL AND parked_at IS NULL
-         ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+        "WITH claimed AS (
+             SELECT seq, octet_length(body) AS size FROM notification_outbox
+             WHERE published_at IS NULL AND parked_at IS NULL
+             ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED),
+         within AS (
+             SELECT seq FROM (SELECT seq, size, sum(size) OVER (ORDER BY seq) AS running
+                              FROM claimed) AS sized
+             WHERE running - size < $2)
+         SELECT seq, notification_id, source, event_id, routing_key, body
+         FROM notification_outbox WHERE seq IN (SELECT seq FROM within) ORDER BY seq",
     )
-    .bind(limit)
+    .bind(limit.rows)
+    .bind(limit.bytes)
     .fetch_all(tx)
     .await
 }

@@ -303,3 +303,58 @@ async fn readyz_reports_the_broker_without_failing_readiness() {
     let fixture = fixtures::interlace_named("kyc");
     assert_eq!(app.post_fixture(&fixture).await.status(), 200);
 }
+
+/// How many rows a claim within `limit` takes now (in a transaction rolled back at once).
+async fn claimed_rows(app: &TestApp, limit: hookgate::store::outbox::ClaimLimit) -> usize {
+    let mut tx = app.pool.begin().await.unwrap();
+    let rows = hookgate::store::outbox::claim_events(&mut tx, limit)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    rows.len()
+}
+
+#[tokio::test]
+async fn a_relay_claim_stops_at_its_byte_budget_but_always_takes_one_row() {
+    use hookgate::store::outbox::ClaimLimit;
+    let app = spawn_app_with(TestOptions::through_broker_proxy()).await;
+    app.broker_proxy.as_ref().unwrap().cut();
+    for n in 0..3 {
+        app.post_transfer(&format!("b-{n}"), &format!("t-{n}"), "Pending", LATER)
+            .await;
+    }
+    let first: i64 = sqlx::query_scalar(
+        "SELECT octet_length(resource_raw)::bigint FROM inbox_events ORDER BY seq LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let rows = |bytes| ClaimLimit { rows: 500, bytes };
+    // The relay, waiting for the broker, holds no rows; each claim sees all three.
+    crate::support::eventually("claims within their budgets", || async {
+        claimed_rows(&app, rows(1)).await == 1
+            && claimed_rows(&app, rows(first + 1)).await == 2
+            && claimed_rows(&app, rows(1 << 20)).await == 3
+            && claimed_rows(
+                &app,
+                ClaimLimit {
+                    rows: 2,
+                    bytes: 1 << 20,
+                },
+            )
+            .await
+                == 2
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_byte_budget_of_one_still_publishes_every_event_one_claim_at_a_time() {
+    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_RELAY_BATCH_BYTES", "1")).await;
+    for n in 0..5 {
+        app.post_transfer(&format!("o-{n}"), &format!("t-{n}"), "Pending", LATER)
+            .await;
+    }
+    app.wait_until_handled(5).await;
+    app.wait_until_published().await;
+}
