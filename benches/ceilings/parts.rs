@@ -171,7 +171,7 @@ pub async fn http_ceiling() -> (f64, Cpu) {
         .unwrap()
     });
     let cpu = Cpu::now(None);
-    let report = load::run(plan(url, None)).await;
+    let report = load::run(plan(url)).await;
     let cpu = Cpu::now(None).since(cpu);
     server.abort();
     assert_eq!(

@@ -1,8 +1,12 @@
-//! After a load run: wait until the read model holds every accepted event, then report the
-//! end-to-end rate and latency, and any event lost or applied twice.
+//! After a load run: wait until the read model holds every accepted event and every
+//! notification is published, then report the end-to-end rate and latency, and any event lost
+//! or applied twice.
 
 use super::load::Latency;
-use crate::store::archive::AcceptedEvents;
+use crate::store::{
+    archive::AcceptedEvents,
+    outbox::{backlog, last_published_notification, OutboxTable},
+};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use sqlx::PgPool;
@@ -16,6 +20,8 @@ pub struct Verification {
     pub lost: u64,
     /// Recorded more than once in history or notified more than once.
     pub applied_twice: u64,
+    /// From the first event's receipt to the last projection commit or notification publish,
+    /// whichever came later.
     pub seconds: f64,
     pub events_per_second: f64,
     /// From receipt to the commit of the projection.
@@ -36,11 +42,13 @@ pub async fn verify(
     // Once a second is enough: the figures come from the rows' own times.
     loop {
         let unprocessed = events.count_unprocessed(pool).await?;
-        if unprocessed == 0 || Instant::now() >= deadline {
+        let (unnotified, _) = backlog(pool, OutboxTable::Notifications).await?;
+        if (unprocessed == 0 && unnotified == 0) || Instant::now() >= deadline {
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    let notified = last_published_notification(pool).await?;
     let rows = events.processing_times(pool).await?;
     let applied_twice = events.count_applied_twice(pool).await?;
     let mut histogram =
@@ -53,7 +61,7 @@ pub async fn verify(
         histogram.saturating_record(micros);
     }
     let first = rows.iter().map(|r| r.0).min();
-    let last = rows.iter().map(|r| r.1).max();
+    let last = rows.iter().map(|r| r.1).max().max(notified);
     let seconds = match (first, last) {
         (Some(first), Some(last)) => {
             ((last - first).num_microseconds().unwrap_or(0) as f64 / 1e6).max(1e-6)

@@ -166,6 +166,15 @@ pub async fn backlog(pool: &PgPool, table: OutboxTable) -> Result<(i64, f64), sq
     sqlx::query_as(sql).fetch_one(pool).await
 }
 
+/// When the latest notification was published, if any was.
+pub async fn last_published_notification(
+    pool: &PgPool,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT max(published_at) FROM notification_outbox")
+        .fetch_one(pool)
+        .await
+}
+
 /// Writes notifications in one statement; one already written is left as it is.
 pub async fn insert_notifications(
     tx: &mut PgConnection,
