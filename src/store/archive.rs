@@ -89,12 +89,11 @@ pub async fn unprocessed_page(
         "SELECT ",
         event_row_columns!(),
         " FROM inbox_events
-         WHERE seq IN (SELECT seq FROM unprocessed_events WHERE seq > $5)
-           AND ($1::timestamptz IS NULL OR received_at >= $1)
+         WHERE ($1::timestamptz IS NULL OR received_at >= $1)
            AND ($2::timestamptz IS NULL OR received_at < $2)
            AND ($3::text IS NULL OR family = $3)
            AND (cardinality($4::text[]) = 0 OR event_id = ANY($4))
-           AND ($7 OR dead_lettered_at IS NULL) AND seq > $5
+           AND processed_at IS NULL AND ($7 OR dead_lettered_at IS NULL) AND seq > $5
          ORDER BY seq LIMIT $6"
     ))
     .bind(filter.since)
@@ -186,10 +185,10 @@ pub async fn object_events_page(
 /// the workers' backlog. Dead-lettered and parked events wait for ops, not for a worker.
 pub async fn processing_backlog(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
     sqlx::query_as(
-        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(e.received_at))::float8, 0)
-         FROM unprocessed_events AS u JOIN inbox_events AS e ON e.seq = u.seq
-         WHERE e.published_at IS NOT NULL AND e.dead_lettered_at IS NULL
-           AND e.parked_at IS NULL",
+        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(received_at))::float8, 0)
+         FROM inbox_events
+         WHERE processed_at IS NULL AND published_at IS NOT NULL
+           AND dead_lettered_at IS NULL AND parked_at IS NULL",
     )
     .fetch_one(pool)
     .await

@@ -68,12 +68,10 @@ pub async fn search(pool: &PgPool, search: &EventSearch) -> Result<Vec<FoundEven
     if let Some(state) = search.state {
         // What the state implies, spelled out so a small table or a partial index applies (the
         // states other than processed hold few rows): a received event waits in the relay's
-        // queue, a published one in the worker's. Then the state rule itself.
+        // queue. Then the state rule itself.
         query.push(match state {
             EventState::Received => " AND seq IN (SELECT seq FROM event_outbox)",
-            EventState::Published => {
-                " AND seq IN (SELECT seq FROM unprocessed_events) AND published_at IS NOT NULL"
-            }
+            EventState::Published => " AND published_at IS NOT NULL AND processed_at IS NULL",
             EventState::Processed => " AND processed_at IS NOT NULL",
             EventState::DeadLettered => " AND dead_lettered_at IS NOT NULL",
         });

@@ -113,17 +113,10 @@ pub async fn claim_for_processing(
     keys: &[(&str, &str)],
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
-    // Taking the event's row out of `unprocessed_events` is the claim: of two workers holding
-    // copies of one event, the second finds the row gone. The time is then kept on the inbox
-    // row in an update no index watches (HOT).
     sqlx::query_as(concat!(
-        "WITH claimed AS (
-             DELETE FROM unprocessed_events AS u USING inbox_events AS e
-             WHERE u.seq = e.seq
-               AND (e.source, e.event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
-             RETURNING u.seq)
-         UPDATE inbox_events SET processed_at = now(), dead_lettered_at = NULL, error = NULL
-         WHERE seq IN (SELECT seq FROM claimed)
+        "UPDATE inbox_events SET processed_at = now(), dead_lettered_at = NULL, error = NULL
+         WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
+           AND processed_at IS NULL
          RETURNING ",
         stored_event_columns!()
     ))
@@ -143,11 +136,8 @@ pub async fn release_claims(
     }
     let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
     sqlx::query(
-        "WITH released AS (
-             UPDATE inbox_events SET processed_at = NULL
-             WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
-             RETURNING seq)
-         INSERT INTO unprocessed_events (seq) SELECT seq FROM released ON CONFLICT DO NOTHING",
+        "UPDATE inbox_events SET processed_at = NULL
+         WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
     )
     .bind(&sources)
     .bind(&ids)
