@@ -80,9 +80,7 @@ pub async fn release_parked(
              WHERE parked_at IS NOT NULL
                AND (cardinality($1::text[]) = 0 OR event_id = ANY($1))
                AND ($2::text IS NULL OR upper(event_type) = upper($2))
-             RETURNING seq),
-         queued AS (
-             INSERT INTO event_outbox (seq) SELECT seq FROM released ON CONFLICT DO NOTHING)
+             RETURNING 1)
          SELECT count(*) FROM released",
     )
     .bind(&selection.event_ids)

@@ -66,11 +66,10 @@ pub async fn search(pool: &PgPool, search: &EventSearch) -> Result<Vec<FoundEven
         }
     }
     if let Some(state) = search.state {
-        // What the state implies, spelled out so a small table or a partial index applies (the
-        // states other than processed hold few rows): a received event waits in the relay's
-        // queue. Then the state rule itself.
+        // What the state implies of the columns, spelled out so the partial indexes on them
+        // apply (the states other than processed hold few rows); then the state rule itself.
         query.push(match state {
-            EventState::Received => " AND seq IN (SELECT seq FROM event_outbox)",
+            EventState::Received => " AND published_at IS NULL",
             EventState::Published => " AND published_at IS NOT NULL AND processed_at IS NULL",
             EventState::Processed => " AND processed_at IS NOT NULL",
             EventState::DeadLettered => " AND dead_lettered_at IS NOT NULL",

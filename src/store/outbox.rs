@@ -55,8 +55,8 @@ pub struct ClaimLimit {
     pub bytes: i64,
 }
 
-/// Locks and returns events waiting in `event_outbox` within `limit`, oldest first, skipping
-/// rows another relay holds. Rows locked beyond the byte budget stay locked, unread, until the
+/// Locks and returns unpublished, unparked events within `limit`, oldest first, skipping rows
+/// another relay holds. Rows locked beyond the byte budget stay locked, unread, until the
 /// claim's transaction ends; the next claim takes them.
 pub async fn claim_events(
     tx: &mut PgConnection,
@@ -64,9 +64,9 @@ pub async fn claim_events(
 ) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as(concat!(
         "WITH claimed AS (
-             SELECT o.seq, octet_length(e.resource_raw) AS size
-             FROM event_outbox AS o JOIN inbox_events AS e ON e.seq = o.seq
-             ORDER BY o.seq LIMIT $1 FOR UPDATE OF o SKIP LOCKED),
+             SELECT seq, octet_length(resource_raw) AS size FROM inbox_events
+             WHERE published_at IS NULL AND parked_at IS NULL
+             ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED),
          within AS (
              SELECT seq FROM (SELECT seq, size, sum(size) OVER (ORDER BY seq) AS running
                               FROM claimed) AS sized
@@ -116,8 +116,7 @@ pub async fn park(
     }
     let sql = match table {
         OutboxTable::Events => {
-            "WITH unqueued AS (DELETE FROM event_outbox WHERE seq = ANY($1))
-             UPDATE inbox_events AS o SET parked_at = now(), park_error = p.reason,
+            "UPDATE inbox_events AS o SET parked_at = now(), park_error = p.reason,
                     dead_lettered_at = now(), error = p.reason
              FROM UNNEST($1::bigint[], $2::text[]) AS p(seq, reason) WHERE o.seq = p.seq"
         }
@@ -143,13 +142,7 @@ pub async fn mark_published(
         return Ok(());
     }
     let sql = match table {
-        // Out of the relay's queue, and the time kept on the row (a HOT update: no index
-        // covers `published_at`).
-        OutboxTable::Events => {
-            "WITH published AS (DELETE FROM event_outbox WHERE seq = ANY($1) RETURNING seq)
-             UPDATE inbox_events SET published_at = now()
-             WHERE seq IN (SELECT seq FROM published)"
-        }
+        OutboxTable::Events => "UPDATE inbox_events SET published_at = now() WHERE seq = ANY($1)",
         OutboxTable::Notifications => {
             "UPDATE notification_outbox SET published_at = now() WHERE seq = ANY($1)"
         }
@@ -162,8 +155,8 @@ pub async fn mark_published(
 pub async fn backlog(pool: &PgPool, table: OutboxTable) -> Result<(i64, f64), sqlx::Error> {
     let sql = match table {
         OutboxTable::Events => {
-            "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(e.received_at))::float8, 0)
-             FROM event_outbox AS o JOIN inbox_events AS e ON e.seq = o.seq"
+            "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(received_at))::float8, 0)
+             FROM inbox_events WHERE published_at IS NULL AND parked_at IS NULL"
         }
         OutboxTable::Notifications => {
             "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0)
