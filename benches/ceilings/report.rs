@@ -170,7 +170,7 @@ fn print_cpu(ceilings: &Ceilings, idle: &IdleRun, full: &FullRun) {
         "{}",
         idle.accept_cpu.row(phase, accept.accepted, accept.seconds)
     );
-    let phase = "end to end (load, then until the read model holds all)";
+    let phase = "end to end (load, then until every event is processed and notified)";
     let e2e = &full.e2e;
     println!("{}", full.e2e_cpu.row(phase, e2e.events, full.e2e_seconds));
     println!(
