@@ -46,6 +46,33 @@ pub struct NewNotification<'a> {
     pub body: Vec<u8>,
 }
 
+/// The claim of an outbox `table`: lock up to `$1` unpublished, unparked rows in order, then
+/// read `columns` of those whose `payload` bytes, summed in order, start below `$2`.
+macro_rules! claim_within_budget {
+    ($table:literal, $payload:literal, $columns:expr) => {
+        concat!(
+            "WITH claimed AS (
+                 SELECT seq, octet_length(",
+            $payload,
+            ") AS size FROM ",
+            $table,
+            "
+                 WHERE published_at IS NULL AND parked_at IS NULL
+                 ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED),
+             within AS (
+                 SELECT seq FROM (SELECT seq, size, sum(size) OVER (ORDER BY seq) AS running
+                                  FROM claimed) AS sized
+                 WHERE running - size < $2)
+             SELECT ",
+            $columns,
+            " FROM ",
+            $table,
+            "
+             WHERE seq IN (SELECT seq FROM within) ORDER BY seq"
+        )
+    };
+}
+
 /// How much one claim takes: at most `rows` rows, and no more rows once their payloads reach
 /// `bytes` (the first row is always taken, whatever its size), so a run of large rows cannot
 /// make a relay hold hundreds of megabytes.
@@ -62,18 +89,10 @@ pub async fn claim_events(
     tx: &mut PgConnection,
     limit: ClaimLimit,
 ) -> Result<Vec<EventRow>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "WITH claimed AS (
-             SELECT seq, octet_length(resource_raw) AS size FROM inbox_events
-             WHERE published_at IS NULL AND parked_at IS NULL
-             ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED),
-         within AS (
-             SELECT seq FROM (SELECT seq, size, sum(size) OVER (ORDER BY seq) AS running
-                              FROM claimed) AS sized
-             WHERE running - size < $2)
-         SELECT ",
-        event_row_columns!(),
-        " FROM inbox_events WHERE seq IN (SELECT seq FROM within) ORDER BY seq"
+    sqlx::query_as(claim_within_budget!(
+        "inbox_events",
+        "resource_raw",
+        event_row_columns!()
     ))
     .bind(limit.rows)
     .bind(limit.bytes)
@@ -86,18 +105,11 @@ pub async fn claim_notifications(
     tx: &mut PgConnection,
     limit: ClaimLimit,
 ) -> Result<Vec<NotificationRow>, sqlx::Error> {
-    sqlx::query_as(
-        "WITH claimed AS (
-             SELECT seq, octet_length(body) AS size FROM notification_outbox
-             WHERE published_at IS NULL AND parked_at IS NULL
-             ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED),
-         within AS (
-             SELECT seq FROM (SELECT seq, size, sum(size) OVER (ORDER BY seq) AS running
-                              FROM claimed) AS sized
-             WHERE running - size < $2)
-         SELECT seq, notification_id, source, event_id, routing_key, body
-         FROM notification_outbox WHERE seq IN (SELECT seq FROM within) ORDER BY seq",
-    )
+    sqlx::query_as(claim_within_budget!(
+        "notification_outbox",
+        "body",
+        "seq, notification_id, source, event_id, routing_key, body"
+    ))
     .bind(limit.rows)
     .bind(limit.bytes)
     .fetch_all(tx)
