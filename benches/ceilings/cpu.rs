@@ -63,13 +63,13 @@ impl Cpu {
         self.postgres + self.rabbitmq + self.hookgate + self.load
     }
 
-    /// `| phase | PostgreSQL | RabbitMQ | hookgate | load generator | total | busy |`, in µs
-    /// of CPU per event, and how busy the machine's cores were.
     /// PostgreSQL's CPU per event, in microseconds.
     pub fn postgres_micros_per_event(&self, events: u64) -> f64 {
         self.postgres * 1e6 / events.max(1) as f64
     }
 
+    /// `| phase | PostgreSQL | RabbitMQ | hookgate | load generator | total | busy |`, in µs
+    /// of CPU per event, and how busy the machine's cores were.
     pub fn row(&self, phase: &str, events: u64, seconds: f64) -> String {
         let per_event = |used: f64| format!("{:.0}", used * 1e6 / events.max(1) as f64);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;

@@ -11,12 +11,15 @@
 //! where all of them share the cores.
 //!
 //! `benches/run.sh` starts the services and runs this; `HOOKGATE_BENCH_SECONDS` sets each
-//! measurement's length (default 10).
+//! measurement's length (default 10). `benches/profile.sh` runs only the end-to-end
+//! measurement, on a private PostgreSQL that loads `pg_stat_statements`, and prints what each
+//! statement and table cost per event.
 
 mod cpu;
 mod parts;
 mod process;
 mod report;
+mod statements;
 
 use cpu::Cpu;
 use hookgate::bench::{load, verify};
@@ -82,6 +85,11 @@ fn plan(url: String) -> load::LoadPlan {
 
 #[tokio::main]
 async fn main() {
+    if statements::wanted() {
+        let full = measure_full().await;
+        report::print_end_to_end(&full);
+        return;
+    }
     eprintln!("measuring ceilings, {} s each ...", seconds().as_secs());
     let ceilings = Ceilings {
         postgres: parts::postgres_ceiling().await,
@@ -118,7 +126,11 @@ async fn measure_idle() -> IdleRun {
 /// every notification is published.
 async fn measure_full() -> FullRun {
     eprintln!("measuring hookgate end to end ...");
-    let full = Hookgate::start("hookgate_bench_e2e", &amqp_url()).await;
+    let database = "hookgate_bench_e2e";
+    let mut full = Hookgate::start(database, &amqp_url()).await;
+    if statements::wanted() {
+        statements::reset(&admin_url()).await;
+    }
     let cpu_before = Cpu::now(Some(full.child.id()));
     let started = Instant::now();
     let loaded = load::run(plan(full.webhook_url())).await;
@@ -135,6 +147,10 @@ async fn measure_full() -> FullRun {
     let e2e_seconds = started.elapsed().as_secs_f64();
     let memory = full.peak_memory_mib();
     pool.close().await;
+    if statements::wanted() {
+        full.stop();
+        statements::print(&admin_url(), &full.database_url, database, e2e.events).await;
+    }
     full.remove().await;
     FullRun {
         loaded,

@@ -78,10 +78,15 @@ impl Hookgate {
             .unwrap_or(0.0)
     }
 
-    /// Stops the process and removes its database and its queues and exchanges.
-    pub async fn remove(mut self) {
+    /// Stops the process; its database and broker objects stay until [`Hookgate::remove`].
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Stops the process and removes its database and its queues and exchanges.
+    pub async fn remove(mut self) {
+        self.stop();
         let topology = Topology {
             names: Names::new(self.prefix.clone()),
             subscribers: Vec::new(),

@@ -149,6 +149,19 @@ pub fn print(ceilings: &Ceilings, idle: &IdleRun, full: &FullRun) {
     print_cpu(ceilings, idle, full);
 }
 
+/// The end-to-end figures alone, for a statement profile.
+pub fn print_end_to_end(full: &FullRun) {
+    let e2e = &full.e2e;
+    println!(
+        "\nend to end: {} events, {:.0}/s to the last notification, lost {}, applied twice {}",
+        e2e.events, e2e.events_per_second, e2e.lost, e2e.applied_twice,
+    );
+    println!("\n| phase | PostgreSQL | RabbitMQ | hookgate | load generator | total | busy |");
+    println!("|---|---|---|---|---|---|---|");
+    let phase = "end to end";
+    println!("{}", full.e2e_cpu.row(phase, e2e.events, full.e2e_seconds));
+}
+
 fn print_cpu(ceilings: &Ceilings, idle: &IdleRun, full: &FullRun) {
     println!("\nCPU per event (µs) while measuring, and how busy the cores were:\n");
     println!("| phase | PostgreSQL | RabbitMQ | hookgate | load generator | total | busy |");

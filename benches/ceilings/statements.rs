@@ -1,0 +1,132 @@
+//! What PostgreSQL spent its time and its WAL on during the end-to-end measurement, per
+//! statement and per table, each per event. Needs a server with `pg_stat_statements` loaded,
+//! which `benches/profile.sh` starts; the shared server does not load it.
+
+use sqlx::{postgres::PgPoolOptions, PgPool, Row};
+
+/// How many statements the profile lists, most time first.
+const TOP: i64 = 20;
+
+/// Set by `benches/profile.sh`: the run is a statement profile of the end-to-end measurement.
+pub fn wanted() -> bool {
+    std::env::var_os("HOOKGATE_BENCH_STATEMENTS").is_some()
+}
+
+/// Clears the server's statement counters, so the profile covers one measurement.
+pub async fn reset(admin_url: &str) {
+    let admin = connect(admin_url).await;
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .execute(&admin)
+        .await
+        .expect("pg_stat_statements (run benches/profile.sh, which loads it)");
+    sqlx::query("SELECT pg_stat_statements_reset()")
+        .execute(&admin)
+        .await
+        .expect("reset pg_stat_statements");
+    admin.close().await;
+}
+
+/// Prints the statements of `database` by total execution time, then its tables' row writes.
+/// Read after hookgate has stopped: backends report their table counters when they exit.
+pub async fn print(admin_url: &str, database_url: &str, database: &str, events: u64) {
+    let per_event = |value: f64| value / events.max(1) as f64;
+    let admin = connect(admin_url).await;
+    let rows = sqlx::query(
+        "SELECT s.query, s.calls, s.rows, s.total_exec_time, s.wal_bytes::float8 AS wal_bytes,
+                s.shared_blks_dirtied,
+                sum(s.total_exec_time) OVER () AS all_time,
+                sum(s.wal_bytes) OVER ()::float8 AS all_wal
+         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+         WHERE d.datname = $1
+         ORDER BY s.total_exec_time DESC
+         LIMIT $2",
+    )
+    .bind(database)
+    .bind(TOP)
+    .fetch_all(&admin)
+    .await
+    .expect("read pg_stat_statements");
+    admin.close().await;
+    if let Some(first) = rows.first() {
+        let all_time: f64 = first.get("all_time");
+        let all_wal: f64 = first.get("all_wal");
+        println!(
+            "\nPostgreSQL statements during the end-to-end measurement ({events} events): \
+             {:.0} µs of execution and {:.0} bytes of WAL per event in all; the {TOP} that took \
+             longest:\n",
+            per_event(all_time * 1e3),
+            per_event(all_wal),
+        );
+    }
+    println!("| statement | calls per event | rows per call | µs per event | share | WAL bytes per event | blocks dirtied per event |");
+    println!("|---|---|---|---|---|---|---|");
+    for row in &rows {
+        let calls: i64 = row.get("calls");
+        let time: f64 = row.get("total_exec_time");
+        let all_time: f64 = row.get("all_time");
+        println!(
+            "| `{}` | {:.3} | {:.1} | {:.1} | {:.0}% | {:.0} | {:.2} |",
+            one_line(row.get("query")),
+            per_event(calls as f64),
+            row.get::<i64, _>("rows") as f64 / calls.max(1) as f64,
+            per_event(time * 1e3),
+            time / all_time.max(f64::MIN_POSITIVE) * 100.0,
+            per_event(row.get("wal_bytes")),
+            per_event(row.get::<i64, _>("shared_blks_dirtied") as f64),
+        );
+    }
+    print_tables(database_url, events).await;
+}
+
+/// Row writes per event on each table: how often a row is written again, and how many of the
+/// updates were heap-only (HOT, no index entries written).
+async fn print_tables(database_url: &str, events: u64) {
+    let pool = connect(database_url).await;
+    let tables = sqlx::query(
+        "SELECT t.relname::text AS name, t.n_tup_ins, t.n_tup_upd, t.n_tup_hot_upd, t.n_tup_del,
+                (SELECT count(*) FROM pg_index i WHERE i.indrelid = t.relid) AS indexes,
+                pg_total_relation_size(t.relid) AS bytes
+         FROM pg_stat_user_tables t
+         WHERE t.n_tup_ins + t.n_tup_upd + t.n_tup_del > 0
+         ORDER BY t.n_tup_ins + t.n_tup_upd + t.n_tup_del DESC",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("read pg_stat_user_tables");
+    pool.close().await;
+    let per_event = |value: i64| value as f64 / events.max(1) as f64;
+    println!("\nRow writes per event, by table:\n");
+    println!("| table | indexes | inserts | updates | of them HOT | deletes | bytes per event |");
+    println!("|---|---|---|---|---|---|---|");
+    for table in &tables {
+        println!(
+            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
+            table.get::<String, _>("name"),
+            table.get::<i64, _>("indexes"),
+            per_event(table.get("n_tup_ins")),
+            per_event(table.get("n_tup_upd")),
+            per_event(table.get("n_tup_hot_upd")),
+            per_event(table.get("n_tup_del")),
+            per_event(table.get("bytes")),
+        );
+    }
+}
+
+async fn connect(url: &str) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .expect("PostgreSQL for the statement profile")
+}
+
+/// A statement's text on one line, short enough for a table cell.
+fn one_line(query: &str) -> String {
+    const LONGEST: usize = 160;
+    let flat = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = flat.replace('|', "\\|");
+    match flat.char_indices().nth(LONGEST) {
+        Some((cut, _)) => format!("{} …", &flat[..cut]),
+        None => flat,
+    }
+}
