@@ -289,10 +289,7 @@ fn message(event: &EventDetail) -> Markup {
 }
 
 fn resource(event: &EventDetail) -> Markup {
-    let parsed = event
-        .resource_json
-        .as_deref()
-        .and_then(|text| serde_json::from_str::<Value>(text).ok());
+    let parsed = serde_json::from_slice::<Value>(&event.row.resource_raw).ok();
     match parsed {
         Some(value) => {
             let masked = format::mask_personal_data(&value);

@@ -129,7 +129,7 @@ pub async fn rebuild(
             .collect();
         let events: Vec<Projectable> = descriptions
             .iter()
-            .filter_map(|(event, description)| Some(event.projectable(description.valid()?)))
+            .filter_map(|(event, description)| event.projectable(description))
             .collect();
         counts.skipped += (page.len() - events.len()) as u64;
         counts.replayed += project(&mut tx, &events, Mode::Rebuild).await?.len() as u64;

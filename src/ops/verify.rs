@@ -141,8 +141,8 @@ async fn compare_objects(
         let events: Vec<Projectable> = object
             .iter()
             .filter_map(|(archived, description)| {
-                let valid = description.as_ref()?.valid()?;
-                (valid.family == family).then(|| archived.event.projectable(valid))
+                let event = archived.event.projectable(description.as_ref()?)?;
+                (event.valid.family == family).then_some(event)
             })
             .collect();
         let Some(deciding) = greatest(family, &events) else {

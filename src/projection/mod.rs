@@ -46,15 +46,20 @@ impl StoredEvent {
         ))
     }
 
-    pub fn projectable<'a>(&'a self, valid: &'a ValidEvent) -> Projectable<'a> {
-        Projectable {
+    /// The event ready to project, when `description` (its [`StoredEvent::describe`]) is valid.
+    pub fn projectable<'a>(&'a self, description: &'a Description) -> Option<Projectable<'a>> {
+        Some(Projectable {
             source: &self.key.source,
             event_id: &self.key.event_id,
-            valid,
+            valid: description.valid()?,
             received_at: self.received_at,
-            resource_json: self.resource_json.as_deref(),
+            // The inbox keeps the bytes only; they are the JSON text when they can be JSONB.
+            resource_json: description
+                .storable_as_jsonb
+                .then(|| std::str::from_utf8(&self.resource_raw).ok())
+                .flatten(),
             resource_raw: &self.resource_raw,
-        }
+        })
     }
 }
 

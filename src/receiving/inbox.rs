@@ -43,7 +43,6 @@ impl NewEvent {
             },
             routing_key,
             envelope_time: None,
-            resource_is_json: false,
             ..self.clone()
         }
     }

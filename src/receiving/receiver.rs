@@ -162,6 +162,5 @@ fn to_new_event(source: &str, verified: VerifiedEvent) -> NewEvent {
         reading: description.reading,
         content_hash: Sha256::digest(&verified.resource).to_vec(),
         resource_raw: verified.resource,
-        resource_is_json: description.storable_as_jsonb,
     }
 }

@@ -20,8 +20,6 @@ pub struct NewEvent {
     pub reading: Reading,
     pub routing_key: RoutingKey,
     pub resource_raw: Vec<u8>,
-    /// Whether the raw bytes can also be stored as JSONB (JSON, and no `\u0000` escape).
-    pub resource_is_json: bool,
     pub content_hash: Vec<u8>,
 }
 
@@ -73,7 +71,6 @@ pub struct StoredEvent {
     #[sqlx(flatten)]
     pub key: EventKey,
     pub resource_raw: Vec<u8>,
-    pub resource_json: Option<String>,
     pub envelope_time: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
 }
@@ -182,16 +179,14 @@ pub async fn find_event<'c>(
     .await
 }
 
-/// An event with everything the console's detail page shows: its record, the columns its
-/// message is built from, and its resource as stored.
+/// An event with everything the console's detail page shows: its record, and the columns its
+/// message is built from, the resource's bytes among them.
 #[derive(sqlx::FromRow)]
 pub struct EventDetail {
     #[sqlx(flatten)]
     pub record: EventRecord,
     #[sqlx(flatten)]
     pub row: EventRow,
-    /// The resource as JSON text; `None` when its bytes are not JSON.
-    pub resource_json: Option<String>,
 }
 
 pub async fn event_detail(
@@ -202,8 +197,7 @@ pub async fn event_detail(
     sqlx::query_as(concat!(
         "SELECT ",
         event_row_columns!(),
-        ", published_at, processed_at, dead_lettered_at, COALESCE(error, parse_error) AS error,
-         resource::text AS resource_json, ",
+        ", published_at, processed_at, dead_lettered_at, COALESCE(error, parse_error) AS error, ",
         event_state!(),
         " AS state FROM inbox_events WHERE source = $1 AND event_id = $2"
     ))
@@ -237,7 +231,7 @@ pub async fn insert_events(
 /// Attempts at a batch that keeps losing deadlocks before its requests get 503.
 const CONFLICT_TRIES: u32 = 3;
 
-/// One multi-row insert that binds each of the fourteen columns as an array.
+/// One multi-row insert that binds each of the thirteen columns as an array.
 async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>, sqlx::Error> {
     // Every batch inserts in one global order (by content hash, then id), so that concurrent
     // batches holding copies of one event take their unique-index locks in the same order.
@@ -249,19 +243,16 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
     let inserted: Vec<(i64, String, String)> = sqlx::query_as(
         r#"
         INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
-                                  account_id, routing_key, occurred_at, resource_raw, resource,
+                                  account_id, routing_key, occurred_at, resource_raw,
                                   content_hash, parse_error, envelope_time)
         SELECT source, event_id, event_type, family, status, object_id, account_id, routing_key,
-               occurred_at, resource_raw,
-               CASE WHEN is_json THEN convert_from(resource_raw, 'UTF8')::jsonb END,
-               content_hash, parse_error, envelope_time
+               occurred_at, resource_raw, content_hash, parse_error, envelope_time
         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                    $7::text[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bool[],
-                    $12::bytea[], $13::text[], $14::timestamptz[])
+                    $7::text[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bytea[],
+                    $12::text[], $13::timestamptz[])
              WITH ORDINALITY AS batch(source, event_id, event_type, family, status, object_id,
                                       account_id, routing_key, occurred_at, resource_raw,
-                                      is_json, content_hash, parse_error, envelope_time,
-                                      position)
+                                      content_hash, parse_error, envelope_time, position)
         ORDER BY position
         ON CONFLICT DO NOTHING
         RETURNING seq, source, event_id
@@ -277,7 +268,6 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
     .bind(unnest_column(rows, |e| e.routing_key.as_str()))
     .bind(unnest_column(rows, |e| e.occurred_at()))
     .bind(unnest_column(rows, |e| e.resource_raw.as_slice()))
-    .bind(unnest_column(rows, |e| e.resource_is_json))
     .bind(unnest_column(rows, |e| e.content_hash.as_slice()))
     .bind(unnest_column(rows, |e| e.parse_error()))
     .bind(unnest_column(rows, |e| e.envelope_time))

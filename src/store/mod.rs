@@ -26,8 +26,7 @@ macro_rules! event_row_columns {
 /// The columns of an [`inbox::StoredEvent`].
 macro_rules! stored_event_columns {
     () => {
-        "seq, source, event_id, event_type, resource_raw, resource::text AS resource_json,
-         envelope_time, received_at"
+        "seq, source, event_id, event_type, resource_raw, envelope_time, received_at"
     };
 }
 

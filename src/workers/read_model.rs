@@ -131,7 +131,7 @@ impl ReadModelHandler {
                         let reason = format!("resource does not fit {family}: {reason}");
                         outcomes.insert(key, Err(Failure::Permanent(reason)));
                     }
-                    Reading::Valid(valid) => projectable.push(event.projectable(valid)),
+                    Reading::Valid(_) => projectable.extend(event.projectable(description)),
                 },
             }
         }

@@ -134,9 +134,11 @@ async fn exact_amounts_survive_storage() {
     let resource = r#"{"id":"p-1","status":"CLOSED","successTime":"2024-02-05 18:57:04.091+08","data":{"fromCurrency":"HKD","fromAmount":2000.00000000,"toAmount":12345678901234.56,"fee":0.11}}"#;
     let (headers, body) = sign::interlace(INTERLACE_SECRET, "exact-1", "PAYOUT.UPDATED", resource);
     app.accepted("interlace", &headers, body).await;
+    app.wait_until_handled(1).await;
+    // The inbox keeps the bytes; the read model's JSONB copy keeps the digits too.
     let (from, to, fee): (String, String, String) = sqlx::query_as(
         "SELECT resource->'data'->>'fromAmount', resource->'data'->>'toAmount', resource->'data'->>'fee'
-         FROM inbox_events WHERE event_id = 'exact-1'",
+         FROM payouts WHERE object_id = 'p-1'",
     )
     .fetch_one(&app.pool)
     .await
@@ -340,4 +342,20 @@ async fn a_resource_with_an_escaped_nul_is_still_stored() {
     let row = app.stored("nul").await;
     assert_eq!(row.resource_raw, resource.as_bytes());
     assert_eq!(row.routing_key, "transfer.pending");
+}
+
+#[tokio::test]
+async fn inbox_keeps_the_resource_once_as_its_bytes() {
+    let app = spawn_app().await;
+    app.post_transfer("once-1", "t-once", "CLOSED", "2024-02-05T10:57:04Z")
+        .await;
+    let copies: i64 = app
+        .count(
+            "SELECT count(*) FROM information_schema.columns
+             WHERE table_name = 'inbox_events' AND data_type IN ('jsonb', 'json', 'bytea')
+               AND column_name <> 'content_hash'",
+        )
+        .await;
+    assert_eq!(copies, 1, "resource_raw is the inbox's only copy");
+    assert_eq!(app.inbox_count().await, 1);
 }

@@ -326,7 +326,6 @@ fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
                             event_type: "TRANSFER.UPDATED".into(),
                         },
                         resource_raw: resource.to_string().into_bytes(),
-                        resource_json: Some(resource.to_string()),
                         envelope_time: None,
                         received_at: base,
                     }
@@ -344,7 +343,7 @@ fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
             let (status, last_event_id, note): (String, String, String) = runtime.block_on(async {
                 let mut batch = Vec::new();
                 for (position, &index) in order.iter().enumerate() {
-                    batch.push(stored[index].projectable(valid[index]));
+                    batch.extend(stored[index].projectable(&descriptions[index]));
                     if cuts[position] || position + 1 == order.len() {
                         let mut tx = app.pool.begin().await.unwrap();
                         project(&mut tx, &batch, Mode::Live).await.unwrap();
