@@ -8,7 +8,7 @@ use crate::{
     store::{
         outbox::{insert_notifications, NewNotification},
         read_model::{
-            insert_history, lock_objects, stored_states, HistoryEntry, ObjectRows, ObjectState,
+            insert_history, lock_objects, stored_states_of, HistoryEntry, ObjectRows, ObjectState,
             StoredState,
         },
     },
@@ -107,24 +107,19 @@ async fn read_states<'k>(
     tx: &mut PgConnection,
     objects: &BTreeMap<(Family, &'k str), Vec<(usize, &Projectable<'_>)>>,
 ) -> Result<HashMap<(Family, &'k str), StoredState>, sqlx::Error> {
-    let mut by_family: BTreeMap<Family, Vec<&str>> = BTreeMap::new();
+    let mut by_family: HashMap<Family, Vec<&str>> = HashMap::new();
     for &(family, object_id) in objects.keys() {
         by_family.entry(family).or_default().push(object_id);
     }
-    let mut stored = HashMap::new();
-    for (family, ids) in by_family {
-        let mut rows: HashMap<String, StoredState> = stored_states(&mut *tx, family, &ids)
-            .await?
-            .into_iter()
-            .map(|state| (state.object_id.clone(), state))
-            .collect();
-        for id in ids {
-            if let Some(state) = rows.remove(id) {
-                stored.insert((family, id), state);
-            }
-        }
-    }
-    Ok(stored)
+    let mut rows: HashMap<(Family, String), StoredState> = stored_states_of(tx, &by_family)
+        .await?
+        .into_iter()
+        .map(|(family, state)| ((family, state.object_id.clone()), state))
+        .collect();
+    Ok(objects
+        .keys()
+        .filter_map(|&(family, id)| Some(((family, id), rows.remove(&(family, id.to_owned()))?)))
+        .collect())
 }
 
 /// The object's row after `last`, with `account_id` from the latest applied event that had one.
