@@ -4,7 +4,7 @@
 
 use crate::{
     ops::lost_events,
-    support::{spawn_app, TestApp},
+    support::{eventually, spawn_app, TestApp},
 };
 use serde_json::json;
 
@@ -23,7 +23,14 @@ async fn replay_leaves_dead_lettered_events_to_the_dlq_unless_asked() {
         .cli_json(&["replay", "--family", "transfer", "--json"])
         .await;
     assert_eq!(counts, json!({"replayed": 2, "skipped": 1}));
-    app.wait_until_handled(2).await;
+    // Both replayed events, not just one of them beside the dead-lettered one: the next
+    // replay's counts depend on it.
+    eventually("both replayed events processed", || async {
+        app.count("SELECT count(*) FROM inbox_events WHERE processed_at IS NOT NULL")
+            .await
+            == 2
+    })
+    .await;
     let dead_one_processed = app
         .count(&format!(
             "SELECT count(*) FROM inbox_events WHERE event_id = '{}' AND processed_at IS NOT NULL",
