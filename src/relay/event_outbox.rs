@@ -1,4 +1,4 @@
-//! The inbox as an outbox: rows with no `published_at` go to the events exchange.
+//! The inbox as an outbox: events queued in `inbox_unpublished` go to the events exchange.
 
 use super::{Claimed, Outbox, Outgoing};
 use crate::{

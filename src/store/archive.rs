@@ -47,7 +47,7 @@ pub async fn count(pool: &PgPool, filter: &ArchiveFilter) -> Result<Selection, s
     let (matched, processed, dead_lettered): (i64, i64, i64) = sqlx::query_as(
         "SELECT count(*), count(processed_at),
                 count(*) FILTER (WHERE processed_at IS NULL AND dead_lettered_at IS NOT NULL)
-         FROM inbox_events
+         FROM inbox_events LEFT JOIN inbox_processed USING (seq)
          WHERE ($1::timestamptz IS NULL OR received_at >= $1)
            AND ($2::timestamptz IS NULL OR received_at < $2)
            AND ($3::text IS NULL OR family = $3)
@@ -88,12 +88,12 @@ pub async fn unprocessed_page(
     sqlx::query_as(concat!(
         "SELECT ",
         event_row_columns!(),
-        " FROM inbox_events
+        " FROM inbox_unprocessed JOIN inbox_events USING (seq)
          WHERE ($1::timestamptz IS NULL OR received_at >= $1)
            AND ($2::timestamptz IS NULL OR received_at < $2)
            AND ($3::text IS NULL OR family = $3)
            AND (cardinality($4::text[]) = 0 OR event_id = ANY($4))
-           AND processed_at IS NULL AND ($7 OR dead_lettered_at IS NULL) AND seq > $5
+           AND ($7 OR dead_lettered_at IS NULL) AND seq > $5
          ORDER BY seq LIMIT $6"
     ))
     .bind(filter.since)
@@ -115,9 +115,8 @@ fn names(families: &[Family]) -> Vec<&'static str> {
 /// projected, so it has its object and its time.
 pub async fn count_processed(pool: &PgPool, families: &[Family]) -> Result<u64, sqlx::Error> {
     let total: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM inbox_events
-         WHERE family = ANY($1) AND processed_at IS NOT NULL
-           AND occurred_at IS NOT NULL AND object_id IS NOT NULL",
+        "SELECT count(*) FROM inbox_processed JOIN inbox_events USING (seq)
+         WHERE family = ANY($1) AND occurred_at IS NOT NULL AND object_id IS NOT NULL",
     )
     .bind(names(families))
     .fetch_one(pool)
@@ -136,9 +135,8 @@ pub async fn processed_page(
     sqlx::query_as(concat!(
         "SELECT ",
         stored_event_columns!(),
-        " FROM inbox_events
-         WHERE family = ANY($1) AND processed_at IS NOT NULL AND occurred_at IS NOT NULL
-           AND seq > $2
+        " FROM inbox_processed JOIN inbox_events USING (seq)
+         WHERE family = ANY($1) AND occurred_at IS NOT NULL AND seq > $2
          ORDER BY seq LIMIT $3"
     ))
     .bind(names(families))
@@ -167,8 +165,8 @@ pub async fn object_events_page(
     sqlx::query_as(concat!(
         "SELECT ",
         stored_event_columns!(),
-        ", object_id FROM inbox_events
-         WHERE family = $1 AND processed_at IS NOT NULL AND object_id IS NOT NULL
+        ", object_id FROM inbox_processed JOIN inbox_events USING (seq)
+         WHERE family = $1 AND object_id IS NOT NULL
            AND ($2::text IS NULL OR (object_id, seq) > ($2, $3))
          ORDER BY object_id, seq LIMIT $4"
     ))
@@ -186,9 +184,9 @@ pub async fn object_events_page(
 pub async fn processing_backlog(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
     sqlx::query_as(
         "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(received_at))::float8, 0)
-         FROM inbox_events
-         WHERE processed_at IS NULL AND published_at IS NOT NULL
-           AND dead_lettered_at IS NULL AND parked_at IS NULL",
+         FROM inbox_unprocessed JOIN inbox_events USING (seq)
+         WHERE dead_lettered_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM inbox_unpublished AS u WHERE u.seq = inbox_events.seq)",
     )
     .fetch_one(pool)
     .await
@@ -210,7 +208,8 @@ pub async fn recent_counts(
     sqlx::query_as(
         "SELECT count(*) FILTER (WHERE received_at > now() - make_interval(secs => $1)) AS received,
                 count(*) FILTER (WHERE processed_at > now() - make_interval(secs => $1)) AS processed
-         FROM inbox_events WHERE received_at > now() - interval '1 hour'",
+         FROM inbox_events LEFT JOIN inbox_processed USING (seq)
+         WHERE received_at > now() - interval '1 hour'",
     )
     .bind(window_seconds)
     .fetch_one(pool)
@@ -230,16 +229,18 @@ pub struct InboxTotals {
 }
 
 pub async fn inbox_totals(pool: &PgPool) -> Result<InboxTotals, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT count(*) AS total,
-                count(*) FILTER (WHERE published_at IS NULL) AS unpublished,
-                count(*) FILTER (WHERE state IN ('received', 'published')) AS unprocessed,
-                count(*) FILTER (WHERE state = 'dead_lettered') AS dead_lettered,
-                count(*) FILTER (WHERE parked) AS parked
-         FROM (SELECT published_at, parked_at IS NOT NULL AS parked, ",
-        event_state!(),
-        " AS state FROM inbox_events) AS events"
-    ))
+    // Only the total reads the whole inbox; the rest come from the queues and the few
+    // dead-lettered rows, counted by the states `event_state!` would give them.
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM inbox_events) AS total,
+                (SELECT count(*) FROM inbox_unpublished) AS unpublished,
+                (SELECT count(*) FROM inbox_unprocessed JOIN inbox_events USING (seq)
+                 WHERE dead_lettered_at IS NULL) AS unprocessed,
+                (SELECT count(*) FROM inbox_events LEFT JOIN inbox_processed USING (seq)
+                 WHERE dead_lettered_at IS NOT NULL
+                   AND (processed_at IS NULL OR dead_lettered_at > processed_at)) AS dead_lettered,
+                (SELECT count(*) FROM inbox_unpublished WHERE parked_at IS NOT NULL) AS parked",
+    )
     .fetch_one(pool)
     .await
 }
@@ -255,23 +256,28 @@ pub struct LastProcessed {
 
 pub async fn last_processed(pool: &PgPool) -> Result<Option<LastProcessed>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT event_id, source, event_type, processed_at FROM inbox_events
-         WHERE processed_at IS NOT NULL ORDER BY processed_at DESC LIMIT 1",
+        "SELECT event_id, source, event_type, processed_at
+         FROM inbox_processed JOIN inbox_events USING (seq)
+         ORDER BY processed_at DESC LIMIT 1",
     )
     .fetch_optional(pool)
     .await
 }
 
-/// Deletes published, processed events received more than `days` ago, `batch` rows per
-/// statement; returns how many went.
+/// Deletes published, processed events received more than `days` ago, with their times,
+/// `batch` events per statement; returns how many went.
 pub async fn prune_events(pool: &PgPool, days: i32, batch: i64) -> Result<u64, sqlx::Error> {
     super::delete_in_batches(
         pool,
-        "DELETE FROM inbox_events WHERE seq IN (
-             SELECT seq FROM inbox_events
+        "WITH doomed AS (
+             SELECT seq FROM inbox_events AS e
              WHERE received_at < now() - make_interval(days => $1)
-               AND published_at IS NOT NULL AND processed_at IS NOT NULL
-             ORDER BY seq LIMIT $2)",
+               AND NOT EXISTS (SELECT 1 FROM inbox_unpublished AS u WHERE u.seq = e.seq)
+               AND NOT EXISTS (SELECT 1 FROM inbox_unprocessed AS u WHERE u.seq = e.seq)
+             ORDER BY seq LIMIT $2),
+         published AS (DELETE FROM inbox_published WHERE seq IN (SELECT seq FROM doomed)),
+         processed AS (DELETE FROM inbox_processed WHERE seq IN (SELECT seq FROM doomed))
+         DELETE FROM inbox_events WHERE seq IN (SELECT seq FROM doomed)",
         days,
         batch,
     )
@@ -293,7 +299,8 @@ impl AcceptedEvents<'_> {
         let unprocessed: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM inbox_events
              JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
-             WHERE source = $2 AND processed_at IS NULL",
+             JOIN inbox_unprocessed USING (seq)
+             WHERE source = $2",
         )
         .bind(self.event_ids)
         .bind(self.source)
@@ -310,7 +317,8 @@ impl AcceptedEvents<'_> {
         sqlx::query_as(
             "SELECT received_at, processed_at FROM inbox_events
              JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
-             WHERE source = $2 AND processed_at IS NOT NULL",
+             JOIN inbox_processed USING (seq)
+             WHERE source = $2",
         )
         .bind(self.event_ids)
         .bind(self.source)

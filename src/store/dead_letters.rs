@@ -35,7 +35,7 @@ pub async fn parked_event_ids(
     event_ids: &[String],
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT DISTINCT event_id FROM inbox_events
+        "SELECT DISTINCT event_id FROM inbox_unpublished JOIN inbox_events USING (seq)
          WHERE parked_at IS NOT NULL AND event_id = ANY($1)",
     )
     .bind(event_ids)
@@ -45,7 +45,8 @@ pub async fn parked_event_ids(
 
 pub async fn parked(pool: &PgPool, limit: i64) -> Result<Vec<ParkedEvent>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT event_id, source, event_type, family, park_error, parked_at FROM inbox_events
+        "SELECT event_id, source, event_type, family, park_error, parked_at
+         FROM inbox_unpublished JOIN inbox_events USING (seq)
          WHERE parked_at IS NOT NULL ORDER BY seq LIMIT $1",
     )
     .bind(limit)
@@ -56,7 +57,7 @@ pub async fn parked(pool: &PgPool, limit: i64) -> Result<Vec<ParkedEvent>, sqlx:
 /// How many parked events the selection matches.
 pub async fn count_parked(pool: &PgPool, selection: &ParkedSelection) -> Result<u64, sqlx::Error> {
     let count: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM inbox_events
+        "SELECT count(*) FROM inbox_unpublished JOIN inbox_events USING (seq)
          WHERE parked_at IS NOT NULL
            AND (cardinality($1::text[]) = 0 OR event_id = ANY($1))
            AND ($2::text IS NULL OR upper(event_type) = upper($2))",
@@ -75,12 +76,15 @@ pub async fn release_parked(
 ) -> Result<u64, sqlx::Error> {
     let count: i64 = sqlx::query_scalar(
         "WITH released AS (
-             UPDATE inbox_events
-             SET parked_at = NULL, park_error = NULL, dead_lettered_at = NULL, error = NULL
-             WHERE parked_at IS NOT NULL
-               AND (cardinality($1::text[]) = 0 OR event_id = ANY($1))
-               AND ($2::text IS NULL OR upper(event_type) = upper($2))
-             RETURNING 1)
+             UPDATE inbox_unpublished AS u SET parked_at = NULL, park_error = NULL
+             FROM inbox_events AS e
+             WHERE u.seq = e.seq AND u.parked_at IS NOT NULL
+               AND (cardinality($1::text[]) = 0 OR e.event_id = ANY($1))
+               AND ($2::text IS NULL OR upper(e.event_type) = upper($2))
+             RETURNING u.seq),
+         cleared AS (
+             UPDATE inbox_events SET dead_lettered_at = NULL, error = NULL
+             WHERE seq IN (SELECT seq FROM released))
          SELECT count(*) FROM released",
     )
     .bind(&selection.event_ids)

@@ -89,7 +89,8 @@ impl ClaimedBatch {
              FROM notification_outbox AS n
              WHERE n.notification_id = ANY($1)
                AND e.source = n.source AND e.event_id = n.event_id
-               AND e.dead_lettered_at IS NOT NULL AND e.processed_at IS NOT NULL
+               AND e.dead_lettered_at IS NOT NULL
+               AND EXISTS (SELECT 1 FROM inbox_processed AS p WHERE p.seq = e.seq)
                AND NOT EXISTS (SELECT 1 FROM dead_letter_index AS d WHERE d.event_id = e.event_id)",
         )
         .bind(delivered)

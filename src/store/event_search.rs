@@ -49,7 +49,9 @@ pub async fn search(pool: &PgPool, search: &EventSearch) -> Result<Vec<FoundEven
         "SELECT seq, event_id, source, event_type, routing_key, received_at, published_at,
                 processed_at, dead_lettered_at, COALESCE(error, parse_error) AS error, ",
         event_state!(),
-        " AS state, family, status, object_id, account_id FROM inbox_events WHERE true"
+        " AS state, family, status, object_id, account_id FROM ",
+        inbox_with_times!(),
+        " WHERE true"
     ));
     let text_filters = [
         ("family", &search.family),
@@ -66,11 +68,15 @@ pub async fn search(pool: &PgPool, search: &EventSearch) -> Result<Vec<FoundEven
         }
     }
     if let Some(state) = search.state {
-        // What the state implies of the columns, spelled out so the partial indexes on them
-        // apply (the states other than processed hold few rows); then the state rule itself.
+        // What the state implies, spelled out so that the states other than processed, which
+        // hold few rows, are read from their queues or their partial index; then the state
+        // rule itself.
         query.push(match state {
-            EventState::Received => " AND published_at IS NULL",
-            EventState::Published => " AND published_at IS NOT NULL AND processed_at IS NULL",
+            EventState::Received => " AND seq IN (SELECT seq FROM inbox_unpublished)",
+            EventState::Published => {
+                " AND seq IN (SELECT seq FROM inbox_unprocessed)
+                  AND seq NOT IN (SELECT seq FROM inbox_unpublished)"
+            }
             EventState::Processed => " AND processed_at IS NOT NULL",
             EventState::DeadLettered => " AND dead_lettered_at IS NOT NULL",
         });

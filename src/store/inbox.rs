@@ -103,19 +103,30 @@ pub struct EventRecord {
     pub error: Option<String>,
 }
 
-/// Claims the listed events for projection (`processed_at` set) and returns those no one had
-/// processed yet; a redelivered or replayed processed event is not returned.
+/// Claims the listed events for projection and returns those no one had processed yet; a
+/// redelivered or replayed processed event is not returned. One statement: the events leave
+/// the unprocessed queue, their processing is recorded, and a dead-letter mark left by an
+/// earlier failure is cleared.
 pub async fn claim_for_processing(
     tx: &mut PgConnection,
     keys: &[(&str, &str)],
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
     sqlx::query_as(concat!(
-        "UPDATE inbox_events SET processed_at = now(), dead_lettered_at = NULL, error = NULL
-         WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
-           AND processed_at IS NULL
-         RETURNING ",
-        stored_event_columns!()
+        "WITH claimed AS (
+             DELETE FROM inbox_unprocessed AS u USING inbox_events AS e
+             WHERE u.seq = e.seq
+               AND (e.source, e.event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
+             RETURNING e.*),
+         recorded AS (
+             INSERT INTO inbox_processed (seq, processed_at)
+             SELECT seq, now() FROM claimed ON CONFLICT (seq) DO NOTHING),
+         cleared AS (
+             UPDATE inbox_events SET dead_lettered_at = NULL, error = NULL
+             WHERE seq IN (SELECT seq FROM claimed) AND dead_lettered_at IS NOT NULL)
+         SELECT ",
+        stored_event_columns!(),
+        " FROM claimed"
     ))
     .bind(&sources)
     .bind(&ids)
@@ -133,8 +144,12 @@ pub async fn release_claims(
     }
     let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
     sqlx::query(
-        "UPDATE inbox_events SET processed_at = NULL
-         WHERE (source, event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
+        "WITH released AS (
+             DELETE FROM inbox_processed AS p USING inbox_events AS e
+             WHERE p.seq = e.seq
+               AND (e.source, e.event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
+             RETURNING p.seq)
+         INSERT INTO inbox_unprocessed (seq) SELECT seq FROM released ON CONFLICT (seq) DO NOTHING",
     )
     .bind(&sources)
     .bind(&ids)
@@ -171,7 +186,9 @@ pub async fn find_event<'c>(
         "SELECT event_id, source, event_type, routing_key, received_at, published_at,
                 processed_at, dead_lettered_at, COALESCE(error, parse_error) AS error, ",
         event_state!(),
-        " AS state FROM inbox_events WHERE source = $1 AND event_id = $2"
+        " AS state FROM ",
+        inbox_with_times!(),
+        " WHERE source = $1 AND event_id = $2"
     ))
     .bind(source)
     .bind(event_id)
@@ -199,7 +216,9 @@ pub async fn event_detail(
         event_row_columns!(),
         ", published_at, processed_at, dead_lettered_at, COALESCE(error, parse_error) AS error, ",
         event_state!(),
-        " AS state FROM inbox_events WHERE source = $1 AND event_id = $2"
+        " AS state FROM ",
+        inbox_with_times!(),
+        " WHERE source = $1 AND event_id = $2"
     ))
     .bind(source)
     .bind(event_id)
@@ -231,7 +250,8 @@ pub async fn insert_events(
 /// Attempts at a batch that keeps losing deadlocks before its requests get 503.
 const CONFLICT_TRIES: u32 = 3;
 
-/// One multi-row insert that binds each of the thirteen columns as an array.
+/// One multi-row insert that binds each of the thirteen columns as an array; the same
+/// statement queues each new event for the relay and the workers.
 async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>, sqlx::Error> {
     // Every batch inserts in one global order (by content hash, then id), so that concurrent
     // batches holding copies of one event take their unique-index locks in the same order.
@@ -242,20 +262,26 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
     let rows = ordered.as_slice();
     let inserted: Vec<(i64, String, String)> = sqlx::query_as(
         r#"
-        INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
-                                  account_id, routing_key, occurred_at, resource_raw,
-                                  content_hash, parse_error, envelope_time)
-        SELECT source, event_id, event_type, family, status, object_id, account_id, routing_key,
-               occurred_at, resource_raw, content_hash, parse_error, envelope_time
-        FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                    $7::text[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bytea[],
-                    $12::text[], $13::timestamptz[])
-             WITH ORDINALITY AS batch(source, event_id, event_type, family, status, object_id,
+        WITH new AS (
+            INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
                                       account_id, routing_key, occurred_at, resource_raw,
-                                      content_hash, parse_error, envelope_time, position)
-        ORDER BY position
-        ON CONFLICT DO NOTHING
-        RETURNING seq, source, event_id
+                                      content_hash, parse_error, envelope_time)
+            SELECT source, event_id, event_type, family, status, object_id, account_id,
+                   routing_key, occurred_at, resource_raw, content_hash, parse_error,
+                   envelope_time
+            FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                        $7::text[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bytea[],
+                        $12::text[], $13::timestamptz[])
+                 WITH ORDINALITY AS batch(source, event_id, event_type, family, status,
+                                          object_id, account_id, routing_key, occurred_at,
+                                          resource_raw, content_hash, parse_error,
+                                          envelope_time, position)
+            ORDER BY position
+            ON CONFLICT DO NOTHING
+            RETURNING seq, source, event_id),
+        to_publish AS (INSERT INTO inbox_unpublished (seq) SELECT seq FROM new),
+        to_process AS (INSERT INTO inbox_unprocessed (seq) SELECT seq FROM new)
+        SELECT seq, source, event_id FROM new
         "#,
     )
     .bind(unnest_column(rows, |e| e.source.as_str()))

@@ -1,7 +1,9 @@
 //! The storage layer: every SQL statement hookgate runs, one module per table group, with
 //! named query functions and row types declared once. Nothing outside this module talks SQL.
 //!
-//! - [`inbox`]: accepted events (insert, worker claims, dead-letter marks, lookups).
+//! - [`inbox`]: accepted events (insert, worker claims, dead-letter marks, lookups). The row
+//!   is written once; `inbox_unpublished`/`inbox_unprocessed` queue what is still to happen,
+//!   `inbox_published`/`inbox_processed` record when it did.
 //! - [`event_search`]: the inbox searched by filters, a page at a time.
 //! - [`archive`]: reading the inbox back for replay, rebuild, verify, status and retention.
 //! - [`outbox`]: the event and notification outboxes the relays drain.
@@ -27,6 +29,14 @@ macro_rules! event_row_columns {
 macro_rules! stored_event_columns {
     () => {
         "seq, source, event_id, event_type, resource_raw, envelope_time, received_at"
+    };
+}
+
+/// The inbox with the times its event was published and processed, for statements that show
+/// or derive an event's state: `published_at` and `processed_at` are NULL until it was.
+macro_rules! inbox_with_times {
+    () => {
+        "inbox_events LEFT JOIN inbox_published USING (seq) LEFT JOIN inbox_processed USING (seq)"
     };
 }
 

@@ -1,6 +1,7 @@
-//! The two outboxes the relays drain: inbox rows not yet published to the events exchange, and
-//! the notification outbox. A row is claimed under `FOR UPDATE SKIP LOCKED`, marked published
-//! after the broker confirmed it, or parked with its reason when no message can be built.
+//! The two outboxes the relays drain: the events queued in `inbox_unpublished` for the events
+//! exchange, and the notification outbox. A row is claimed under `FOR UPDATE SKIP LOCKED`,
+//! marked published after the broker confirmed it (an event leaves its queue, and the time is
+//! recorded in `inbox_published`), or parked with its reason when no message can be built.
 
 use super::unnest_column;
 use crate::wire::EventRow;
@@ -46,19 +47,21 @@ pub struct NewNotification<'a> {
     pub body: Vec<u8>,
 }
 
-/// The claim of an outbox `table`: lock up to `$1` unpublished, unparked rows in order, then
-/// read `columns` of those whose `payload` bytes, summed in order, start below `$2`.
+/// The claim of an outbox: lock up to `$1` rows of `queue` (aliased `q`) that are `pending`,
+/// in order, then read `columns` from `table` of those whose `payload` bytes, summed in order,
+/// start below `$2`.
 macro_rules! claim_within_budget {
-    ($table:literal, $payload:literal, $columns:expr) => {
+    (queue: $queue:literal, pending: $pending:literal, payload: $payload:literal,
+     table: $table:literal, columns: $columns:expr) => {
         concat!(
             "WITH claimed AS (
-                 SELECT seq, octet_length(",
+                 SELECT q.seq, octet_length(",
             $payload,
             ") AS size FROM ",
-            $table,
-            "
-                 WHERE published_at IS NULL AND parked_at IS NULL
-                 ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED),
+            $queue,
+            " WHERE ",
+            $pending,
+            " ORDER BY q.seq LIMIT $1 FOR UPDATE OF q SKIP LOCKED),
              within AS (
                  SELECT seq FROM (SELECT seq, size, sum(size) OVER (ORDER BY seq) AS running
                                   FROM claimed) AS sized
@@ -90,9 +93,11 @@ pub async fn claim_events(
     limit: ClaimLimit,
 ) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as(claim_within_budget!(
-        "inbox_events",
-        "resource_raw",
-        event_row_columns!()
+        queue: "inbox_unpublished AS q JOIN inbox_events AS e ON e.seq = q.seq",
+        pending: "q.parked_at IS NULL",
+        payload: "e.resource_raw",
+        table: "inbox_events",
+        columns: event_row_columns!()
     ))
     .bind(limit.rows)
     .bind(limit.bytes)
@@ -106,9 +111,11 @@ pub async fn claim_notifications(
     limit: ClaimLimit,
 ) -> Result<Vec<NotificationRow>, sqlx::Error> {
     sqlx::query_as(claim_within_budget!(
-        "notification_outbox",
-        "body",
-        "seq, notification_id, source, event_id, routing_key, body"
+        queue: "notification_outbox AS q",
+        pending: "q.published_at IS NULL AND q.parked_at IS NULL",
+        payload: "q.body",
+        table: "notification_outbox",
+        columns: "seq, notification_id, source, event_id, routing_key, body"
     ))
     .bind(limit.rows)
     .bind(limit.bytes)
@@ -128,9 +135,12 @@ pub async fn park(
     }
     let sql = match table {
         OutboxTable::Events => {
-            "UPDATE inbox_events AS o SET parked_at = now(), park_error = p.reason,
-                    dead_lettered_at = now(), error = p.reason
-             FROM UNNEST($1::bigint[], $2::text[]) AS p(seq, reason) WHERE o.seq = p.seq"
+            "WITH parked AS (
+                 UPDATE inbox_unpublished AS o SET parked_at = now(), park_error = p.reason
+                 FROM UNNEST($1::bigint[], $2::text[]) AS p(seq, reason) WHERE o.seq = p.seq
+                 RETURNING o.seq, o.park_error)
+             UPDATE inbox_events AS e SET dead_lettered_at = now(), error = parked.park_error
+             FROM parked WHERE e.seq = parked.seq"
         }
         OutboxTable::Notifications => {
             "UPDATE notification_outbox AS o SET parked_at = now(), park_error = p.reason
@@ -154,7 +164,11 @@ pub async fn mark_published(
         return Ok(());
     }
     let sql = match table {
-        OutboxTable::Events => "UPDATE inbox_events SET published_at = now() WHERE seq = ANY($1)",
+        OutboxTable::Events => {
+            "WITH done AS (DELETE FROM inbox_unpublished WHERE seq = ANY($1) RETURNING seq)
+             INSERT INTO inbox_published (seq, published_at)
+             SELECT seq, now() FROM done ON CONFLICT (seq) DO NOTHING"
+        }
         OutboxTable::Notifications => {
             "UPDATE notification_outbox SET published_at = now() WHERE seq = ANY($1)"
         }
@@ -168,7 +182,7 @@ pub async fn backlog(pool: &PgPool, table: OutboxTable) -> Result<(i64, f64), sq
     let sql = match table {
         OutboxTable::Events => {
             "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(received_at))::float8, 0)
-             FROM inbox_events WHERE published_at IS NULL AND parked_at IS NULL"
+             FROM inbox_unpublished JOIN inbox_events USING (seq) WHERE parked_at IS NULL"
         }
         OutboxTable::Notifications => {
             "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0)

@@ -34,6 +34,8 @@ pub async fn object_events(
         event_state!(),
         " AS state
          FROM inbox_events e
+         LEFT JOIN inbox_published USING (seq)
+         LEFT JOIN inbox_processed USING (seq)
          LEFT JOIN status_history h ON h.source = e.source AND h.event_id = e.event_id
          WHERE e.family = $1 AND e.object_id = $2
          ORDER BY e.occurred_at NULLS LAST, e.seq

@@ -1,9 +1,9 @@
 //! The read-model worker: projects each event exactly once in effect.
 //!
-//! Deliveries that arrive together are handled in one transaction: it claims their inbox rows
-//! (`processed_at IS NULL` → now), parses each resource as received, projects them all
-//! together (state, history, notification outbox), and commits once. A redelivery or replay of a
-//! processed event finds its row already claimed and changes nothing.
+//! Deliveries that arrive together are handled in one transaction: it claims their events (out
+//! of `inbox_unprocessed`, into `inbox_processed`), parses each resource as received, projects
+//! them all together (state, history, notification outbox), and commits once. A redelivery or
+//! replay of a processed event finds it already claimed and changes nothing.
 
 use super::{consumer::Handler, Failure};
 use crate::{

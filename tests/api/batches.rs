@@ -17,9 +17,13 @@ use serde_json::{json, Value};
 async fn deliver_back_to_back(app: &TestApp, events: &[(&str, String)]) {
     for (id, resource) in events {
         sqlx::query(
-            "INSERT INTO inbox_events (source, event_id, event_type, family, routing_key, resource_raw,
-                                       content_hash, envelope_time, published_at)
-             VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'transfer.x', $2, sha256($2), now(), now())",
+            "WITH stored AS (
+                 INSERT INTO inbox_events (source, event_id, event_type, family, routing_key,
+                                           resource_raw, content_hash, envelope_time)
+                 VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'transfer.x', $2, sha256($2), now())
+                 RETURNING seq),
+             published AS (INSERT INTO inbox_published SELECT seq, now() FROM stored)
+             INSERT INTO inbox_unprocessed SELECT seq FROM stored",
         )
         .bind(id)
         .bind(resource.as_bytes())

@@ -15,6 +15,7 @@ mod dedupe;
 mod event_search;
 mod health;
 mod hostile;
+mod migrations;
 mod observability;
 mod openapi;
 mod ops;

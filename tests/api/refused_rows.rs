@@ -80,10 +80,14 @@ async fn a_row_the_database_refuses_in_the_worker_fails_alone_and_at_once() {
 async fn insert_legacy_row(app: &TestApp, event_id: &str, event_type: &str, routing_key: &str) {
     let resource = transfer("t-legacy", "Closed", LATER).to_string();
     sqlx::query(
-        "INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
-                                   routing_key, occurred_at, resource_raw, content_hash)
-         VALUES ('interlace', $1, $2, 'transfer', 'closed', 't-legacy', $3, now(), $4,
-                 sha256($4 || $1::bytea))",
+        "WITH stored AS (
+             INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
+                                       routing_key, occurred_at, resource_raw, content_hash)
+             VALUES ('interlace', $1, $2, 'transfer', 'closed', 't-legacy', $3, now(), $4,
+                     sha256($4 || $1::bytea))
+             RETURNING seq),
+         unpublished AS (INSERT INTO inbox_unpublished (seq) SELECT seq FROM stored)
+         INSERT INTO inbox_unprocessed SELECT seq FROM stored",
     )
     .bind(event_id)
     .bind(event_type)
@@ -114,7 +118,7 @@ async fn the_relay_parks_a_row_it_cannot_publish_and_moves_on() {
     })
     .await;
     eventually("three rows parked", || async {
-        app.count("SELECT count(*) FROM inbox_events WHERE parked_at IS NOT NULL")
+        app.count("SELECT count(*) FROM inbox_unpublished WHERE parked_at IS NOT NULL")
             .await
             == 3
     })

@@ -23,11 +23,16 @@ async fn retention_prunes_only_old_events_that_are_published_and_processed_and_o
     ];
     for (id, age, published, processed) in rows {
         sqlx::query(&format!(
-            "INSERT INTO inbox_events (source, event_id, event_type, family, routing_key, resource_raw, content_hash,
-                                       received_at, published_at, processed_at)
-             VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'transfer.invalid', '{{}}', sha256($1::bytea),
-                     now() - interval '{age}',
-                     CASE WHEN $2 THEN now() END, CASE WHEN $3 THEN now() END)"
+            "WITH stored AS (
+                 INSERT INTO inbox_events (source, event_id, event_type, family, routing_key,
+                                           resource_raw, content_hash, received_at)
+                 VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'transfer.invalid', '{{}}',
+                         sha256($1::bytea), now() - interval '{age}')
+                 RETURNING seq),
+             published AS (INSERT INTO inbox_published SELECT seq, now() FROM stored WHERE $2),
+             unpublished AS (INSERT INTO inbox_unpublished (seq) SELECT seq FROM stored WHERE NOT $2),
+             processed AS (INSERT INTO inbox_processed SELECT seq, now() FROM stored WHERE $3)
+             INSERT INTO inbox_unprocessed SELECT seq FROM stored WHERE NOT $3"
         ))
         .bind(id)
         .bind(published)
@@ -62,4 +67,26 @@ async fn retention_prunes_only_old_events_that_are_published_and_processed_and_o
             .await
             .unwrap();
     assert_eq!(left, ["old-unprocessed", "old-unpublished", "recent-done"]);
+    let times_left: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT event_id, published_at IS NOT NULL, processed_at IS NOT NULL
+         FROM inbox_events LEFT JOIN inbox_published USING (seq) LEFT JOIN inbox_processed USING (seq)
+         ORDER BY event_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        times_left,
+        [
+            ("old-unprocessed".to_owned(), true, false),
+            ("old-unpublished".to_owned(), false, false),
+            ("recent-done".to_owned(), true, true),
+        ]
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM inbox_published").await
+            + app.count("SELECT count(*) FROM inbox_processed").await,
+        3,
+        "the pruned event's times went with it"
+    );
 }

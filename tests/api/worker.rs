@@ -303,10 +303,14 @@ async fn the_database_going_away_sends_the_event_through_a_retry_tier() {
     // worker cannot reach the database.
     let resource = transfer("t-db", "Pending", EARLIER).to_string();
     sqlx::query(
-        "INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id, routing_key,
-                                   occurred_at, resource_raw, content_hash, published_at)
-         VALUES ('interlace', 'db-down', 'TRANSFER.UPDATED', 'transfer', 'pending', 't-db', 'transfer.pending',
-                 '2023-03-01T08:23:01Z', $1, '\\x00', now())",
+        "WITH stored AS (
+             INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
+                                       routing_key, occurred_at, resource_raw, content_hash)
+             VALUES ('interlace', 'db-down', 'TRANSFER.UPDATED', 'transfer', 'pending', 't-db',
+                     'transfer.pending', '2023-03-01T08:23:01Z', $1, '\\x00')
+             RETURNING seq),
+         published AS (INSERT INTO inbox_published SELECT seq, now() FROM stored)
+         INSERT INTO inbox_unprocessed SELECT seq FROM stored",
     )
     .bind(resource.as_bytes())
     .execute(&app.pool)

@@ -40,7 +40,7 @@ impl TestApp {
     /// Waits until `n` events are processed or dead-lettered.
     pub async fn wait_until_handled(&self, n: i64) {
         eventually(&format!("{n} events handled"), || async {
-            self.count("SELECT count(*) FROM inbox_events WHERE processed_at IS NOT NULL OR dead_lettered_at IS NOT NULL")
+            self.count("SELECT count(*) FROM inbox_events WHERE seq IN (SELECT seq FROM inbox_processed) OR dead_lettered_at IS NOT NULL")
                 .await
                 >= n
         })
@@ -53,7 +53,7 @@ impl TestApp {
         eventually(&format!("{event_id} handled"), || async {
             sqlx::query_scalar(
                 "SELECT processed_at IS NOT NULL OR dead_lettered_at IS NOT NULL
-                 FROM inbox_events WHERE event_id = $1",
+                 FROM inbox_events LEFT JOIN inbox_processed USING (seq) WHERE event_id = $1",
             )
             .bind(event_id)
             .fetch_one(&self.pool)
@@ -74,11 +74,10 @@ impl TestApp {
     pub async fn wait_until_published(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let left: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM inbox_events WHERE published_at IS NULL")
-                    .fetch_one(&self.pool)
-                    .await
-                    .unwrap();
+            let left: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox_unpublished")
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
             if left == 0 {
                 return;
             }
