@@ -1,7 +1,8 @@
-//! The two outboxes the relays drain: the events queued in `inbox_unpublished` for the events
-//! exchange, and the notification outbox. A row is claimed under `FOR UPDATE SKIP LOCKED`,
-//! marked published after the broker confirmed it (an event leaves its queue, and the time is
-//! recorded in `inbox_published`), or parked with its reason when no message can be built.
+//! The two outboxes the relays drain: events queued in `inbox_unpublished` for the events
+//! exchange, and notifications queued in `notification_unpublished`. A queued row is claimed
+//! under `FOR UPDATE SKIP LOCKED`; after the broker confirmed it, it leaves its queue and the
+//! time is appended to `inbox_published` or `notification_published`, a batch per statement;
+//! when no message can be built it is parked in its queue with the reason.
 
 use super::unnest_column;
 use crate::wire::EventRow;
@@ -111,9 +112,9 @@ pub async fn claim_notifications(
     limit: ClaimLimit,
 ) -> Result<Vec<NotificationRow>, sqlx::Error> {
     sqlx::query_as(claim_within_budget!(
-        queue: "notification_outbox AS q",
-        pending: "q.published_at IS NULL AND q.parked_at IS NULL",
-        payload: "q.body",
+        queue: "notification_unpublished AS q JOIN notification_outbox AS n ON n.seq = q.seq",
+        pending: "q.parked_at IS NULL",
+        payload: "n.body",
         table: "notification_outbox",
         columns: "seq, notification_id, source, event_id, routing_key, body"
     ))
@@ -143,7 +144,7 @@ pub async fn park(
              FROM parked WHERE e.seq = parked.seq"
         }
         OutboxTable::Notifications => {
-            "UPDATE notification_outbox AS o SET parked_at = now(), park_error = p.reason
+            "UPDATE notification_unpublished AS o SET parked_at = now(), park_error = p.reason
              FROM UNNEST($1::bigint[], $2::text[]) AS p(seq, reason) WHERE o.seq = p.seq"
         }
     };
@@ -170,7 +171,9 @@ pub async fn mark_published(
              SELECT seq, now() FROM done ON CONFLICT (seq) DO NOTHING"
         }
         OutboxTable::Notifications => {
-            "UPDATE notification_outbox SET published_at = now() WHERE seq = ANY($1)"
+            "WITH done AS (DELETE FROM notification_unpublished WHERE seq = ANY($1) RETURNING seq)
+             INSERT INTO notification_published (seq, published_at)
+             SELECT seq, now() FROM done ON CONFLICT (seq) DO NOTHING"
         }
     };
     sqlx::query(sql).bind(keys).execute(tx).await?;
@@ -186,7 +189,8 @@ pub async fn backlog(pool: &PgPool, table: OutboxTable) -> Result<(i64, f64), sq
         }
         OutboxTable::Notifications => {
             "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0)
-             FROM notification_outbox WHERE published_at IS NULL AND parked_at IS NULL"
+             FROM notification_unpublished JOIN notification_outbox USING (seq)
+             WHERE parked_at IS NULL"
         }
     };
     sqlx::query_as(sql).fetch_one(pool).await
@@ -196,12 +200,13 @@ pub async fn backlog(pool: &PgPool, table: OutboxTable) -> Result<(i64, f64), sq
 pub async fn last_published_notification(
     pool: &PgPool,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
-    sqlx::query_scalar("SELECT max(published_at) FROM notification_outbox")
+    sqlx::query_scalar("SELECT max(published_at) FROM notification_published")
         .fetch_one(pool)
         .await
 }
 
-/// Writes notifications in one statement; one already written is left as it is.
+/// Writes notifications and queues them for the relay in one statement; one already written
+/// is left as it is.
 pub async fn insert_notifications(
     tx: &mut PgConnection,
     notifications: &[NewNotification<'_>],
@@ -210,9 +215,12 @@ pub async fn insert_notifications(
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO notification_outbox (notification_id, source, event_id, routing_key, body)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[])
-         ON CONFLICT (notification_id) DO NOTHING",
+        "WITH new AS (
+             INSERT INTO notification_outbox (notification_id, source, event_id, routing_key, body)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[])
+             ON CONFLICT (notification_id) DO NOTHING
+             RETURNING seq)
+         INSERT INTO notification_unpublished (seq) SELECT seq FROM new",
     )
     .bind(unnest_column(notifications, |n| n.notification_id.as_str()))
     .bind(unnest_column(notifications, |n| n.source))
@@ -224,14 +232,18 @@ pub async fn insert_notifications(
     Ok(())
 }
 
-/// Deletes published notifications older than `days`, a batch per statement.
+/// Deletes published notifications older than `days`, with their publish times, a batch per
+/// statement.
 pub async fn prune_notifications(pool: &PgPool, days: i32, batch: i64) -> Result<u64, sqlx::Error> {
     super::delete_in_batches(
         pool,
-        "DELETE FROM notification_outbox WHERE seq IN (
-             SELECT seq FROM notification_outbox
-             WHERE created_at < now() - make_interval(days => $1) AND published_at IS NOT NULL
-             ORDER BY seq LIMIT $2)",
+        "WITH doomed AS (
+             SELECT seq FROM notification_outbox AS n
+             WHERE created_at < now() - make_interval(days => $1)
+               AND NOT EXISTS (SELECT 1 FROM notification_unpublished AS u WHERE u.seq = n.seq)
+             ORDER BY seq LIMIT $2),
+         published AS (DELETE FROM notification_published WHERE seq IN (SELECT seq FROM doomed))
+         DELETE FROM notification_outbox WHERE seq IN (SELECT seq FROM doomed)",
         days,
         batch,
     )

@@ -66,13 +66,14 @@ pub async fn notifications(
     notification_ids: &[String],
 ) -> Result<Vec<NotificationTrail>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT n.notification_id, n.published_at,
+        "SELECT n.notification_id, p.published_at,
                 COALESCE(array_agg(d.subscriber ORDER BY d.delivered_at)
                          FILTER (WHERE d.subscriber IS NOT NULL), '{}') AS delivered_to
          FROM notification_outbox n
+         LEFT JOIN notification_published p ON p.seq = n.seq
          LEFT JOIN notification_deliveries d ON d.notification_id = n.notification_id
          WHERE n.notification_id = ANY($1)
-         GROUP BY n.notification_id, n.published_at",
+         GROUP BY n.notification_id, p.published_at",
     )
     .bind(notification_ids)
     .fetch_all(pool)

@@ -1,5 +1,6 @@
-//! Migrations that move data: an upgrade keeps every stored event where it was in its life,
-//! so the relay neither publishes an event again nor forgets one, and no worker re-projects.
+//! Migrations that move data: an upgrade keeps every stored event and notification where it
+//! was in its life, so a relay neither publishes one again nor forgets one, and no worker
+//! re-projects.
 
 use hookgate::store::{self, inbox::EventState};
 use sqlx::{migrate::MigrateDatabase, postgres::PgPoolOptions, PgPool, Postgres};
@@ -104,5 +105,50 @@ async fn the_immutable_inbox_migration_keeps_each_events_place() {
     assert_eq!(parked[0].key.event_id, "parked");
     assert_eq!(parked[0].park_error.as_deref(), Some("too long"));
     pool.close().await;
-    Postgres::drop_database(&url).await.unwrap();
+    Postgres::force_drop_database(&url).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_notification_queue_migration_keeps_each_notifications_place() {
+    let (pool, url) = database_at(10).await;
+    sqlx::query(
+        "INSERT INTO notification_outbox (notification_id, source, event_id, routing_key, body,
+                                          published_at, parked_at, park_error)
+         VALUES ('ntf_unsent', 'interlace', 'e1', 'notify.x', '{}', NULL, NULL, NULL),
+                ('ntf_parked', 'interlace', 'e2', 'notify.x', '{}', NULL, now(), 'too long'),
+                ('ntf_sent', 'interlace', 'e3', 'notify.x', '{}', '2026-01-01T00:00:01Z', NULL, NULL)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    store::migrate(&pool).await.unwrap();
+
+    let places: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT n.notification_id, u.park_error, to_char(p.published_at AT TIME ZONE 'UTC', 'HH24:MI:SS')
+         FROM notification_outbox n
+         LEFT JOIN notification_unpublished u ON u.seq = n.seq
+         LEFT JOIN notification_published p ON p.seq = n.seq
+         ORDER BY n.seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        places,
+        [
+            ("ntf_unsent".to_owned(), None, None),
+            ("ntf_parked".to_owned(), Some("too long".to_owned()), None),
+            ("ntf_sent".to_owned(), None, Some("00:00:01".to_owned())),
+        ]
+    );
+    let (waiting, _) = store::outbox::backlog(&pool, store::outbox::OutboxTable::Notifications)
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting, 1,
+        "only the unsent, unparked notification waits for the relay"
+    );
+    pool.close().await;
+    Postgres::force_drop_database(&url).await.unwrap();
 }

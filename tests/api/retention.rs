@@ -3,7 +3,7 @@
 use crate::support::{eventually, spawn_app_with, TestOptions};
 
 #[tokio::test]
-async fn retention_prunes_only_old_events_that_are_published_and_processed_and_old_deliveries() {
+async fn retention_prunes_only_old_events_and_notifications_that_are_done_and_old_deliveries() {
     let app = spawn_app_with(TestOptions {
         broker_proxy: true,
         env: vec![
@@ -41,6 +41,22 @@ async fn retention_prunes_only_old_events_that_are_published_and_processed_and_o
         .await
         .unwrap();
     }
+    sqlx::query(
+        "WITH stored AS (
+             INSERT INTO notification_outbox (notification_id, source, event_id, routing_key, body,
+                                              created_at)
+             VALUES ('ntf_old_sent', 'interlace', 'old-done', 'notify.x', '{}', now() - interval '40 days'),
+                    ('ntf_old_unsent', 'interlace', 'old-done', 'notify.x', '{}', now() - interval '40 days'),
+                    ('ntf_recent_sent', 'interlace', 'recent-done', 'notify.x', '{}', now())
+             RETURNING seq, notification_id),
+         unsent AS (INSERT INTO notification_unpublished (seq)
+                    SELECT seq FROM stored WHERE notification_id = 'ntf_old_unsent')
+         INSERT INTO notification_published
+         SELECT seq, now() FROM stored WHERE notification_id <> 'ntf_old_unsent'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     sqlx::query(
         "INSERT INTO notification_deliveries (subscriber, notification_id, delivered_at)
          VALUES ('ledger', 'ntf_old', now() - interval '40 days'), ('ledger', 'ntf_recent', now())",
@@ -82,6 +98,29 @@ async fn retention_prunes_only_old_events_that_are_published_and_processed_and_o
             ("old-unpublished".to_owned(), false, false),
             ("recent-done".to_owned(), true, true),
         ]
+    );
+    eventually("the old published notification pruned", || async {
+        app.count("SELECT count(*) FROM notification_outbox WHERE notification_id = 'ntf_old_sent'")
+            .await
+            == 0
+    })
+    .await;
+    let notifications: Vec<String> = sqlx::query_scalar(
+        "SELECT notification_id FROM notification_outbox ORDER BY notification_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        notifications,
+        ["ntf_old_unsent", "ntf_recent_sent"],
+        "an unpublished notification stays however old"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM notification_published")
+            .await,
+        1,
+        "the pruned notification's publish time went with it"
     );
     assert_eq!(
         app.count("SELECT count(*) FROM inbox_published").await

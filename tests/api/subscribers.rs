@@ -92,10 +92,13 @@ async fn a_notification_published_again_is_not_posted_again() {
     app.post_transfer("once", "t-once", "Closed", EARLIER).await;
     eventually("delivered", || async { !subscriber.delivered().is_empty() }).await;
 
-    sqlx::query("UPDATE notification_outbox SET published_at = NULL")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "WITH again AS (DELETE FROM notification_published RETURNING seq)
+         INSERT INTO notification_unpublished (seq) SELECT seq FROM again",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     eventually("the copy handled", || async {
         app.metric(&handled).await == Some(2.0)
     })
