@@ -13,9 +13,11 @@
 //! `benches/run.sh` starts the services and runs this; `HOOKGATE_BENCH_SECONDS` sets each
 //! measurement's length (default 10). `benches/profile.sh` runs only the end-to-end
 //! measurement, on a private PostgreSQL that loads `pg_stat_statements`, and prints what each
-//! statement and table cost per event.
+//! statement and table cost per event. `HOOKGATE_BENCH_PRELOAD=N` runs only the growth mode
+//! (`growth.rs`): the accept rate on an empty inbox and on one preloaded with N events.
 
 mod cpu;
+mod growth;
 mod parts;
 mod process;
 mod report;
@@ -90,26 +92,36 @@ async fn main() {
         report::print_end_to_end(&full);
         return;
     }
+    if let Some(events) = growth::wanted() {
+        let empty = measure_idle(0).await;
+        let preloaded = measure_idle(events).await;
+        growth::print(&empty, &preloaded);
+        return;
+    }
     eprintln!("measuring ceilings, {} s each ...", seconds().as_secs());
     let ceilings = Ceilings {
         postgres: parts::postgres_ceiling().await,
         rabbitmq: parts::rabbitmq_ceiling().await,
         http: parts::http_ceiling().await,
     };
-    let idle = measure_idle().await;
+    let idle = measure_idle(0).await;
     let full = measure_full().await;
     report::print(&ceilings, &idle, &full);
 }
 
-/// hookgate's accept rate and latency with the relay and workers idle: its broker is a port
-/// nothing listens on.
-async fn measure_idle() -> IdleRun {
-    eprintln!("measuring hookgate's accept rate with the relay and workers idle ...");
+/// hookgate's accept rate and latency with the relay and workers idle (its broker is a port
+/// nothing listens on), on an inbox holding `preload` processed events.
+async fn measure_idle(preload: u64) -> IdleRun {
+    eprintln!("measuring hookgate's accept rate with the relay and workers idle, {preload} events stored ...");
     let idle = Hookgate::start(
         "hookgate_bench_accept",
         "amqp://guest:guest@127.0.0.1:1/%2f",
     )
     .await;
+    if preload > 0 {
+        growth::preload(&idle.database_url, preload).await;
+    }
+    let inbox_mib = growth::inbox_mib(&idle.database_url).await;
     let cpu_before = Cpu::now(Some(idle.child.id()));
     let accept = load::run(plan(idle.webhook_url())).await;
     let accept_cpu = Cpu::now(Some(idle.child.id())).since(cpu_before);
@@ -119,6 +131,8 @@ async fn measure_idle() -> IdleRun {
         accept,
         accept_cpu,
         memory,
+        stored: preload,
+        inbox_mib,
     }
 }
 

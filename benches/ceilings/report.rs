@@ -15,6 +15,10 @@ pub struct IdleRun {
     pub accept: LoadReport,
     pub accept_cpu: Cpu,
     pub memory: f64,
+    /// Events the inbox held before the measurement.
+    pub stored: u64,
+    /// The inbox's size with its indexes before the measurement, in MiB.
+    pub inbox_mib: f64,
 }
 
 /// hookgate with the whole pipeline running.
