@@ -229,18 +229,24 @@ pub struct InboxTotals {
 }
 
 pub async fn inbox_totals(pool: &PgPool) -> Result<InboxTotals, sqlx::Error> {
-    // Only the total reads the whole inbox; the rest come from the queues and the few
-    // dead-lettered rows, counted by the states `event_state!` would give them.
-    sqlx::query_as(
+    // Only the total reads the whole inbox. The unprocessed are read from their queue, the
+    // dead-lettered through their partial index; each is then counted by its state.
+    sqlx::query_as(concat!(
         "SELECT (SELECT count(*) FROM inbox_events) AS total,
                 (SELECT count(*) FROM inbox_unpublished) AS unpublished,
-                (SELECT count(*) FROM inbox_unprocessed JOIN inbox_events USING (seq)
-                 WHERE dead_lettered_at IS NULL) AS unprocessed,
-                (SELECT count(*) FROM inbox_events LEFT JOIN inbox_processed USING (seq)
-                 WHERE dead_lettered_at IS NOT NULL
-                   AND (processed_at IS NULL OR dead_lettered_at > processed_at)) AS dead_lettered,
-                (SELECT count(*) FROM inbox_unpublished WHERE parked_at IS NOT NULL) AS parked",
-    )
+                (SELECT count(*) FROM ",
+        inbox_with_times!(),
+        " WHERE seq IN (SELECT seq FROM inbox_unprocessed)
+                   AND (",
+        event_state!(),
+        ") IN ('received', 'published')) AS unprocessed,
+                (SELECT count(*) FROM ",
+        inbox_with_times!(),
+        " WHERE dead_lettered_at IS NOT NULL AND (",
+        event_state!(),
+        ") = 'dead_lettered') AS dead_lettered,
+                (SELECT count(*) FROM inbox_unpublished WHERE parked_at IS NOT NULL) AS parked"
+    ))
     .fetch_one(pool)
     .await
 }

@@ -32,11 +32,12 @@ macro_rules! stored_event_columns {
     };
 }
 
-/// The inbox with the times its event was published and processed, for statements that show
-/// or derive an event's state: `published_at` and `processed_at` are NULL until it was.
+/// The inbox (aliased `e`) with the times its event was published and processed, for
+/// statements that show or derive an event's state: `published_at` and `processed_at` are
+/// NULL until it was.
 macro_rules! inbox_with_times {
     () => {
-        "inbox_events LEFT JOIN inbox_published USING (seq) LEFT JOIN inbox_processed USING (seq)"
+        "inbox_events AS e LEFT JOIN inbox_published USING (seq) LEFT JOIN inbox_processed USING (seq)"
     };
 }
 

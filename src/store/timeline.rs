@@ -32,11 +32,9 @@ pub async fn object_events(
         "SELECT e.source, e.event_id, e.event_type, e.status, e.occurred_at, e.received_at,
                 e.error, h.applied, ",
         event_state!(),
-        " AS state
-         FROM inbox_events e
-         LEFT JOIN inbox_published USING (seq)
-         LEFT JOIN inbox_processed USING (seq)
-         LEFT JOIN status_history h ON h.source = e.source AND h.event_id = e.event_id
+        " AS state FROM ",
+        inbox_with_times!(),
+        " LEFT JOIN status_history h ON h.source = e.source AND h.event_id = e.event_id
          WHERE e.family = $1 AND e.object_id = $2
          ORDER BY e.occurred_at NULLS LAST, e.seq
          OFFSET $3 LIMIT $4"
