@@ -1,21 +1,28 @@
-//! Retention: events older than `HOOKGATE_RETENTION_DAYS` are deleted in batches, but never
-//! one that is not yet published or not yet processed. Deduplication holds for that window.
+//! Retention and the inbox's upkeep: a new partition each day, and a day's partition dropped
+//! once all its events are older than `HOOKGATE_RETENTION_DAYS`, but never while one of them is
+//! not yet published or not yet processed. Deduplication holds for that window. Notifications
+//! and delivery records older than it are deleted in batches.
 
 use crate::{
     settings::RetentionSettings,
-    store::{archive, deliveries, outbox},
+    store::{deliveries, outbox, partitions},
     supervisor::Heartbeat,
 };
+use chrono::Utc;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 const BATCH: i64 = 1000;
 
-/// Deletes everything due, a batch per statement; returns how many inbox rows went.
+/// Opens today's partition if it is not open yet, then deletes everything due; returns how many
+/// events went.
 pub async fn prune_once(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
+    if let Some(opened) = partitions::roll_over(pool, Utc::now()).await? {
+        tracing::info!(partition = %opened.name, "opened the inbox partition for a new day");
+    }
     // Clamped, never wrapped: a huge retention keeps everything.
     let days = i32::try_from(days).unwrap_or(i32::MAX);
-    let deleted = archive::prune_events(pool, days, BATCH).await?;
+    let deleted = partitions::drop_expired(pool, days).await?;
     outbox::prune_notifications(pool, days, BATCH).await?;
     deliveries::prune(pool, days, BATCH).await?;
     Ok(deleted)

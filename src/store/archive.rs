@@ -1,5 +1,5 @@
 //! Reading the inbox back as an archive: replay and rebuild pages, the verify walk, the
-//! `status` totals, retention and the benchmark's end-to-end check.
+//! `status` totals and the benchmark's end-to-end check.
 
 use super::inbox::StoredEvent;
 use crate::catalogue::Family;
@@ -70,7 +70,7 @@ pub async fn count(pool: &PgPool, filter: &ArchiveFilter) -> Result<Selection, s
 pub async fn unknown_event_ids(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT id FROM UNNEST($1::text[]) WITH ORDINALITY AS given(id, position)
-         WHERE NOT EXISTS (SELECT 1 FROM inbox_events WHERE event_id = id)
+         WHERE NOT EXISTS (SELECT 1 FROM inbox_dedup WHERE event_id = id)
          ORDER BY position",
     )
     .bind(ids)
@@ -270,26 +270,6 @@ pub async fn last_processed(pool: &PgPool) -> Result<Option<LastProcessed>, sqlx
     .await
 }
 
-/// Deletes published, processed events received more than `days` ago, with their times,
-/// `batch` events per statement; returns how many went.
-pub async fn prune_events(pool: &PgPool, days: i32, batch: i64) -> Result<u64, sqlx::Error> {
-    super::delete_in_batches(
-        pool,
-        "WITH doomed AS (
-             SELECT seq FROM inbox_events AS e
-             WHERE received_at < now() - make_interval(days => $1)
-               AND NOT EXISTS (SELECT 1 FROM inbox_unpublished AS u WHERE u.seq = e.seq)
-               AND NOT EXISTS (SELECT 1 FROM inbox_unprocessed AS u WHERE u.seq = e.seq)
-             ORDER BY seq LIMIT $2),
-         published AS (DELETE FROM inbox_published WHERE seq IN (SELECT seq FROM doomed)),
-         processed AS (DELETE FROM inbox_processed WHERE seq IN (SELECT seq FROM doomed))
-         DELETE FROM inbox_events WHERE seq IN (SELECT seq FROM doomed)",
-        days,
-        batch,
-    )
-    .await
-}
-
 /// The events a benchmark run had accepted from its source, which its report asks about.
 // The queries join the accepted ids instead of `= ANY($1)`: with a bound array PostgreSQL
 // searches it linearly for every row, seconds per poll at tens of thousands of events, which
@@ -303,7 +283,7 @@ impl AcceptedEvents<'_> {
     /// How many are not processed yet.
     pub async fn count_unprocessed(&self, pool: &PgPool) -> Result<u64, sqlx::Error> {
         let unprocessed: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM inbox_events
+            "SELECT count(*) FROM inbox_dedup
              JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
              JOIN inbox_unprocessed USING (seq)
              WHERE source = $2",
@@ -321,10 +301,11 @@ impl AcceptedEvents<'_> {
         pool: &PgPool,
     ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT received_at, processed_at FROM inbox_events
-             JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON event_id = accepted_id
-             JOIN inbox_processed USING (seq)
-             WHERE source = $2",
+            "SELECT e.received_at, p.processed_at FROM inbox_dedup AS d
+             JOIN UNNEST($1::text[]) AS accepted(accepted_id) ON d.event_id = accepted_id
+             JOIN inbox_processed AS p ON p.seq = d.seq
+             JOIN inbox_events AS e ON e.seq = d.seq
+             WHERE d.source = $2",
         )
         .bind(self.event_ids)
         .bind(self.source)

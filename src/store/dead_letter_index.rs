@@ -109,7 +109,8 @@ pub async fn page(
                 COALESCE(d.family, e.family) AS family,
                 d.attempts, d.error, d.failed_at, d.headers, d.body
          FROM dead_letter_index AS d
-         LEFT JOIN inbox_events AS e ON e.source = d.source AND e.event_id = d.event_id";
+         LEFT JOIN inbox_dedup AS k ON k.source = d.source AND k.event_id = d.event_id
+         LEFT JOIN inbox_events AS e ON e.seq = k.seq";
     const MATCHES: &str = "($1::text IS NULL OR event_id = $1)
          AND ($2::text IS NULL OR upper(event_type) = upper($2))
          AND ($3::text IS NULL OR family = $3)

@@ -86,9 +86,9 @@ impl ClaimedBatch {
         .await?;
         sqlx::query(
             "UPDATE inbox_events AS e SET dead_lettered_at = NULL, error = NULL
-             FROM notification_outbox AS n
+             FROM notification_outbox AS n JOIN inbox_dedup AS k USING (source, event_id)
              WHERE n.notification_id = ANY($1)
-               AND e.source = n.source AND e.event_id = n.event_id
+               AND e.seq = k.seq
                AND e.dead_lettered_at IS NOT NULL
                AND EXISTS (SELECT 1 FROM inbox_processed AS p WHERE p.seq = e.seq)
                AND NOT EXISTS (SELECT 1 FROM dead_letter_index AS d WHERE d.event_id = e.event_id)",

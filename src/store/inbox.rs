@@ -1,4 +1,5 @@
-//! The inbox table: every accepted event, stored once and keyed by `(source, event_id)`.
+//! The inbox table: every accepted event, stored once and found by `(source, event_id)`
+//! through its deduplication key.
 
 use super::unnest_column;
 use crate::{
@@ -114,9 +115,9 @@ pub async fn claim_for_processing(
     let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
     sqlx::query_as(concat!(
         "WITH claimed AS (
-             DELETE FROM inbox_unprocessed AS u USING inbox_events AS e
-             WHERE u.seq = e.seq
-               AND (e.source, e.event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
+             DELETE FROM inbox_unprocessed AS u USING inbox_dedup AS d, inbox_events AS e
+             WHERE u.seq = d.seq AND e.seq = d.seq
+               AND (d.source, d.event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
              RETURNING e.*),
          recorded AS (
              INSERT INTO inbox_processed (seq, processed_at)
@@ -145,9 +146,9 @@ pub async fn release_claims(
     let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
     sqlx::query(
         "WITH released AS (
-             DELETE FROM inbox_processed AS p USING inbox_events AS e
-             WHERE p.seq = e.seq
-               AND (e.source, e.event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
+             DELETE FROM inbox_processed AS p USING inbox_dedup AS d
+             WHERE p.seq = d.seq
+               AND (d.source, d.event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
              RETURNING p.seq)
          INSERT INTO inbox_unprocessed (seq) SELECT seq FROM released ON CONFLICT (seq) DO NOTHING",
     )
@@ -167,7 +168,7 @@ pub async fn record_dead_letter(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE inbox_events SET dead_lettered_at = now(), error = $3
-         WHERE source = $1 AND event_id = $2",
+         WHERE seq = (SELECT seq FROM inbox_dedup WHERE source = $1 AND event_id = $2)",
     )
     .bind(source)
     .bind(event_id)
@@ -188,7 +189,7 @@ pub async fn find_event<'c>(
         event_state!(),
         " AS state FROM ",
         inbox_with_times!(),
-        " WHERE source = $1 AND event_id = $2"
+        " WHERE seq = (SELECT seq FROM inbox_dedup WHERE source = $1 AND event_id = $2)"
     ))
     .bind(source)
     .bind(event_id)
@@ -218,7 +219,7 @@ pub async fn event_detail(
         event_state!(),
         " AS state FROM ",
         inbox_with_times!(),
-        " WHERE source = $1 AND event_id = $2"
+        " WHERE seq = (SELECT seq FROM inbox_dedup WHERE source = $1 AND event_id = $2)"
     ))
     .bind(source)
     .bind(event_id)
@@ -260,24 +261,35 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
         (&a.content_hash, a.event_id.as_str()).cmp(&(&b.content_hash, b.event_id.as_str()))
     });
     let rows = ordered.as_slice();
+    // Each row takes its `seq` first, in batch order; the keys are claimed in `inbox_dedup`,
+    // and only rows whose keys were free are stored and queued. Duplicates leave gaps in
+    // `seq`, as rolled-back inserts always have.
     let inserted: Vec<(i64, String, String)> = sqlx::query_as(
         r#"
-        WITH new AS (
-            INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
-                                      account_id, routing_key, occurred_at, resource_raw,
-                                      content_hash, parse_error, envelope_time)
-            SELECT source, event_id, event_type, family, status, object_id, account_id,
+        WITH batch AS MATERIALIZED (
+            SELECT nextval('inbox_events_seq_seq') AS seq, *
+            FROM (SELECT *
+                  FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                              $6::text[], $7::text[], $8::text[], $9::timestamptz[],
+                              $10::bytea[], $11::bytea[], $12::text[], $13::timestamptz[])
+                       WITH ORDINALITY AS batch(source, event_id, event_type, family, status,
+                                                object_id, account_id, routing_key, occurred_at,
+                                                resource_raw, content_hash, parse_error,
+                                                envelope_time, position)
+                  ORDER BY position) AS ordered),
+        claimed AS (
+            INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
+            SELECT source, event_id, upper(event_type), content_hash, seq FROM batch ORDER BY seq
+            ON CONFLICT DO NOTHING
+            RETURNING seq),
+        new AS (
+            INSERT INTO inbox_events (seq, source, event_id, event_type, family, status,
+                                      object_id, account_id, routing_key, occurred_at,
+                                      resource_raw, content_hash, parse_error, envelope_time)
+            SELECT seq, source, event_id, event_type, family, status, object_id, account_id,
                    routing_key, occurred_at, resource_raw, content_hash, parse_error,
                    envelope_time
-            FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                        $7::text[], $8::text[], $9::timestamptz[], $10::bytea[], $11::bytea[],
-                        $12::text[], $13::timestamptz[])
-                 WITH ORDINALITY AS batch(source, event_id, event_type, family, status,
-                                          object_id, account_id, routing_key, occurred_at,
-                                          resource_raw, content_hash, parse_error,
-                                          envelope_time, position)
-            ORDER BY position
-            ON CONFLICT DO NOTHING
+            FROM batch WHERE seq IN (SELECT seq FROM claimed)
             RETURNING seq, source, event_id),
         to_publish AS (INSERT INTO inbox_unpublished (seq) SELECT seq FROM new),
         to_process AS (INSERT INTO inbox_unprocessed (seq) SELECT seq FROM new)

@@ -3,7 +3,10 @@
 //!
 //! - [`inbox`]: accepted events (insert, worker claims, dead-letter marks, lookups). The row
 //!   is written once; `inbox_unpublished`/`inbox_unprocessed` queue what is still to happen,
-//!   `inbox_published`/`inbox_processed` record when it did.
+//!   `inbox_published`/`inbox_processed` record when it did, and `inbox_dedup` holds the two
+//!   unique keys, which also find an event's `seq` by its id.
+//! - [`partitions`]: the inbox's daily partitions, opened by maintenance and dropped by
+//!   retention.
 //! - [`event_search`]: the inbox searched by filters, a page at a time.
 //! - [`archive`]: reading the inbox back for replay, rebuild, verify, status and retention.
 //! - [`outbox`]: the event and notification outboxes the relays drain.
@@ -60,6 +63,7 @@ pub mod deliveries;
 pub mod event_search;
 pub mod inbox;
 pub mod outbox;
+pub mod partitions;
 pub mod read_model;
 pub mod timeline;
 

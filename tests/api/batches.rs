@@ -21,7 +21,9 @@ async fn deliver_back_to_back(app: &TestApp, events: &[(&str, String)]) {
                  INSERT INTO inbox_events (source, event_id, event_type, family, routing_key,
                                            resource_raw, content_hash, envelope_time)
                  VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'transfer.x', $2, sha256($2), now())
-                 RETURNING seq),
+                 RETURNING seq, source, event_id, event_type, content_hash),
+             keyed AS (INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
+                        SELECT source, event_id, upper(event_type), content_hash, seq FROM stored),
              published AS (INSERT INTO inbox_published SELECT seq, now() FROM stored)
              INSERT INTO inbox_unprocessed SELECT seq FROM stored",
         )

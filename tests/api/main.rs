@@ -19,6 +19,7 @@ mod migrations;
 mod observability;
 mod openapi;
 mod ops;
+mod partitions;
 mod read_api;
 mod receive;
 mod receive_faults;

@@ -152,3 +152,83 @@ async fn the_notification_queue_migration_keeps_each_notifications_place() {
     pool.close().await;
     Postgres::force_drop_database(&url).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_partitioned_inbox_migration_keeps_each_event_and_its_keys() {
+    let (pool, url) = database_at(11).await;
+    sqlx::query(
+        "WITH stored AS (
+             INSERT INTO inbox_events (source, event_id, event_type, family, routing_key,
+                                       resource_raw, content_hash)
+             VALUES ('interlace', 'unpublished', 'transfer.updated', 'transfer', 'transfer.x', '{}', '\\x01'),
+                    ('interlace', 'processed', 'TRANSFER.UPDATED', 'transfer', 'transfer.x', '{}', '\\x02')
+             RETURNING seq, event_id),
+         unpublished AS (INSERT INTO inbox_unpublished (seq)
+                         SELECT seq FROM stored WHERE event_id = 'unpublished'),
+         unprocessed AS (INSERT INTO inbox_unprocessed (seq)
+                         SELECT seq FROM stored WHERE event_id = 'unpublished'),
+         published AS (INSERT INTO inbox_published
+                       SELECT seq, now() FROM stored WHERE event_id = 'processed')
+         INSERT INTO inbox_processed SELECT seq, now() FROM stored WHERE event_id = 'processed'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    store::migrate(&pool).await.unwrap();
+
+    for (id, state) in [
+        ("unpublished", EventState::Received),
+        ("processed", EventState::Processed),
+    ] {
+        let event = store::inbox::find_event(&pool, "interlace", id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.state, state, "{id}");
+    }
+    let keys: Vec<(String, String, Vec<u8>, String)> = sqlx::query_as(
+        "SELECT k.event_id, k.type_key, k.content_hash, e.tableoid::regclass::text
+         FROM inbox_dedup AS k JOIN inbox_events AS e USING (seq) ORDER BY seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        keys,
+        [
+            (
+                "unpublished".to_owned(),
+                "TRANSFER.UPDATED".to_owned(),
+                vec![1],
+                "inbox_events_p0".to_owned()
+            ),
+            (
+                "processed".to_owned(),
+                "TRANSFER.UPDATED".to_owned(),
+                vec![2],
+                "inbox_events_p0".to_owned()
+            ),
+        ],
+        "the old rows are the first partition, each with its keys"
+    );
+    let (next, newest): (String, String) = sqlx::query_as(
+        "WITH stored AS (
+             INSERT INTO inbox_events (source, event_id, event_type, family, routing_key,
+                                       resource_raw, content_hash)
+             VALUES ('interlace', 'after', 'T', 'transfer', 'transfer.x', '{}', '\\x03')
+             RETURNING tableoid::regclass::text AS partition)
+         SELECT partition, (SELECT name FROM inbox_partitions ORDER BY first_seq DESC LIMIT 1)
+         FROM stored",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        next, newest,
+        "the next event goes to the partition the upgrade opened"
+    );
+    assert_ne!(newest, "inbox_events_p0");
+    pool.close().await;
+    Postgres::force_drop_database(&url).await.unwrap();
+}

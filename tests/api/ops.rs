@@ -200,7 +200,9 @@ pub(crate) async fn lost_events(app: &TestApp, count: i32) -> Vec<String> {
                   jsonb_build_object('id', 't-lost-' || n, 'status', 'Closed', 'updateTime', $2::text)
                       AS resource
              ORDER BY n
-             RETURNING seq, event_id),
+             RETURNING seq, event_id, source, event_type, content_hash),
+         keyed AS (INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
+                    SELECT source, event_id, upper(event_type), content_hash, seq FROM stored),
          published AS (INSERT INTO inbox_published SELECT seq, now() FROM stored),
          unprocessed AS (INSERT INTO inbox_unprocessed SELECT seq FROM stored)
          SELECT event_id FROM stored ORDER BY seq",

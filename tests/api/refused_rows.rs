@@ -85,7 +85,9 @@ async fn insert_legacy_row(app: &TestApp, event_id: &str, event_type: &str, rout
                                        routing_key, occurred_at, resource_raw, content_hash)
              VALUES ('interlace', $1, $2, 'transfer', 'closed', 't-legacy', $3, now(), $4,
                      sha256($4 || $1::bytea))
-             RETURNING seq),
+             RETURNING seq, source, event_id, event_type, content_hash),
+         keyed AS (INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
+                    SELECT source, event_id, upper(event_type), content_hash, seq FROM stored),
          unpublished AS (INSERT INTO inbox_unpublished (seq) SELECT seq FROM stored)
          INSERT INTO inbox_unprocessed SELECT seq FROM stored",
     )

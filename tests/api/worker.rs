@@ -308,7 +308,9 @@ async fn the_database_going_away_sends_the_event_through_a_retry_tier() {
                                        routing_key, occurred_at, resource_raw, content_hash)
              VALUES ('interlace', 'db-down', 'TRANSFER.UPDATED', 'transfer', 'pending', 't-db',
                      'transfer.pending', '2023-03-01T08:23:01Z', $1, '\\x00')
-             RETURNING seq),
+             RETURNING seq, source, event_id, event_type, content_hash),
+         keyed AS (INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
+                    SELECT source, event_id, upper(event_type), content_hash, seq FROM stored),
          published AS (INSERT INTO inbox_published SELECT seq, now() FROM stored)
          INSERT INTO inbox_unprocessed SELECT seq FROM stored",
     )
