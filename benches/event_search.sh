@@ -42,9 +42,11 @@ FROM generate_series(0, $events - 1) AS g,
                      timestamptz '2025-01-01 00:00:00+00' + g * interval '100 ms' AS at) AS e,
      LATERAL (SELECT json_build_object('id', family || '-' || (g / 4), 'status', status,
                   'accountId', 'acc-' || (g % 1000))::text AS body) AS b;
+INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
+    SELECT source, event_id, upper(event_type), content_hash, seq FROM inbox_events;
 INSERT INTO inbox_published SELECT seq, received_at FROM inbox_events;
 INSERT INTO inbox_processed SELECT seq, received_at + interval '1 s' FROM inbox_events;
-VACUUM ANALYZE inbox_events, inbox_published, inbox_processed;
+VACUUM ANALYZE inbox_events, inbox_dedup, inbox_published, inbox_processed;
 SQL
 echo "loaded in $(( $(date +%s) - start )) s"
 

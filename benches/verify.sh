@@ -30,9 +30,11 @@ FROM generate_series(0, $events - 1) AS g,
                   'id', 'obj-' || (g / 4), 'status', status,
                   'updateTime', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                   'amount', json_build_object('amount', '10.50', 'currency', 'USD'))::text AS body) AS b;
+INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
+    SELECT source, event_id, upper(event_type), content_hash, seq FROM inbox_events;
 INSERT INTO inbox_published SELECT seq, now() FROM inbox_events;
 INSERT INTO inbox_processed SELECT seq, now() FROM inbox_events;
-VACUUM ANALYZE inbox_events, inbox_published, inbox_processed;
+VACUUM ANALYZE inbox_events, inbox_dedup, inbox_published, inbox_processed;
 SQL
 for command in rebuild verify; do
   /usr/bin/time -f "$command: %e s wall, %M KiB peak memory" target/release/hookgate "$command" --json \
