@@ -115,9 +115,10 @@ pub async fn claim_for_processing(
     let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
     sqlx::query_as(concat!(
         "WITH claimed AS (
-             DELETE FROM inbox_unprocessed AS u USING inbox_dedup AS d, inbox_events AS e
-             WHERE u.seq = d.seq AND e.seq = d.seq
-               AND (d.source, d.event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
+             DELETE FROM inbox_unprocessed AS u USING inbox_events AS e
+             WHERE u.seq = e.seq AND u.seq = ANY (",
+        seqs_of_keys!(),
+        ")
              RETURNING e.*),
          recorded AS (
              INSERT INTO inbox_processed (seq, processed_at)
@@ -144,14 +145,14 @@ pub async fn release_claims(
         return Ok(());
     }
     let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
-    sqlx::query(
+    sqlx::query(concat!(
         "WITH released AS (
-             DELETE FROM inbox_processed AS p USING inbox_dedup AS d
-             WHERE p.seq = d.seq
-               AND (d.source, d.event_id) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
-             RETURNING p.seq)
-         INSERT INTO inbox_unprocessed (seq) SELECT seq FROM released ON CONFLICT (seq) DO NOTHING",
-    )
+                 DELETE FROM inbox_processed WHERE seq = ANY (",
+        seqs_of_keys!(),
+        ") RETURNING seq)
+             INSERT INTO inbox_unprocessed (seq) SELECT seq FROM released
+             ON CONFLICT (seq) DO NOTHING"
+    ))
     .bind(&sources)
     .bind(&ids)
     .execute(tx)

@@ -35,6 +35,18 @@ macro_rules! stored_event_columns {
     };
 }
 
+/// The `seq` of each event whose `(source, event_id)` is bound as `$1` and `$2`, as an array
+/// for `seq = ANY (...)`. Each key is one probe of the deduplication table's primary key, and
+/// the queue or record it selects from is probed by its own: planned as a join instead, a
+/// backlog of tens of thousands was scanned whole for each batch.
+macro_rules! seqs_of_keys {
+    () => {
+        "ARRAY(SELECT (SELECT d.seq FROM inbox_dedup AS d
+                       WHERE d.source = k.source AND d.event_id = k.event_id)
+               FROM UNNEST($1::text[], $2::text[]) AS k(source, event_id))"
+    };
+}
+
 /// The inbox (aliased `e`) with the times its event was published and processed, for
 /// statements that show or derive an event's state: `published_at` and `processed_at` are
 /// NULL until it was.
