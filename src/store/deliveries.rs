@@ -102,14 +102,15 @@ impl ClaimedBatch {
 
 /// Deletes delivery records older than `days`, a batch per statement.
 pub async fn prune(pool: &PgPool, days: i32, batch: i64) -> Result<u64, sqlx::Error> {
-    super::delete_in_batches(
-        pool,
-        "DELETE FROM notification_deliveries WHERE (subscriber, notification_id) IN (
-             SELECT subscriber, notification_id FROM notification_deliveries
-             WHERE delivered_at < now() - make_interval(days => $1)
-             ORDER BY delivered_at LIMIT $2)",
-        days,
-        batch,
-    )
+    super::delete_in_batches(pool, batch, || {
+        sqlx::query(
+            "DELETE FROM notification_deliveries WHERE (subscriber, notification_id) IN (
+                 SELECT subscriber, notification_id FROM notification_deliveries
+                 WHERE delivered_at < now() - make_interval(days => $1)
+                 ORDER BY delivered_at LIMIT $2)",
+        )
+        .bind(days)
+        .bind(batch)
+    })
     .await
 }

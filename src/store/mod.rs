@@ -79,7 +79,11 @@ pub mod partitions;
 pub mod read_model;
 pub mod timeline;
 
-use sqlx::{postgres::PgPoolOptions, PgPool};
+use sqlx::{
+    postgres::{PgArguments, PgPoolOptions},
+    query::Query,
+    PgPool, Postgres,
+};
 use std::time::Duration;
 
 /// A lazy pool of at most `size` connections: the process starts even while the database is
@@ -129,22 +133,17 @@ async fn applied_migrations(pool: &PgPool) -> Result<i64, sqlx::Error> {
         .await
 }
 
-/// Runs a `DELETE` of at most `$2` rows older than `$1` days until one deletes fewer, so no
-/// statement holds locks on a whole table's worth of rows; returns how many went.
-async fn delete_in_batches(
+/// Runs the `DELETE` that `delete` builds, with its binds, until one deletes fewer than
+/// `batch` rows, so no statement holds locks on a whole table's worth of rows; returns how many
+/// went.
+async fn delete_in_batches<'q>(
     pool: &PgPool,
-    statement: &'static str,
-    days: i32,
     batch: i64,
+    delete: impl Fn() -> Query<'q, Postgres, PgArguments>,
 ) -> Result<u64, sqlx::Error> {
     let mut deleted = 0;
     loop {
-        let done = sqlx::query(statement)
-            .bind(days)
-            .bind(batch)
-            .execute(pool)
-            .await?
-            .rows_affected();
+        let done = delete().execute(pool).await?.rows_affected();
         deleted += done;
         if done < batch as u64 {
             return Ok(deleted);

@@ -235,17 +235,18 @@ pub async fn insert_notifications(
 /// Deletes published notifications older than `days`, with their publish times, a batch per
 /// statement.
 pub async fn prune_notifications(pool: &PgPool, days: i32, batch: i64) -> Result<u64, sqlx::Error> {
-    super::delete_in_batches(
-        pool,
-        "WITH doomed AS (
-             SELECT seq FROM notification_outbox AS n
-             WHERE created_at < now() - make_interval(days => $1)
-               AND NOT EXISTS (SELECT 1 FROM notification_unpublished AS u WHERE u.seq = n.seq)
-             ORDER BY seq LIMIT $2),
-         published AS (DELETE FROM notification_published WHERE seq IN (SELECT seq FROM doomed))
-         DELETE FROM notification_outbox WHERE seq IN (SELECT seq FROM doomed)",
-        days,
-        batch,
-    )
+    super::delete_in_batches(pool, batch, || {
+        sqlx::query(
+            "WITH doomed AS (
+                 SELECT seq FROM notification_outbox AS n
+                 WHERE created_at < now() - make_interval(days => $1)
+                   AND NOT EXISTS (SELECT 1 FROM notification_unpublished AS u WHERE u.seq = n.seq)
+                 ORDER BY seq LIMIT $2),
+             published AS (DELETE FROM notification_published WHERE seq IN (SELECT seq FROM doomed))
+             DELETE FROM notification_outbox WHERE seq IN (SELECT seq FROM doomed)",
+        )
+        .bind(days)
+        .bind(batch)
+    })
     .await
 }

@@ -17,7 +17,7 @@ pub const MAINTENANCE_LOCK: i64 = 0x686f_6f6b_6761_7465;
 const BATCH: i64 = 10_000;
 
 /// A partition and the range of `seq` it holds.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct Partition {
     pub name: String,
     pub first_seq: i64,
@@ -46,15 +46,10 @@ pub async fn roll_over(
     now: DateTime<Utc>,
 ) -> Result<Option<Partition>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
-    let mut tx = locked(&mut conn).await?;
-    let newest = newest(&mut tx).await?;
-    if newest.opened_at.date_naive() >= now.date_naive() {
-        return Ok(None);
-    }
-    let opened = create_after(&mut tx, &newest, now).await?;
-    tx.commit().await?;
-    advance_sequence(&mut conn).await?;
-    Ok(Some(opened))
+    open_next_if(&mut conn, now, |newest| {
+        newest.opened_at.date_naive() < now.date_naive()
+    })
+    .await
 }
 
 /// Opens the next partition whatever the newest one's day, recorded as opened at `opened_at`:
@@ -62,13 +57,27 @@ pub async fn roll_over(
 pub async fn open_next(
     conn: &mut PgConnection,
     opened_at: DateTime<Utc>,
-) -> Result<Partition, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
+    open_next_if(conn, opened_at, |_| true).await.map(drop)
+}
+
+/// Opens the partition after the newest, recorded as opened at `opened_at`, if `due` says so
+/// of the newest; both read and decided under the maintenance lock, so two processes never
+/// open two partitions for one day.
+async fn open_next_if(
+    conn: &mut PgConnection,
+    opened_at: DateTime<Utc>,
+    due: impl FnOnce(&Partition) -> bool,
+) -> Result<Option<Partition>, sqlx::Error> {
     let mut tx = locked(conn).await?;
     let newest = newest(&mut tx).await?;
+    if !due(&newest) {
+        return Ok(None);
+    }
     let opened = create_after(&mut tx, &newest, opened_at).await?;
     tx.commit().await?;
     advance_sequence(conn).await?;
-    Ok(opened)
+    Ok(Some(opened))
 }
 
 async fn newest(tx: &mut PgConnection) -> Result<Partition, sqlx::Error> {
@@ -177,18 +186,11 @@ async fn delete_range(
         "DELETE FROM {table} WHERE seq IN
              (SELECT seq FROM {table} WHERE seq >= $1 AND seq < $2 LIMIT $3)"
     );
-    let mut deleted = 0;
-    loop {
-        let done = sqlx::query(&statement)
+    super::delete_in_batches(pool, BATCH, || {
+        sqlx::query(&statement)
             .bind(first_seq)
             .bind(end_seq)
             .bind(BATCH)
-            .execute(pool)
-            .await?
-            .rows_affected();
-        deleted += done;
-        if done < BATCH as u64 {
-            return Ok(deleted);
-        }
-    }
+    })
+    .await
 }
