@@ -16,17 +16,18 @@ use serde_json::{json, Value};
 /// the worker takes them in batches of many.
 async fn deliver_back_to_back(app: &TestApp, events: &[(&str, String)]) {
     for (id, resource) in events {
-        sqlx::query(
+        sqlx::query(concat!(
             "WITH stored AS (
                  INSERT INTO inbox_events (source, event_id, event_type, family, routing_key,
                                            resource_raw, content_hash, envelope_time)
                  VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'transfer.x', $2, sha256($2), now())
                  RETURNING seq, source, event_id, event_type, content_hash),
-             keyed AS (INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
-                        SELECT source, event_id, upper(event_type), content_hash, seq FROM stored),
+             ",
+            dedup_keys_of_stored!(),
+            "
              published AS (INSERT INTO inbox_published SELECT seq, now() FROM stored)
-             INSERT INTO inbox_unprocessed SELECT seq FROM stored",
-        )
+             INSERT INTO inbox_unprocessed SELECT seq FROM stored"
+        ))
         .bind(id)
         .bind(resource.as_bytes())
         .execute(&app.pool)

@@ -1,6 +1,7 @@
 //! Integration tests against the real PostgreSQL (and, where the feature needs it, RabbitMQ).
 //! Each test gets its own database; see `support`.
 
+#[macro_use]
 mod support;
 
 mod batches;

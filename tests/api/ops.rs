@@ -189,7 +189,7 @@ async fn purge_needs_confirmation_and_then_empties_the_dlq() {
 
 /// Stores events as if they had been published and then lost from the queue.
 pub(crate) async fn lost_events(app: &TestApp, count: i32) -> Vec<String> {
-    sqlx::query_scalar(
+    sqlx::query_scalar(concat!(
         "WITH stored AS (
              INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
                                        routing_key, occurred_at, resource_raw, content_hash)
@@ -201,12 +201,13 @@ pub(crate) async fn lost_events(app: &TestApp, count: i32) -> Vec<String> {
                       AS resource
              ORDER BY n
              RETURNING seq, event_id, source, event_type, content_hash),
-         keyed AS (INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
-                    SELECT source, event_id, upper(event_type), content_hash, seq FROM stored),
+         ",
+        dedup_keys_of_stored!(),
+        "
          published AS (INSERT INTO inbox_published SELECT seq, now() FROM stored),
          unprocessed AS (INSERT INTO inbox_unprocessed SELECT seq FROM stored)
-         SELECT event_id FROM stored ORDER BY seq",
-    )
+         SELECT event_id FROM stored ORDER BY seq"
+    ))
     .bind(count)
     .bind(EARLIER)
     .fetch_all(&app.pool)

@@ -79,18 +79,19 @@ async fn a_row_the_database_refuses_in_the_worker_fails_alone_and_at_once() {
 /// Writes a row as an older hookgate without the edge limits could have stored it.
 async fn insert_legacy_row(app: &TestApp, event_id: &str, event_type: &str, routing_key: &str) {
     let resource = transfer("t-legacy", "Closed", LATER).to_string();
-    sqlx::query(
+    sqlx::query(concat!(
         "WITH stored AS (
              INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
                                        routing_key, occurred_at, resource_raw, content_hash)
              VALUES ('interlace', $1, $2, 'transfer', 'closed', 't-legacy', $3, now(), $4,
                      sha256($4 || $1::bytea))
              RETURNING seq, source, event_id, event_type, content_hash),
-         keyed AS (INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
-                    SELECT source, event_id, upper(event_type), content_hash, seq FROM stored),
+         ",
+        dedup_keys_of_stored!(),
+        "
          unpublished AS (INSERT INTO inbox_unpublished (seq) SELECT seq FROM stored)
-         INSERT INTO inbox_unprocessed SELECT seq FROM stored",
-    )
+         INSERT INTO inbox_unprocessed SELECT seq FROM stored"
+    ))
     .bind(event_id)
     .bind(event_type)
     .bind(routing_key)

@@ -10,15 +10,16 @@ async fn store_event(
     conn: &mut PgConnection,
     (id, age, published, processed): (&str, &str, bool, bool),
 ) {
-    sqlx::query(&format!(
+    sqlx::query(concat!(
         "WITH stored AS (
              INSERT INTO inbox_events (source, event_id, event_type, family, routing_key,
                                        resource_raw, content_hash, received_at)
-             VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'transfer.invalid', '{{}}',
-                     sha256($1::bytea), now() - interval '{age}')
+             VALUES ('interlace', $1, 'TRANSFER.UPDATED', 'transfer', 'transfer.invalid', '{}',
+                     sha256($1::bytea), now() - $4::interval)
              RETURNING seq, source, event_id, event_type, content_hash),
-         keyed AS (INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
-                   SELECT source, event_id, upper(event_type), content_hash, seq FROM stored),
+         ",
+        dedup_keys_of_stored!(),
+        "
          published AS (INSERT INTO inbox_published SELECT seq, now() FROM stored WHERE $2),
          unpublished AS (INSERT INTO inbox_unpublished (seq) SELECT seq FROM stored WHERE NOT $2),
          processed AS (INSERT INTO inbox_processed SELECT seq, now() FROM stored WHERE $3)
@@ -27,6 +28,7 @@ async fn store_event(
     .bind(id)
     .bind(published)
     .bind(processed)
+    .bind(age)
     .execute(conn)
     .await
     .unwrap();

@@ -302,18 +302,19 @@ async fn the_database_going_away_sends_the_event_through_a_retry_tier() {
     // Stored directly (the test's own connection is not proxied), then delivered while the
     // worker cannot reach the database.
     let resource = transfer("t-db", "Pending", EARLIER).to_string();
-    sqlx::query(
+    sqlx::query(concat!(
         "WITH stored AS (
              INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
                                        routing_key, occurred_at, resource_raw, content_hash)
              VALUES ('interlace', 'db-down', 'TRANSFER.UPDATED', 'transfer', 'pending', 't-db',
                      'transfer.pending', '2023-03-01T08:23:01Z', $1, '\\x00')
              RETURNING seq, source, event_id, event_type, content_hash),
-         keyed AS (INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
-                    SELECT source, event_id, upper(event_type), content_hash, seq FROM stored),
+         ",
+        dedup_keys_of_stored!(),
+        "
          published AS (INSERT INTO inbox_published SELECT seq, now() FROM stored)
-         INSERT INTO inbox_unprocessed SELECT seq FROM stored",
-    )
+         INSERT INTO inbox_unprocessed SELECT seq FROM stored"
+    ))
     .bind(resource.as_bytes())
     .execute(&app.pool)
     .await
