@@ -19,9 +19,11 @@ use chrono::{TimeZone, Utc};
 pub type Check = fn(&[u8]);
 
 /// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/` and corpus folder.
-pub const TARGETS: [(&str, Check); 6] = [
+pub const TARGETS: [(&str, Check); 8] = [
     ("interlace_verify", interlace_verify),
+    ("interlace_envelope", interlace_envelope),
     ("standard_webhooks_verify", standard_webhooks_verify),
+    ("signature_header", signature_header),
     ("describe", describe_event),
     ("money", money),
     ("time", time),
@@ -68,6 +70,30 @@ pub fn interlace_verify(data: &[u8]) {
     let now = Utc.timestamp_opt(1_756_879_969, 0).unwrap();
     if let Ok(event) = scheme.verify(&headers, body, now) {
         check_verified(&event);
+    }
+}
+
+/// An envelope parses into values within their limits, or is refused.
+pub fn interlace_envelope(data: &[u8]) {
+    if let Ok(envelope) = crate::signing::interlace_envelope::parse(data) {
+        assert!(EventId::parse(&envelope.event_id).is_ok());
+        assert!(EventType::parse(&envelope.event_type).is_ok());
+        if let Some(time) = envelope.create_time {
+            assert!(crate::catalogue::within_stored_years(&time));
+        }
+    }
+}
+
+/// A `webhook-signature` value parses into at most 16 entries, or is refused, whatever it holds.
+pub fn signature_header(data: &[u8]) {
+    use crate::signing::signature_header::{parse, HeaderError, MAX_ENTRIES, MAX_HEADER_BYTES};
+    let text = String::from_utf8_lossy(data);
+    match parse(&text) {
+        Ok(entries) => assert!(entries.len() <= MAX_ENTRIES),
+        Err(HeaderError::TooLong) => assert!(text.len() > MAX_HEADER_BYTES),
+        Err(HeaderError::TooManyEntries) => {
+            assert!(text.split_ascii_whitespace().count() > MAX_ENTRIES)
+        }
     }
 }
 

@@ -1,31 +1,22 @@
 //! Interlace: `Signature` = base64(HMAC-SHA256(secret, the decoded `resource` string)).
 
 use super::{
-    header, unreadable_body, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest,
-    Verdict, VerifiedEvent,
+    header,
+    interlace_envelope::{self, EnvelopeError},
+    within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest, Verdict, VerifiedEvent,
 };
-use crate::catalogue::{parse_time_str, EventId, EventType};
+use crate::catalogue::parse_time_str;
 use crate::settings::Secret;
 use axum::http::HeaderMap;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::Sha256;
 
 pub struct Interlace {
     secrets: Vec<Secret>,
     tolerance_secs: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct Envelope {
-    id: String,
-    #[serde(rename = "eventType")]
-    event_type: String,
-    resource: String,
-    #[serde(rename = "createTime")]
-    create_time: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -63,16 +54,11 @@ pub fn signature(secret: &Secret, resource: &[u8]) -> String {
 
 impl Scheme for Interlace {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> Verdict {
-        let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
-            unreadable_body(
-                &e,
-                "envelope needs string fields id, eventType and resource",
-            )
+        // Unsigned, so parsed into bounded types before anything else is done with it.
+        let envelope = interlace_envelope::parse(body).map_err(|error| match error {
+            EnvelopeError::OutOfBounds(error) => Rejection::out_of_bounds(error),
+            other => Rejection::Malformed(other.to_string()),
         })?;
-        // Unsigned, so checked before anything else is done with them.
-        let event_id = EventId::parse(&envelope.id).map_err(Rejection::out_of_bounds)?;
-        let event_type =
-            EventType::parse(&envelope.event_type).map_err(Rejection::out_of_bounds)?;
         if let Some(method) = header(headers, "signature-method") {
             if !method.eq_ignore_ascii_case("HMAC-SHA256") {
                 return Err(Rejection::InvalidSignature("unsupported Signature-Method"));
@@ -102,12 +88,10 @@ impl Scheme for Interlace {
             }
         }
         Ok(VerifiedEvent {
-            event_id,
-            event_type,
+            event_id: envelope.event_id,
+            event_type: envelope.event_type,
             resource,
-            envelope_time: envelope
-                .create_time
-                .and_then(|t| crate::catalogue::parse_time(&t).ok()),
+            envelope_time: envelope.create_time,
         })
     }
 

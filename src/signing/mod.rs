@@ -3,6 +3,9 @@
 //! one new file implementing [`Scheme`] plus its arm in [`for_source`].
 
 mod interlace;
+pub mod interlace_envelope;
+mod keys;
+pub mod signature_header;
 mod standard_webhooks;
 
 pub use interlace::Interlace;
@@ -101,17 +104,22 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// A body that did not parse as the scheme's envelope: `shape` says what the envelope needs
-/// when the JSON was fine but its fields were not; otherwise where the JSON broke.
+/// A body that did not parse as the scheme's envelope.
 fn unreadable_body(error: &serde_json::Error, shape: &str) -> Rejection {
-    Rejection::Malformed(match error.classify() {
+    Rejection::Malformed(json_error_text(error, shape))
+}
+
+/// `shape` says what the envelope needs when the JSON was fine but its fields were not;
+/// otherwise where the JSON broke.
+fn json_error_text(error: &serde_json::Error, shape: &str) -> String {
+    match error.classify() {
         serde_json::error::Category::Data => shape.to_owned(),
         _ => format!(
             "body is not JSON (line {}, column {})",
             error.line(),
             error.column()
         ),
-    })
+    }
 }
 
 /// `|now - then|` within `tolerance` seconds.

@@ -1,32 +1,43 @@
-//! Standard Webhooks: `webhook-signature` = `v1,` base64(HMAC-SHA256(key, `{id}.{ts}.{body}`)),
-//! key = the base64 after `whsec_`.
+//! Standard Webhooks (SPEC 2.2): `webhook-signature` holds `v1,` base64(HMAC-SHA256(key,
+//! `{id}.{ts}.{body}`)) entries for `whsec_` keys and `v1a,` ed25519 entries for `whpk_` keys.
+//! The timestamp is checked first, the header is parsed within bounds, and each symmetric key
+//! costs one MAC whatever the entries, so a sender cannot choose the cost of a refusal.
 
 use super::{
-    header, unreadable_body, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest,
-    Verdict, VerifiedEvent,
+    header,
+    keys::{self, SignKey, VerifyKey},
+    signature_header::{self, Entry},
+    unreadable_body, within_tolerance, OutgoingEvent, Rejection, Scheme, SignedRequest, Verdict,
+    VerifiedEvent,
 };
 use crate::catalogue::{format_time, parse_time_str, within_stored_years, EventId, EventType};
 use crate::settings::Secret;
 use axum::http::HeaderMap;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, TimeZone, Utc};
+use ed25519_dalek::{Signature, Signer};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
+/// Most ed25519 verifications one request may cost, whatever its entries and the keys.
+pub const MAX_ED25519_CHECKS: usize = 4;
 
 pub struct StandardWebhooks {
-    keys: Vec<Vec<u8>>,
+    verify: Vec<VerifyKey>,
+    /// The first secret that can sign: what `sign` and the notifier use.
+    sign: Option<SignKey>,
     tolerance_secs: Option<u64>,
 }
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
-    #[serde(rename = "type")]
-    event_type: String,
-    timestamp: Option<String>,
+    #[serde(rename = "type", borrow)]
+    event_type: std::borrow::Cow<'a, str>,
+    timestamp: Option<&'a RawValue>,
     #[serde(borrow)]
     data: &'a RawValue,
 }
@@ -34,12 +45,13 @@ struct Envelope<'a> {
 impl StandardWebhooks {
     /// `tolerance_secs`: `None` takes the default of 300 s; `Some(0)` turns the check off.
     pub fn new(secrets: &[Secret], tolerance_secs: Option<u64>) -> Result<Self, String> {
-        let keys = secrets
+        let parsed = secrets
             .iter()
-            .map(|s| decode_secret(s.expose()))
-            .collect::<Result<_, _>>()?;
+            .map(|s| keys::parse(s.expose()))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(StandardWebhooks {
-            keys,
+            sign: parsed.iter().find_map(|keys| keys.sign.clone()),
+            verify: parsed.into_iter().map(|keys| keys.verify).collect(),
             tolerance_secs: match tolerance_secs {
                 None => Some(DEFAULT_TOLERANCE_SECS),
                 Some(0) => None,
@@ -48,42 +60,87 @@ impl StandardWebhooks {
         })
     }
 
-    fn mac(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
+    fn mac(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> [u8; 32] {
         let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key");
         mac.update(id.as_bytes());
         mac.update(b".");
         mac.update(timestamp.as_bytes());
         mac.update(b".");
         mac.update(body);
-        mac
+        mac.finalize().into_bytes().into()
     }
 
-    /// The three headers that sign `body` as message `id` sent at `time`, with the first key.
+    /// The three headers that sign `body` as message `id` sent at `time`, with the first key
+    /// that can sign: `v1` for a `whsec_` key, `v1a` for a `whsk_` one.
     pub fn signature_headers(
         &self,
         id: &str,
         time: DateTime<Utc>,
         body: &[u8],
     ) -> Option<Vec<(String, String)>> {
-        let key = self.keys.first()?;
         let timestamp = time.timestamp().to_string();
-        let signature =
-            STANDARD.encode(Self::mac(key, id, &timestamp, body).finalize().into_bytes());
+        let signature = match self.sign.as_ref()? {
+            SignKey::Hmac(key) => format!(
+                "v1,{}",
+                STANDARD.encode(Self::mac(key, id, &timestamp, body))
+            ),
+            SignKey::Ed25519(key) => {
+                let signed = signed_content(id, &timestamp, body);
+                format!("v1a,{}", STANDARD.encode(key.sign(&signed).to_bytes()))
+            }
+        };
         Some(vec![
             ("webhook-id".into(), id.to_owned()),
             ("webhook-timestamp".into(), timestamp),
-            ("webhook-signature".into(), format!("v1,{signature}")),
+            ("webhook-signature".into(), signature),
         ])
+    }
+
+    /// Whether any entry verifies under any key: one MAC per symmetric key, compared with
+    /// every v1 entry in constant time, and at most [`MAX_ED25519_CHECKS`] ed25519 checks.
+    fn any_matches(&self, entries: &[Entry], id: &str, timestamp: &str, body: &[u8]) -> bool {
+        let mut matched = false;
+        let mut ed25519_left = MAX_ED25519_CHECKS;
+        let mut signed: Option<Vec<u8>> = None;
+        for key in &self.verify {
+            match key {
+                VerifyKey::Hmac(key) => {
+                    let mac = Self::mac(key, id, timestamp, body);
+                    for entry in entries {
+                        if let Entry::V1(given) = entry {
+                            matched |= bool::from(mac.ct_eq(given));
+                        }
+                    }
+                }
+                VerifyKey::Ed25519(key) => {
+                    for entry in entries {
+                        let Entry::V1a(given) = entry else { continue };
+                        if ed25519_left == 0 || matched {
+                            break;
+                        }
+                        ed25519_left -= 1;
+                        let message =
+                            signed.get_or_insert_with(|| signed_content(id, timestamp, body));
+                        matched |= key
+                            .verify_strict(message, &Signature::from_bytes(given))
+                            .is_ok();
+                    }
+                }
+            }
+        }
+        matched
     }
 }
 
-fn decode_secret(secret: &str) -> Result<Vec<u8>, String> {
-    let encoded = secret
-        .strip_prefix("whsec_")
-        .ok_or("a Standard Webhooks secret starts with whsec_")?;
-    STANDARD
-        .decode(encoded)
-        .map_err(|_| "the part after whsec_ is not base64".to_owned())
+/// What both versions sign: `{id}.{timestamp}.{body}`.
+fn signed_content(id: &str, timestamp: &str, body: &[u8]) -> Vec<u8> {
+    let mut content = Vec::with_capacity(id.len() + timestamp.len() + body.len() + 2);
+    content.extend_from_slice(id.as_bytes());
+    content.push(b'.');
+    content.extend_from_slice(timestamp.as_bytes());
+    content.push(b'.');
+    content.extend_from_slice(body);
+    content
 }
 
 impl Scheme for StandardWebhooks {
@@ -103,35 +160,35 @@ impl Scheme for StandardWebhooks {
             .ok_or(Rejection::InvalidSignature(
                 "webhook-timestamp is not Unix seconds",
             ))?;
-        let given: Vec<Vec<u8>> = signatures
-            .split_whitespace()
-            .filter_map(|entry| entry.strip_prefix("v1,"))
-            .filter_map(|b64| STANDARD.decode(b64).ok())
-            .collect();
-        let matches = self.keys.iter().any(|key| {
-            given.iter().any(|sig| {
-                Self::mac(key, id, timestamp, body)
-                    .verify_slice(sig)
-                    .is_ok()
-            })
-        });
-        if !matches {
-            return Err(Rejection::InvalidSignature("signature does not match"));
-        }
+        // The timestamp is signed, but checking it costs nothing: a stale request does no
+        // signature work at all.
         if let Some(tolerance) = self.tolerance_secs {
             if !within_tolerance(now, sent, tolerance) {
                 return Err(Rejection::StaleTimestamp);
             }
         }
+        let entries = signature_header::parse(signatures).map_err(|error| match error {
+            signature_header::HeaderError::TooLong => {
+                Rejection::InvalidSignature("webhook-signature is longer than 4 KiB")
+            }
+            signature_header::HeaderError::TooManyEntries => {
+                Rejection::InvalidSignature("webhook-signature has more than 16 entries")
+            }
+        })?;
+        let event_id = EventId::parse(id).map_err(Rejection::out_of_bounds)?;
+        if !self.any_matches(&entries, id, timestamp, body) {
+            return Err(Rejection::InvalidSignature("signature does not match"));
+        }
         let envelope: Envelope<'_> = serde_json::from_slice(body)
             .map_err(|e| unreadable_body(&e, "body needs a string type and a data object"))?;
         Ok(VerifiedEvent {
-            event_id: EventId::parse(id).map_err(Rejection::out_of_bounds)?,
+            event_id,
             event_type: EventType::parse(&envelope.event_type).map_err(Rejection::out_of_bounds)?,
             resource: envelope.data.get().as_bytes().to_vec(),
             envelope_time: envelope
                 .timestamp
-                .and_then(|t| parse_time_str(&t).ok())
+                .and_then(|raw| serde_json::from_str::<&str>(raw.get()).ok())
+                .and_then(|t| parse_time_str(t).ok())
                 .or(Some(sent).filter(within_stored_years)),
         })
     }
@@ -239,9 +296,111 @@ mod tests {
     }
 
     #[test]
-    fn secrets_must_be_whsec_base64() {
-        assert!(StandardWebhooks::new(&[Secret::new("plain")], None).is_err());
-        assert!(StandardWebhooks::new(&[Secret::new("whsec_***")], None).is_err());
+    fn secrets_must_be_whsec_whpk_or_whsk_base64() {
+        for bad in ["plain", "whsec_***", "whsec_", ""] {
+            assert!(
+                StandardWebhooks::new(&[Secret::new(bad)], None).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_timestamp_is_checked_before_the_header_or_any_signature() {
+        let scheme = StandardWebhooks::new(&[Secret::new(SECRET)], None).unwrap();
+        let flood = vec!["v1,AAAA"; 35_000].join(" ");
+        let late = at_vector_time() + chrono::Duration::seconds(301);
+        assert_eq!(
+            scheme.verify(&vector_headers(&flood), BODY.as_bytes(), late),
+            Err(Rejection::StaleTimestamp)
+        );
+    }
+
+    #[test]
+    fn a_header_with_too_many_entries_or_bytes_is_refused() {
+        let scheme = StandardWebhooks::new(&[Secret::new(SECRET)], None).unwrap();
+        let good = "v1,QhAdmyPYOHWbObkAmkIdR45UVI7NDtXSxtDfg2+YRfc=";
+        let seventeen = format!("{} {good}", vec!["v1,AAAA"; 16].join(" "));
+        let long = format!("{good} {}", "v1,".to_owned() + &"A".repeat(4100));
+        for header in [seventeen, long] {
+            assert!(matches!(
+                scheme.verify(&vector_headers(&header), BODY.as_bytes(), at_vector_time()),
+                Err(Rejection::InvalidSignature(_))
+            ));
+        }
+        let sixteen = format!("{} {good}", vec!["v1,AAAA"; 15].join(" "));
+        assert!(scheme
+            .verify(&vector_headers(&sixteen), BODY.as_bytes(), at_vector_time())
+            .is_ok());
+    }
+
+    fn ed25519_pair(seed: u8) -> (Secret, Secret) {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        (
+            Secret::new(format!("whsk_{}", STANDARD.encode(key.to_bytes()))),
+            Secret::new(format!(
+                "whpk_{}",
+                STANDARD.encode(key.verifying_key().as_bytes())
+            )),
+        )
+    }
+
+    fn signed_by(secret: Secret) -> (HeaderMap, String) {
+        let signer = StandardWebhooks::new(&[secret], None).unwrap();
+        let signed = signer
+            .sign(&OutgoingEvent {
+                event_id: "msg_ed",
+                event_type: "transfer.updated",
+                resource: r#"{"id":"t","status":"Closed"}"#,
+                time: Utc::now(),
+            })
+            .unwrap();
+        let pairs: Vec<(&str, &str)> = signed
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        (headers(&pairs), signed.body)
+    }
+
+    #[test]
+    fn v1a_signatures_verify_under_the_matching_public_key_only() {
+        let (private, public) = ed25519_pair(1);
+        let (_, other_public) = ed25519_pair(2);
+        let (headers, body) = signed_by(private);
+        assert!(headers["webhook-signature"]
+            .to_str()
+            .unwrap()
+            .starts_with("v1a,"));
+        let mixed = StandardWebhooks::new(&[Secret::new(SECRET), public], None).unwrap();
+        assert!(mixed.verify(&headers, body.as_bytes(), Utc::now()).is_ok());
+        let other = StandardWebhooks::new(&[other_public], None).unwrap();
+        assert_eq!(
+            other.verify(&headers, body.as_bytes(), Utc::now()),
+            Err(Rejection::InvalidSignature("signature does not match"))
+        );
+        let tampered = body.replace("Closed", "Pending");
+        assert!(mixed
+            .verify(&headers, tampered.as_bytes(), Utc::now())
+            .is_err());
+    }
+
+    #[test]
+    fn at_most_four_ed25519_checks_are_made() {
+        let (private, public) = ed25519_pair(3);
+        let (mut headers, body) = signed_by(private);
+        let genuine = headers["webhook-signature"].to_str().unwrap().to_owned();
+        let decoy = format!("v1a,{}", STANDARD.encode([0u8; 64]));
+        let scheme = StandardWebhooks::new(&[public], None).unwrap();
+        for (decoys, verifies) in [(3, true), (4, false)] {
+            let value = format!("{} {genuine}", vec![decoy.as_str(); decoys].join(" "));
+            headers.insert("webhook-signature", HeaderValue::try_from(value).unwrap());
+            assert_eq!(
+                scheme.verify(&headers, body.as_bytes(), Utc::now()).is_ok(),
+                verifies,
+                "{decoys} decoys first"
+            );
+        }
     }
 
     #[test]
