@@ -23,8 +23,11 @@ pub struct HttpNotifier {
 impl HttpNotifier {
     pub fn new(subscriber: &SubscriberConfig, pool: PgPool) -> Result<HttpNotifier, String> {
         let signer = StandardWebhooks::new(std::slice::from_ref(&subscriber.secret), None)?;
+        // A redirect is answered like any other non-2xx: following it would send the signed
+        // notification to wherever the subscriber's server points (SPEC 4).
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(subscriber.timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| e.to_string())?;
         Ok(HttpNotifier {
@@ -137,15 +140,53 @@ impl HttpNotifier {
             request = request.header(name, value);
         }
         match request.send().await {
-            Ok(response) => classify(response.status()),
-            Err(error) if error.is_timeout() => {
-                Err(Failure::Transient("subscriber timed out".into()))
+            Ok(response) => {
+                let status = response.status();
+                let preview = read_preview(response).await;
+                tracing::debug!(
+                    subscriber = %self.subscriber, %status, bytes = preview.len(),
+                    answer = %crate::catalogue::quote(&String::from_utf8_lossy(&preview)),
+                    "subscriber answered"
+                );
+                classify(status)
             }
-            Err(error) => Err(Failure::Transient(format!(
-                "subscriber unreachable: {error}"
-            ))),
+            Err(error) => Err(Failure::Transient(describe(&error))),
         }
     }
+}
+
+/// The most of an answer's body that is read: enough for the log, never stored.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// The first [`MAX_ANSWER_BYTES`] of a response body; whatever is left is dropped with the
+/// connection, so a subscriber cannot make the notifier read without end.
+async fn read_preview(mut response: reqwest::Response) -> Vec<u8> {
+    let mut preview = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ANSWER_BYTES - preview.len();
+        preview.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if preview.len() == MAX_ANSWER_BYTES {
+            break;
+        }
+    }
+    preview
+}
+
+/// Why a POST failed, by kind only: reqwest's own text names the URL, which can carry a
+/// credential or a token in its query, and this text is stored and published (SPEC 4).
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "unreachable (connection failed)"
+    } else if error.is_body() || error.is_decode() {
+        "unreachable (the answer broke off)"
+    } else if error.is_request() {
+        "unreachable (the request failed)"
+    } else {
+        "unreachable"
+    };
+    format!("subscriber {kind}")
 }
 
 #[cfg(test)]

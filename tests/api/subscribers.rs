@@ -6,7 +6,7 @@ use crate::support::{
     eventually,
     sign::EARLIER,
     spawn_app_with,
-    subscriber::{subscribed, Subscriber},
+    subscriber::{start_redirector, subscribed, subscribed_at, Subscriber},
 };
 use serde_json::Value;
 
@@ -117,4 +117,53 @@ async fn a_notification_published_again_is_not_posted_again() {
     .await
     .unwrap();
     assert_eq!(recorded, 1);
+}
+
+/// A subscriber that answers 307 would have the signed notification re-POSTed wherever it
+/// points; a 3xx is a failure like a 4xx, and the target gets nothing (SPEC 4).
+#[tokio::test]
+async fn a_redirecting_subscriber_is_not_followed() {
+    let target = Subscriber::start(&[]).await;
+    let redirector = start_redirector(&target.url).await;
+    let app = spawn_app_with(subscribed_at(&redirector)).await;
+    app.wait_for_broker("up").await;
+    let mut dlq = Tap::attach(&app.names().dlq()).await;
+    app.post_transfer("redirected", "t-redir", "Closed", EARLIER)
+        .await;
+    let dead = dlq.take(1, WAIT).await.remove(0);
+    let error = header_text(&dead, "x-hookgate-error").unwrap();
+    assert!(error.contains("307"), "{error}");
+    assert!(target.received().is_empty(), "the redirect was followed");
+}
+
+/// The subscriber URL carries a token in its query; no failure text that is stored,
+/// published or shown by the API names it (SPEC 4).
+#[tokio::test]
+async fn a_subscriber_url_never_appears_in_stored_or_published_errors() {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://user:pass-word@{}/hooks?token=leaky-token-123",
+        closed.local_addr().unwrap()
+    );
+    drop(closed);
+    let app = spawn_app_with(subscribed_at(&url)).await;
+    app.wait_for_broker("up").await;
+    let mut dlq = Tap::attach(&app.names().dlq()).await;
+    app.post_transfer("leaky", "t-leak", "Closed", EARLIER)
+        .await;
+    let dead = dlq.take(1, WAIT).await.remove(0);
+    let mut texts = vec![header_text(&dead, "x-hookgate-error").unwrap()];
+    eventually("the event shows its dead letter", || async {
+        let event: Value = app.api("/v1/events/leaky").await.json().await.unwrap();
+        event["state"] == "dead_lettered"
+    })
+    .await;
+    texts.push(app.api("/v1/events/leaky").await.text().await.unwrap());
+    texts.push(app.api("/admin/dlq").await.text().await.unwrap());
+    assert!(texts[0].contains("unreachable"), "{}", texts[0]);
+    for text in texts {
+        for secret in ["leaky-token", "pass-word", "/hooks", "token="] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
 }

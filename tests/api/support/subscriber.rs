@@ -9,10 +9,15 @@ use std::sync::{Arc, Mutex};
 
 /// Test options with this subscriber configured as `ledger`, on every notification.
 pub fn subscribed(subscriber: &Subscriber) -> super::TestOptions {
+    subscribed_at(&subscriber.url)
+}
+
+/// Test options with a subscriber `ledger` at `url`, on every notification.
+pub fn subscribed_at(url: &str) -> super::TestOptions {
     super::TestOptions {
         subscribers: vec![hookgate::settings::SubscriberConfig {
             name: "ledger".into(),
-            url: subscriber.url.clone(),
+            url: url.to_owned(),
             secret: hookgate::settings::Secret::new(SECRET),
             patterns: vec!["notify.#".into()],
             timeout_ms: 2000,
@@ -104,4 +109,20 @@ async fn record(
         answered,
     });
     StatusCode::from_u16(answered).unwrap()
+}
+
+/// Starts a subscriber that answers every POST with `307` to `to`, and returns its URL.
+pub async fn start_redirector(to: &str) -> String {
+    let to = to.to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let app = Router::new().route(
+        "/hooks",
+        post(move || {
+            let to = to.clone();
+            async move { (StatusCode::TEMPORARY_REDIRECT, [("location", to)]) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
 }
