@@ -23,14 +23,18 @@ async fn close(channel: Channel) {
 
 #[derive(Deserialize)]
 pub(super) struct ListQuery {
-    limit: Option<usize>,
+    limit: Option<u32>,
 }
+
+/// Dead letters carry their bodies, so one request reads a bounded page of them (SPEC 5).
+const LIST_LIMITS: std::ops::RangeInclusive<u32> = 1..=500;
+const DEFAULT_LIST_LIMIT: u32 = 50;
 
 #[utoipa::path(
     get,
     path = "/admin/dlq",
     tag = "admin",
-    params(("limit" = Option<usize>, Query, description = "At most this many; 100 when absent")),
+    params(("limit" = Option<u32>, Query, description = "At most this many, 1-500; 50 when absent")),
     responses(
         (status = 200, description = "Dead letters, oldest failure first, then parked events", body = Vec<dlq::DeadLetter>),
         (status = 400, description = "`malformed_payload`", body = ErrorBody),
@@ -44,8 +48,11 @@ pub(super) async fn list(
     State(state): State<AppState>,
     Params(query): Params<ListQuery>,
 ) -> Result<Json<Vec<dlq::DeadLetter>>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    Ok(Json(dlq::list(&state.pool, limit).await?.letters))
+    let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+    if !LIST_LIMITS.contains(&limit) {
+        return Err(ApiError::bad_request("limit must be 1-500"));
+    }
+    Ok(Json(dlq::list(&state.pool, limit as usize).await?.letters))
 }
 
 /// Either `eventIds` (not empty) or `all: true`.

@@ -136,6 +136,17 @@ async fn admin_replay_sends_dead_letters_back_and_they_are_delivered_once() {
         .post_api("/admin/dlq/replay", json!({"everything": true}))
         .await;
     assert_eq!(bad.status(), 400);
+    // A listing reads bodies, so its page is bounded: 1-500.
+    for limit in ["0", "501", "100000000", "-1", "x"] {
+        let listed = app.api(&format!("/admin/dlq?limit={limit}")).await;
+        assert_eq!(listed.status(), 400, "limit={limit}");
+        let body: Value = listed.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "malformed_payload");
+    }
+    for limit in ["1", "500"] {
+        let listed = app.api(&format!("/admin/dlq?limit={limit}")).await;
+        assert_eq!(listed.status(), 200, "limit={limit}");
+    }
     let none = app
         .post_api("/admin/dlq/replay", json!({"eventIds": []}))
         .await;
