@@ -198,15 +198,38 @@ pub(super) static FACTS: [FamilyFacts; 12] = [
     lifecycle((Family::Account, "account", "ACCOUNT", "accounts"), true),
 ];
 
+/// The actions an `eventType` may name (SPEC 3); any other makes the event `unknown`.
+const ACTIONS: [&str; 3] = ["CREATED", "UPDATED", "DELETED"];
+
 impl Family {
     /// The family of an `eventType` such as `TRANSFER.UPDATED` (case-insensitive, since the
-    /// Standard Webhooks senders use `transfer.updated`).
+    /// Standard Webhooks senders use `transfer.updated`): its prefix's family when its action
+    /// is one of [`ACTIONS`], else `Unknown`, so an unsigned envelope cannot invent an action
+    /// that gets projected.
     pub fn of_event_type(event_type: &str) -> Family {
+        match event_type.split_once('.') {
+            Some((_, action)) if ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(action)) => {
+                Family::named_by(event_type)
+            }
+            _ => Family::Unknown,
+        }
+    }
+
+    /// The family an `eventType`'s prefix names, whatever its action: the family whose signed
+    /// resources a re-sent copy would repeat (SPEC 2.4).
+    pub fn named_by(event_type: &str) -> Family {
         let prefix = event_type.split('.').next().unwrap_or_default();
         FACTS
             .iter()
             .find(|facts| facts.event_prefix.eq_ignore_ascii_case(prefix))
             .map_or(Family::Unknown, |facts| facts.family)
+    }
+
+    /// Whether the family's events are ordered by a time inside the signed resource, so that
+    /// one signed resource is one event however many envelopes carry it (SPEC 2.4).
+    pub fn orders_by_signed_time(self) -> bool {
+        self.facts()
+            .is_some_and(|facts| matches!(facts.time, TimeSource::Resource(_)))
     }
 
     pub fn as_str(self) -> &'static str {

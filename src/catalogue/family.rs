@@ -75,9 +75,49 @@ mod tests {
             ("transfer.updated", Family::Transfer),
             ("CARDHOLDER.UPDATED", Family::Unknown),
             ("", Family::Unknown),
+            ("Kyc.Updated", Family::Kyc),
+            ("transfer.deleted", Family::Transfer),
         ];
         for (event_type, family) in cases {
             assert_eq!(Family::of_event_type(event_type), family, "{event_type}");
+        }
+    }
+
+    #[test]
+    fn an_action_outside_the_catalogue_makes_the_event_unknown() {
+        for event_type in [
+            "KYC.X1",
+            "KYC.X11",
+            "TRANSFER",
+            "TRANSFER.UPDATED.X",
+            "TRANSFER.",
+        ] {
+            assert_eq!(
+                Family::of_event_type(event_type),
+                Family::Unknown,
+                "{event_type}"
+            );
+        }
+        assert_eq!(Family::named_by("KYC.X1"), Family::Kyc);
+        assert_eq!(Family::named_by("TRANSFER.UPDATED.X"), Family::Transfer);
+    }
+
+    #[test]
+    fn families_ordered_by_a_signed_time_are_those_of_spec_2_4() {
+        let by_envelope = [
+            Family::Kyc,
+            Family::Kyb,
+            Family::FaceAuthentication,
+            Family::Card,
+            Family::Account,
+            Family::Unknown,
+        ];
+        for family in Family::KNOWN.into_iter().chain([Family::Unknown]) {
+            assert_eq!(
+                family.orders_by_signed_time(),
+                !by_envelope.contains(&family),
+                "{family}"
+            );
         }
     }
 

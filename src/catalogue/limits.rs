@@ -175,11 +175,6 @@ impl EventType {
     pub fn family(&self) -> Family {
         Family::of_event_type(&self.0)
     }
-
-    /// The form deduplication compares (SPEC 2.4): case does not make a new event.
-    pub fn normalised(&self) -> String {
-        self.0.to_ascii_uppercase()
-    }
 }
 
 text_type!(
@@ -247,7 +242,6 @@ mod tests {
     #[test]
     fn event_types_are_word_characters_and_dots() {
         let t = EventType::parse("transfer.updated").unwrap();
-        assert_eq!(t.normalised(), "TRANSFER.UPDATED");
         assert_eq!(t.family(), Family::Transfer);
         assert!(EventType::parse(&"A".repeat(128)).is_ok());
         assert!(EventType::parse(&"A".repeat(129)).is_err());

@@ -116,12 +116,16 @@ pub async fn timeline(
 }
 
 fn outcome(event: &TimelineEvent) -> Markup {
-    match event.applied {
-        Some(true) => html! { span.badge.applied { "applied" } },
-        Some(false) => {
-            html! { span.badge.stale title="Older than the state already applied" { "stale" } }
+    html! {
+        @match event.applied {
+            Some(true) => span.badge.applied { "applied" },
+            Some(false) => span.badge.stale title="Older than the state already applied" { "stale" },
+            None => span.badge.pending { "not yet" },
         }
-        None => html! { span.badge.pending { "not yet" } },
+        @if event.resent {
+            " "
+            span.badge.resent title="The same signed resource was stored before under another event id: a repeat, or a captured request sent again" { "re-sent" }
+        }
     }
 }
 

@@ -71,6 +71,7 @@ pub(super) async fn object(
                 occurred_at: format_time(&h.occurred_at),
                 applied: h.applied,
                 received_at: format_time(&h.received_at),
+                resent: h.resent,
             })
             .collect(),
     }))

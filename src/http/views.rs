@@ -129,6 +129,9 @@ pub struct HistoryEntry {
     pub occurred_at: String,
     pub applied: bool,
     pub received_at: String,
+    /// Its signed bytes were stored before under another event id: a genuine repeat, or a
+    /// captured request re-sent (SPEC 2.1).
+    pub resent: bool,
 }
 
 #[derive(Serialize, ToSchema)]

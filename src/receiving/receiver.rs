@@ -81,6 +81,7 @@ impl Receiver {
         let verified = scheme.verify(headers, &body, chrono::Utc::now())?;
         tracing::Span::current().record("event_id", verified.event_id.as_str());
         let event = to_new_event(source, verified);
+        let family = catalogue::Family::named_by(&event.event_type);
         if let Reading::Unfit { family, reason, .. } = &event.reading {
             tracing::warn!(error = %reason, %family, "resource does not fit its family; stored for the dead-letter queue");
         }
@@ -95,8 +96,24 @@ impl Receiver {
             }
         })?;
         match stored {
-            Stored::New { seq } => {
-                tracing::info!(seq, "event stored");
+            Stored::New {
+                seq,
+                clamped,
+                resent,
+            } => {
+                tracing::info!(seq, clamped, resent, "event stored");
+                if clamped {
+                    self.metrics
+                        .envelope_time_clamped
+                        .with_label_values(&[source])
+                        .inc();
+                }
+                if resent {
+                    self.metrics
+                        .resent_resources
+                        .with_label_values(&[source, family.as_str()])
+                        .inc();
+                }
                 if let Some(stored) = &self.stored {
                     stored.notify_one();
                 }

@@ -3,7 +3,7 @@
 
 use super::unnest_column;
 use crate::{
-    catalogue::{EventId, EventType, Reading},
+    catalogue::{EventId, EventType, Family, Reading},
     wire::{EventKey, EventRow, RoutingKey},
 };
 use chrono::{DateTime, Utc};
@@ -48,6 +48,28 @@ impl NewEvent {
         }
     }
 
+    /// Whether the event is ordered by its envelope's time: the times a far-future envelope
+    /// would move, and which are stored as the receipt time instead (SPEC 2.1).
+    fn ordered_by_envelope(&self) -> bool {
+        match &self.reading {
+            Reading::Valid(valid) => !valid.family.orders_by_signed_time(),
+            Reading::Unfit { .. } => false,
+            Reading::Unknown { .. } => true,
+        }
+    }
+
+    /// The deduplication key of its content (SPEC 2.4): the family its type's prefix names,
+    /// and `''` where identical signed bytes are one event, else its own id.
+    fn content_key(&self) -> (&'static str, &str) {
+        let family = Family::named_by(&self.event_type);
+        let copy_key = if family.orders_by_signed_time() {
+            ""
+        } else {
+            self.event_id.as_str()
+        };
+        (family.as_str(), copy_key)
+    }
+
     fn parse_error(&self) -> Option<&str> {
         match &self.reading {
             Reading::Unfit { reason, .. } => Some(reason),
@@ -61,6 +83,12 @@ pub enum Stored {
     /// Committed as a new row; `seq` is its position in order of receipt.
     New {
         seq: i64,
+        /// Its envelope time was more than five minutes past its receipt, so it was stored
+        /// as the receipt time.
+        clamped: bool,
+        /// The same signed bytes were stored before under another envelope id, in a family
+        /// where that is a new event (a genuine repeat, or a captured request re-sent).
+        resent: bool,
     },
     Duplicate,
 }
@@ -265,36 +293,52 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
     // Each row takes its `seq` first, in batch order; the keys are claimed in `inbox_dedup`,
     // and only rows whose keys were free are stored and queued. Duplicates leave gaps in
     // `seq`, as rolled-back inserts always have.
-    let inserted: Vec<(i64, String, String)> = sqlx::query_as(
+    // An envelope time more than five minutes past the receipt is stored, published and
+    // ordered as the receipt time (SPEC 2.1), both by the database's clock.
+    let inserted: Vec<(i64, String, String, bool, bool)> = sqlx::query_as(
         r#"
         WITH batch AS MATERIALIZED (
-            SELECT nextval('inbox_events_seq_seq') AS seq, *
-            FROM (SELECT *
-                  FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                              $6::text[], $7::text[], $8::text[], $9::timestamptz[],
-                              $10::bytea[], $11::bytea[], $12::text[], $13::timestamptz[])
-                       WITH ORDINALITY AS batch(source, event_id, event_type, family, status,
-                                                object_id, account_id, routing_key, occurred_at,
-                                                resource_raw, content_hash, parse_error,
-                                                envelope_time, position)
-                  ORDER BY position) AS ordered),
+            SELECT *, (envelope_time > received_at + interval '5 minutes') IS TRUE AS clamped
+            FROM (SELECT nextval('inbox_events_seq_seq') AS seq, clock_timestamp() AS received_at, *
+                  FROM (SELECT *
+                        FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                    $6::text[], $7::text[], $8::text[], $9::timestamptz[],
+                                    $10::bytea[], $11::bytea[], $12::text[], $13::timestamptz[],
+                                    $14::bool[], $15::text[], $16::text[])
+                             WITH ORDINALITY AS batch(source, event_id, event_type, family,
+                                                      status, object_id, account_id, routing_key,
+                                                      occurred_at, resource_raw, content_hash,
+                                                      parse_error, envelope_time, by_envelope,
+                                                      content_family, copy_key, position)
+                        ORDER BY position) AS ordered) AS numbered),
         claimed AS (
-            INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
-            SELECT source, event_id, upper(event_type), content_hash, seq FROM batch ORDER BY seq
+            INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq,
+                                     content_family, copy_key)
+            SELECT source, event_id, upper(event_type), content_hash, seq, content_family,
+                   copy_key
+            FROM batch ORDER BY seq
             ON CONFLICT DO NOTHING
             RETURNING seq),
         new AS (
             INSERT INTO inbox_events (seq, source, event_id, event_type, family, status,
                                       object_id, account_id, routing_key, occurred_at,
-                                      resource_raw, content_hash, parse_error, envelope_time)
+                                      resource_raw, content_hash, parse_error, envelope_time,
+                                      received_at)
             SELECT seq, source, event_id, event_type, family, status, object_id, account_id,
-                   routing_key, occurred_at, resource_raw, content_hash, parse_error,
-                   envelope_time
+                   routing_key,
+                   CASE WHEN clamped AND by_envelope THEN received_at ELSE occurred_at END,
+                   resource_raw, content_hash, parse_error,
+                   CASE WHEN clamped THEN received_at ELSE envelope_time END, received_at
             FROM batch WHERE seq IN (SELECT seq FROM claimed)
             RETURNING seq, source, event_id),
         to_publish AS (INSERT INTO inbox_unpublished (seq) SELECT seq FROM new),
         to_process AS (INSERT INTO inbox_unprocessed (seq) SELECT seq FROM new)
-        SELECT seq, source, event_id FROM new
+        SELECT new.seq, new.source, new.event_id, batch.clamped,
+               batch.copy_key <> '' AND batch.content_family <> 'unknown' AND EXISTS (
+                   SELECT 1 FROM inbox_dedup AS d
+                   WHERE d.source = batch.source AND d.content_family = batch.content_family
+                     AND d.content_hash = batch.content_hash) AS resent
+        FROM new JOIN batch USING (seq)
         "#,
     )
     .bind(unnest_column(rows, |e| e.source.as_str()))
@@ -310,20 +354,28 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
     .bind(unnest_column(rows, |e| e.content_hash.as_slice()))
     .bind(unnest_column(rows, |e| e.parse_error()))
     .bind(unnest_column(rows, |e| e.envelope_time))
+    .bind(unnest_column(rows, |e| e.ordered_by_envelope()))
+    .bind(unnest_column(rows, |e| e.content_key().0))
+    .bind(unnest_column(rows, |e| e.content_key().1))
     .fetch_all(pool)
     .await?;
-    let mut new: HashMap<(String, String), i64> = inserted
+    let mut new: HashMap<(String, String), Stored> = inserted
         .into_iter()
-        .map(|(seq, source, event_id)| ((source, event_id), seq))
+        .map(|(seq, source, event_id, clamped, resent)| {
+            let stored = Stored::New {
+                seq,
+                clamped,
+                resent,
+            };
+            ((source, event_id), stored)
+        })
         .collect();
     // A copy of an event in the same batch finds its key already taken by the first one.
     Ok(events
         .iter()
-        .map(
-            |e| match new.remove(&(e.source.clone(), e.event_id.to_string())) {
-                Some(seq) => Stored::New { seq },
-                None => Stored::Duplicate,
-            },
-        )
+        .map(|e| {
+            new.remove(&(e.source.clone(), e.event_id.to_string()))
+                .unwrap_or(Stored::Duplicate)
+        })
         .collect())
 }

@@ -5,6 +5,7 @@
 //!   is written once; `inbox_unpublished`/`inbox_unprocessed` queue what is still to happen,
 //!   `inbox_published`/`inbox_processed` record when it did, and `inbox_dedup` holds the two
 //!   unique keys, which also find an event's `seq` by its id.
+//! - [`content_key`]: completing the upgrade to deduplication by the signed resource.
 //! - [`partitions`]: the inbox's daily partitions, opened by maintenance and dropped by
 //!   retention.
 //! - [`event_search`]: the inbox searched by filters, a page at a time.
@@ -56,6 +57,25 @@ macro_rules! inbox_with_times {
     };
 }
 
+/// Whether the event `(source, event_id)` (two column expressions) repeats signed bytes stored
+/// earlier under another id, in a family where that makes a new event (SPEC 2.1): a genuine
+/// repeat, or a captured request re-sent. The content key's index serves both probes.
+macro_rules! resent {
+    ($source:literal, $event_id:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM inbox_dedup AS mine JOIN inbox_dedup AS earlier
+                       ON earlier.source = mine.source
+                      AND earlier.content_family = mine.content_family
+                      AND earlier.content_hash = mine.content_hash AND earlier.seq < mine.seq
+                     WHERE mine.source = ",
+            $source,
+            " AND mine.event_id = ",
+            $event_id,
+            " AND mine.copy_key <> '' AND mine.content_family <> 'unknown')"
+        )
+    };
+}
+
 /// The SQL that derives an [`inbox::EventState`] from an inbox row's times.
 macro_rules! event_state {
     () => {
@@ -69,6 +89,7 @@ macro_rules! event_state {
 
 pub mod archive;
 pub mod console;
+pub mod content_key;
 pub mod dead_letter_index;
 pub mod dead_letters;
 pub mod deliveries;
@@ -108,6 +129,9 @@ pub async fn migrate(pool: &PgPool) -> Result<Migrated, sqlx::migrate::MigrateEr
     let migrator = sqlx::migrate!("./migrations");
     let before = applied_migrations(pool).await?;
     migrator.run(pool).await?;
+    content_key::complete(pool)
+        .await
+        .map_err(sqlx::migrate::MigrateError::Execute)?;
     let after = applied_migrations(pool).await?;
     Ok(Migrated {
         applied_now: after - before,

@@ -47,6 +47,8 @@ pub struct HistoryRecord {
     pub occurred_at: DateTime<Utc>,
     pub applied: bool,
     pub received_at: DateTime<Utc>,
+    /// Its signed bytes were stored before under another event id.
+    pub resent: bool,
 }
 
 /// The statements for one family's table.
@@ -429,10 +431,12 @@ pub async fn history<'c>(
     family: Family,
     object_id: &str,
 ) -> Result<Vec<HistoryRecord>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT event_id, status, occurred_at, applied, received_at FROM status_history
-         WHERE family = $1 AND object_id = $2 ORDER BY occurred_at, received_at, id",
-    )
+    sqlx::query_as(concat!(
+        "SELECT event_id, status, occurred_at, applied, received_at, ",
+        resent!("h.source", "h.event_id"),
+        " AS resent FROM status_history AS h
+         WHERE family = $1 AND object_id = $2 ORDER BY occurred_at, received_at, id"
+    ))
     .bind(family.as_str())
     .bind(object_id)
     .fetch_all(executor)

@@ -17,6 +17,8 @@ pub struct TimelineEvent {
     pub error: Option<String>,
     /// `None` until the projection has seen the event.
     pub applied: Option<bool>,
+    /// Its signed bytes were stored before under another event id.
+    pub resent: bool,
 }
 
 /// A page of the object's events, oldest occurrence first (receipt order breaks ties), and
@@ -31,6 +33,8 @@ pub async fn object_events(
     let mut rows: Vec<TimelineEvent> = sqlx::query_as(concat!(
         "SELECT e.source, e.event_id, e.event_type, e.status, e.occurred_at, e.received_at,
                 e.error, h.applied, ",
+        resent!("e.source", "e.event_id"),
+        " AS resent, ",
         event_state!(),
         " AS state FROM ",
         inbox_with_times!(),

@@ -22,6 +22,8 @@ pub struct Metrics {
     pub webhook_requests: IntCounterVec,
     pub verification_failures: IntCounterVec,
     pub duplicates: IntCounterVec,
+    pub envelope_time_clamped: IntCounterVec,
+    pub resent_resources: IntCounterVec,
     pub webhook_seconds: HistogramVec,
     pub outbox_backlog: IntGaugeVec,
     pub outbox_oldest_seconds: GaugeVec,
@@ -73,6 +75,16 @@ impl Metrics {
                 "hookgate_duplicates_total",
                 "Webhooks recognised as duplicates",
                 &["source"],
+            ),
+            envelope_time_clamped: counter(
+                "hookgate_envelope_time_clamped_total",
+                "Events whose envelope createTime lay more than 5 minutes past their receipt, stored as the receipt time",
+                &["source"],
+            ),
+            resent_resources: counter(
+                "hookgate_resent_resource_total",
+                "Events of an envelope-ordered family whose signed bytes were stored before under another event id",
+                &["source", "family"],
             ),
             webhook_seconds: HistogramVec::new(
                 HistogramOpts::new(
@@ -209,6 +221,8 @@ impl Metrics {
             Box::new(metrics.webhook_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(metrics.verification_failures.clone()),
             Box::new(metrics.duplicates.clone()),
+            Box::new(metrics.envelope_time_clamped.clone()),
+            Box::new(metrics.resent_resources.clone()),
             Box::new(metrics.webhook_seconds.clone()),
             Box::new(metrics.outbox_backlog.clone()),
             Box::new(metrics.outbox_oldest_seconds.clone()),
@@ -255,6 +269,7 @@ impl Metrics {
     pub fn start_at_zero(&self, known: &KnownLabels<'_>) {
         for source in known.sources {
             self.duplicates.with_label_values(&[source]);
+            self.envelope_time_clamped.with_label_values(&[source]);
             self.webhook_seconds.with_label_values(&[source]);
             for outcome in known.receive_outcomes {
                 self.webhook_requests.with_label_values(&[source, outcome]);

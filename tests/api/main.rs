@@ -14,6 +14,7 @@ mod contract;
 mod dead_letters;
 mod dedupe;
 mod event_search;
+mod forged_envelopes;
 mod health;
 mod hostile;
 mod migrations;

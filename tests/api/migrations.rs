@@ -2,7 +2,10 @@
 //! was in its life, so a relay neither publishes one again nor forgets one, and no worker
 //! re-projects.
 
-use hookgate::store::{self, inbox::EventState};
+use hookgate::{
+    catalogue::Family,
+    store::{self, inbox::EventState},
+};
 use sqlx::{migrate::MigrateDatabase, postgres::PgPoolOptions, PgPool, Postgres};
 use std::borrow::Cow;
 
@@ -229,6 +232,115 @@ async fn the_partitioned_inbox_migration_keeps_each_event_and_its_keys() {
         "the next event goes to the partition the upgrade opened"
     );
     assert_ne!(newest, "inbox_events_p0");
+    pool.close().await;
+    Postgres::force_drop_database(&url).await.unwrap();
+}
+
+/// Rows stored before deduplication moved to the signed resource (0013, 0014): the upgrade
+/// keys them in pages, the first of two rows that collide under the new key keeps it, the
+/// old key goes only then, and a pod of the previous version that still inserts without the
+/// new columns has its rows keyed by the trigger.
+#[tokio::test]
+async fn the_content_key_upgrade_keys_old_rows_and_keeps_deduplication_whole() {
+    let (pool, url) = database_at(12).await;
+    // As hookgate 0012 kept them: the same transfer bytes under two types (two events under
+    // the old rule), and a KYC repeated under two ids, which the old rule allowed only under
+    // different types.
+    sqlx::query(
+        "INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq) VALUES
+         ('interlace', 't-updated', 'TRANSFER.UPDATED', '\\x0a', 1),
+         ('interlace', 't-created', 'TRANSFER.CREATED', '\\x0a', 2),
+         ('interlace', 'k-1', 'KYC.UPDATED', '\\x0b', 3),
+         ('interlace', 'u-1', 'CARDHOLDER.UPDATED', '\\x0c', 4)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    store::migrate(&pool).await.unwrap();
+
+    let keys: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT event_id, content_family, copy_key FROM inbox_dedup ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let expected = [
+        ("t-updated", "transfer", ""),
+        ("t-created", "transfer", "t-created"),
+        ("k-1", "kyc", "k-1"),
+        ("u-1", "unknown", "u-1"),
+    ];
+    let keys: Vec<(&str, &str, &str)> = keys
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(keys, expected);
+    let (old_key, index_valid): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'inbox_dedup_same_content'),
+                (SELECT indisvalid FROM pg_index
+                 WHERE indexrelid = 'inbox_dedup_same_resource'::regclass)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(!old_key && index_valid);
+
+    // A previous-version pod's insert, without the new columns, is keyed by the trigger and
+    // then refused as a duplicate of the stored transfer bytes under a new id and type.
+    let old_pod = "INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
+                   VALUES ('interlace', $1, $2, $3, $4) ON CONFLICT DO NOTHING";
+    for (id, type_key, hash, seq, stored) in [
+        ("t-again", "TRANSFER.DELETED", vec![0x0a_u8], 5, false),
+        ("k-2", "KYC.UPDATED", vec![0x0b], 6, true),
+        ("p-1", "PAYOUT.UPDATED", vec![0x0d], 7, true),
+    ] {
+        let inserted = sqlx::query(old_pod)
+            .bind(id)
+            .bind(type_key)
+            .bind(hash)
+            .bind(seq)
+            .execute(&pool)
+            .await
+            .unwrap()
+            .rows_affected();
+        assert_eq!(inserted == 1, stored, "{id}");
+    }
+    let payout: (String, String) =
+        sqlx::query_as("SELECT content_family, copy_key FROM inbox_dedup WHERE event_id = 'p-1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(payout, ("payout".to_owned(), String::new()));
+    // Completing the upgrade again does nothing.
+    assert_eq!(
+        store::content_key::complete(&pool).await.unwrap(),
+        store::content_key::Upgraded::default()
+    );
+    pool.close().await;
+    Postgres::force_drop_database(&url).await.unwrap();
+}
+
+/// The migration's SQL copy of the catalogue, which keys rows a previous-version pod inserts,
+/// says what `catalogue/facts.rs` says.
+#[tokio::test]
+async fn the_content_key_functions_agree_with_the_catalogue() {
+    let (pool, url) = database_at(13).await;
+    for family in Family::KNOWN.into_iter().chain([Family::Unknown]) {
+        let type_key = match family.facts() {
+            Some(facts) => format!("{}.UPDATED", facts.event_prefix),
+            None => "CARDHOLDER.UPDATED".to_owned(),
+        };
+        let (name, by_signed_time): (String, bool) = sqlx::query_as(
+            "SELECT inbox_dedup_content_family($1),
+                    inbox_dedup_orders_by_signed_time(inbox_dedup_content_family($1))",
+        )
+        .bind(&type_key)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(name, family.as_str(), "{type_key}");
+        assert_eq!(by_signed_time, family.orders_by_signed_time(), "{type_key}");
+    }
     pool.close().await;
     Postgres::force_drop_database(&url).await.unwrap();
 }

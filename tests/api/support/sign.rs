@@ -26,6 +26,18 @@ pub fn interlace(
     event_type: &str,
     resource: &str,
 ) -> (Vec<(String, String)>, String) {
+    interlace_created(secret, id, event_type, resource, "1756879969964".into())
+}
+
+/// An Interlace envelope around `resource` whose `createTime` is `create_time`, with its
+/// headers. Nothing of the envelope is signed, so any envelope can carry a captured resource.
+pub fn interlace_created(
+    secret: &str,
+    id: &str,
+    event_type: &str,
+    resource: &str,
+    create_time: serde_json::Value,
+) -> (Vec<(String, String)>, String) {
     let body = serde_json::json!({
         "id": id,
         "eventType": event_type,
@@ -33,7 +45,7 @@ pub fn interlace(
         "code": "000000",
         "message": "",
         "resource": resource,
-        "createTime": "1756879969964",
+        "createTime": create_time,
     })
     .to_string();
     let headers = vec![
