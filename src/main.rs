@@ -14,7 +14,14 @@ async fn main() -> ExitCode {
             .map(|(_, value)| value.clone())
             .or_else(|| std::env::var(name).ok())
     };
-    let config = match Settings::from_lookup(lookup) {
+    let settings = Settings::from_lookup(lookup);
+    if let cli::args::Command::Config {
+        command: cli::args::ConfigCommand::Check { json },
+    } = cli.command
+    {
+        return cli::config::check(settings.as_ref(), json);
+    }
+    let config = match settings {
         Ok(config) => config,
         Err(error) => {
             eprintln!("hookgate: configuration: {error}");
@@ -22,6 +29,9 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init_logging(config.log_format, cli.command.logging());
+    for warning in &config.warnings {
+        tracing::warn!("configuration: {warning}");
+    }
     supervisor::install_panic_hook();
     match cli::run(cli.command, &config).await {
         Ok(()) => ExitCode::SUCCESS,

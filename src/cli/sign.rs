@@ -48,6 +48,7 @@ pub fn sign(config: &Settings, input: &SignInput<'_>) -> Result<SignedRequest, S
             scheme: SchemeKind::Interlace,
             secrets: Vec::new(),
             timestamp_tolerance_secs: None,
+            allowed_networks: None,
         },
         None => return Err(SignError::UnknownSource(input.source.to_owned())),
     };

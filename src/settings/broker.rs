@@ -28,10 +28,11 @@ impl BrokerSettings {
                 value: prefix,
             });
         }
+        let urls = env.text_or("HOOKGATE_AMQP_URL", DEFAULT_AMQP_URL);
         Ok(BrokerSettings {
-            urls: node_urls(&env.text_or("HOOKGATE_AMQP_URL", DEFAULT_AMQP_URL))?,
+            urls: node_urls(&env.entries("HOOKGATE_AMQP_URL", &urls))?,
             prefix,
-            retry_tiers: match env.text("HOOKGATE_RETRY_TIERS") {
+            retry_tiers: match env.list("HOOKGATE_RETRY_TIERS") {
                 None => RetryTier::defaults(),
                 Some(list) => retry_tiers(&list)?,
             },
@@ -55,44 +56,40 @@ impl BrokerSettings {
     }
 }
 
-/// The node URLs of a comma-separated list. A bad entry is reported by its position only: the
-/// URL may hold a password.
-fn node_urls(list: &str) -> Result<Vec<String>, SettingsError> {
-    let urls: Vec<String> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|url| !url.is_empty())
-        .map(str::to_owned)
-        .collect();
+/// The node URLs of the list. A bad entry is reported by its position only: the URL may hold
+/// a password.
+fn node_urls(urls: &[String]) -> Result<Vec<String>, SettingsError> {
+    let bad = |value: String| SettingsError::BadValue {
+        name: "HOOKGATE_AMQP_URL",
+        expected: "one or more amqp:// or amqps:// URLs, comma-separated",
+        value,
+    };
     if urls.is_empty() {
-        return Err(SettingsError::BadValue {
-            name: "HOOKGATE_AMQP_URL",
-            expected: "one or more amqp:// or amqps:// URLs, comma-separated",
-            value: list.to_owned(),
-        });
+        return Err(bad("no URL".into()));
     }
     match urls
         .iter()
         .position(|url| !(url.starts_with("amqp://") || url.starts_with("amqps://")))
     {
-        Some(bad) => Err(SettingsError::BadValue {
-            name: "HOOKGATE_AMQP_URL",
-            expected: "one or more amqp:// or amqps:// URLs, comma-separated",
-            value: format!("entry {} (not shown: it may hold a password)", bad + 1),
-        }),
-        None => Ok(urls),
+        Some(at) => Err(bad(format!(
+            "entry {} (not shown: it may hold a password)",
+            at + 1
+        ))),
+        None => Ok(urls.to_vec()),
     }
 }
 
-fn retry_tiers(list: &str) -> Result<Vec<RetryTier>, SettingsError> {
+/// Tiers must strictly increase: two equal tiers would declare one queue twice, and a shorter
+/// one after a longer one would retry sooner after more failures.
+fn retry_tiers(list: &[String]) -> Result<Vec<RetryTier>, SettingsError> {
     let bad = |expected| SettingsError::BadValue {
         name: "HOOKGATE_RETRY_TIERS",
         expected,
-        value: list.to_owned(),
+        value: list.join(","),
     };
     let tiers = list
-        .split(',')
-        .map(RetryTier::parse)
+        .iter()
+        .map(|tier| RetryTier::parse(tier))
         .collect::<Option<Vec<_>>>()
         .filter(|tiers| !tiers.is_empty())
         .ok_or(bad(
@@ -100,6 +97,9 @@ fn retry_tiers(list: &str) -> Result<Vec<RetryTier>, SettingsError> {
         ))?;
     if tiers.iter().any(|t| t.name.len() > 16) {
         return Err(bad("durations of at most 16 characters each"));
+    }
+    if tiers.windows(2).any(|pair| pair[0].ttl >= pair[1].ttl) {
+        return Err(bad("durations that strictly increase, such as 1s,10s,1m"));
     }
     Ok(tiers)
 }

@@ -103,9 +103,7 @@ impl RetentionSettings {
                 1..=36_500,
                 "a whole number of days from 1 to 36500",
             )?,
-            every: Duration::from_secs(
-                env.number("HOOKGATE_RETENTION_INTERVAL_SECS", 3600)?.max(1),
-            ),
+            every: env.seconds("HOOKGATE_RETENTION_INTERVAL_SECS", 3600)?,
         })
     }
 }

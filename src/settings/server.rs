@@ -1,11 +1,16 @@
 //! The HTTP server and the inbox it stores webhooks in.
 
 use super::{env::Env, Secret, SettingsError};
+use ipnet::IpNet;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// RabbitMQ's default largest message: a body over it could never be published (SPEC 7).
+pub const MAX_BODY_LIMIT: usize = 128 * 1024 * 1024;
+/// An API token shorter than this is accepted with a warning.
+pub const SHORT_TOKEN_CHARS: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
@@ -16,6 +21,33 @@ pub struct ServerSettings {
     /// `HOOKGATE_API_TOKEN`: the read and admin API answer 503 without one.
     pub api_token: Option<Secret>,
     pub inbox: InboxSettings,
+    pub limits: RequestLimits,
+    /// `HOOKGATE_TRUSTED_PROXIES`: proxies whose last `X-Forwarded-For` hop names the client.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// What one client can hold of the server before it is refused (SPEC 2.3).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    /// Headers complete within this, else 408 and the connection is closed.
+    pub header_timeout: Duration,
+    /// `HOOKGATE_BODY_TIMEOUT_MS`: the body complete within this of the headers.
+    pub body_timeout: Duration,
+    /// `HOOKGATE_MAX_IN_FLIGHT`: webhook requests under way at once; more get 503 `busy`.
+    pub max_in_flight: usize,
+    /// `HOOKGATE_MAX_BODY_BYTES_IN_FLIGHT`: bytes of webhook bodies under way at once.
+    pub max_body_bytes_in_flight: usize,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            max_in_flight: 1024,
+            max_body_bytes_in_flight: 64 * 1024 * 1024,
+        }
+    }
 }
 
 /// Group commit: how the receiver batches webhooks into inbox inserts.
@@ -46,10 +78,27 @@ impl ServerSettings {
         database_timeout: Duration,
     ) -> Result<Self, SettingsError> {
         let defaults = InboxSettings::default();
+        let max_body_bytes = env.bounded(
+            "HOOKGATE_MAX_BODY_BYTES",
+            DEFAULT_MAX_BODY_BYTES,
+            1..=MAX_BODY_LIMIT,
+            "a number of bytes from 1 to 134217728 (128 MiB, RabbitMQ's default message limit)",
+        )?;
+        let api_token = env.text("HOOKGATE_API_TOKEN").map(Secret::new);
+        if api_token
+            .as_ref()
+            .is_some_and(|token| token.expose().chars().count() < SHORT_TOKEN_CHARS)
+        {
+            env.warn(format!(
+                "HOOKGATE_API_TOKEN is shorter than {SHORT_TOKEN_CHARS} characters"
+            ));
+        }
         Ok(ServerSettings {
             listen: env.text_or("HOOKGATE_LISTEN", DEFAULT_LISTEN),
-            max_body_bytes: env.number("HOOKGATE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
-            api_token: env.text("HOOKGATE_API_TOKEN").map(Secret::new),
+            limits: RequestLimits::read(env, max_body_bytes)?,
+            trusted_proxies: networks(env, "HOOKGATE_TRUSTED_PROXIES")?,
+            max_body_bytes,
+            api_token,
             inbox: InboxSettings {
                 max_batch: env.bounded(
                     "HOOKGATE_INBOX_MAX_BATCH",
@@ -72,4 +121,66 @@ impl ServerSettings {
     pub async fn listener(&self) -> std::io::Result<TcpListener> {
         TcpListener::bind(&self.listen).await
     }
+}
+
+impl RequestLimits {
+    fn read(
+        env: &Env<impl Fn(&str) -> Option<String>>,
+        max_body_bytes: usize,
+    ) -> Result<Self, SettingsError> {
+        let defaults = RequestLimits::default();
+        let body_timeout = env.millis(
+            "HOOKGATE_BODY_TIMEOUT_MS",
+            defaults.body_timeout.as_millis() as u64,
+        )?;
+        if body_timeout.is_zero() {
+            return Err(SettingsError::BadValue {
+                name: "HOOKGATE_BODY_TIMEOUT_MS",
+                expected: "at least 1 millisecond",
+                value: "0".into(),
+            });
+        }
+        Ok(RequestLimits {
+            header_timeout: defaults.header_timeout,
+            body_timeout,
+            max_in_flight: env.bounded(
+                "HOOKGATE_MAX_IN_FLIGHT",
+                defaults.max_in_flight,
+                1..=1_000_000,
+                "a number of requests from 1 to 1000000",
+            )?,
+            // One body of the largest size must always fit.
+            max_body_bytes_in_flight: env.bounded(
+                "HOOKGATE_MAX_BODY_BYTES_IN_FLIGHT",
+                defaults.max_body_bytes_in_flight.max(max_body_bytes),
+                max_body_bytes..=1 << 40,
+                "a number of bytes, at least HOOKGATE_MAX_BODY_BYTES",
+            )?,
+        })
+    }
+}
+
+/// A comma-separated list of networks (`203.0.113.0/24`, or one address).
+fn networks(
+    env: &Env<impl Fn(&str) -> Option<String>>,
+    name: &'static str,
+) -> Result<Vec<IpNet>, SettingsError> {
+    env.list(name)
+        .unwrap_or_default()
+        .iter()
+        .map(|entry| {
+            parse_network(entry).ok_or_else(|| SettingsError::BadValue {
+                name,
+                expected: "a comma-separated list of CIDRs such as 10.0.0.0/8 or addresses",
+                value: entry.clone(),
+            })
+        })
+        .collect()
+}
+
+/// A CIDR, or a single address as the network of just it.
+pub fn parse_network(text: &str) -> Option<IpNet> {
+    text.parse::<IpNet>()
+        .ok()
+        .or_else(|| text.parse::<std::net::IpAddr>().ok().map(IpNet::from))
 }

@@ -1,6 +1,7 @@
 //! `[[sources]]`: who may send webhooks, with which scheme and secrets.
 
 use super::{env::Env, SettingsError};
+use ipnet::IpNet;
 use serde::Deserialize;
 use std::{collections::HashSet, fmt};
 
@@ -49,6 +50,9 @@ pub struct SourceConfig {
     #[serde(default)]
     pub secrets: Vec<Secret>,
     pub timestamp_tolerance_secs: Option<u64>,
+    /// When set, requests from other client addresses get 403 (SPEC 2.3).
+    #[serde(default)]
+    pub allowed_networks: Option<Vec<IpNet>>,
 }
 
 /// The variable that holds a named source's or subscriber's secret, so the file can live in a
@@ -61,27 +65,37 @@ pub(super) fn secret_variable(prefix: &str, name: &str) -> String {
 pub(super) fn apply_secret_variables(
     sources: &mut [SourceConfig],
     env: &Env<impl Fn(&str) -> Option<String>>,
-) {
+) -> Result<(), SettingsError> {
     for source in sources {
-        if let Some(list) = env.text(&secret_variable("HOOKGATE_SOURCE_SECRETS_", &source.name)) {
-            source.secrets = secret_list(&list);
+        let variable = secret_variable("HOOKGATE_SOURCE_SECRETS_", &source.name);
+        if let Some(list) = env.list(&variable) {
+            source.secrets = non_empty(list, &variable)?;
         }
     }
+    Ok(())
 }
 
-fn secret_list(list: &str) -> Vec<Secret> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(Secret::new)
-        .collect()
+/// A secrets list given in a variable must hold a secret: one of only commas is a mistake
+/// that would leave the source refusing everything.
+fn non_empty(list: Vec<String>, variable: &str) -> Result<Vec<Secret>, SettingsError> {
+    if list.is_empty() {
+        return Err(SettingsError::BadList(variable.to_owned()));
+    }
+    Ok(list.into_iter().map(Secret::new).collect())
 }
 
 /// `HOOKGATE_INTERLACE_SECRETS` defines the `interlace` source, or replaces the secrets of the
 /// one the file defines. The source always exists, so the default route is there even before
 /// a secret is configured (it then rejects everything as unsigned).
-pub(super) fn apply_interlace_secrets(sources: &mut Vec<SourceConfig>, secrets: Option<String>) {
-    let secrets: Option<Vec<Secret>> = secrets.as_deref().map(secret_list);
+pub(super) fn apply_interlace_secrets(
+    sources: &mut Vec<SourceConfig>,
+    env: &Env<impl Fn(&str) -> Option<String>>,
+) -> Result<(), SettingsError> {
+    let variable = "HOOKGATE_INTERLACE_SECRETS";
+    let secrets = match env.list(variable) {
+        Some(list) => Some(non_empty(list, variable)?),
+        None => None,
+    };
     match sources.iter_mut().find(|s| s.name == INTERLACE_SOURCE) {
         Some(source) => {
             if let Some(secrets) = secrets {
@@ -93,8 +107,10 @@ pub(super) fn apply_interlace_secrets(sources: &mut Vec<SourceConfig>, secrets: 
             scheme: SchemeKind::Interlace,
             secrets: secrets.unwrap_or_default(),
             timestamp_tolerance_secs: None,
+            allowed_networks: None,
         }),
     }
+    Ok(())
 }
 
 pub(super) fn validate(sources: &[SourceConfig]) -> Result<(), SettingsError> {
@@ -112,8 +128,40 @@ pub(super) fn validate(sources: &[SourceConfig]) -> Result<(), SettingsError> {
                 "defined twice".into(),
             ));
         }
+        if let Some(reason) = source.secrets.iter().find_map(|s| empty_secret(s.expose())) {
+            return Err(SettingsError::BadSource(
+                source.name.clone(),
+                format!("secrets: an entry {reason}"),
+            ));
+        }
+        // `interlace` exists without a secret (refusing everything) until it is given one;
+        // a source someone configured needs one.
+        if source.secrets.is_empty() && source.name != INTERLACE_SOURCE {
+            return Err(SettingsError::BadSource(
+                source.name.clone(),
+                format!(
+                    "secrets: needs at least one non-empty secret, in the file or {}",
+                    secret_variable("HOOKGATE_SOURCE_SECRETS_", &source.name)
+                ),
+            ));
+        }
     }
     Ok(())
+}
+
+/// Why a secret is empty (`is empty`, `is whsec_ with no key after it`), if it is: an empty
+/// key would accept anything signed with it.
+pub(super) fn empty_secret(secret: &str) -> Option<String> {
+    let key = ["whsec_", "whpk_", "whsk_"]
+        .iter()
+        .find_map(|prefix| secret.strip_prefix(prefix).map(|key| (*prefix, key)));
+    match key {
+        _ if secret.trim().is_empty() => Some("is empty".into()),
+        Some((prefix, key)) if key.trim().is_empty() => {
+            Some(format!("is {prefix} with no key after it"))
+        }
+        _ => None,
+    }
 }
 
 /// Source and subscriber names: they go into queue names, headers and metric labels.

@@ -2,7 +2,7 @@
 
 use super::{
     env::Env,
-    sources::{is_name, secret_variable},
+    sources::{empty_secret, is_name, secret_variable},
     Secret, SettingsError,
 };
 use serde::Deserialize;
@@ -52,6 +52,9 @@ pub(super) fn validate(subscribers: &[SubscriberConfig]) -> Result<(), SettingsE
                 "needs a secret: set `secret` in the file or {}",
                 secret_variable("HOOKGATE_SUBSCRIBER_SECRET_", &subscriber.name)
             )));
+        }
+        if let Some(reason) = empty_secret(subscriber.secret.expose()) {
+            return Err(bad(format!("secret {reason}")));
         }
         if subscriber.patterns.is_empty() {
             return Err(bad("needs at least one routing pattern".into()));

@@ -160,6 +160,7 @@ async fn envelope_fields_out_of_bounds_are_refused_and_nothing_is_stored() {
             scheme: SchemeKind::StandardWebhooks,
             secrets: vec![Secret::new(SW_SECRET)],
             timestamp_tolerance_secs: None,
+            allowed_networks: None,
         }],
         ..TestOptions::default()
     })

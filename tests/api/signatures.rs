@@ -101,6 +101,7 @@ async fn timestamp_outside_a_configured_tolerance_is_stale() {
             scheme: SchemeKind::Interlace,
             secrets: vec![Secret::new(INTERLACE_SECRET)],
             timestamp_tolerance_secs: Some(300),
+            allowed_networks: None,
         }],
         ..TestOptions::default()
     })
@@ -121,6 +122,7 @@ fn partner(tolerance: Option<u64>) -> SourceConfig {
         scheme: SchemeKind::StandardWebhooks,
         secrets: vec![Secret::new(SW_SECRET)],
         timestamp_tolerance_secs: tolerance,
+        allowed_networks: None,
     }
 }
 

@@ -243,6 +243,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the configuration without starting anything.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the settings (environment and file) and every secret's form; exit 0, or 2
+    /// naming each bad setting. Warnings are printed but do not fail the check.
+    #[command(
+        after_help = "Examples:\n  hookgate config check\n  HOOKGATE_CONFIG=/etc/hookgate/hookgate.toml hookgate config check --json"
+    )]
+    Check {
+        /// JSON output: {"valid":bool,"errors":[...],"warnings":[...]}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The event `sign` and `send` make: a file, and what to call it.
