@@ -6,7 +6,7 @@ pub use roles::{Roles, StartOptions};
 
 use crate::{
     amqp::{Broker, BrokerState, Topology},
-    http::{self, AppState},
+    http::{self, server::ServerLimits, AppState},
     notifications::NotificationOutbox,
     ops::retention,
     receiving::{
@@ -35,6 +35,11 @@ use tokio_util::sync::CancellationToken;
 /// drained. Within the deployments' grace periods (k8s: 40 s less the 10 s preStop; compose:
 /// 30 s), so that a stuck task is named in the log instead of the process being killed.
 const STOP_BUDGET: Duration = Duration::from_secs(20);
+
+/// How long the requests in flight get to finish once the process is told to stop, before
+/// the background roles get [`STOP_BUDGET`]: the two fit the 30 s a pod has after its preStop.
+/// A webhook is answered within the platform's 5 s, or its body times out.
+const HTTP_DRAIN: Duration = Duration::from_secs(8);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -177,6 +182,7 @@ fn start_metrics_at_zero(
         work_queues: &work_queues,
         worker_outcomes: &consumer::OUTCOMES,
         tasks: &tasks,
+        close_reasons: &http::server::CLOSE_REASONS,
     });
 }
 
@@ -226,6 +232,7 @@ async fn bind(config: &Settings) -> Result<(TcpListener, SocketAddr), StartupErr
 pub struct App {
     listener: TcpListener,
     router: axum::Router,
+    header_timeout: Duration,
     address: SocketAddr,
     /// The roles that run beside the HTTP server, started by [`App::run`] and stopped by `stop`.
     background: Vec<BackgroundTask>,
@@ -307,10 +314,14 @@ impl App {
             api_token: config.server.api_token.clone(),
             amqp: broker.clone(),
             supervisor: supervisor.clone(),
+            trusted_proxies: http::client::TrustedProxies(
+                config.server.trusted_proxies.clone().into(),
+            ),
         };
         let (listener, address) = bind(config).await?;
         Ok(App {
             listener,
+            header_timeout: config.server.limits.header_timeout,
             router: http::router(state, options.roles.receive, crate::console::router()),
             address,
             background,
@@ -351,14 +362,18 @@ impl App {
         let supervisor = self.supervisor.clone();
         let gave_up = CancellationToken::new();
         let gave_up_signal = gave_up.clone();
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = shutdown => {}
-                    _ = supervisor.gave_up() => gave_up_signal.cancel(),
-                }
-            })
-            .await;
+        let limits = ServerLimits {
+            header_timeout: self.header_timeout,
+            drain: HTTP_DRAIN,
+        };
+        let metrics = self.metrics.clone();
+        let served = http::server::serve(self.listener, self.router, limits, metrics, async move {
+            tokio::select! {
+                _ = shutdown => {}
+                _ = supervisor.gave_up() => gave_up_signal.cancel(),
+            }
+        })
+        .await;
         self.stop.cancel();
         let stuck = self.supervisor.wait_stopped(tasks, STOP_BUDGET).await;
         served?;

@@ -114,13 +114,23 @@ impl IntoResponse for ReceiveError {
             ReceiveError::UnknownSource => StatusCode::NOT_FOUND,
             ReceiveError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ReceiveError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ReceiveError::Unavailable | ReceiveError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ReceiveError::Unavailable | ReceiveError::Busy | ReceiveError::Overloaded => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ReceiveError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ReceiveError::Forbidden => StatusCode::FORBIDDEN,
         };
         let mut response = error_response(status, self.code(), &self.to_string());
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of a stalled body would still be on the connection: close it (SPEC 2.3).
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

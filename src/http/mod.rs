@@ -2,12 +2,14 @@
 
 mod admin;
 mod auth;
+pub mod client;
 mod errors;
 pub mod event_search;
 mod health;
 mod openapi;
 mod params;
 mod read_api;
+pub mod server;
 mod views;
 mod webhooks;
 
@@ -30,6 +32,13 @@ pub struct AppState {
     pub api_token: Option<crate::settings::Secret>,
     pub amqp: Arc<crate::amqp::Broker>,
     pub supervisor: crate::supervisor::Supervisor,
+    pub trusted_proxies: client::TrustedProxies,
+}
+
+impl FromRef<AppState> for client::TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.trusted_proxies.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<receiving::Receiver> {
@@ -43,7 +52,8 @@ impl FromRef<AppState> for Arc<receiving::Receiver> {
 /// (what a `work` process would store, nothing there would relay promptly). The API routes are
 /// registered with their documentation in `openapi`.
 pub fn router(state: AppState, receive: bool, pages: Router<AppState>) -> Router {
-    let (api, _) = openapi::api_routes(receive).split_for_parts();
+    let receiver = receive.then(|| state.receiver.clone());
+    let (api, _) = openapi::api_routes(receiver).split_for_parts();
     api.route("/openapi.json", get(openapi::serve))
         .merge(pages)
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })

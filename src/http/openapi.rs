@@ -4,13 +4,18 @@
 //! when it is documented, at the path the document gives.
 
 use super::{admin, event_search, health, read_api, views, webhooks, AppState};
-use crate::{ops, store::inbox::EventState};
-use axum::Json;
+use crate::{ops, receiving::Receiver, store::inbox::EventState};
+use axum::{error_handling::HandleErrorLayer, extract::Path, Json};
+use std::sync::Arc;
+use tower::{BoxError, ServiceBuilder};
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     Modify, OpenApi,
 };
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouterExt},
+    routes,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -60,9 +65,26 @@ impl Modify for BearerToken {
     }
 }
 
-/// The documented routes; webhooks only for a role that receives them.
-pub(super) fn api_routes(receive: bool) -> OpenApiRouter<AppState> {
-    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The documented routes; webhooks only for a role that receives them, with `receiver`.
+pub(super) fn api_routes(receiver: Option<Arc<Receiver>>) -> OpenApiRouter<AppState> {
+    let routes = every_role_routes();
+    let Some(receiver) = receiver else {
+        return routes;
+    };
+    let in_flight = receiver.max_in_flight();
+    // Requests beyond the limit are shed at once, never queued; only this route counts, so
+    // probes and `/metrics` always answer.
+    let limit = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(
+            move |Path(source): Path<String>, _: BoxError| webhooks::shed(receiver.clone(), source),
+        ))
+        .load_shed()
+        .concurrency_limit(in_flight);
+    routes.routes(routes!(webhooks::receive).layer(limit))
+}
+
+fn every_role_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
@@ -71,17 +93,14 @@ pub(super) fn api_routes(receive: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(read_api::event))
         .routes(routes!(admin::list))
         .routes(routes!(admin::replay))
-        .routes(routes!(admin::verify_read_model));
-    if receive {
-        routes.routes(routes!(webhooks::receive))
-    } else {
-        routes
-    }
+        .routes(routes!(admin::verify_read_model))
 }
 
 /// The document of every role's routes together, with the crate's version.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, mut document) = api_routes(true).split_for_parts();
+    let (_, mut document) = every_role_routes()
+        .routes(routes!(webhooks::receive))
+        .split_for_parts();
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
     document
 }

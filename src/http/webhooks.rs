@@ -1,6 +1,9 @@
 //! `POST /webhooks/{source}`: the receiver's answer, its metrics and its log line.
 
-use super::views::{ErrorBody, Received};
+use super::{
+    client::ClientAddress,
+    views::{ErrorBody, Received},
+};
 use crate::receiving::{inbox::Stored, ReceiveError, Receiver};
 use axum::{
     body::Body,
@@ -33,25 +36,27 @@ use tracing::Instrument;
         (status = 400, description = "`malformed_payload`", body = ErrorBody),
         (status = 401, description = "`invalid_signature` or `stale_timestamp`", body = ErrorBody),
         (status = 404, description = "`unknown_source`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the client is outside the source's `allowed_networks`", body = ErrorBody),
+        (status = 408, description = "`request_timeout`: the body did not arrive in time; the connection is closed", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, with `Retry-After`", body = ErrorBody,
+        (status = 431, description = "Request headers over 32 KiB; the connection is closed"),
+        (status = 503, description = "`unavailable`, or `busy` past the in-flight limits, with `Retry-After`", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
     )
 )]
 pub async fn receive(
     State(receiver): State<Arc<Receiver>>,
+    ClientAddress(client): ClientAddress,
     Path(source): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let known = receiver.knows(&source);
-    // Unknown names are not metric labels: anyone can invent them.
-    let label = if known { source.as_str() } else { "_unknown" };
+    let label = receiver.label(&source);
     let span = tracing::info_span!("webhook", source = label, event_id = tracing::field::Empty);
     let outcome = receiver
-        .accept(&source, &headers, body)
+        .accept(&source, client, &headers, body)
         .instrument(span.clone())
         .await;
     let metrics = receiver.metrics();
@@ -80,19 +85,7 @@ pub async fn receive(
             (StatusCode::OK, Json(body)).into_response()
         }
         Err(error) => {
-            metrics
-                .webhook_requests
-                .with_label_values(&[label, error.code()])
-                .inc();
-            if matches!(
-                error,
-                ReceiveError::InvalidSignature(_) | ReceiveError::StaleTimestamp
-            ) {
-                metrics
-                    .verification_failures
-                    .with_label_values(&[label, error.code()])
-                    .inc();
-            }
+            receiver.count_refusal(label, &error);
             span.in_scope(
                 || tracing::info!(code = error.code(), reason = %error, "webhook refused"),
             );
@@ -104,4 +97,11 @@ pub async fn receive(
         .with_label_values(&[label])
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// The answer to a webhook request shed beyond `HOOKGATE_MAX_IN_FLIGHT` (SPEC 2.3): 503
+/// `busy`, counted like any refusal.
+pub(super) async fn shed(receiver: Arc<Receiver>, source: String) -> Response {
+    receiver.count_refusal(receiver.label(&source), &ReceiveError::Overloaded);
+    ReceiveError::Overloaded.into_response()
 }

@@ -22,11 +22,18 @@ pub enum ReceiveError {
     /// sender retries instead of waiting for a commit slot.
     #[error("too many events are waiting to be stored, retry later")]
     Busy,
+    /// More requests or body bytes under way than the limits allow (SPEC 2.3): shed at once.
+    #[error("too many requests are under way, retry later")]
+    Overloaded,
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
+    #[error("this source does not accept requests from this address")]
+    Forbidden,
 }
 
 /// Every `outcome` label of `hookgate_webhook_requests_total`: a new or duplicate event, or
 /// the code of the refusal.
-pub const WEBHOOK_OUTCOMES: [&str; 9] = [
+pub const WEBHOOK_OUTCOMES: [&str; 12] = [
     "accepted",
     "duplicate",
     "malformed_payload",
@@ -36,6 +43,9 @@ pub const WEBHOOK_OUTCOMES: [&str; 9] = [
     "payload_too_large",
     "unsupported_media_type",
     "unavailable",
+    "busy",
+    "request_timeout",
+    "forbidden",
 ];
 
 /// Every `reason` label of `hookgate_verification_failures_total`.
@@ -52,6 +62,9 @@ impl ReceiveError {
             ReceiveError::PayloadTooLarge(_) => "payload_too_large",
             ReceiveError::UnsupportedMediaType => "unsupported_media_type",
             ReceiveError::Unavailable | ReceiveError::Busy => "unavailable",
+            ReceiveError::Overloaded => "busy",
+            ReceiveError::RequestTimeout => "request_timeout",
+            ReceiveError::Forbidden => "forbidden",
         }
     }
 }
@@ -81,6 +94,9 @@ mod tests {
             ReceiveError::UnsupportedMediaType,
             ReceiveError::Unavailable,
             ReceiveError::Busy,
+            ReceiveError::Overloaded,
+            ReceiveError::RequestTimeout,
+            ReceiveError::Forbidden,
         ];
         for refusal in &refusals {
             assert!(WEBHOOK_OUTCOMES.contains(&refusal.code()), "{refusal:?}");

@@ -16,15 +16,32 @@ use axum::{
     http::{header, HeaderMap},
 };
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use ipnet::IpNet;
 use sha2::{Digest, Sha256};
-use std::{collections::HashMap, sync::Arc};
-use tokio::sync::Notify;
+use std::{collections::HashMap, net::IpAddr, sync::Arc, time::Duration};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+
+/// Bodies larger than this are verified on a blocking thread: a MAC over a megabyte takes
+/// milliseconds, which would stall every other request on that runtime worker.
+const VERIFY_INLINE_BYTES: usize = 16 * 1024;
+/// The unit of the body-bytes budget, so that a budget of terabytes fits a semaphore.
+const BUDGET_UNIT: usize = 1024;
+
+/// A configured sender: how its requests are verified and where they may come from.
+struct Source {
+    scheme: Arc<dyn Scheme>,
+    allowed_networks: Option<Vec<IpNet>>,
+}
 
 /// Everything the webhook route needs.
 pub struct Receiver {
-    sources: HashMap<String, Box<dyn Scheme>>,
+    sources: HashMap<String, Source>,
     inbox: Inbox,
     max_body_bytes: usize,
+    max_in_flight: usize,
+    body_timeout: Duration,
+    /// Bytes of bodies under way, in [`BUDGET_UNIT`]s (`HOOKGATE_MAX_BODY_BYTES_IN_FLIGHT`).
+    body_budget: Arc<Semaphore>,
     metrics: Arc<Metrics>,
     stored: Option<Arc<Notify>>,
 }
@@ -41,12 +58,24 @@ impl Receiver {
         let sources = config
             .sources
             .iter()
-            .map(|source| Ok((source.name.clone(), signing::for_source(source)?)))
+            .map(|source| {
+                let receiving = Source {
+                    scheme: Arc::from(signing::for_source(source)?),
+                    allowed_networks: source.allowed_networks.clone(),
+                };
+                Ok((source.name.clone(), receiving))
+            })
             .collect::<Result<_, _>>()?;
+        let limits = config.server.limits;
         Ok(Receiver {
             sources,
             inbox,
             max_body_bytes: config.server.max_body_bytes,
+            max_in_flight: limits.max_in_flight,
+            body_timeout: limits.body_timeout,
+            body_budget: Arc::new(Semaphore::new(
+                limits.max_body_bytes_in_flight.div_ceil(BUDGET_UNIT),
+            )),
             metrics,
             stored,
         })
@@ -63,22 +92,67 @@ impl Receiver {
         &self.metrics
     }
 
-    /// Verifies, parses and stores one webhook: everything but the HTTP answer.
+    /// The metric label of `source`: only configured names, since anyone can invent others.
+    pub fn label<'a>(&self, source: &'a str) -> &'a str {
+        if self.knows(source) {
+            source
+        } else {
+            "_unknown"
+        }
+    }
+
+    /// `HOOKGATE_MAX_IN_FLIGHT`: webhook requests under way at once before the rest are shed.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+
+    /// Counts a refused webhook by its outcome, and a failed verification by its reason.
+    pub fn count_refusal(&self, label: &str, error: &ReceiveError) {
+        self.metrics
+            .webhook_requests
+            .with_label_values(&[label, error.code()])
+            .inc();
+        if matches!(
+            error,
+            ReceiveError::InvalidSignature(_) | ReceiveError::StaleTimestamp
+        ) {
+            self.metrics
+                .verification_failures
+                .with_label_values(&[label, error.code()])
+                .inc();
+        }
+    }
+
+    /// Verifies, parses and stores one webhook from `client` (`None` when the peer is not
+    /// known, as in a test without a socket): everything but the HTTP answer.
     pub async fn accept(
         &self,
         source: &str,
+        client: Option<IpAddr>,
         headers: &HeaderMap,
         body: Body,
     ) -> Result<Stored, ReceiveError> {
-        let scheme = self
+        let configured = self
             .sources
             .get(source)
             .ok_or(ReceiveError::UnknownSource)?;
+        if let Some(allowed) = &configured.allowed_networks {
+            if !client.is_some_and(|client| allowed.iter().any(|net| net.contains(&client))) {
+                return Err(ReceiveError::Forbidden);
+            }
+        }
         if !is_json(headers) {
             return Err(ReceiveError::UnsupportedMediaType);
         }
-        let body = read_limited(headers, body, self.max_body_bytes).await?;
-        let verified = scheme.verify(headers, &body, chrono::Utc::now())?;
+        let declared = declared_length(headers);
+        if declared.is_some_and(|length| length > self.max_body_bytes as u64) {
+            return Err(ReceiveError::PayloadTooLarge(self.max_body_bytes));
+        }
+        let _budget = self.reserve(declared)?;
+        let body = tokio::time::timeout(self.body_timeout, read_limited(body, self.max_body_bytes))
+            .await
+            .map_err(|_| ReceiveError::RequestTimeout)??;
+        let verified = verify(configured.scheme.clone(), headers, body).await?;
         tracing::Span::current().record("event_id", verified.event_id.as_str());
         let event = to_new_event(source, verified);
         let family = catalogue::Family::named_by(&event.event_type);
@@ -124,6 +198,44 @@ impl Receiver {
     }
 }
 
+impl Receiver {
+    /// Holds the body's share of the bytes-in-flight budget until the request is answered:
+    /// its declared length, or the largest body when it declares none. Refused at once when
+    /// the budget is spent (SPEC 2.3).
+    fn reserve(&self, declared: Option<u64>) -> Result<OwnedSemaphorePermit, ReceiveError> {
+        let bytes = declared.map_or(self.max_body_bytes, |length| length as usize);
+        let units = u32::try_from(bytes.div_ceil(BUDGET_UNIT).max(1)).unwrap_or(u32::MAX);
+        self.body_budget
+            .clone()
+            .try_acquire_many_owned(units)
+            .map_err(|_| ReceiveError::Overloaded)
+    }
+}
+
+/// Verifies small bodies where they are, large ones on a blocking thread.
+async fn verify(
+    scheme: Arc<dyn Scheme>,
+    headers: &HeaderMap,
+    body: Vec<u8>,
+) -> Result<VerifiedEvent, ReceiveError> {
+    let now = chrono::Utc::now();
+    if body.len() <= VERIFY_INLINE_BYTES {
+        return Ok(scheme.verify(headers, &body, now)?);
+    }
+    let headers = headers.clone();
+    tokio::task::spawn_blocking(move || scheme.verify(&headers, &body, now))
+        .await
+        .map_err(|_| ReceiveError::Unavailable)?
+        .map_err(ReceiveError::from)
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::CONTENT_TYPE)
@@ -141,18 +253,7 @@ fn is_json(headers: &HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-async fn read_limited(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<Vec<u8>, ReceiveError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(ReceiveError::PayloadTooLarge(limit));
-    }
+async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, ReceiveError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes().to_vec()),
         Err(error) if error.is::<LengthLimitError>() => Err(ReceiveError::PayloadTooLarge(limit)),

@@ -15,6 +15,7 @@ pub struct KnownLabels<'a> {
     pub work_queues: &'a [&'a str],
     pub worker_outcomes: &'a [&'a str],
     pub tasks: &'a [&'a str],
+    pub close_reasons: &'a [&'a str],
 }
 
 pub struct Metrics {
@@ -25,6 +26,7 @@ pub struct Metrics {
     pub envelope_time_clamped: IntCounterVec,
     pub resent_resources: IntCounterVec,
     pub webhook_seconds: HistogramVec,
+    pub connections_closed: IntCounterVec,
     pub outbox_backlog: IntGaugeVec,
     pub outbox_oldest_seconds: GaugeVec,
     /// Label-less vectors, so that the series can be absent while the database is not
@@ -97,6 +99,11 @@ impl Metrics {
                 &["source"],
             )
             .expect("valid metric"),
+            connections_closed: counter(
+                "hookgate_http_connections_closed_total",
+                "Connections the server closed: header_timeout (408 to headers not complete in 10 s), idle (a keep-alive connection unused for 10 s), headers_too_large (431)",
+                &["reason"],
+            ),
             outbox_backlog: IntGaugeVec::new(
                 Opts::new("hookgate_outbox_backlog", "Rows waiting to be published"),
                 &["outbox"],
@@ -224,6 +231,7 @@ impl Metrics {
             Box::new(metrics.envelope_time_clamped.clone()),
             Box::new(metrics.resent_resources.clone()),
             Box::new(metrics.webhook_seconds.clone()),
+            Box::new(metrics.connections_closed.clone()),
             Box::new(metrics.outbox_backlog.clone()),
             Box::new(metrics.outbox_oldest_seconds.clone()),
             Box::new(metrics.processing_backlog.clone()),
@@ -267,6 +275,9 @@ impl Metrics {
     /// Creates every series whose labels are known at start-up, at zero, so that a rate over
     /// them is 0 rather than absent and alerts can tell "none" from "not exported".
     pub fn start_at_zero(&self, known: &KnownLabels<'_>) {
+        for reason in known.close_reasons {
+            self.connections_closed.with_label_values(&[reason]);
+        }
         for source in known.sources {
             self.duplicates.with_label_values(&[source]);
             self.envelope_time_clamped.with_label_values(&[source]);

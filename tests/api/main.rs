@@ -28,6 +28,7 @@ mod receive_faults;
 mod refused_rows;
 mod relay;
 mod replay_selection;
+mod request_limits;
 mod retention;
 mod shutdown;
 mod signatures;
