@@ -8,7 +8,10 @@
 //! session, carries one that must match a short-lived cookie (double submit).
 
 use super::page::{self, Section};
-use crate::{http::AppState, store::console as store};
+use crate::{
+    http::{client::ClientAddress, AppState},
+    store::console as store,
+};
 use axum::{
     extract::{FromRequestParts, RawForm, State},
     http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
@@ -150,8 +153,15 @@ fn sign_in_form(
     response
 }
 
-/// `POST /console/login`: the API token in, a session cookie out.
-pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, form: RawForm) -> Response {
+/// `POST /console/login`: the API token in, a session cookie out. A client address with 10
+/// failures in 5 minutes is refused (429) until its window passes, even with the right token,
+/// so guessing costs the same on every pod (SPEC 5).
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
+    form: RawForm,
+) -> Response {
     let form = Form::read(form);
     let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
     if !same_secret(form.first("csrf").unwrap_or_default(), expected) {
@@ -160,12 +170,24 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, form: Ra
     let Some(token) = &state.api_token else {
         return sign_in_form(&state, &headers, StatusCode::SERVICE_UNAVAILABLE, None);
     };
+    let client = client.map_or_else(|| "unknown".to_owned(), |address| address.to_string());
+    let operator = operator_name(form.first("operator").unwrap_or_default());
+    match store::sign_in_blocked_for(&state.pool, &client).await {
+        Ok(None) => {}
+        Ok(Some(seconds)) => return rate_limited(&state, &headers, seconds),
+        Err(_) => return page::failure(None, "The database is unavailable: try again shortly."),
+    }
     if !same_secret(form.first("token").unwrap_or_default(), token.expose()) {
         tracing::info!("console sign-in refused: wrong token");
+        let recorded = store::record_sign_in_failure(&state.pool, &client).await;
+        let detail = serde_json::json!({"client": client});
+        let audited = store::record_action(&state.pool, &operator, "sign_in_refused", &detail);
+        if recorded.is_err() || audited.await.is_err() {
+            return page::failure(None, "The database is unavailable: try again shortly.");
+        }
         let problem = "That is not the API token.";
         return sign_in_form(&state, &headers, StatusCode::UNAUTHORIZED, Some(problem));
     }
-    let operator = operator_name(form.first("operator").unwrap_or_default());
     let id = random_token();
     let csrf = random_token();
     let opened = store::open_session(
@@ -194,6 +216,28 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, form: Ra
         SESSION_HOURS * 3_600,
     );
     set_cookie(&mut response, &headers, SIGN_IN_COOKIE, "", 0);
+    response
+}
+
+/// 429 `rate_limited` with `Retry-After`: the sign-in form, saying when to try again.
+fn rate_limited(state: &AppState, headers: &HeaderMap, seconds: i64) -> Response {
+    tracing::info!(
+        seconds,
+        "console sign-in refused: too many failures from this address"
+    );
+    state.metrics.sign_ins_rate_limited.inc();
+    let problem = format!(
+        "Too many failed sign-ins from your address (rate_limited): try again in {seconds} s."
+    );
+    let mut response = sign_in_form(
+        state,
+        headers,
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(&problem),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     response
 }
 

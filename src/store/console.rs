@@ -93,3 +93,55 @@ pub async fn recent_actions(pool: &PgPool, limit: i64) -> Result<Vec<AuditEntry>
     .fetch_all(pool)
     .await
 }
+
+/// Failed sign-ins allowed per client address and window (SPEC 5).
+pub const SIGN_IN_FAILURES: i32 = 10;
+/// The window, as PostgreSQL reads it; every pod counts in the same rows, by the database's
+/// clock.
+macro_rules! sign_in_window {
+    () => {
+        "interval '5 minutes'"
+    };
+}
+
+/// Seconds until `client` may try again, when it has used up its failures in the window.
+pub async fn sign_in_blocked_for(pool: &PgPool, client: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(concat!(
+        "SELECT ceil(EXTRACT(EPOCH FROM window_started + ",
+        sign_in_window!(),
+        " - now()))::bigint
+         FROM console_sign_in_failures
+         WHERE client = $1 AND failures >= $2 AND window_started > now() - ",
+        sign_in_window!()
+    ))
+    .bind(client)
+    .bind(SIGN_IN_FAILURES)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Counts a failed sign-in of `client` (a new window when the last one has passed), and
+/// prunes a page of expired rows.
+pub async fn record_sign_in_failure(pool: &PgPool, client: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(concat!(
+        "WITH pruned AS (
+             DELETE FROM console_sign_in_failures WHERE client IN (
+                 SELECT client FROM console_sign_in_failures
+                 WHERE window_started < now() - ",
+        sign_in_window!(),
+        " AND client <> $1 LIMIT 100))
+         INSERT INTO console_sign_in_failures AS f (client, window_started, failures)
+         VALUES ($1, now(), 1)
+         ON CONFLICT (client) DO UPDATE SET
+             failures = CASE WHEN f.window_started < now() - ",
+        sign_in_window!(),
+        " THEN 1 ELSE f.failures + 1 END,
+             window_started = CASE WHEN f.window_started < now() - ",
+        sign_in_window!(),
+        " THEN now() ELSE f.window_started END"
+    ))
+    .bind(client)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -27,6 +27,7 @@ pub struct Metrics {
     pub resent_resources: IntCounterVec,
     pub webhook_seconds: HistogramVec,
     pub connections_closed: IntCounterVec,
+    pub sign_ins_rate_limited: IntCounter,
     pub outbox_backlog: IntGaugeVec,
     pub outbox_oldest_seconds: GaugeVec,
     /// Label-less vectors, so that the series can be absent while the database is not
@@ -104,6 +105,11 @@ impl Metrics {
                 "Connections the server closed: header_timeout (408 to headers not complete in 10 s), idle (a keep-alive connection unused for 10 s), headers_too_large (431)",
                 &["reason"],
             ),
+            sign_ins_rate_limited: IntCounter::new(
+                "hookgate_console_sign_ins_rate_limited_total",
+                "Console sign-ins refused with 429: the client address had 10 failures in 5 minutes",
+            )
+            .expect("valid metric"),
             outbox_backlog: IntGaugeVec::new(
                 Opts::new("hookgate_outbox_backlog", "Rows waiting to be published"),
                 &["outbox"],
@@ -232,6 +238,7 @@ impl Metrics {
             Box::new(metrics.resent_resources.clone()),
             Box::new(metrics.webhook_seconds.clone()),
             Box::new(metrics.connections_closed.clone()),
+            Box::new(metrics.sign_ins_rate_limited.clone()),
             Box::new(metrics.outbox_backlog.clone()),
             Box::new(metrics.outbox_oldest_seconds.clone()),
             Box::new(metrics.processing_backlog.clone()),
