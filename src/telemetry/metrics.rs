@@ -288,6 +288,12 @@ impl Metrics {
         for source in known.sources {
             self.duplicates.with_label_values(&[source]);
             self.envelope_time_clamped.with_label_values(&[source]);
+            for family in crate::catalogue::Family::KNOWN {
+                if !family.orders_by_signed_time() {
+                    self.resent_resources
+                        .with_label_values(&[source, family.as_str()]);
+                }
+            }
             self.webhook_seconds.with_label_values(&[source]);
             for outcome in known.receive_outcomes {
                 self.webhook_requests.with_label_values(&[source, outcome]);
