@@ -85,3 +85,77 @@ async fn a_bad_setting_is_named_and_exits_2() {
     assert_one_plain_line(&stderr);
     assert!(stderr.contains("HOOKGATE_DATABASE_TIMEOUT_MS"), "{stderr}");
 }
+
+/// Settings that cannot start wrong (SPEC 7): `serve` stops at once with exit code 2 and the
+/// setting's name, `config check` names every bad one without starting anything, and a
+/// warning does not fail the check.
+#[tokio::test]
+async fn refused_settings_stop_the_start_with_exit_2_and_config_check_names_them() {
+    let app = spawn_app().await;
+    for (name, value) in [
+        ("HOOKGATE_RETENTION_INTERVAL_SECS", "9223372036854775807"),
+        ("HOOKGATE_RETRY_TIERS", "1s,1s"),
+        ("HOOKGATE_MAX_BODY_BYTES", "200000000"),
+        ("HOOKGATE_INTERLACE_SECRETS", ","),
+    ] {
+        let output = app
+            .cli_with_env(&["serve", "--no-migrate"], &[(name, value)])
+            .await;
+        assert_eq!(output.status.code(), Some(2), "{name}={value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_one_plain_line(&stderr);
+        assert!(stderr.contains(name), "{stderr}");
+        let check = app
+            .cli_with_env(&["config", "check", "--json"], &[(name, value)])
+            .await;
+        assert_eq!(check.status.code(), Some(2), "{name}={value}");
+        let answer: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+        assert_eq!(answer["valid"], false);
+        assert!(
+            answer["errors"][0].as_str().unwrap().contains(name),
+            "{answer}"
+        );
+    }
+    let fine = app
+        .cli_with_env(
+            &["config", "check", "--json"],
+            &[
+                ("HOOKGATE_API_TOKEN", "short"),
+                ("HOOKGATE_INTERLACE_SECRETS", "new,,old"),
+            ],
+        )
+        .await;
+    assert_eq!(fine.status.code(), Some(0));
+    let answer: serde_json::Value = serde_json::from_slice(&fine.stdout).unwrap();
+    assert_eq!(answer["valid"], true);
+    assert_eq!(answer["warnings"].as_array().unwrap().len(), 2, "{answer}");
+    assert!(
+        !answer.to_string().contains("short\""),
+        "the token is never shown"
+    );
+}
+
+/// A secret of the wrong form for its scheme is found by `config check` too.
+#[tokio::test]
+async fn config_check_finds_secrets_of_the_wrong_form() {
+    let app = spawn_app().await;
+    let file = std::env::temp_dir().join(format!("hookgate-{}.toml", uuid::Uuid::new_v4()));
+    std::fs::write(
+        &file,
+        "[[sources]]\nname = \"partner\"\nscheme = \"standard-webhooks\"\nsecrets = [\"not-a-whsec\"]",
+    )
+    .unwrap();
+    let output = app
+        .cli_with_env(
+            &["config", "check"],
+            &[("HOOKGATE_CONFIG", file.to_str().unwrap())],
+        )
+        .await;
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("partner") && stdout.contains("whsec_"),
+        "{stdout}"
+    );
+}
