@@ -192,3 +192,106 @@ async fn forged_kyc_envelopes_cannot_outlast_the_genuine_later_event() {
         Some(1.0)
     );
 }
+
+/// The families ordered by a time inside the signed resource, by their eventType prefix.
+const SIGNED_TIME_PREFIXES: [&str; 7] = [
+    "TRANSFER",
+    "CARD_TRANSACTION",
+    "BUDGET_TRANSACTION",
+    "PAYOUT",
+    "CRYPTO_DEPOSIT",
+    "CRYPTO_WITHDRAWAL",
+    "GLOBAL_ACCOUNT_TRANSACTION",
+];
+
+/// An envelope around one signed resource: its event type's action and case, and its time.
+#[derive(Debug, Clone)]
+struct Envelope {
+    action: &'static str,
+    lower_case: bool,
+    create_time: Value,
+}
+
+fn envelopes() -> impl proptest::strategy::Strategy<Value = (usize, Vec<Envelope>)> {
+    use proptest::prelude::*;
+    let action = prop::sample::select(vec!["CREATED", "UPDATED", "DELETED", "X1", "CLOSED"]);
+    let create_time = prop_oneof![
+        (0i64..253_402_300_799_999).prop_map(|ms| Value::from(ms.to_string())),
+        (0i64..253_402_300_799_999).prop_map(Value::from),
+        Just(json!("9999-12-31T23:59:59Z")),
+        Just(Value::Null),
+    ];
+    let envelope =
+        (action, any::<bool>(), create_time).prop_map(|(action, lower_case, create_time)| {
+            Envelope {
+                action,
+                lower_case,
+                create_time,
+            }
+        });
+    (
+        0..SIGNED_TIME_PREFIXES.len(),
+        prop::collection::vec(envelope, 1..6),
+    )
+}
+
+/// Property (SPEC 2.4): for a family ordered by a signed time, no sequence of envelopes around
+/// one signed resource stores it more than once, and the read model holds at most that one
+/// event: the first envelope's, when its action is one the catalogue projects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_sequence_of_envelopes_stores_one_signed_resource_twice() {
+    use proptest::test_runner::{Config, TestRunner};
+    let app = spawn_app().await;
+    let mut runner = TestRunner::new(Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let expected = std::sync::Mutex::new(Vec::new());
+    let cases = std::sync::atomic::AtomicUsize::new(0);
+    runner
+        .run(&envelopes(), |(family, envelopes)| {
+            let case = cases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let object = format!("obj-{case}");
+            let resource = json!({"id": object, "status": "Pending",
+                "updateTime": sign::LATER, "createTime": sign::LATER, "transactionTime": sign::LATER})
+            .to_string();
+            let prefix = SIGNED_TIME_PREFIXES[family];
+            let stored: Vec<bool> = tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(async {
+                    let mut stored = Vec::new();
+                    for (n, envelope) in envelopes.iter().enumerate() {
+                        let mut event_type = format!("{prefix}.{}", envelope.action);
+                        if envelope.lower_case {
+                            event_type = event_type.to_lowercase();
+                        }
+                        let id = format!("case-{case}-{n}");
+                        let answer =
+                            post(&app, &id, &event_type, &resource, envelope.create_time.clone())
+                                .await;
+                        stored.push(answer.get("duplicate").is_none());
+                    }
+                    stored
+                })
+            });
+            assert_eq!(stored.iter().filter(|s| **s).count(), 1, "{envelopes:?}");
+            assert!(stored[0], "the first envelope stores it");
+            let projected = ["CREATED", "UPDATED", "DELETED"].contains(&envelopes[0].action);
+            let family = prefix.to_lowercase();
+            let first = format!("case-{case}-0");
+            expected.lock().unwrap().push((family, object, first, projected));
+            Ok(())
+        })
+        .unwrap();
+    for (family, object, event_id, projected) in expected.into_inner().unwrap() {
+        processed(&app, &[&event_id]).await;
+        let answer = app.api(&format!("/v1/objects/{family}/{object}")).await;
+        if projected {
+            let object: Value = answer.json().await.unwrap();
+            assert_eq!(object["status"], "pending");
+            assert_eq!(object["history"].as_array().unwrap().len(), 1, "{object}");
+        } else {
+            assert_eq!(answer.status(), 404, "an invented action projects nothing");
+        }
+    }
+}
