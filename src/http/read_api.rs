@@ -10,7 +10,7 @@ use super::{
 use crate::{
     catalogue::format_time,
     projection,
-    store::{inbox, read_model},
+    store::{history, inbox, read_model},
 };
 use axum::{
     extract::{Path, State},
@@ -53,7 +53,7 @@ pub(super) async fn object(
     let row = read_model::find_object(&state.pool, family, &id)
         .await?
         .ok_or(ApiError::NotFound("no such object"))?;
-    let history = read_model::history(&state.pool, family, &id).await?;
+    let history = history::of_object(&state.pool, family, &id).await?;
     Ok(Json(ObjectView {
         family: family.as_str().to_owned(),
         id,

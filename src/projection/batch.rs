@@ -6,11 +6,9 @@ use super::{fold, Effect, Projectable, Projected};
 use crate::{
     catalogue::{Family, StatePoint},
     store::{
+        history::{insert_history, HistoryEntry},
         outbox::{insert_notifications, NewNotification},
-        read_model::{
-            insert_history, lock_objects, stored_states_of, HistoryEntry, ObjectRows, ObjectState,
-            StoredState,
-        },
+        read_model::{lock_objects, stored_states_of, ObjectRows, ObjectState, StoredState},
     },
     wire::{notification_message, NotificationFacts},
 };

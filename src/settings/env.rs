@@ -89,6 +89,22 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         Ok(Duration::from_millis(millis))
     }
 
+    /// A whole number of milliseconds from 1 to [`MAX_TIMER`]: a period or a deadline that
+    /// zero would turn into a busy loop or an instant failure.
+    pub fn positive_millis(
+        &self,
+        name: &'static str,
+        default: u64,
+    ) -> Result<Duration, SettingsError> {
+        let millis = self.bounded(
+            name,
+            default,
+            1..=MAX_TIMER.as_millis() as u64,
+            "a number of milliseconds from 1 to 604800000 (a week)",
+        )?;
+        Ok(Duration::from_millis(millis))
+    }
+
     /// A whole number of seconds from 1 to [`MAX_TIMER`].
     pub fn seconds(&self, name: &'static str, default: u64) -> Result<Duration, SettingsError> {
         let seconds = self.bounded(

@@ -29,14 +29,7 @@ impl Default for RelaySettings {
 impl RelaySettings {
     pub(super) fn read(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Self, SettingsError> {
         let defaults = RelaySettings::default();
-        let sweep_every = env.millis("HOOKGATE_SWEEP_INTERVAL_MS", 1000)?;
-        if sweep_every.is_zero() {
-            return Err(SettingsError::BadValue {
-                name: "HOOKGATE_SWEEP_INTERVAL_MS",
-                expected: "at least 1 millisecond",
-                value: "0".into(),
-            });
-        }
+        let sweep_every = env.positive_millis("HOOKGATE_SWEEP_INTERVAL_MS", 1000)?;
         Ok(RelaySettings {
             batch: env.bounded(
                 "HOOKGATE_RELAY_BATCH",

@@ -129,20 +129,12 @@ impl RequestLimits {
         max_body_bytes: usize,
     ) -> Result<Self, SettingsError> {
         let defaults = RequestLimits::default();
-        let body_timeout = env.millis(
-            "HOOKGATE_BODY_TIMEOUT_MS",
-            defaults.body_timeout.as_millis() as u64,
-        )?;
-        if body_timeout.is_zero() {
-            return Err(SettingsError::BadValue {
-                name: "HOOKGATE_BODY_TIMEOUT_MS",
-                expected: "at least 1 millisecond",
-                value: "0".into(),
-            });
-        }
         Ok(RequestLimits {
             header_timeout: defaults.header_timeout,
-            body_timeout,
+            body_timeout: env.positive_millis(
+                "HOOKGATE_BODY_TIMEOUT_MS",
+                defaults.body_timeout.as_millis() as u64,
+            )?,
             max_in_flight: env.bounded(
                 "HOOKGATE_MAX_IN_FLIGHT",
                 defaults.max_in_flight,

@@ -12,7 +12,8 @@
 //! - [`archive`]: reading the inbox back for replay, rebuild, verify, status and retention.
 //! - [`outbox`]: the event and notification outboxes the relays drain.
 //! - [`deliveries`]: the notifications each subscriber has taken, so none is POSTed twice.
-//! - [`read_model`]: the per-family object tables and their status history.
+//! - [`read_model`]: the per-family object tables.
+//! - [`history`]: the status history of every event projected.
 //! - [`dead_letters`]: parked events, the dead letters that live in PostgreSQL.
 //! - [`dead_letter_index`]: the index of the broker's DLQ, one row per dead letter.
 //! - [`timeline`]: an object's events with their outcome and notifications, for the console.
@@ -94,6 +95,7 @@ pub mod dead_letter_index;
 pub mod dead_letters;
 pub mod deliveries;
 pub mod event_search;
+pub mod history;
 pub mod inbox;
 pub mod outbox;
 pub mod partitions;
