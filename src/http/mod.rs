@@ -15,6 +15,7 @@ mod webhooks;
 
 use crate::{receiving, telemetry::Metrics};
 use axum::{extract::FromRef, http::StatusCode, routing::get, Router};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use sqlx::PgPool;
 use std::sync::Arc;
 
@@ -52,10 +53,11 @@ impl FromRef<AppState> for Arc<receiving::Receiver> {
 /// (what a `work` process would store, nothing there would relay promptly). The API routes are
 /// registered with their documentation in `openapi`.
 pub fn router(state: AppState, receive: bool, pages: Router<AppState>) -> Router {
+    let body_timeout = state.receiver.body_timeout();
     let receiver = receive.then(|| state.receiver.clone());
-    let (api, _) = openapi::api_routes(receiver).split_for_parts();
+    let (api, _) = openapi::api_routes(receiver, body_timeout).split_for_parts();
     api.route("/openapi.json", get(openapi::serve))
-        .merge(pages)
+        .merge(pages.layer(RequestBodyTimeoutLayer::new(body_timeout)))
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(state)
 }

@@ -6,8 +6,9 @@
 use super::{admin, event_search, health, read_api, views, webhooks, AppState};
 use crate::{ops, receiving::Receiver, store::inbox::EventState};
 use axum::{error_handling::HandleErrorLayer, extract::Path, Json};
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 use tower::{BoxError, ServiceBuilder};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     Modify, OpenApi,
@@ -65,9 +66,15 @@ impl Modify for BearerToken {
     }
 }
 
-/// The documented routes; webhooks only for a role that receives them, with `receiver`.
-pub(super) fn api_routes(receiver: Option<Arc<Receiver>>) -> OpenApiRouter<AppState> {
-    let routes = every_role_routes();
+/// The documented routes; webhooks only for a role that receives them, with `receiver`. The
+/// other routes' bodies (admin requests) must keep arriving: tower-http's body timeout, which
+/// fails a stalled body without closing its connection; the webhook route has its own, which
+/// does (`receiving::Receiver::accept`).
+pub(super) fn api_routes(
+    receiver: Option<Arc<Receiver>>,
+    body_timeout: Duration,
+) -> OpenApiRouter<AppState> {
+    let routes = every_role_routes().layer(RequestBodyTimeoutLayer::new(body_timeout));
     let Some(receiver) = receiver else {
         return routes;
     };

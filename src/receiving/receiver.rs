@@ -101,6 +101,11 @@ impl Receiver {
         }
     }
 
+    /// `HOOKGATE_BODY_TIMEOUT_MS`: how long a request body may take after its headers.
+    pub fn body_timeout(&self) -> Duration {
+        self.body_timeout
+    }
+
     /// `HOOKGATE_MAX_IN_FLIGHT`: webhook requests under way at once before the rest are shed.
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight

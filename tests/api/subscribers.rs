@@ -6,7 +6,7 @@ use crate::support::{
     eventually,
     sign::EARLIER,
     spawn_app_with,
-    subscriber::{start_redirector, subscribed, subscribed_at, Subscriber},
+    subscriber::{start_redirector, subscribed, subscribed_at, subscribed_with, Subscriber},
 };
 use serde_json::Value;
 
@@ -166,4 +166,33 @@ async fn a_subscriber_url_never_appears_in_stored_or_published_errors() {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
     }
+}
+
+/// A `whsk_` subscriber secret signs with `v1a` (ed25519), which the subscriber verifies with
+/// the matching `whpk_` public key (SPEC 4).
+#[tokio::test]
+async fn a_whsk_secret_signs_notifications_with_v1a() {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    use ed25519_dalek::{Signature, SigningKey, Verifier};
+    let private = SigningKey::from_bytes(&[42; 32]);
+    let secret = format!("whsk_{}", STANDARD.encode(private.to_bytes()));
+    let subscriber = Subscriber::start(&[]).await;
+    let app = spawn_app_with(subscribed_with(&subscriber.url, &secret)).await;
+    app.post_transfer("signed-v1a", "t-ed", "Closed", EARLIER)
+        .await;
+    eventually("delivered", || async { !subscriber.delivered().is_empty() }).await;
+    let received = subscriber.delivered().remove(0);
+    let entry = received
+        .signatures
+        .strip_prefix("v1a,")
+        .expect("a v1a entry");
+    let signature = Signature::from_slice(&STANDARD.decode(entry).unwrap()).unwrap();
+    let signed = format!(
+        "{}.{}.{}",
+        received.webhook_id, received.webhook_timestamp, received.body
+    );
+    private
+        .verifying_key()
+        .verify(signed.as_bytes(), &signature)
+        .expect("verifies with the matching public key");
 }

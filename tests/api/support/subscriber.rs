@@ -14,11 +14,16 @@ pub fn subscribed(subscriber: &Subscriber) -> super::TestOptions {
 
 /// Test options with a subscriber `ledger` at `url`, on every notification.
 pub fn subscribed_at(url: &str) -> super::TestOptions {
+    subscribed_with(url, SECRET)
+}
+
+/// Test options with a subscriber `ledger` at `url` signed with `secret`.
+pub fn subscribed_with(url: &str, secret: &str) -> super::TestOptions {
     super::TestOptions {
         subscribers: vec![hookgate::settings::SubscriberConfig {
             name: "ledger".into(),
             url: url.to_owned(),
-            secret: hookgate::settings::Secret::new(SECRET),
+            secret: hookgate::settings::Secret::new(secret),
             patterns: vec!["notify.#".into()],
             timeout_ms: 2000,
         }],
@@ -31,6 +36,9 @@ pub const SECRET: &str = "whsec_c3Vic2NyaWJlci1zZWNyZXQtZm9yLXRlc3Rz";
 #[derive(Debug, Clone)]
 pub struct Received {
     pub webhook_id: String,
+    pub webhook_timestamp: String,
+    /// The `webhook-signature` header as sent.
+    pub signatures: String,
     pub body: String,
     pub signature_valid: bool,
     pub answered: u16,
@@ -103,9 +111,11 @@ async fn record(
     let mut script = script.lock().unwrap();
     let answered = script.answers.pop().unwrap_or(200);
     script.received.push(Received {
+        signature_valid: signatures.split_whitespace().any(|s| s == expected),
+        signatures,
+        webhook_timestamp: timestamp,
         webhook_id: id,
         body: String::from_utf8_lossy(&body).into_owned(),
-        signature_valid: signatures.split_whitespace().any(|s| s == expected),
         answered,
     });
     StatusCode::from_u16(answered).unwrap()
