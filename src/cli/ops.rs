@@ -115,7 +115,7 @@ pub async fn dlq_replay(
     }
     let (channel, topology) = channel(config).await?;
     let progress = Progress::new("replaying");
-    let counts = dlq::replay(&channel, &topology.names, &pool, plan, |done, total| {
+    let counts = dlq::replay(&channel, &topology, &pool, plan, |done, total| {
         progress.update(done, total)
     })
     .await?;

@@ -357,7 +357,10 @@ async fn carry_out(
         },
         Action::ReplayAll | Action::ReplaySelected => {
             match dlq::plan(&state.pool, &action.selector(events)).await {
-                Ok(plan) => dlq::replay(channel, names, &state.pool, plan, |_, _| {}).await,
+                Ok(plan) => {
+                    let topology = state.amqp.topology();
+                    dlq::replay(channel, topology, &state.pool, plan, |_, _| {}).await
+                }
                 Err(problem) => Err(problem),
             }
         }

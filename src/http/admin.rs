@@ -97,7 +97,7 @@ pub(super) async fn replay(
     let channel = channel(&state).await?;
     let counts = dlq::replay(
         &channel,
-        &state.amqp.topology().names,
+        state.amqp.topology(),
         &state.pool,
         plan,
         |_, _| {},

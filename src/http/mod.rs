@@ -15,9 +15,9 @@ mod webhooks;
 
 use crate::{receiving, telemetry::Metrics};
 use axum::{extract::FromRef, http::StatusCode, routing::get, Router};
-use tower_http::timeout::RequestBodyTimeoutLayer;
 use sqlx::PgPool;
 use std::sync::Arc;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 pub use errors::{error_response, ApiError, RETRY_AFTER_SECS};
 pub use openapi::document as openapi_document;

@@ -206,3 +206,68 @@ async fn reindex_lists_dead_letters_the_index_lacks_and_keeps_one_copy_each() {
         [("bad-1".to_owned(), false), ("bad-2".to_owned(), false)]
     );
 }
+
+/// A message put in the DLQ with a copied dead letter's headers, but `x-hookgate-queue` naming
+/// a queue that is not hookgate's, is never forwarded there (SPEC 5): `reindex` lists it, and
+/// `replay --all` leaves it in the DLQ, counted as skipped.
+#[tokio::test]
+async fn a_dead_letter_naming_a_foreign_queue_is_never_replayed_into_it() {
+    let app = spawn_app().await;
+    two_bad_events(&app).await;
+    let mut foreign = amqp::Tap::bind(&app.names().events(), "nothing.routes.here", false).await;
+    let connection = amqp::connect().await;
+    let channel = connection.create_channel().await.unwrap();
+    let copy = channel
+        .basic_get(
+            app.names().dlq().as_str().into(),
+            BasicGetOptions { no_ack: false },
+        )
+        .await
+        .unwrap()
+        .expect("a dead letter");
+    let mut headers = copy
+        .delivery
+        .properties
+        .headers()
+        .clone()
+        .unwrap_or_default();
+    headers.insert(
+        "x-hookgate-queue".into(),
+        lapin::types::AMQPValue::LongString(foreign.queue.as_str().into()),
+    );
+    let forged = copy
+        .delivery
+        .properties
+        .clone()
+        .with_message_id("forged".into())
+        .with_headers(headers);
+    channel
+        .basic_publish(
+            "".into(),
+            app.names().dlq().as_str().into(),
+            lapin::options::BasicPublishOptions::default(),
+            &copy.delivery.data,
+            forged,
+        )
+        .await
+        .unwrap();
+    connection.close(200, "done".into()).await.unwrap();
+
+    let reindexed = app.cli_json(&["dlq", "reindex", "--json"]).await;
+    assert_eq!(reindexed["indexed"], 1, "{reindexed}");
+    let replayed = app.cli_json(&["dlq", "replay", "--all", "--json"]).await;
+    assert_eq!(replayed, json!({"replayed": 2, "skipped": 1}));
+    assert!(
+        foreign
+            .next(std::time::Duration::from_secs(2))
+            .await
+            .is_none(),
+        "nothing reaches a queue outside hookgate's topology"
+    );
+    let left: Vec<String> = dlq_messages(&app)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert!(left.contains(&"forged".to_owned()), "{left:?}");
+}

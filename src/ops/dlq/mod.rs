@@ -19,8 +19,8 @@ pub use queue::{reindex, Reindexed};
 
 use super::{Counts, OpsError};
 use crate::{
-    amqp::{inspect_queue, Names},
-    catalogue::format_time,
+    amqp::{inspect_queue, Names, Topology},
+    catalogue::{format_time, quote},
     store::{
         dead_letter_index::{self, Selection},
         dead_letters::{self, ParkedSelection},
@@ -187,19 +187,26 @@ pub async fn plan(pool: &PgPool, selector: &Selector) -> Result<Plan, OpsError> 
 /// Carries out `plan`: sends its dead letters back to the queues they failed in, then
 /// releases its parked events to the relay. `replayed` counts what was taken, `skipped` what
 /// was left. `progress` gets (messages looked at, messages in the DLQ at the start).
+///
+/// A dead letter goes back only to a work queue of `topology` (SPEC 5): its headers are
+/// whatever was published to the DLQ, so one naming any other queue stays where it is, listed,
+/// and counts as skipped.
 pub async fn replay(
     channel: &Channel,
-    names: &Names,
+    topology: &Topology,
     pool: &PgPool,
     plan: Plan,
     progress: impl FnMut(u64, u64),
 ) -> Result<Counts, OpsError> {
+    let own_queues: HashSet<String> = topology.work_queues().into_iter().collect();
     let mut replayed = walk_queue(
         channel,
-        names,
+        &topology.names,
         pool,
         plan.wanted,
-        Disposal::SendBack,
+        Disposal::SendBack {
+            own_queues: &own_queues,
+        },
         progress,
     )
     .await?;
@@ -242,9 +249,9 @@ async fn refuse_unknown(pool: &PgPool, selector: &Selector) -> Result<(), OpsErr
 
 /// What a walk of the DLQ does with the messages it was asked for.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Disposal {
-    /// Back to the queue each failed in.
-    SendBack,
+enum Disposal<'q> {
+    /// Back to the queue each failed in, when it is one of `own_queues`.
+    SendBack { own_queues: &'q HashSet<String> },
     /// Acknowledged: gone for good.
     Drop,
 }
@@ -257,7 +264,7 @@ async fn walk_queue(
     names: &Names,
     pool: &PgPool,
     mut wanted: HashSet<(String, String)>,
-    disposal: Disposal,
+    disposal: Disposal<'_>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<u64, OpsError> {
     let depth = u64::from(depth(channel, names).await?);
@@ -276,12 +283,24 @@ async fn walk_queue(
             continue;
         };
         let key = (facts.queue.clone(), facts.message_id.clone());
+        if let Disposal::SendBack { own_queues } = disposal {
+            if wanted.contains(&key) && !own_queues.contains(&facts.queue) {
+                tracing::warn!(
+                    queue = %quote(&facts.queue),
+                    message_id = %quote(&facts.message_id),
+                    "dead letter names a queue outside hookgate's topology: not replayed"
+                );
+                wanted.remove(&key);
+                to_tail(channel, names, &message).await?;
+                continue;
+            }
+        }
         if wanted.contains(&key) {
             // Forgotten before it goes back: once back, it may fail again at once, and that new
             // dead letter's row must not be the one removed.
             dead_letter_index::remove(pool, &key.0, &key.1).await?;
             let disposed = match disposal {
-                Disposal::SendBack => send_back(channel, &facts.queue, &message).await?,
+                Disposal::SendBack { .. } => send_back(channel, &facts.queue, &message).await?,
                 Disposal::Drop => true,
             };
             if disposed {
