@@ -6,7 +6,7 @@ pub use roles::{Roles, StartOptions};
 
 use crate::{
     amqp::{Broker, BrokerState, Topology},
-    http::{self, server::ServerLimits, AppState},
+    http::{self, health::RoleReadiness, server::ServerLimits, AppState},
     notifications::NotificationOutbox,
     ops::retention,
     receiving::{
@@ -35,6 +35,9 @@ use tokio_util::sync::CancellationToken;
 /// drained. Within the deployments' grace periods (k8s: 40 s less the 10 s preStop; compose:
 /// 30 s), so that a stuck task is named in the log instead of the process being killed.
 const STOP_BUDGET: Duration = Duration::from_secs(20);
+
+/// The task that stores webhooks: a receiving role is not ready without it.
+const INBOX_BATCHER: &str = "inbox-batcher";
 
 /// How long the requests in flight get to finish once the process is told to stop, before
 /// the background roles get [`STOP_BUDGET`]: the two fit the 30 s a pod has after its preStop.
@@ -206,7 +209,7 @@ fn receive_role(
     );
     let (retention_pool, retention) = (pool.clone(), config.retention);
     vec![
-        BackgroundTask::new("inbox-batcher", move |beat, stop| {
+        BackgroundTask::new(INBOX_BATCHER, move |beat, stop| {
             batcher.clone().run(beat, stop)
         }),
         BackgroundTask::new("event-relay", move |beat, stop| {
@@ -268,10 +271,12 @@ impl App {
         let inbox_pool = config
             .database
             .sized_pool(inbox_settings.max_in_flight as u32)?;
-        let mut pools = vec![("main", pool.clone())];
-        if options.roles.receive {
-            pools.push(("inbox", inbox_pool.clone()));
-        }
+        // A receiving role is ready when it can store webhooks; `work` when its pool answers.
+        let mut readiness = RoleReadiness {
+            role: options.roles.name(),
+            pool: inbox_pool.clone(),
+            task: Some(INBOX_BATCHER),
+        };
         let (inbox, batcher) = Inbox::new(inbox_pool, inbox_settings);
         let receiver = Receiver::new(config, inbox, metrics.clone(), Some(stored.clone()))?;
         for source in config.sources.iter().filter(|s| s.secrets.is_empty()) {
@@ -293,7 +298,10 @@ impl App {
             let worker_pool = config
                 .database
                 .sized_pool(config.database.worker_pool_size)?;
-            pools.push(("worker", worker_pool.clone()));
+            if !options.roles.receive {
+                readiness.pool = worker_pool.clone();
+                readiness.task = None;
+            }
             background.extend(workers(config, &worker_pool, &broker, &metrics)?);
         }
         let supervisor = Supervisor::new(metrics.clone(), RestartPolicy::default());
@@ -307,7 +315,7 @@ impl App {
 
         let state = AppState {
             pool: pool.clone(),
-            pools,
+            readiness,
             receiver: Arc::new(receiver),
             metrics: metrics.clone(),
             broker: broker_state,

@@ -20,60 +20,77 @@ use axum::{
     Json,
 };
 use prometheus::{GaugeVec, IntGaugeVec};
+use sqlx::PgPool;
 use std::time::Duration;
 
+/// What makes a process ready, by its role (SPEC 5): `serve` and `run` when they can store
+/// webhooks (the inbox pool answers and the batcher runs), `work` when its pool answers.
+#[derive(Clone)]
+pub struct RoleReadiness {
+    /// `run`, `serve` or `work`.
+    pub role: &'static str,
+    /// The pool the role's work cannot do without.
+    pub pool: PgPool,
+    /// The task that must be running, when the role has one (`inbox-batcher`).
+    pub task: Option<&'static str>,
+}
+
+/// Always 200 while the process answers, so a liveness probe never restarts a pod during an
+/// outage; the body says how the broker and every task are doing.
 #[utoipa::path(
     get,
     path = "/healthz",
     tag = "health",
-    responses((status = 200, description = "The process answers", body = Liveness))
+    responses((status = 200, description = "The process answers; the broker and each task's state", body = Liveness))
 )]
-pub(super) async fn healthz() -> Json<Liveness> {
+pub(super) async fn healthz(State(state): State<AppState>) -> Json<Liveness> {
+    let tasks = state
+        .supervisor
+        .health()
+        .into_iter()
+        .map(|(name, health)| (name, health.as_str().to_owned()))
+        .collect();
     Json(Liveness {
         status: "ok".to_owned(),
+        broker: state.broker.describe().to_owned(),
+        tasks,
     })
 }
 
-/// Ready when every database pool answers and every supervised task runs with a fresh
-/// heartbeat; the broker is shown but not required, since webhooks are accepted without it.
+/// Ready when the role can do its work. The broker, a stalled relay, retention or a slow read
+/// never make a process unready: they are in `/healthz`, the metrics and the alerts.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "health",
     responses(
         (status = 200, description = "Ready", body = Readiness),
-        (status = 503, description = "A database pool or a task is down", body = Readiness),
+        (status = 503, description = "The role's pool does not answer, or its batcher is down", body = Readiness),
     )
 )]
 pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let checks = state.pools.iter().map(|(_, pool)| async move {
-        let answer = tokio::time::timeout(Duration::from_secs(2), store::ping(pool)).await;
-        matches!(answer, Ok(true))
+    let check = &state.readiness;
+    let answer = tokio::time::timeout(Duration::from_secs(2), store::ping(&check.pool)).await;
+    let database_up = matches!(answer, Ok(true));
+    let task = check.task.map(|name| {
+        let health = state.supervisor.health();
+        let running = health.get(name) == Some(&TaskHealth::Running);
+        (name, running)
     });
-    let database_up = futures_util::future::join_all(checks)
-        .await
-        .into_iter()
-        .all(|up| up);
-    let tasks = state.supervisor.health();
-    let tasks_up = tasks.values().all(|health| *health == TaskHealth::Running);
-    let ready = database_up && tasks_up;
+    let ready = database_up && task.is_none_or(|(_, running)| running);
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let tasks = tasks
-        .into_iter()
-        .map(|(name, health)| (name, health.as_str().to_owned()))
-        .collect();
     let database = if database_up { "up" } else { "down" };
     (
         status,
         Json(Readiness {
             ready,
+            role: check.role.to_owned(),
             database: database.to_owned(),
-            broker: state.broker.describe().to_owned(),
-            tasks,
+            batcher: task.map(|(_, running)| if running { "running" } else { "down" }.to_owned()),
         }),
     )
 }

@@ -5,7 +5,7 @@ mod auth;
 pub mod client;
 mod errors;
 pub mod event_search;
-mod health;
+pub mod health;
 mod openapi;
 mod params;
 mod read_api;
@@ -25,8 +25,8 @@ pub use openapi::document as openapi_document;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
-    /// Every pool the process uses, by role: all must answer for `/readyz`.
-    pub pools: Vec<(&'static str, PgPool)>,
+    /// What `/readyz` checks for this process's role (SPEC 5).
+    pub readiness: health::RoleReadiness,
     pub receiver: Arc<receiving::Receiver>,
     pub metrics: Arc<Metrics>,
     pub broker: crate::amqp::BrokerState,

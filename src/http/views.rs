@@ -138,16 +138,21 @@ pub struct HistoryEntry {
 pub struct Liveness {
     /// Always `ok`: the process answers.
     pub status: String,
+    /// `up`, or what is wrong with the broker.
+    pub broker: String,
+    /// Each supervised task by name: `running`, `stale` or `down`.
+    pub tasks: std::collections::BTreeMap<String, String>,
 }
 
-/// `GET /readyz`: ready when every database pool answers and every task runs.
+/// `GET /readyz`: ready when the process's role can do its work (SPEC 5).
 #[derive(Serialize, ToSchema)]
 pub struct Readiness {
     pub ready: bool,
-    /// `up` or `down`.
+    /// `run`, `serve` or `work`.
+    pub role: String,
+    /// The role's pool: `up` or `down`.
     pub database: String,
-    /// `up`, or what is wrong with the broker.
-    pub broker: String,
-    /// Each supervised task by name: `running`, `stale` or `down`
-    pub tasks: std::collections::BTreeMap<String, String>,
+    /// The inbox batcher of a receiving role: `running` or `down`; absent for `work`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batcher: Option<String>,
 }

@@ -4,21 +4,67 @@ use crate::support::{assert_error, eventually, fixtures, sign, spawn_app};
 use serde_json::Value;
 
 #[tokio::test]
-async fn healthz_answers_while_the_process_is_up() {
+async fn healthz_answers_while_the_process_is_up_with_the_broker_and_tasks() {
     let app = spawn_app().await;
     let response = app.get("/healthz").await;
     assert_eq!(response.status(), 200);
-    assert_eq!(response.json::<Value>().await.unwrap()["status"], "ok");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert!(body["broker"].is_string());
+    assert!(body["tasks"]["inbox-batcher"].is_string(), "{body}");
 }
 
 #[tokio::test]
-async fn readyz_reports_the_database() {
-    let app = spawn_app().await;
+async fn readyz_answers_for_the_role() {
+    use hookgate::app::{Roles, StartOptions};
+    let mut app = spawn_app().await;
     let response = app.get("/readyz").await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
+    assert_eq!(body["role"], "run");
     assert_eq!(body["database"], "up");
-    assert!(body["broker"].is_string());
+    assert_eq!(body["batcher"], "running");
+    assert!(body.get("broker").is_none(), "the broker is /healthz's");
+    app.restart_as(StartOptions {
+        migrate: false,
+        roles: Roles::WORK,
+    })
+    .await;
+    let body: Value = app.get("/readyz").await.json().await.unwrap();
+    assert_eq!(body["role"], "work");
+    assert_eq!(body["ready"], true);
+    assert!(body.get("batcher").is_none(), "{body}");
+}
+
+/// The defect: a read-model table locked (by a rebuild, a migration or a long report) held
+/// the API reads queued behind it, and with them `/readyz`, which would have taken every
+/// receiver out of the Service. Readiness now asks only whether webhooks can be stored.
+#[tokio::test]
+async fn a_locked_read_model_table_leaves_receivers_ready() {
+    let app = spawn_app().await;
+    app.handle_transfer("before-lock", "t-locked", "Pending", sign::EARLIER)
+        .await;
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE transfers IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let reads: Vec<_> = (0..16)
+        .map(|_| {
+            let request = client.get(app.url("/v1/objects/transfer/t-locked"));
+            tokio::spawn(request.bearer_auth(crate::support::API_TOKEN).send())
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200, "{:?}", ready.text().await);
+    let fixture = fixtures::interlace_named("card");
+    assert_eq!(app.post_fixture(&fixture).await.status(), 200);
+    holder.rollback().await.unwrap();
+    for read in reads {
+        assert_eq!(read.await.unwrap().unwrap().status(), 200);
+    }
 }
 
 #[tokio::test]
@@ -96,7 +142,7 @@ async fn each_role_runs_its_part_and_only_receivers_take_webhooks() {
 }
 
 #[tokio::test]
-async fn a_failing_task_is_reported_by_readyz_and_counted_until_it_recovers() {
+async fn a_failing_task_is_reported_by_healthz_and_counted_but_never_makes_the_process_unready() {
     use std::sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
@@ -118,16 +164,21 @@ async fn a_failing_task_is_reported_by_readyz_and_counted_until_it_recovers() {
             }
         },
     );
-    let readyz = || async {
-        let response = app.get("/readyz").await;
+    let healthz = || async {
+        let response = app.get("/healthz").await;
         let status = response.status().as_u16();
         (status, response.json::<Value>().await.unwrap())
     };
-    eventually("readyz reports the broken task", || async {
-        let (status, body) = readyz().await;
-        status == 503 && body["ready"] == false && body["tasks"]["canary"] == "down"
+    eventually("healthz reports the broken task", || async {
+        let (status, body) = healthz().await;
+        status == 200 && body["tasks"]["canary"] == "down"
     })
     .await;
+    assert_eq!(
+        app.get("/readyz").await.status(),
+        200,
+        "a task never makes it unready"
+    );
     let restarts = app
         .metric(r#"hookgate_task_restarts_total{task="canary"}"#)
         .await
@@ -135,12 +186,12 @@ async fn a_failing_task_is_reported_by_readyz_and_counted_until_it_recovers() {
     assert!(restarts >= 1.0, "restarts counted: {restarts}");
 
     broken.store(false, Ordering::SeqCst);
-    eventually("readyz ready again once the task runs", || async {
-        let (status, body) = readyz().await;
+    eventually("the task runs again", || async {
+        let (status, body) = healthz().await;
         status == 200 && body["tasks"]["canary"] == "running"
     })
     .await;
-    let (_, body) = readyz().await;
+    let (_, body) = healthz().await;
     for task in [
         "broker-watch",
         "inbox-batcher",

@@ -369,11 +369,11 @@ impl TestApp {
         }
     }
 
-    /// Waits until `/readyz` reports the broker as `state` ("up" or "down").
+    /// Waits until `/healthz` reports the broker as `state` ("up" or "down").
     pub async fn wait_for_broker(&self, state: &str) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let ready: Value = self.get("/readyz").await.json().await.unwrap();
+            let ready: Value = self.get("/healthz").await.json().await.unwrap();
             if ready["broker"] == state {
                 return;
             }
