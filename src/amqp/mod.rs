@@ -8,6 +8,7 @@ mod publish;
 mod topology;
 
 pub use broker::{Broker, BrokerState};
+pub use deadline::answered;
 pub use inspect::{connect_once, is_not_found};
 pub use names::{Names, RetryTier};
 pub use publish::{confirmed, inspect_queue, publish_confirmed, publish_mandatory, Outcome};

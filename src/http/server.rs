@@ -61,8 +61,11 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .max_header_list_size(MAX_HEADER_BYTES as u32);
     let graceful = GracefulShutdown::new();
+    // Every connection's task, so that those still open after the drain can be cut.
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        while connections.try_join_next().is_some() {}
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -92,7 +95,7 @@ pub async fn serve(
             .into_owned();
         let connection = graceful.watch(connection);
         let metrics = metrics.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let Err(error) = connection.await else { return };
             let Some(error) = error.downcast_ref::<hyper::Error>() else {
                 return;
@@ -119,6 +122,7 @@ pub async fn serve(
     {
         tracing::warn!(drain = ?limits.drain, "requests still in flight at the end of the drain were cut off");
     }
+    connections.shutdown().await;
     Ok(())
 }
 

@@ -6,7 +6,11 @@ use super::{
     ack_window::Acker,
     dispose::{move_failed, Destinations, Failure, Moved},
 };
-use crate::{amqp::Broker, supervisor::Heartbeat, telemetry::Metrics};
+use crate::{
+    amqp::{answered, Broker},
+    supervisor::Heartbeat,
+    telemetry::Metrics,
+};
 use futures_util::{FutureExt, StreamExt};
 use lapin::{
     message::Delivery,
@@ -76,19 +80,30 @@ impl<H: Handler> Consumer<H> {
         heartbeat: &Heartbeat,
         stop: &CancellationToken,
     ) -> lapin::Result<()> {
-        channel
-            .basic_qos(self.prefetch, BasicQosOptions::default())
-            .await?;
-        let mut deliveries = channel
-            .basic_consume(
-                self.queue.as_str().into(),
-                format!("hookgate-{}", uuid::Uuid::new_v4().simple())
-                    .as_str()
-                    .into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
+        // A broker that went silent as the channel opened must hold neither this consumer
+        // nor a stopping process: both calls have a deadline and give way to `stop`.
+        let tag = format!("hookgate-{}", uuid::Uuid::new_v4().simple());
+        let setup = async {
+            answered(
+                "basic.qos",
+                channel.basic_qos(self.prefetch, BasicQosOptions::default()),
             )
             .await?;
+            answered(
+                "basic.consume",
+                channel.basic_consume(
+                    self.queue.as_str().into(),
+                    tag.as_str().into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                ),
+            )
+            .await
+        };
+        let mut deliveries = tokio::select! {
+            deliveries = setup => deliveries?,
+            _ = stop.cancelled() => return Ok(()),
+        };
         let batches = (usize::from(self.prefetch) / self.batch.max(1)).max(1);
         let in_flight = Arc::new(Semaphore::new(batches));
         let acker = Arc::new(Acker::new(channel.clone()));
