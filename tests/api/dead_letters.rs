@@ -33,6 +33,28 @@ async fn dlq_messages(app: &TestApp) -> Vec<(String, bool)> {
     found
 }
 
+/// A dead letter taken from the app's DLQ, unacknowledged, on a connection of the test's own:
+/// it goes back to the queue when that connection closes.
+async fn take_a_dead_letter(
+    app: &TestApp,
+) -> (
+    lapin::Connection,
+    lapin::Channel,
+    lapin::message::BasicGetMessage,
+) {
+    let connection = amqp::connect().await;
+    let channel = connection.create_channel().await.unwrap();
+    let copy = channel
+        .basic_get(
+            app.names().dlq().as_str().into(),
+            BasicGetOptions { no_ack: false },
+        )
+        .await
+        .unwrap()
+        .expect("a dead letter");
+    (connection, channel, copy)
+}
+
 async fn failed_at(app: &TestApp, event_id: &str) -> Value {
     dead_letters(app)
         .await
@@ -169,16 +191,7 @@ async fn reindex_lists_dead_letters_the_index_lacks_and_keeps_one_copy_each() {
     two_bad_events(&app).await;
     // As an older hookgate, or one that died between the confirm and its commit, leaves them:
     // in the queue, not in the index, and one of them twice.
-    let connection = amqp::connect().await;
-    let channel = connection.create_channel().await.unwrap();
-    let copy = channel
-        .basic_get(
-            app.names().dlq().as_str().into(),
-            BasicGetOptions { no_ack: false },
-        )
-        .await
-        .unwrap()
-        .expect("a dead letter");
+    let (connection, channel, copy) = take_a_dead_letter(&app).await;
     channel
         .basic_publish(
             "".into(),
@@ -215,16 +228,7 @@ async fn a_dead_letter_naming_a_foreign_queue_is_never_replayed_into_it() {
     let app = spawn_app().await;
     two_bad_events(&app).await;
     let mut foreign = amqp::Tap::bind(&app.names().events(), "nothing.routes.here", false).await;
-    let connection = amqp::connect().await;
-    let channel = connection.create_channel().await.unwrap();
-    let copy = channel
-        .basic_get(
-            app.names().dlq().as_str().into(),
-            BasicGetOptions { no_ack: false },
-        )
-        .await
-        .unwrap()
-        .expect("a dead letter");
+    let (connection, channel, copy) = take_a_dead_letter(&app).await;
     let mut headers = copy
         .delivery
         .properties
