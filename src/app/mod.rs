@@ -39,9 +39,8 @@ const STOP_BUDGET: Duration = Duration::from_secs(20);
 /// The task that stores webhooks: a receiving role is not ready without it.
 const INBOX_BATCHER: &str = "inbox-batcher";
 
-/// How long the requests in flight get to finish once the process is told to stop, before
-/// the background roles get [`STOP_BUDGET`]: the two fit the 30 s a pod has after its preStop.
-/// A webhook is answered within the platform's 5 s, or its body times out.
+/// How long requests in flight get to finish at a stop, before the background roles get
+/// [`STOP_BUDGET`]: together they fit the 30 s a pod has after its preStop.
 const HTTP_DRAIN: Duration = Duration::from_secs(8);
 
 #[derive(Debug, thiserror::Error)]
@@ -271,7 +270,7 @@ impl App {
         let inbox_pool = config
             .database
             .sized_pool(inbox_settings.max_in_flight as u32)?;
-        // A receiving role is ready when it can store webhooks; `work` when its pool answers.
+        // Ready: a receiving role when it can store webhooks, `work` when its pool answers.
         let mut readiness = RoleReadiness {
             role: options.roles.name(),
             pool: inbox_pool.clone(),
