@@ -80,13 +80,12 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
     /// A whole number of milliseconds, at most [`MAX_TIMER`].
     pub fn millis(&self, name: &'static str, default: u64) -> Result<Duration, SettingsError> {
-        let millis = self.bounded(
+        self.millis_from(
+            0,
             name,
             default,
-            0..=MAX_TIMER.as_millis() as u64,
             "a number of milliseconds of at most 604800000 (a week)",
-        )?;
-        Ok(Duration::from_millis(millis))
+        )
     }
 
     /// A whole number of milliseconds from 1 to [`MAX_TIMER`]: a period or a deadline that
@@ -96,13 +95,25 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         name: &'static str,
         default: u64,
     ) -> Result<Duration, SettingsError> {
-        let millis = self.bounded(
+        self.millis_from(
+            1,
             name,
             default,
-            1..=MAX_TIMER.as_millis() as u64,
             "a number of milliseconds from 1 to 604800000 (a week)",
-        )?;
-        Ok(Duration::from_millis(millis))
+        )
+    }
+
+    fn millis_from(
+        &self,
+        least: u64,
+        name: &'static str,
+        default: u64,
+        expected: &'static str,
+    ) -> Result<Duration, SettingsError> {
+        let range = least..=MAX_TIMER.as_millis() as u64;
+        Ok(Duration::from_millis(
+            self.bounded(name, default, range, expected)?,
+        ))
     }
 
     /// A whole number of seconds from 1 to [`MAX_TIMER`].

@@ -55,6 +55,25 @@ async fn take_a_dead_letter(
     (connection, channel, copy)
 }
 
+/// Publishes `copy`'s body to the app's DLQ again, with `properties`.
+async fn put_in_the_dlq(
+    app: &TestApp,
+    channel: &lapin::Channel,
+    copy: &lapin::message::BasicGetMessage,
+    properties: lapin::BasicProperties,
+) {
+    channel
+        .basic_publish(
+            "".into(),
+            app.names().dlq().as_str().into(),
+            lapin::options::BasicPublishOptions::default(),
+            &copy.delivery.data,
+            properties,
+        )
+        .await
+        .unwrap();
+}
+
 async fn failed_at(app: &TestApp, event_id: &str) -> Value {
     dead_letters(app)
         .await
@@ -192,16 +211,7 @@ async fn reindex_lists_dead_letters_the_index_lacks_and_keeps_one_copy_each() {
     // As an older hookgate, or one that died between the confirm and its commit, leaves them:
     // in the queue, not in the index, and one of them twice.
     let (connection, channel, copy) = take_a_dead_letter(&app).await;
-    channel
-        .basic_publish(
-            "".into(),
-            app.names().dlq().as_str().into(),
-            lapin::options::BasicPublishOptions::default(),
-            &copy.delivery.data,
-            copy.delivery.properties.clone(),
-        )
-        .await
-        .unwrap();
+    put_in_the_dlq(&app, &channel, &copy, copy.delivery.properties.clone()).await;
     connection.close(200, "done".into()).await.unwrap();
     sqlx::query("DELETE FROM dead_letter_index")
         .execute(&app.pool)
@@ -245,16 +255,7 @@ async fn a_dead_letter_naming_a_foreign_queue_is_never_replayed_into_it() {
         .clone()
         .with_message_id("forged".into())
         .with_headers(headers);
-    channel
-        .basic_publish(
-            "".into(),
-            app.names().dlq().as_str().into(),
-            lapin::options::BasicPublishOptions::default(),
-            &copy.delivery.data,
-            forged,
-        )
-        .await
-        .unwrap();
+    put_in_the_dlq(&app, &channel, &copy, forged).await;
     connection.close(200, "done".into()).await.unwrap();
 
     let reindexed = app.cli_json(&["dlq", "reindex", "--json"]).await;
