@@ -15,6 +15,9 @@ const OLD_KEY: &str = "inbox_dedup_same_content";
 /// receivers insert into the table all the time, so the wait is short and retried.
 const DROP_LOCK_TIMEOUT: &str = "500ms";
 const DROP_TRIES: u32 = 20;
+/// How often one page is tried again after losing a race with a receiver: each try sees the
+/// rows the last one lost to, so a second is enough; more than this is a fault, not a race.
+const PAGE_TRIES: u32 = 5;
 
 /// What completing the upgrade did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,16 +40,22 @@ pub async fn complete(pool: &PgPool) -> Result<Upgraded, sqlx::Error> {
     rebuild_index_if_invalid(pool).await?;
     let mut keyed = 0;
     let mut after = i64::MIN;
+    let mut tries = 1;
     loop {
         match key_page(pool, after).await {
             Ok((Some(last), count)) => {
                 keyed += count as u64;
                 after = last;
+                tries = 1;
             }
             Ok((None, _)) => break,
             // A receiver stored the same resource between the page's check and its update:
             // the page is tried again, and this time sees it.
-            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("23505") => {}
+            Err(sqlx::Error::Database(error))
+                if error.code().as_deref() == Some("23505") && tries < PAGE_TRIES =>
+            {
+                tries += 1;
+            }
             Err(error) => return Err(error),
         }
     }
