@@ -1,7 +1,9 @@
 //! Assembling the running service from its parts.
 
+mod pools;
 mod roles;
 
+pub use pools::{operations_pool, Pools};
 pub use roles::{Roles, StartOptions};
 
 use crate::{
@@ -93,6 +95,7 @@ fn relay<O: Outbox>(
         broker: broker.clone(),
         metrics: metrics.clone(),
         settings: config.relay,
+        deadline: store::Deadline(config.database.call_deadline()),
     })
 }
 
@@ -106,6 +109,7 @@ fn workers(
 ) -> Result<Vec<BackgroundTask>, StartupError> {
     let names = broker.topology().names.clone();
     let notifications = Arc::new(Notify::new());
+    let deadline = store::Deadline(config.database.call_deadline());
     let mut tasks: Vec<BackgroundTask> = Vec::new();
     let read_model = Arc::new(Consumer {
         queue: names.read_model(),
@@ -114,10 +118,12 @@ fn workers(
             metrics: metrics.clone(),
             queue: names.read_model(),
             notifications: notifications.clone(),
+            deadline,
         }),
         broker: broker.clone(),
         metrics: metrics.clone(),
         pool: pool.clone(),
+        deadline,
         prefetch: config.workers.read_model_prefetch,
         batch: config.workers.read_model_batch,
     });
@@ -139,7 +145,7 @@ fn workers(
         move |beat, stop| relay.clone().run(notifications.clone(), beat, stop),
     ));
     for subscriber in &config.subscribers {
-        let notifier = HttpNotifier::new(subscriber, pool.clone())
+        let notifier = HttpNotifier::new(subscriber, pool.clone(), deadline)
             .map_err(|reason| StartupError::BadSubscriber(subscriber.name.clone(), reason))?;
         let consumer = Arc::new(Consumer {
             queue: names.subscriber(&subscriber.name),
@@ -147,6 +153,7 @@ fn workers(
             broker: broker.clone(),
             metrics: metrics.clone(),
             pool: pool.clone(),
+            deadline,
             prefetch: config.workers.notifier_prefetch,
             // Two batches in flight: each holds one database connection while it POSTs.
             batch: usize::from(config.workers.notifier_prefetch).div_ceil(2),
@@ -246,7 +253,8 @@ pub struct App {
 
 impl App {
     pub async fn build(config: &Settings, options: StartOptions) -> Result<App, StartupError> {
-        let pool = config.database.pool()?;
+        let pools = Pools::new(config, options.roles)?;
+        let pool = pools.background.clone();
         let schema = match options.migrate {
             true => store::migrate(&pool).await.map(|m| {
                 Some(Schema {
@@ -256,7 +264,7 @@ impl App {
             })?,
             false => None,
         };
-        telemetry::log_start(config, options.roles.name(), schema);
+        telemetry::log_start(config, options.roles.name(), schema, &pools.budget());
         let metrics = Arc::new(Metrics::new());
         let broker_state = BrokerState::default();
         let broker = Arc::new(Broker::new(
@@ -266,17 +274,18 @@ impl App {
             metrics.broker_reconnects.clone(),
         ));
         let stored = Arc::new(Notify::new());
-        let inbox_settings = config.server.inbox;
-        let inbox_pool = config
-            .database
-            .sized_pool(inbox_settings.max_in_flight as u32)?;
         // Ready: a receiving role when it can store webhooks, `work` when its pool answers.
-        let mut readiness = RoleReadiness {
+        let readiness = RoleReadiness {
             role: options.roles.name(),
-            pool: inbox_pool.clone(),
-            task: Some(INBOX_BATCHER),
+            pool: pools
+                .inbox
+                .clone()
+                .or(pools.worker.clone())
+                .unwrap_or(pool.clone()),
+            task: options.roles.receive.then_some(INBOX_BATCHER),
         };
-        let (inbox, batcher) = Inbox::new(inbox_pool, inbox_settings);
+        let inbox_pool = pools.inbox.clone().unwrap_or(pool.clone());
+        let (inbox, batcher) = Inbox::new(inbox_pool, config.server.inbox);
         let receiver = Receiver::new(config, inbox, metrics.clone(), Some(stored.clone()))?;
         for source in config.sources.iter().filter(|s| s.secrets.is_empty()) {
             tracing::warn!(source = %source.name, "source has no secret: every webhook to it will be refused");
@@ -293,15 +302,8 @@ impl App {
                 config, &pool, &broker, &metrics, batcher, stored,
             ));
         }
-        if options.roles.work {
-            let worker_pool = config
-                .database
-                .sized_pool(config.database.worker_pool_size)?;
-            if !options.roles.receive {
-                readiness.pool = worker_pool.clone();
-                readiness.task = None;
-            }
-            background.extend(workers(config, &worker_pool, &broker, &metrics)?);
+        if let Some(worker_pool) = &pools.worker {
+            background.extend(workers(config, worker_pool, &broker, &metrics)?);
         }
         let supervisor = Supervisor::new(metrics.clone(), RestartPolicy::default());
         start_metrics_at_zero(
@@ -313,7 +315,9 @@ impl App {
         );
 
         let state = AppState {
-            pool: pool.clone(),
+            pool: pools.read.clone(),
+            changes: pool.clone(),
+            read_timeout: config.database.read_timeout,
             readiness,
             receiver: Arc::new(receiver),
             metrics: metrics.clone(),

@@ -93,7 +93,7 @@ impl BenchCommand {
 pub async fn bench(config: &Settings, args: BenchCommand) -> anyhow::Result<()> {
     let report = load::run(args.plan(config)?).await;
     let verification = if args.verify {
-        let pool = config.database.pool()?;
+        let pool = crate::app::operations_pool(&config.database)?;
         Some(
             verify::verify(
                 &pool,

@@ -23,7 +23,7 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
         Command::Serve { no_migrate } => serve::serve(config, Roles::SERVE, no_migrate).await,
         Command::Work { no_migrate } => serve::serve(config, Roles::WORK, no_migrate).await,
         Command::Migrate { json } => {
-            let pool = config.database.pool()?;
+            let pool = crate::app::operations_pool(&config.database)?;
             let migrated = store::migrate(&pool).await?;
             if output::wants_json(json) {
                 let answer = serde_json::json!({"appliedNow": migrated.applied_now, "version": migrated.latest});

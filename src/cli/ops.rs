@@ -48,7 +48,7 @@ fn print_counts(counts: Counts, json: bool, what: &str) {
 }
 
 pub async fn dlq_list(config: &Settings, limit: usize, json: bool) -> anyhow::Result<()> {
-    let pool = config.database.pool()?;
+    let pool = crate::app::operations_pool(&config.database)?;
     let listing = dlq::list(&pool, limit).await?;
     if wants_json(json) {
         println!("{}", serde_json::to_string(&listing.letters)?);
@@ -91,7 +91,7 @@ fn dead_letter_table(listing: &dlq::Listing) -> String {
 }
 
 pub async fn dlq_show(config: &Settings, event_id: &str) -> anyhow::Result<()> {
-    let pool = config.database.pool()?;
+    let pool = crate::app::operations_pool(&config.database)?;
     match dlq::show(&pool, event_id).await? {
         Some(detail) => {
             println!("{}", serde_json::to_string_pretty(&detail)?);
@@ -107,7 +107,7 @@ pub async fn dlq_replay(
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let pool = config.database.pool()?;
+    let pool = crate::app::operations_pool(&config.database)?;
     let plan = dlq::plan(&pool, &selector).await?;
     if dry_run {
         print_counts(plan.counts, json, "dry run");
@@ -129,7 +129,7 @@ pub async fn dlq_purge(config: &Settings, confirmed: bool, json: bool) -> anyhow
         bail!("purging deletes every dead letter for good: run again with --yes");
     }
     let (channel, topology) = channel(config).await?;
-    let pool = config.database.pool()?;
+    let pool = crate::app::operations_pool(&config.database)?;
     let purged = dlq::purge(&channel, &topology.names, &pool).await?;
     if wants_json(json) {
         println!("{}", serde_json::json!({ "purged": purged }));
@@ -141,7 +141,7 @@ pub async fn dlq_purge(config: &Settings, confirmed: bool, json: bool) -> anyhow
 
 pub async fn dlq_reindex(config: &Settings, json: bool) -> anyhow::Result<()> {
     let (channel, topology) = channel(config).await?;
-    let pool = config.database.pool()?;
+    let pool = crate::app::operations_pool(&config.database)?;
     let progress = Progress::new("reindexing");
     let done = dlq::reindex(&channel, &topology.names, &pool, |seen, total| {
         progress.update(seen, total)
@@ -185,7 +185,7 @@ pub async fn replay(config: &Settings, args: ReplayArgs, json: bool) -> anyhow::
         event_ids: args.event_ids,
         include_dead_lettered: args.include_dead_lettered,
     };
-    let pool = config.database.pool()?;
+    let pool = crate::app::operations_pool(&config.database)?;
     let selection = archive::select(&pool, &filter).await?;
     let (channel, topology) = channel(config).await?;
     let progress = Progress::new("replaying");
@@ -208,7 +208,7 @@ pub async fn rebuild(config: &Settings, family: Option<String>, json: bool) -> a
     if family == Some(Family::Unknown) {
         bail!("events outside the catalogue have no projection to rebuild");
     }
-    let pool = config.database.pool()?;
+    let pool = crate::app::operations_pool(&config.database)?;
     let progress = Progress::new("rebuilding");
     let counts =
         archive::rebuild(&pool, family, |done, total| progress.update(done, total)).await?;
@@ -227,7 +227,7 @@ pub async fn verify(
     if family == Some(Family::Unknown) {
         bail!("events outside the catalogue have no projection to verify");
     }
-    let pool = config.database.pool()?;
+    let pool = crate::app::operations_pool(&config.database)?;
     let progress = Progress::new(if repair { "repairing" } else { "verifying" });
     let report = verify::verify(&pool, family, repair, |done, total| {
         progress.update(done, total)
@@ -277,7 +277,7 @@ pub async fn verify(
 /// Reads only: the queues are looked at through a connection that declares nothing, and a
 /// broker that does not answer within a second is reported as down, with exit code 1.
 pub async fn status(config: &Settings, json: bool) -> anyhow::Result<()> {
-    let pool = config.database.pool()?;
+    let pool = crate::app::operations_pool(&config.database)?;
     let topology = config.topology();
     let looked = connect_once(&config.broker.urls, Duration::from_secs(1)).await;
     let channel = match &looked {

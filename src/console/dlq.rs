@@ -230,14 +230,14 @@ pub async fn confirm(State(state): State<AppState>, session: Session, form: RawF
         Err(refusal) => return refusal.page(&session),
     };
     let consequence = match action {
-        Action::PurgeAll => match dead_letter_index::count(&state.pool).await {
+        Action::PurgeAll => match dead_letter_index::count(&state.changes).await {
             Ok(count) => format!(
                 "Purge all: every message in the DLQ ({count} indexed) is deleted for good. \
                  Parked events are not in the DLQ and stay."
             ),
             Err(_) => return unavailable(&session),
         },
-        _ => match dlq::plan(&state.pool, &action.selector(events.clone())).await {
+        _ => match dlq::plan(&state.changes, &action.selector(events.clone())).await {
             Ok(plan) if matches!(action, Action::PurgeSelected) => format!(
                 "Purge selected: {} dead letters are deleted for good; {} stay.",
                 plan.in_queue(),
@@ -316,7 +316,7 @@ pub async fn run(State(state): State<AppState>, session: Session, form: RawForm)
             ("error", text, json!({"events": events, "failed": true}))
         }
     };
-    if audit::record_action(&state.pool, &session.operator, action.name(), &detail)
+    if audit::record_action(&state.changes, &session.operator, action.name(), &detail)
         .await
         .is_err()
     {
@@ -345,21 +345,21 @@ async fn carry_out(
 ) -> Result<Counts, OpsError> {
     let names = &state.amqp.topology().names;
     match action {
-        Action::PurgeAll => dlq::purge(channel, names, &state.pool)
+        Action::PurgeAll => dlq::purge(channel, names, &state.changes)
             .await
             .map(|purged| Counts {
                 replayed: u64::from(purged),
                 ..Counts::default()
             }),
-        Action::PurgeSelected => match dlq::plan(&state.pool, &action.selector(events)).await {
-            Ok(plan) => dlq::purge_selected(channel, names, &state.pool, plan).await,
+        Action::PurgeSelected => match dlq::plan(&state.changes, &action.selector(events)).await {
+            Ok(plan) => dlq::purge_selected(channel, names, &state.changes, plan).await,
             Err(problem) => Err(problem),
         },
         Action::ReplayAll | Action::ReplaySelected => {
-            match dlq::plan(&state.pool, &action.selector(events)).await {
+            match dlq::plan(&state.changes, &action.selector(events)).await {
                 Ok(plan) => {
                     let topology = state.amqp.topology();
-                    dlq::replay(channel, topology, &state.pool, plan, |_, _| {}).await
+                    dlq::replay(channel, topology, &state.changes, plan, |_, _| {}).await
                 }
                 Err(problem) => Err(problem),
             }

@@ -172,16 +172,16 @@ pub async fn sign_in(
     };
     let client = client.map_or_else(|| "unknown".to_owned(), |address| address.to_string());
     let operator = operator_name(form.first("operator").unwrap_or_default());
-    match store::sign_in_blocked_for(&state.pool, &client).await {
+    match store::sign_in_blocked_for(&state.changes, &client).await {
         Ok(None) => {}
         Ok(Some(seconds)) => return rate_limited(&state, &headers, seconds),
         Err(_) => return page::failure(None, "The database is unavailable: try again shortly."),
     }
     if !same_secret(form.first("token").unwrap_or_default(), token.expose()) {
         tracing::info!("console sign-in refused: wrong token");
-        let recorded = store::record_sign_in_failure(&state.pool, &client).await;
+        let recorded = store::record_sign_in_failure(&state.changes, &client).await;
         let detail = serde_json::json!({"client": client});
-        let audited = store::record_action(&state.pool, &operator, "sign_in_refused", &detail);
+        let audited = store::record_action(&state.changes, &operator, "sign_in_refused", &detail);
         if recorded.is_err() || audited.await.is_err() {
             return page::failure(None, "The database is unavailable: try again shortly.");
         }
@@ -191,7 +191,7 @@ pub async fn sign_in(
     let id = random_token();
     let csrf = random_token();
     let opened = store::open_session(
-        &state.pool,
+        &state.changes,
         &store::NewSession {
             id_hash: &digest(id.as_bytes()),
             csrf_token: &csrf,
@@ -202,7 +202,7 @@ pub async fn sign_in(
     )
     .await;
     let audited = async {
-        store::record_action(&state.pool, &operator, "sign_in", &serde_json::json!({})).await
+        store::record_action(&state.changes, &operator, "sign_in", &serde_json::json!({})).await
     };
     if opened.is_err() || audited.await.is_err() {
         return page::failure(None, "The database is unavailable: try again shortly.");
@@ -251,9 +251,9 @@ pub async fn sign_out(
     if let Err(refused) = session.check_csrf(&Form::read(form)) {
         return refused.into_response();
     }
-    let closed = store::close_session(&state.pool, &session.id_hash).await;
+    let closed = store::close_session(&state.changes, &session.id_hash).await;
     let audited = store::record_action(
-        &state.pool,
+        &state.changes,
         &session.operator,
         "sign_out",
         &serde_json::json!({}),

@@ -93,12 +93,12 @@ pub(super) async fn replay(
             ))
         }
     };
-    let plan = dlq::plan(&state.pool, &selector).await?;
+    let plan = dlq::plan(&state.changes, &selector).await?;
     let channel = channel(&state).await?;
     let counts = dlq::replay(
         &channel,
         state.amqp.topology(),
-        &state.pool,
+        &state.changes,
         plan,
         |_, _| {},
     )
@@ -156,6 +156,6 @@ pub(super) async fn verify_read_model(
         ),
     };
     Ok(Json(
-        verify::verify(&state.pool, family, request.repair, |_, _| {}).await?,
+        verify::verify(&state.changes, family, request.repair, |_, _| {}).await?,
     ))
 }

@@ -9,6 +9,7 @@ pub mod health;
 mod openapi;
 mod params;
 mod read_api;
+mod read_deadline;
 pub mod server;
 mod views;
 mod webhooks;
@@ -24,7 +25,12 @@ pub use openapi::document as openapi_document;
 
 #[derive(Clone)]
 pub struct AppState {
+    /// API and console reads, on their own connections, each request within `read_timeout`.
     pub pool: PgPool,
+    /// What an operator's change writes (DLQ replay and purge, repair, audit).
+    pub changes: PgPool,
+    /// `HOOKGATE_READ_TIMEOUT_MS`.
+    pub read_timeout: std::time::Duration,
     /// What `/readyz` checks for this process's role (SPEC 5).
     pub readiness: health::RoleReadiness,
     pub receiver: Arc<receiving::Receiver>,
@@ -59,5 +65,9 @@ pub fn router(state: AppState, receive: bool, pages: Router<AppState>) -> Router
     api.route("/openapi.json", get(openapi::serve))
         .merge(pages.layer(RequestBodyTimeoutLayer::new(body_timeout)))
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read_deadline::bounded,
+        ))
         .with_state(state)
 }

@@ -21,7 +21,10 @@ use crate::{
 };
 use crate::{
     settings::RelaySettings,
-    store::outbox::{self, ClaimLimit, OutboxTable},
+    store::{
+        outbox::{self, ClaimLimit, OutboxTable},
+        Deadline,
+    },
 };
 use lapin::{BasicProperties, Channel};
 use sqlx::{PgConnection, PgPool};
@@ -105,6 +108,8 @@ pub struct Relay<O: Outbox> {
     pub broker: Arc<Broker>,
     pub metrics: Arc<Metrics>,
     pub settings: RelaySettings,
+    /// Every database call's, so a connection gone silent cannot hold the relay.
+    pub deadline: Deadline,
 }
 
 impl<O: Outbox> Relay<O> {
@@ -157,12 +162,13 @@ impl<O: Outbox> Relay<O> {
     }
 
     async fn relay_once(&self, channel: &Channel) -> Result<Pass, RelayError> {
-        let mut tx = self.pool.begin().await?;
+        let within = self.deadline;
+        let mut tx = within.on(self.pool.begin()).await?;
         let limit = ClaimLimit {
             rows: self.settings.batch,
             bytes: self.settings.batch_bytes,
         };
-        let claimed = self.outbox.claim(&mut tx, limit).await?;
+        let claimed = within.on(self.outbox.claim(&mut tx, limit)).await?;
         if !claimed.unpublishable.is_empty() {
             for (key, reason) in &claimed.unpublishable {
                 tracing::error!(outbox = self.outbox.name(), key, %reason, "row cannot be published; parked");
@@ -176,12 +182,14 @@ impl<O: Outbox> Relay<O> {
                 .iter()
                 .map(|(key, reason)| (*key, bounded_error(reason.as_str())))
                 .unzip();
-            outbox::park(&mut tx, O::TABLE, &keys, &reasons).await?;
+            within
+                .on(outbox::park(&mut tx, O::TABLE, &keys, &reasons))
+                .await?;
         }
         let claimed_rows = claimed.len();
         let batch = claimed.ready;
         if batch.is_empty() {
-            tx.commit().await?;
+            within.on(tx.commit()).await?;
             return Ok(Pass {
                 claimed: claimed_rows,
                 undelivered: 0,
@@ -199,8 +207,10 @@ impl<O: Outbox> Relay<O> {
                 .observe(elapsed);
         }
         // What was confirmed stays confirmed even when the link broke half-way.
-        outbox::mark_published(&mut tx, O::TABLE, &delivered).await?;
-        tx.commit().await?;
+        within
+            .on(outbox::mark_published(&mut tx, O::TABLE, &delivered))
+            .await?;
+        within.on(tx.commit()).await?;
         outcome?;
         Ok(Pass {
             claimed: claimed_rows,

@@ -11,7 +11,7 @@ mod sources;
 mod subscribers;
 
 pub use broker::{BrokerSettings, DEFAULT_AMQP_URL, DEFAULT_PREFIX};
-pub use database::{DatabaseSettings, DEFAULT_DATABASE_URL};
+pub use database::{DatabaseSettings, PoolRole, DEFAULT_DATABASE_URL};
 pub use pipeline::{RelaySettings, RetentionSettings, WorkerSettings};
 pub use server::{InboxSettings, ServerSettings, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
 pub use sources::{SchemeKind, Secret, SourceConfig, INTERLACE_SOURCE};

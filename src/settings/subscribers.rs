@@ -25,6 +25,10 @@ fn default_timeout_ms() -> u64 {
     5000
 }
 
+/// The longest a subscriber may take to answer: a notifier waiting longer would look stalled
+/// to its supervisor (a minute without progress) and be restarted.
+pub const MAX_TIMEOUT_MS: u64 = 30_000;
+
 /// `HOOKGATE_SUBSCRIBER_SECRET_<NAME>` replaces the file's secret of a subscriber.
 pub(super) fn apply_secret_variables(
     subscribers: &mut [SubscriberConfig],
@@ -55,6 +59,12 @@ pub(super) fn validate(subscribers: &[SubscriberConfig]) -> Result<(), SettingsE
         }
         if let Some(reason) = empty_secret(subscriber.secret.expose()) {
             return Err(bad(format!("secret {reason}")));
+        }
+        if !(1..=MAX_TIMEOUT_MS).contains(&subscriber.timeout_ms) {
+            return Err(bad(format!(
+                "timeout_ms must be from 1 to {MAX_TIMEOUT_MS}, got {}",
+                subscriber.timeout_ms
+            )));
         }
         if subscriber.patterns.is_empty() {
             return Err(bad("needs at least one routing pattern".into()));

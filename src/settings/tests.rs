@@ -137,16 +137,22 @@ fn values_that_would_panic_wrap_or_overflow_amqp_names_are_refused() {
 }
 
 #[test]
-fn subscriber_names_and_patterns_are_checked_against_amqp_limits() {
+fn subscriber_names_patterns_and_timeouts_are_checked() {
     let subscriber = |name: &str, pattern: &str| {
         format!(
             "[[subscribers]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:9/\"\nsecret = \"whsec_MTIz\"\npatterns = [\"{pattern}\"]"
         )
     };
     let long_name = "s".repeat(65);
+    let slow = |ms: u64| format!("{}\ntimeout_ms = {ms}", subscriber("ledger", "notify.#"));
     let cases = [
         (subscriber(&long_name, "notify.#"), "1-64"),
         (subscriber("ledger", "notify.Transfer.*"), "pattern"),
+        (
+            slow(30_001),
+            "timeout_ms must be from 1 to 30000, got 30001",
+        ),
+        (slow(0), "timeout_ms must be from 1 to 30000, got 0"),
     ];
     for (file, says) in cases {
         let path = config_file(&file);

@@ -103,21 +103,57 @@ pub mod read_model;
 pub mod timeline;
 
 use sqlx::{
-    postgres::{PgArguments, PgPoolOptions},
+    postgres::{PgArguments, PgConnectOptions, PgPoolOptions},
     query::Query,
-    PgPool, Postgres,
+    Connection, PgPool, Postgres,
 };
 use std::time::Duration;
+
+/// How long a connection handed back to a pool may take to answer before it is closed instead
+/// of kept: a call abandoned at its deadline leaves its connection mid-answer, and on a
+/// connection the old primary left silent (a failover) the answer never comes.
+const RELEASE_CHECK: Duration = Duration::from_secs(2);
 
 /// A lazy pool of at most `size` connections: the process starts even while the database is
 /// away, and each request fails fast (with 503) instead of hanging when it stays away. Each
 /// role gets its own, so a busy worker can never make a webhook wait for a connection.
-pub fn sized_pool(url: &str, acquire_timeout: Duration, size: u32) -> Result<PgPool, sqlx::Error> {
+pub fn pool(options: PgConnectOptions, size: u32, acquire_timeout: Duration) -> PgPool {
     PgPoolOptions::new()
         .max_connections(size)
         .min_connections(0)
         .acquire_timeout(acquire_timeout)
-        .connect_lazy(url)
+        // sqlx checks a returned connection with a ping that has no deadline of its own.
+        .after_release(|connection, _| {
+            Box::pin(async move {
+                Ok(tokio::time::timeout(RELEASE_CHECK, connection.ping())
+                    .await
+                    .is_ok_and(|answered| answered.is_ok()))
+            })
+        })
+        .connect_lazy_with(options)
+}
+
+/// The longest one database call of a background task may go unanswered. The server ends a
+/// statement at the pool's `statement_timeout`, but a connection the old primary left silent
+/// in a failover (no FIN, no RST) answers nothing at all: past the deadline the call is
+/// abandoned as a lost connection (transient), and its connection is closed on release.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Duration);
+
+impl Deadline {
+    pub async fn on<T>(
+        self,
+        call: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
+        tokio::time::timeout(self.0, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer from PostgreSQL within {} ms", self.0.as_millis()),
+                )))
+            })
+    }
 }
 
 /// One field of every row, as the array an `UNNEST` statement binds for its column. Fields are
@@ -193,7 +229,8 @@ pub enum ErrorKind {
     /// The database refused this data (SQLSTATE classes 22 data exception, 23 integrity
     /// violation, 54 program limit exceeded): the same row will fail however often it is tried.
     RowLevel,
-    /// Connection loss, timeouts, serialisation failures and deadlocks: worth trying again.
+    /// Connection loss, timeouts, serialisation failures, deadlocks and what a failover
+    /// answers (`57P01` admin shutdown, `25006` read-only): worth trying again.
     Transient,
     /// Anything else (a missing table, a syntax error): not the row's fault and not passing.
     Other,
@@ -209,8 +246,9 @@ pub fn classify(error: &sqlx::Error) -> ErrorKind {
                 "08" | "53" | "57" => ErrorKind::Transient,
                 // serialization_failure, deadlock_detected
                 "40" => ErrorKind::Transient,
-                // lock_not_available
-                _ if code == "55P03" => ErrorKind::Transient,
+                // lock_not_available; read_only_sql_transaction, from a primary turned
+                // standby in a switchover, until the address follows the new primary
+                _ if code == "55P03" || code == "25006" => ErrorKind::Transient,
                 _ => ErrorKind::Other,
             }
         }

@@ -1,7 +1,7 @@
-//! Supervision of the long-running tasks: a task that panics or returns is logged with its
-//! name, counted, and started again with backoff; `/readyz` reports a task that is down or whose
-//! heartbeat is stale; a task that keeps failing stops the process, so that its own supervisor
-//! (systemd, Kubernetes) starts it afresh.
+//! Supervision of the long-running tasks: a task that panics, returns or stops beating (stale:
+//! no heartbeat for `stale_after`) is logged with its name, counted, aborted if need be and
+//! started again with backoff; `/healthz` shows each task's state; a task that keeps failing
+//! stops the process, so that its own supervisor (systemd, Kubernetes) starts it afresh.
 
 use crate::telemetry::Metrics;
 use std::{
@@ -177,7 +177,12 @@ impl Supervisor {
             // Its own task, so that a panic ends only this run, as a JoinError; aborted with its
             // supervisor, so that aborting the app's tasks stops them all.
             let mut run = AbortOnDrop(tokio::spawn(make(entry.heartbeat.clone(), stop.clone())));
-            let outcome = (&mut run.0).await;
+            // A run that stops beating is stuck, on a connection gone silent or a wait without
+            // a deadline: aborted (dropping the run), and started afresh like a failed one.
+            let outcome = tokio::select! {
+                outcome = &mut run.0 => Some(outcome),
+                _ = stalled(&entry) => None,
+            };
             drop(run);
             entry.up.store(false, Ordering::Relaxed);
             up.set(0);
@@ -185,8 +190,14 @@ impl Supervisor {
                 return;
             }
             match outcome {
-                Ok(()) => tracing::error!(task = %name, "task stopped by itself; restarting"),
-                Err(error) => match error.try_into_panic() {
+                None => {
+                    let silent_ms = entry.heartbeat.age().as_millis() as u64;
+                    tracing::error!(task = %name, silent_ms, "task made no progress; aborted and restarting")
+                }
+                Some(Ok(())) => {
+                    tracing::error!(task = %name, "task stopped by itself; restarting")
+                }
+                Some(Err(error)) => match error.try_into_panic() {
                     Ok(panic) => {
                         tracing::error!(task = %name, panic = panic_text(&panic), "task panicked; restarting")
                     }
@@ -264,6 +275,14 @@ impl Supervisor {
         self.tasks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Resolves once `entry`'s heartbeat is older than its `stale_after`.
+async fn stalled(entry: &Entry) {
+    let every = (entry.stale_after / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    while entry.heartbeat.age() <= entry.stale_after {
+        tokio::time::sleep(every).await;
     }
 }
 

@@ -80,30 +80,64 @@ async fn a_task_that_keeps_failing_makes_the_process_give_up() {
 }
 
 #[tokio::test]
-async fn a_task_without_heartbeats_is_stale_and_a_beating_one_is_not() {
-    let supervisor = Supervisor::new(Arc::new(Metrics::new()), quick());
+async fn a_task_without_heartbeats_is_aborted_and_started_again_and_a_beating_one_is_not() {
+    struct SetOnDrop(Arc<AtomicBool>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let metrics = Arc::new(Metrics::new());
+    let supervisor = Supervisor::new(metrics.clone(), quick());
     let stop = CancellationToken::new();
     let mut set = JoinSet::new();
     let short = Duration::from_millis(100);
-    supervisor.spawn(&mut set, "stuck", short, stop.clone(), |_, _| {
-        std::future::pending::<()>()
+    let (stuck_runs, beating_runs) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+    let first_run_dropped = Arc::new(AtomicBool::new(false));
+    let (runs, dropped) = (stuck_runs.clone(), first_run_dropped.clone());
+    supervisor.spawn(&mut set, "stuck", short, stop.clone(), move |_, _| {
+        let first = runs.fetch_add(1, Ordering::SeqCst) == 0;
+        let guard = first.then(|| SetOnDrop(dropped.clone()));
+        async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        }
     });
+    let runs = beating_runs.clone();
     supervisor.spawn(
         &mut set,
         "beating",
         short,
         stop.clone(),
-        |heartbeat, _| async move {
-            loop {
-                heartbeat.beat();
-                tokio::time::sleep(Duration::from_millis(10)).await;
+        move |heartbeat, _| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            async move {
+                loop {
+                    heartbeat.beat();
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
             }
         },
     );
-    until("the stuck task to be stale", || {
-        supervisor.health()["stuck"] == TaskHealth::Stale
+    until("the stuck task's second run", || {
+        stuck_runs.load(Ordering::SeqCst) >= 2
     })
     .await;
+    assert!(
+        first_run_dropped.load(Ordering::SeqCst),
+        "the stuck run was aborted"
+    );
+    let text = metrics.render();
+    assert!(
+        !text.contains(r#"hookgate_task_restarts_total{task="beating"}"#)
+            || text.contains(r#"hookgate_task_restarts_total{task="beating"} 0"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"hookgate_task_restarts_total{task="stuck"}"#),
+        "{text}"
+    );
+    assert_eq!(beating_runs.load(Ordering::SeqCst), 1);
     assert_eq!(supervisor.health()["beating"], TaskHealth::Running);
     stop.cancel();
     set.abort_all();

@@ -28,6 +28,7 @@ pub struct Metrics {
     pub webhook_seconds: HistogramVec,
     pub connections_closed: IntCounterVec,
     pub sign_ins_rate_limited: IntCounter,
+    pub read_timeouts: IntCounter,
     pub outbox_backlog: IntGaugeVec,
     pub outbox_oldest_seconds: GaugeVec,
     /// Label-less vectors, so that the series can be absent while the database is not
@@ -108,6 +109,11 @@ impl Metrics {
             sign_ins_rate_limited: IntCounter::new(
                 "hookgate_console_sign_ins_rate_limited_total",
                 "Console sign-ins refused with 429: the client address had 10 failures in 5 minutes",
+            )
+            .expect("valid metric"),
+            read_timeouts: IntCounter::new(
+                "hookgate_read_timeouts_total",
+                "API and console reads answered 503 after HOOKGATE_READ_TIMEOUT_MS",
             )
             .expect("valid metric"),
             outbox_backlog: IntGaugeVec::new(
@@ -239,6 +245,7 @@ impl Metrics {
             Box::new(metrics.webhook_seconds.clone()),
             Box::new(metrics.connections_closed.clone()),
             Box::new(metrics.sign_ins_rate_limited.clone()),
+            Box::new(metrics.read_timeouts.clone()),
             Box::new(metrics.outbox_backlog.clone()),
             Box::new(metrics.outbox_oldest_seconds.clone()),
             Box::new(metrics.processing_backlog.clone()),

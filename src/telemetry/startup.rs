@@ -11,8 +11,15 @@ pub struct Schema {
 
 /// Logs the version, the role, the AMQP prefix, the source names and the migrations (`None`
 /// when started with `--no-migrate`), and warns about what will refuse requests.
-pub fn log_start(config: &Settings, role: &str, schema: Option<Schema>) {
+/// `pools` is each PostgreSQL pool's name and size: their sum is the most connections this
+/// process opens, which the server's `max_connections` must allow for, times the processes.
+pub fn log_start(config: &Settings, role: &str, schema: Option<Schema>, pools: &[(&str, u32)]) {
     let sources: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+    let connection_budget: u32 = pools.iter().map(|(_, size)| size).sum();
+    let pools: Vec<String> = pools
+        .iter()
+        .map(|(n, size)| format!("{n}={size}"))
+        .collect();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         role,
@@ -20,6 +27,8 @@ pub fn log_start(config: &Settings, role: &str, schema: Option<Schema>) {
         ?sources,
         migrations_applied = schema.map(|s| s.applied_now),
         schema_version = schema.map(|s| s.version),
+        connection_budget,
+        pools = %pools.join(" "),
         "starting"
     );
     if config.server.api_token.is_none() {

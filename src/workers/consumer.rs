@@ -8,6 +8,7 @@ use super::{
 };
 use crate::{
     amqp::{answered, Broker},
+    store::Deadline,
     supervisor::Heartbeat,
     telemetry::Metrics,
 };
@@ -49,8 +50,9 @@ pub struct Consumer<H: Handler> {
     pub handler: Arc<H>,
     pub broker: Arc<Broker>,
     pub metrics: Arc<Metrics>,
-    /// Where the DLQ index is written.
+    /// Where the DLQ index is written, within `deadline`.
     pub pool: PgPool,
+    pub deadline: Deadline,
     pub prefetch: u16,
     /// Deliveries handed to the handler at once, at most; a batch never waits for more to
     /// arrive, it takes what is already there.
@@ -184,6 +186,7 @@ impl<H: Handler> Consumer<H> {
                 broker: self.broker.clone(),
                 metrics: self.metrics.clone(),
                 pool: self.pool.clone(),
+                deadline: self.deadline,
                 channel: channel.clone(),
                 acker: acker.clone(),
             };
@@ -218,6 +221,7 @@ struct Step<H> {
     broker: Arc<Broker>,
     metrics: Arc<Metrics>,
     pool: PgPool,
+    deadline: Deadline,
     channel: Channel,
     acker: Arc<Acker>,
 }
@@ -278,6 +282,7 @@ impl<H: Handler> Step<H> {
                     names: &topology.names,
                     tiers: &topology.tiers,
                     index: &self.pool,
+                    deadline: self.deadline,
                 };
                 match move_failed(&self.channel, &to, &self.queue, &delivery, failure).await {
                     Ok(Moved::Retry { tier }) => {

@@ -6,7 +6,10 @@
 
 use crate::amqp::{publish_confirmed, Names, Outcome, RetryTier};
 use crate::catalogue::bounded_error;
-use crate::store::dead_letter_index::{self, Claim};
+use crate::store::{
+    dead_letter_index::{self, Claim},
+    Deadline,
+};
 use crate::wire::{
     attempts, text_value, DeadLetterFacts, X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR,
     X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE,
@@ -49,6 +52,7 @@ pub struct Destinations<'a> {
     pub names: &'a Names,
     pub tiers: &'a [RetryTier],
     pub index: &'a PgPool,
+    pub deadline: Deadline,
 }
 
 pub async fn move_failed(
@@ -105,15 +109,16 @@ async fn dead_letter(
     body: &[u8],
 ) -> Result<Moved, MoveError> {
     let facts = DeadLetterFacts::of(queue.to_owned(), &properties, body);
-    let mut tx = to.index.begin().await?;
-    if dead_letter_index::claim(&mut tx, &facts).await? == Claim::AlreadyDeadLettered {
-        tx.commit().await?;
+    let within = to.deadline;
+    let mut tx = within.on(to.index.begin()).await?;
+    if within.on(dead_letter_index::claim(&mut tx, &facts)).await? == Claim::AlreadyDeadLettered {
+        within.on(tx.commit()).await?;
         return Ok(Moved::AlreadyDeadLettered);
     }
     match publish_confirmed(channel, &to.names.dead(), queue, body, properties).await? {
         // Indexed only once the broker holds it; without the confirm the row rolls back.
         Outcome::Taken => {
-            tx.commit().await?;
+            within.on(tx.commit()).await?;
             Ok(Moved::DeadLettered)
         }
         other => Err(MoveError::NotTaken(other)),

@@ -4,7 +4,10 @@ use super::{consumer::Handler, read_model::record_dead_letter, Failure};
 use crate::{
     settings::SubscriberConfig,
     signing::StandardWebhooks,
-    store::deliveries::{claim, Claim},
+    store::{
+        deliveries::{claim, Claim},
+        Deadline,
+    },
     wire::{header_text, X_EVENT_ID, X_SOURCE},
 };
 use lapin::message::Delivery;
@@ -18,10 +21,15 @@ pub struct HttpNotifier {
     signer: StandardWebhooks,
     client: reqwest::Client,
     pool: PgPool,
+    deadline: Deadline,
 }
 
 impl HttpNotifier {
-    pub fn new(subscriber: &SubscriberConfig, pool: PgPool) -> Result<HttpNotifier, String> {
+    pub fn new(
+        subscriber: &SubscriberConfig,
+        pool: PgPool,
+        deadline: Deadline,
+    ) -> Result<HttpNotifier, String> {
         let signer = StandardWebhooks::new(std::slice::from_ref(&subscriber.secret), None)?;
         // A redirect is answered like any other non-2xx: following it would send the signed
         // notification to wherever the subscriber's server points (SPEC 4).
@@ -36,6 +44,7 @@ impl HttpNotifier {
             signer,
             client,
             pool,
+            deadline,
         })
     }
 }
@@ -72,7 +81,8 @@ impl Handler for HttpNotifier {
             }
         }
         let keys: Vec<&str> = distinct.iter().map(|(id, _)| *id).collect();
-        let (batch, claims) = match claim(&self.pool, &self.subscriber, &keys).await {
+        let claimed = self.deadline.on(claim(&self.pool, &self.subscriber, &keys));
+        let (batch, claims) = match claimed.await {
             Ok(claimed) => claimed,
             Err(error) => {
                 let failure = Failure::Transient(format!("database unavailable: {error}"));
@@ -99,7 +109,7 @@ impl Handler for HttpNotifier {
             .map(|(id, _)| *id)
             .collect();
         // The POSTs happened whatever this says: a copy that comes again may be POSTed again.
-        if let Err(error) = batch.record(&taken).await {
+        if let Err(error) = self.deadline.on(batch.record(&taken)).await {
             tracing::warn!(subscriber = %self.subscriber, %error, "could not record deliveries");
         }
         ids.iter()
@@ -120,7 +130,8 @@ impl Handler for HttpNotifier {
             header_text(&headers, X_EVENT_ID),
         ) {
             let error = format!("notification to {}: {error}", self.subscriber);
-            record_dead_letter(&self.pool, &source, &event_id, &error).await;
+            let at = (&self.pool, self.deadline);
+            record_dead_letter(at, &source, &event_id, &error).await;
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::{
     catalogue::{bounded_error, Description, LimitError, Reading},
     projection::{project, Mode, Projectable, Projected},
     store::inbox::{self, StoredEvent},
-    store::{classify, ErrorKind},
+    store::{classify, Deadline, ErrorKind},
     telemetry::Metrics,
     wire::EventRef,
 };
@@ -25,6 +25,8 @@ pub struct ReadModelHandler {
     pub queue: String,
     /// Woken after a commit that wrote a notification.
     pub notifications: Arc<Notify>,
+    /// A batch's transaction's, so a connection gone silent cannot hold the worker.
+    pub deadline: Deadline,
 }
 
 /// A database error as the failure of the events it met: passing faults are retried, anything
@@ -145,7 +147,7 @@ impl Handler for ReadModelHandler {
     /// permanent, is dead-lettered at once) while its neighbours go through.
     async fn handle(&self, deliveries: &[Delivery]) -> Vec<Result<(), Failure>> {
         let refs: Vec<Result<EventRef, Failure>> = deliveries.iter().map(Self::event_ref).collect();
-        let error = match self.project_batch(&refs).await {
+        let error = match self.deadline.on(self.project_batch(&refs)).await {
             Ok(outcomes) => return outcomes,
             Err(error) => error,
         };
@@ -156,7 +158,7 @@ impl Handler for ReadModelHandler {
         }
         let mut outcomes = Vec::with_capacity(refs.len());
         for one in refs.chunks(1) {
-            match self.project_batch(one).await {
+            match self.deadline.on(self.project_batch(one)).await {
                 Ok(outcome) => outcomes.extend(outcome),
                 Err(error) => outcomes.push(Err(database_failure(&error))),
             }
@@ -168,13 +170,20 @@ impl Handler for ReadModelHandler {
         let Ok(event) = Self::event_ref(delivery) else {
             return;
         };
-        record_dead_letter(&self.pool, &event.source, &event.id, error).await;
+        let at = (&self.pool, self.deadline);
+        record_dead_letter(at, &event.source, &event.id, error).await;
     }
 }
 
 /// Marks the inbox row as dead-lettered with its reason.
-pub async fn record_dead_letter(pool: &PgPool, source: &str, event_id: &str, error: &str) {
-    if let Err(error) = inbox::record_dead_letter(pool, source, event_id, error).await {
+pub async fn record_dead_letter(
+    (pool, deadline): (&PgPool, Deadline),
+    source: &str,
+    event_id: &str,
+    error: &str,
+) {
+    let record = inbox::record_dead_letter(pool, source, event_id, error);
+    if let Err(error) = deadline.on(record).await {
         tracing::warn!(%event_id, %error, "dead letter not recorded in the inbox");
     }
 }

@@ -1,6 +1,8 @@
 //! `/healthz`, `/readyz`, `/metrics`.
 
-use crate::support::{assert_error, eventually, fixtures, sign, spawn_app};
+use crate::support::{
+    assert_error, eventually, fixtures, sign, spawn_app, spawn_app_with, TestOptions,
+};
 use serde_json::Value;
 
 #[tokio::test]
@@ -65,6 +67,43 @@ async fn a_locked_read_model_table_leaves_receivers_ready() {
     for read in reads {
         assert_eq!(read.await.unwrap().unwrap().status(), 200);
     }
+}
+
+#[tokio::test]
+async fn a_read_behind_a_lock_gives_up_at_its_deadline_and_webhooks_keep_flowing() {
+    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_READ_TIMEOUT_MS", "500")).await;
+    app.handle_transfer("before-lock", "t-locked", "Pending", sign::EARLIER)
+        .await;
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE transfers IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    // More reads than the read pool has connections: each gives up at its deadline, whether
+    // it waits for the lock or for a connection.
+    let client = reqwest::Client::new();
+    let reads: Vec<_> = (0..8)
+        .map(|_| {
+            let request = client.get(app.url("/v1/objects/transfer/t-locked"));
+            tokio::spawn(request.bearer_auth(crate::support::API_TOKEN).send())
+        })
+        .collect();
+    for read in reads {
+        let answer = read.await.unwrap().unwrap();
+        assert_eq!(answer.headers()["retry-after"], "5");
+        assert_error(answer, (503, "unavailable")).await;
+    }
+    // Meanwhile webhooks are stored and published, and the process stays ready.
+    let fixture = fixtures::interlace_named("card");
+    assert_eq!(app.post_fixture(&fixture).await.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.wait_until_published().await;
+    assert_eq!(app.metric("hookgate_read_timeouts_total").await, Some(8.0));
+    holder.rollback().await.unwrap();
+    assert_eq!(
+        app.object("transfer", "t-locked").await["status"],
+        "pending"
+    );
 }
 
 #[tokio::test]
