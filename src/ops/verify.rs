@@ -7,9 +7,9 @@
 
 use crate::{
     catalogue::{format_time, Description, Family, OrderKey},
-    projection::{replace_object, Projectable},
+    projection::{lock_object, replace_object, Projectable},
     store::{
-        archive::{count_processed, object_events_page, ObjectEvent},
+        archive::{count_processed, events_of_object, object_events_page, ObjectEvent},
         read_model::{stored_states, StoredState},
     },
 };
@@ -115,14 +115,8 @@ async fn compare_objects(
     if events.is_empty() {
         return Ok(());
     }
-    let described: Vec<(ObjectEvent, Option<Description>)> = events
-        .into_iter()
-        .map(|archived| {
-            let description = archived.event.describe().ok();
-            (archived, description)
-        })
-        .collect();
-    let mut objects: Vec<&[(ObjectEvent, Option<Description>)]> = Vec::new();
+    let described = describe(events);
+    let mut objects: Vec<&[Described]> = Vec::new();
     let mut start = 0;
     for end in 1..=described.len() {
         if end == described.len() || described[end].0.object_id != described[start].0.object_id {
@@ -138,37 +132,88 @@ async fn compare_objects(
         .collect();
     for object in objects {
         report.objects += 1;
-        let events: Vec<Projectable> = object
-            .iter()
-            .filter_map(|(archived, description)| {
-                let event = archived.event.projectable(description.as_ref()?)?;
-                (event.valid.family == family).then_some(event)
-            })
-            .collect();
-        let Some(deciding) = greatest(family, &events) else {
-            continue;
-        };
         let state = stored.get(object[0].0.object_id.as_str());
-        let Some(difference) = differs(family, object, &events[deciding], state) else {
+        let Some(difference) = difference(family, object, state) else {
             continue;
         };
         if repair {
-            let mut tx = pool.begin().await?;
-            replace_object(
-                &mut tx,
-                family,
-                &difference.object_id,
-                &events,
-                &events[deciding],
-                state,
-            )
-            .await?;
-            tx.commit().await?;
+            if !repair_object(pool, family, &difference.object_id).await? {
+                // A worker applied what the read model lacked since the snapshot was read.
+                continue;
+            }
             report.repaired += 1;
         }
         report.differences.push(difference);
     }
     Ok(())
+}
+
+/// An archived event with its description, when it has one.
+type Described = (ObjectEvent, Option<Description>);
+
+fn describe(events: Vec<ObjectEvent>) -> Vec<Described> {
+    events
+        .into_iter()
+        .map(|archived| {
+            let description = archived.event.describe().ok();
+            (archived, description)
+        })
+        .collect()
+}
+
+/// The events of one object that project into `family`.
+fn projectable(family: Family, object: &[Described]) -> Vec<Projectable<'_>> {
+    object
+        .iter()
+        .filter_map(|(archived, description)| {
+            let event = archived.event.projectable(description.as_ref()?)?;
+            (event.valid.family == family).then_some(event)
+        })
+        .collect()
+}
+
+/// How `stored` differs from what `object`'s archived events give, if it does.
+fn difference(
+    family: Family,
+    object: &[Described],
+    stored: Option<&StoredState>,
+) -> Option<Difference> {
+    let events = projectable(family, object);
+    let deciding = greatest(family, &events)?;
+    differs(family, object, &events[deciding], stored)
+}
+
+/// Puts one object right, deciding again under its lock from its events and row as they are
+/// now: a worker may have applied a newer event since the snapshot that found the difference
+/// was read, and a repair from that snapshot would move the object backwards (invariant 5).
+/// Returns whether it changed anything.
+async fn repair_object(
+    pool: &PgPool,
+    family: Family,
+    object_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    lock_object(&mut tx, family, object_id).await?;
+    let object = describe(events_of_object(&mut tx, family, object_id).await?);
+    let stored = stored_states(&mut *tx, family, &[object_id]).await?.pop();
+    if difference(family, &object, stored.as_ref()).is_none() {
+        return Ok(false);
+    }
+    let events = projectable(family, &object);
+    let Some(deciding) = greatest(family, &events) else {
+        return Ok(false);
+    };
+    replace_object(
+        &mut tx,
+        family,
+        object_id,
+        &events,
+        &events[deciding],
+        stored.as_ref(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// The index of the greatest event under the SPEC 3 order: the one the state comes from.

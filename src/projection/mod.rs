@@ -8,7 +8,7 @@ mod repair;
 
 pub use batch::{project, Mode};
 pub use fold::{fold, Effect};
-pub use repair::replace_object;
+pub use repair::{lock_object, replace_object};
 
 use crate::{
     catalogue::{Description, EventType, Family, LimitError, StatePoint, ValidEvent},

@@ -13,9 +13,18 @@ use crate::{
 };
 use sqlx::PgConnection;
 
+/// Takes one object's lock for the rest of the caller's transaction, the one the workers take.
+pub async fn lock_object(
+    tx: &mut PgConnection,
+    family: Family,
+    object_id: &str,
+) -> Result<(), sqlx::Error> {
+    lock_objects(tx, &lock_keys([(family, object_id)].iter())).await
+}
+
 /// Re-projects `events` (every archived event of one object) in place of what the read model
-/// holds (`wrong`, when it has a row), inside the caller's transaction; `deciding` is the event
-/// the new state comes from.
+/// holds (`wrong`, when it has a row), inside the caller's transaction, which holds the
+/// object's lock ([`lock_object`]); `deciding` is the event the new state comes from.
 pub async fn replace_object(
     tx: &mut PgConnection,
     family: Family,
@@ -24,7 +33,6 @@ pub async fn replace_object(
     deciding: &Projectable<'_>,
     wrong: Option<&StoredState>,
 ) -> Result<(), sqlx::Error> {
-    lock_objects(tx, &lock_keys([(family, object_id)].iter())).await?;
     delete_object(tx, family, object_id).await?;
     project(tx, events, Mode::Rebuild).await?;
     if wrong.is_some_and(|w| w.status == deciding.valid.status.as_str()) {

@@ -6,7 +6,7 @@ use crate::catalogue::Family;
 use crate::wire::EventRow;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 /// Which archived events an operation covers; every part is optional.
 #[derive(Debug, Clone, Default)]
@@ -175,6 +175,26 @@ pub async fn object_events_page(
     .bind(after.map_or(0, |(_, seq)| seq))
     .bind(limit)
     .fetch_all(pool)
+    .await
+}
+
+/// Every processed event of one object, in order of receipt: what `verify --repair` re-reads
+/// under the object's lock.
+pub async fn events_of_object(
+    tx: &mut PgConnection,
+    family: Family,
+    object_id: &str,
+) -> Result<Vec<ObjectEvent>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        stored_event_columns!(),
+        ", object_id FROM inbox_processed JOIN inbox_events USING (seq)
+         WHERE family = $1 AND object_id = $2
+         ORDER BY seq"
+    ))
+    .bind(family.as_str())
+    .bind(object_id)
+    .fetch_all(tx)
     .await
 }
 

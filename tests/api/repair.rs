@@ -1,0 +1,76 @@
+//! `verify --repair` decides again under the object's lock (SPEC 6): a worker that applies a
+//! newer event between the snapshot verify read and its repair is not undone.
+
+use crate::support::{eventually, sign, spawn_app, TestApp};
+use hookgate::{catalogue::Family, ops::verify::verify};
+use serde_json::Value;
+
+/// Waits until a backend of the app's database waits for a lock `how` describes.
+async fn someone_waits(app: &TestApp, what: &str, how: &'static str) {
+    eventually(what, || async {
+        app.count(&format!(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND {how}"
+        ))
+        .await
+            > 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_repair_never_undoes_an_event_applied_after_its_snapshot() {
+    let app = spawn_app().await;
+    app.handle_transfer("race-pending", "t-race", "Pending", sign::EARLIER)
+        .await;
+    // A read model that lags behind the archive: an older state than its one event gives.
+    sqlx::query(
+        "UPDATE transfers SET occurred_at = occurred_at - interval '1 hour',
+                              last_event_id = 'race-older'
+         WHERE object_id = 't-race'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let notifications_before = app.count("SELECT count(*) FROM notification_outbox").await;
+
+    // The worker applying the transfer's newer status holds the object's lock, held up at its
+    // notification until the test lets it go.
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE notification_outbox IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    app.post_transfer("race-closed", "t-race", "Closed", sign::LATER)
+        .await;
+    someone_waits(
+        &app,
+        "the worker to hold the object",
+        "query LIKE '%INSERT INTO notification_outbox%'",
+    )
+    .await;
+    // Verify's snapshot has neither the event nor its state; its repair waits for the lock.
+    let pool = app.pool.clone();
+    let verifying =
+        tokio::spawn(async move { verify(&pool, Some(Family::Transfer), true, |_, _| {}).await });
+    someone_waits(
+        &app,
+        "the repair to wait for the object",
+        "wait_event = 'advisory'",
+    )
+    .await;
+    holder.rollback().await.unwrap();
+    let report = verifying.await.unwrap().unwrap();
+
+    // Under the lock the difference was gone: the worker had applied the newer event.
+    assert_eq!(report.repaired, 0, "{report:?}");
+    assert!(report.differences.is_empty(), "{report:?}");
+    let object: Value = app.object("transfer", "t-race").await;
+    assert_eq!(object["status"], "closed", "{object}");
+    assert_eq!(object["lastEventId"], "race-closed", "{object}");
+    // The worker's notification of `closed` only: no backwards "repair" notification.
+    assert_eq!(
+        app.count("SELECT count(*) FROM notification_outbox").await,
+        notifications_before + 1
+    );
+}
