@@ -1,5 +1,6 @@
 //! Assembling the running service from its parts.
 
+mod background;
 mod pools;
 mod roles;
 
@@ -9,25 +10,15 @@ pub use roles::{Roles, StartOptions};
 use crate::{
     amqp::{Broker, BrokerState, Topology},
     http::{self, health::RoleReadiness, server::ServerLimits, AppState},
-    notifications::NotificationOutbox,
-    ops::retention,
-    receiving::{
-        inbox::{Batcher, Inbox},
-        Receiver, VERIFICATION_REASONS, WEBHOOK_OUTCOMES,
-    },
-    relay::{EventOutbox, Outbox, Relay},
+    receiving::{inbox::Inbox, Receiver, VERIFICATION_REASONS, WEBHOOK_OUTCOMES},
     settings::Settings,
     signing::BadSecret,
     store::{self, outbox::OutboxTable},
-    supervisor::{Heartbeat, RestartPolicy, Supervisor, DEFAULT_STALE_AFTER},
+    supervisor::{RestartPolicy, Supervisor, DEFAULT_STALE_AFTER},
     telemetry::{self, KnownLabels, Metrics, Schema},
-    workers::{
-        consumer::{self, Consumer},
-        notifier::HttpNotifier,
-        read_model::ReadModelHandler,
-    },
+    workers::consumer,
 };
-use futures_util::future::BoxFuture;
+use background::{receive_role, workers, BackgroundTask};
 use sqlx::PgPool;
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
@@ -62,110 +53,6 @@ pub enum StartupError {
     BadSubscriber(String, String),
 }
 
-/// A background part of a role: its name and how to start it, again after a failure.
-struct BackgroundTask {
-    name: String,
-    start: Box<dyn Fn(Heartbeat, CancellationToken) -> BoxFuture<'static, ()> + Send + Sync>,
-}
-
-impl BackgroundTask {
-    fn new<F, Fut>(name: impl Into<String>, start: F) -> BackgroundTask
-    where
-        F: Fn(Heartbeat, CancellationToken) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        BackgroundTask {
-            name: name.into(),
-            start: Box::new(move |heartbeat, stop| Box::pin(start(heartbeat, stop))),
-        }
-    }
-}
-
-/// A relay for `outbox`, sweeping as configured.
-fn relay<O: Outbox>(
-    outbox: O,
-    config: &Settings,
-    pool: &PgPool,
-    broker: &Arc<Broker>,
-    metrics: &Arc<Metrics>,
-) -> Arc<Relay<O>> {
-    Arc::new(Relay {
-        outbox,
-        pool: pool.clone(),
-        broker: broker.clone(),
-        metrics: metrics.clone(),
-        settings: config.relay,
-        deadline: store::Deadline(config.database.call_deadline()),
-    })
-}
-
-/// The `work` role: the read-model worker, the notification relay it wakes, and one HTTP
-/// notifier per subscriber.
-fn workers(
-    config: &Settings,
-    pool: &PgPool,
-    broker: &Arc<Broker>,
-    metrics: &Arc<Metrics>,
-) -> Result<Vec<BackgroundTask>, StartupError> {
-    let names = broker.topology().names.clone();
-    let notifications = Arc::new(Notify::new());
-    let deadline = store::Deadline(config.database.call_deadline());
-    let mut tasks: Vec<BackgroundTask> = Vec::new();
-    let read_model = Arc::new(Consumer {
-        queue: names.read_model(),
-        handler: Arc::new(ReadModelHandler {
-            pool: pool.clone(),
-            metrics: metrics.clone(),
-            queue: names.read_model(),
-            notifications: notifications.clone(),
-            deadline,
-        }),
-        broker: broker.clone(),
-        metrics: metrics.clone(),
-        pool: pool.clone(),
-        deadline,
-        prefetch: config.workers.read_model_prefetch,
-        batch: config.workers.read_model_batch,
-    });
-    tasks.push(BackgroundTask::new(
-        "read-model-worker",
-        move |beat, stop| read_model.clone().run(beat, stop),
-    ));
-    let relay = relay(
-        NotificationOutbox {
-            names: names.clone(),
-        },
-        config,
-        pool,
-        broker,
-        metrics,
-    );
-    tasks.push(BackgroundTask::new(
-        "notification-relay",
-        move |beat, stop| relay.clone().run(notifications.clone(), beat, stop),
-    ));
-    for subscriber in &config.subscribers {
-        let notifier = HttpNotifier::new(subscriber, pool.clone(), deadline)
-            .map_err(|reason| StartupError::BadSubscriber(subscriber.name.clone(), reason))?;
-        let consumer = Arc::new(Consumer {
-            queue: names.subscriber(&subscriber.name),
-            handler: Arc::new(notifier),
-            broker: broker.clone(),
-            metrics: metrics.clone(),
-            pool: pool.clone(),
-            deadline,
-            prefetch: config.workers.notifier_prefetch,
-            // Two batches in flight: each holds one database connection while it POSTs.
-            batch: usize::from(config.workers.notifier_prefetch).div_ceil(2),
-        });
-        tasks.push(BackgroundTask::new(
-            format!("notifier-{}", subscriber.name),
-            move |beat, stop| consumer.clone().run(beat, stop),
-        ));
-    }
-    Ok(tasks)
-}
-
 /// Every series this process can count, at zero, over the labels it knows at start-up.
 fn start_metrics_at_zero(
     config: &Settings,
@@ -193,38 +80,6 @@ fn start_metrics_at_zero(
         tasks: &tasks,
         close_reasons: &http::server::CLOSE_REASONS,
     });
-}
-
-/// The `serve` role's background: the inbox batcher, the event relay it wakes, retention.
-fn receive_role(
-    config: &Settings,
-    pool: &PgPool,
-    broker: &Arc<Broker>,
-    metrics: &Arc<Metrics>,
-    batcher: Arc<Batcher>,
-    stored: Arc<Notify>,
-) -> Vec<BackgroundTask> {
-    let relay = relay(
-        EventOutbox {
-            names: broker.topology().names.clone(),
-        },
-        config,
-        pool,
-        broker,
-        metrics,
-    );
-    let (retention_pool, retention) = (pool.clone(), config.retention);
-    vec![
-        BackgroundTask::new(INBOX_BATCHER, move |beat, stop| {
-            batcher.clone().run(beat, stop)
-        }),
-        BackgroundTask::new("event-relay", move |beat, stop| {
-            relay.clone().run(stored.clone(), beat, stop)
-        }),
-        BackgroundTask::new("retention", move |beat, stop| {
-            retention::run(retention_pool.clone(), retention, beat, stop)
-        }),
-    ]
 }
 
 async fn bind(config: &Settings) -> Result<(TcpListener, SocketAddr), StartupError> {
@@ -328,6 +183,7 @@ impl App {
             trusted_proxies: http::client::TrustedProxies(
                 config.server.trusted_proxies.clone().into(),
             ),
+            scrape: Arc::new(http::scrape::Scrape::new(pools.scrape.clone())),
         };
         let (listener, address) = bind(config).await?;
         Ok(App {

@@ -34,6 +34,8 @@ pub struct Pools {
     pub background: PgPool,
     /// The read-model worker and the notifiers (`work`, `run`).
     pub worker: Option<PgPool>,
+    /// The one connection `/metrics` reads its figures on.
+    pub scrape: PgPool,
 }
 
 impl Pools {
@@ -55,6 +57,7 @@ impl Pools {
                 )?),
                 false => None,
             },
+            scrape: pool(database, PoolRole::Read, 1)?,
         })
     }
 
@@ -71,6 +74,7 @@ impl Pools {
         if let Some(worker) = &self.worker {
             budget.push(("worker", size(worker)));
         }
+        budget.push(("scrape", size(&self.scrape)));
         budget
     }
 }

@@ -4,22 +4,13 @@ use super::{
     views::{Liveness, Readiness},
     AppState,
 };
-use crate::{
-    ops::status::queue_depths,
-    store::{
-        self,
-        archive::processing_backlog,
-        outbox::{backlog, OutboxTable},
-    },
-    supervisor::TaskHealth,
-};
+use crate::{store, supervisor::TaskHealth};
 use axum::{
     extract::State,
     http::{header, StatusCode},
     response::IntoResponse,
     Json,
 };
-use prometheus::{GaugeVec, IntGaugeVec};
 use sqlx::PgPool;
 use std::time::Duration;
 
@@ -96,8 +87,8 @@ pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<R
 }
 
 /// The Prometheus text. Backlog gauges are read from the database and queue gauges from the
-/// broker at each scrape, so they cannot freeze when the task that used to set them stops;
-/// while their source does not answer they are absent rather than stale.
+/// broker by the scrape (see `scrape`), so they cannot freeze when the task that used to set
+/// them stops; while their source does not answer they are absent rather than stale.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -105,82 +96,12 @@ pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<R
     responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
 )]
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let metrics = &state.metrics;
-    let broker_up = state.broker.describe() == "up";
-    metrics.broker_up.set(i64::from(broker_up));
-    let depths = async {
-        if broker_up {
-            tokio::time::timeout(Duration::from_secs(2), queue_depths(&state.amqp))
-                .await
-                .ok()
-                .and_then(Result::ok)
-        } else {
-            None
-        }
-    };
-    let (events, notifications, processing, depths) = tokio::join!(
-        within_two_seconds(backlog(&state.pool, OutboxTable::Events)),
-        within_two_seconds(backlog(&state.pool, OutboxTable::Notifications)),
-        within_two_seconds(processing_backlog(&state.pool)),
-        depths,
-    );
-    for (table, found) in OutboxTable::ALL.into_iter().zip([events, notifications]) {
-        show_backlog(
-            &metrics.outbox_backlog,
-            &metrics.outbox_oldest_seconds,
-            &[table.name()],
-            found,
-        );
-    }
-    show_backlog(
-        &metrics.processing_backlog,
-        &metrics.processing_oldest_seconds,
-        &[],
-        processing,
-    );
-    metrics.queue_messages.reset();
-    metrics.queue_consumers.reset();
-    for depth in depths.into_iter().flatten() {
-        let queue = [depth.queue.as_str()];
-        metrics
-            .queue_messages
-            .with_label_values(&queue)
-            .set(i64::from(depth.messages));
-        metrics
-            .queue_consumers
-            .with_label_values(&queue)
-            .set(i64::from(depth.consumers));
-    }
+    state
+        .scrape
+        .refresh(&state.metrics, &state.broker, &state.amqp)
+        .await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
-}
-
-/// Sets a backlog's size and oldest age, or removes both when the database did not answer.
-fn show_backlog(
-    count: &IntGaugeVec,
-    oldest: &GaugeVec,
-    labels: &[&str],
-    found: Option<(i64, f64)>,
-) {
-    match found {
-        Some((waiting, age)) => {
-            count.with_label_values(labels).set(waiting);
-            oldest.with_label_values(labels).set(age);
-        }
-        None => {
-            let _ = count.remove_label_values(labels);
-            let _ = oldest.remove_label_values(labels);
-        }
-    }
-}
-
-async fn within_two_seconds(
-    query: impl std::future::Future<Output = Result<(i64, f64), sqlx::Error>>,
-) -> Option<(i64, f64)> {
-    tokio::time::timeout(Duration::from_secs(2), query)
-        .await
-        .ok()?
-        .ok()
 }

@@ -10,6 +10,7 @@ mod openapi;
 mod params;
 mod read_api;
 mod read_deadline;
+pub mod scrape;
 pub mod server;
 mod views;
 mod webhooks;
@@ -40,6 +41,7 @@ pub struct AppState {
     pub amqp: Arc<crate::amqp::Broker>,
     pub supervisor: crate::supervisor::Supervisor,
     pub trusted_proxies: client::TrustedProxies,
+    pub scrape: Arc<scrape::Scrape>,
 }
 
 impl FromRef<AppState> for client::TrustedProxies {

@@ -2,7 +2,7 @@
 //! do not count each other's traffic.
 
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
@@ -29,6 +29,7 @@ pub struct Metrics {
     pub connections_closed: IntCounterVec,
     pub sign_ins_rate_limited: IntCounter,
     pub read_timeouts: IntCounter,
+    pub scrape_age_seconds: Gauge,
     pub outbox_backlog: IntGaugeVec,
     pub outbox_oldest_seconds: GaugeVec,
     /// Label-less vectors, so that the series can be absent while the database is not
@@ -114,6 +115,11 @@ impl Metrics {
             read_timeouts: IntCounter::new(
                 "hookgate_read_timeouts_total",
                 "API and console reads answered 503 after HOOKGATE_READ_TIMEOUT_MS",
+            )
+            .expect("valid metric"),
+            scrape_age_seconds: Gauge::new(
+                "hookgate_scrape_age_seconds",
+                "Age of the backlog and queue figures in this scrape: they come from the last refresh, of which at most one runs at a time",
             )
             .expect("valid metric"),
             outbox_backlog: IntGaugeVec::new(
@@ -246,6 +252,7 @@ impl Metrics {
             Box::new(metrics.connections_closed.clone()),
             Box::new(metrics.sign_ins_rate_limited.clone()),
             Box::new(metrics.read_timeouts.clone()),
+            Box::new(metrics.scrape_age_seconds.clone()),
             Box::new(metrics.outbox_backlog.clone()),
             Box::new(metrics.outbox_oldest_seconds.clone()),
             Box::new(metrics.processing_backlog.clone()),

@@ -241,3 +241,44 @@ async fn a_failing_task_is_reported_by_healthz_and_counted_but_never_makes_the_p
     }
     tasks.abort_all();
 }
+
+#[tokio::test]
+async fn scrapes_behind_a_lock_run_one_refresh_at_a_time_and_serve_the_last_figures() {
+    let app = spawn_app().await;
+    let first = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        first.contains("hookgate_outbox_backlog{outbox=\"events\"} 0"),
+        "{first}"
+    );
+    assert!(first.contains("hookgate_scrape_age_seconds "), "{first}");
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE inbox_unpublished, notification_unpublished IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let scrapes: Vec<_> = (0..10)
+        .map(|_| tokio::spawn(reqwest::get(app.url("/metrics"))))
+        .collect();
+    for scrape in scrapes {
+        let answer = scrape.await.unwrap().unwrap();
+        assert_eq!(answer.status(), 200);
+        let text = answer.text().await.unwrap();
+        assert!(text.contains("hookgate_scrape_age_seconds "), "{text}");
+    }
+    // Ten scrapes, and one refresh's query waits on the lock: the others served what was there.
+    let waiting = app
+        .count(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'
+               AND query LIKE 'SELECT count(*)%'",
+        )
+        .await;
+    assert_eq!(waiting, 1);
+    holder.rollback().await.unwrap();
+    eventually("a refresh after the lock", || async {
+        let text = app.get("/metrics").await.text().await.unwrap();
+        text.contains("hookgate_outbox_backlog{outbox=\"events\"} 0")
+            && text.contains("hookgate_outbox_backlog{outbox=\"notifications\"} 0")
+    })
+    .await;
+}
