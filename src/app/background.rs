@@ -114,7 +114,7 @@ pub(super) fn workers(
             pool: pool.clone(),
             deadline,
             prefetch: config.workers.notifier_prefetch,
-            // Two batches in flight: each holds one database connection while it POSTs.
+            // Two batches in flight, neither holding a database connection while it POSTs.
             batch: usize::from(config.workers.notifier_prefetch).div_ceil(2),
         });
         tasks.push(BackgroundTask::new(

@@ -25,6 +25,7 @@ pub async fn prune_once(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
     let deleted = partitions::drop_expired(pool, days).await?;
     outbox::prune_notifications(pool, days, BATCH).await?;
     deliveries::prune(pool, days, BATCH).await?;
+    deliveries::prune_leases(pool, BATCH).await?;
     Ok(deleted)
 }
 

@@ -1,9 +1,12 @@
-//! Notifications delivered to subscribers. A batch of notifications is claimed in a
-//! transaction that holds an advisory lock per (subscriber, notification id) while they are
-//! POSTed, so no two workers POST the same notification at once, and a notification already
-//! delivered is not POSTed again.
+//! Notifications delivered to subscribers. A batch of notifications is claimed with a lease
+//! per (subscriber, notification id) in one short transaction, POSTed with no connection held,
+//! and recorded in another, which ends the leases: no two workers POST the same notification
+//! at once, and a notification already delivered is not POSTed again. A lease whose holder
+//! died expires, by the database's clock.
 
 use sqlx::{PgPool, Postgres, Transaction};
+use std::time::Duration;
+use uuid::Uuid;
 
 /// Where one notification of a claimed batch stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,65 +19,83 @@ pub enum Claim {
     Busy,
 }
 
-/// The locks of a claimed batch, held until [`ClaimedBatch::record`] commits or the value is
-/// dropped (which rolls back and releases them).
+/// The leases of a claimed batch, ended by [`ClaimedBatch::record`], or at their expiry when
+/// it is never called (the holder died).
 pub struct ClaimedBatch {
-    tx: Transaction<'static, Postgres>,
+    holder: Uuid,
     subscriber: String,
 }
 
-/// Claims `ids` (distinct) for `subscriber`; one [`Claim`] per id, in order.
+/// Claims `ids` (distinct) for `subscriber`, each leased for `lease` unless another holder's
+/// lease runs; one [`Claim`] per id, in order.
 pub async fn claim(
     pool: &PgPool,
     subscriber: &str,
     ids: &[&str],
+    lease: Duration,
 ) -> Result<(ClaimedBatch, Vec<Claim>), sqlx::Error> {
+    let holder = Uuid::new_v4();
     let mut tx = pool.begin().await?;
-    let locked: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || E'\\n' || id, 0))
-         FROM UNNEST($2::text[]) WITH ORDINALITY AS claimed(id, position)
-         ORDER BY position",
+    let leased: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO notification_leases AS l (subscriber, notification_id, holder, expires_at)
+         SELECT $1, id, $3, clock_timestamp() + make_interval(secs => $4)
+         FROM UNNEST($2::text[]) AS claimed(id)
+         ON CONFLICT (subscriber, notification_id) DO UPDATE
+             SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+             WHERE l.expires_at < clock_timestamp()
+         RETURNING notification_id",
     )
     .bind(subscriber)
     .bind(ids)
+    .bind(holder)
+    .bind(lease.as_secs_f64())
     .fetch_all(&mut *tx)
     .await?;
-    // A statement of its own, after the locks: its snapshot then sees every delivery that the
-    // previous holder of a lock committed. Read in the locking statement, a delivery committed
-    // between that statement's start and its lock would be missed and POSTed again.
-    let delivered: Vec<String> = sqlx::query_scalar(
+    // A statement of its own, after the leases: its snapshot then sees every delivery that the
+    // previous holder committed with the end of its lease.
+    let delivered = delivered_of(&mut tx, subscriber, ids).await?;
+    tx.commit().await?;
+    let claims = ids
+        .iter()
+        .map(|id| {
+            match (
+                leased.iter().any(|l| l == id),
+                delivered.iter().any(|d| d == id),
+            ) {
+                (_, true) => Claim::Delivered,
+                (true, false) => Claim::Held,
+                (false, false) => Claim::Busy,
+            }
+        })
+        .collect();
+    let batch = ClaimedBatch {
+        holder,
+        subscriber: subscriber.to_owned(),
+    };
+    Ok((batch, claims))
+}
+
+async fn delivered_of(
+    tx: &mut Transaction<'static, Postgres>,
+    subscriber: &str,
+    ids: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
         "SELECT notification_id FROM notification_deliveries
          WHERE subscriber = $1 AND notification_id = ANY($2)",
     )
     .bind(subscriber)
     .bind(ids)
-    .fetch_all(&mut *tx)
-    .await?;
-    let claims = ids
-        .iter()
-        .zip(locked)
-        .map(
-            |(id, locked)| match (locked, delivered.iter().any(|d| d == id)) {
-                (_, true) => Claim::Delivered,
-                (true, false) => Claim::Held,
-                (false, false) => Claim::Busy,
-            },
-        )
-        .collect();
-    Ok((
-        ClaimedBatch {
-            tx,
-            subscriber: subscriber.to_owned(),
-        },
-        claims,
-    ))
+    .fetch_all(&mut **tx)
+    .await
 }
 
 impl ClaimedBatch {
-    /// Records the notifications the subscriber took, and releases every lock. An event whose
+    /// Records the notifications the subscriber took, and ends every lease. An event whose
     /// notification had been dead-lettered and is now taken (a replay worked) is no longer
     /// dead-lettered, once no other dead letter of it is left in the DLQ index.
-    pub async fn record(mut self, delivered: &[&str]) -> Result<(), sqlx::Error> {
+    pub async fn record(self, pool: &PgPool, delivered: &[&str]) -> Result<(), sqlx::Error> {
+        let mut tx = pool.begin().await?;
         sqlx::query(
             "INSERT INTO notification_deliveries (subscriber, notification_id)
              SELECT $1, id FROM UNNEST($2::text[]) AS delivered(id)
@@ -82,7 +103,7 @@ impl ClaimedBatch {
         )
         .bind(&self.subscriber)
         .bind(delivered)
-        .execute(&mut *self.tx)
+        .execute(&mut *tx)
         .await?;
         sqlx::query(
             "UPDATE inbox_events AS e SET dead_lettered_at = NULL, error = NULL
@@ -94,10 +115,30 @@ impl ClaimedBatch {
                AND NOT EXISTS (SELECT 1 FROM dead_letter_index AS d WHERE d.event_id = e.event_id)",
         )
         .bind(delivered)
-        .execute(&mut *self.tx)
+        .execute(&mut *tx)
         .await?;
-        self.tx.commit().await
+        sqlx::query("DELETE FROM notification_leases WHERE subscriber = $1 AND holder = $2")
+            .bind(&self.subscriber)
+            .bind(self.holder)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
     }
+}
+
+/// Deletes leases that expired over an hour ago: their holders died, and no claim came for
+/// those notifications since.
+pub async fn prune_leases(pool: &PgPool, batch: i64) -> Result<u64, sqlx::Error> {
+    super::delete_in_batches(pool, batch, || {
+        sqlx::query(
+            "DELETE FROM notification_leases WHERE (subscriber, notification_id) IN (
+                 SELECT subscriber, notification_id FROM notification_leases
+                 WHERE expires_at < now() - interval '1 hour'
+                 ORDER BY expires_at LIMIT $1)",
+        )
+        .bind(batch)
+    })
+    .await
 }
 
 /// Deletes delivery records older than `days`, a batch per statement.

@@ -15,6 +15,9 @@ use reqwest::StatusCode;
 use sqlx::PgPool;
 use std::time::Duration;
 
+/// What a notification's lease adds to its POST's timeout.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
+
 pub struct HttpNotifier {
     pub subscriber: String,
     url: String,
@@ -22,6 +25,9 @@ pub struct HttpNotifier {
     client: reqwest::Client,
     pool: PgPool,
     deadline: Deadline,
+    /// How long a claimed notification stays ours: the POST's timeout and a margin, so a
+    /// lease outlives any POST that holds it.
+    lease: Duration,
 }
 
 impl HttpNotifier {
@@ -45,6 +51,7 @@ impl HttpNotifier {
             client,
             pool,
             deadline,
+            lease: Duration::from_millis(subscriber.timeout_ms) + LEASE_MARGIN,
         })
     }
 }
@@ -65,7 +72,9 @@ pub fn classify(status: StatusCode) -> Result<(), Failure> {
 
 impl Handler for HttpNotifier {
     /// POSTs each notification the subscriber does not have yet, at most once at a time across
-    /// every worker, and records those it took. Copies already delivered are acknowledged.
+    /// every worker (a lease, claimed and committed before the POSTs, so no connection is
+    /// held while they run), and records those it took. Copies already delivered are
+    /// acknowledged.
     async fn handle(&self, deliveries: &[Delivery]) -> Vec<Result<(), Failure>> {
         let ids: Vec<Option<String>> = deliveries
             .iter()
@@ -81,7 +90,8 @@ impl Handler for HttpNotifier {
             }
         }
         let keys: Vec<&str> = distinct.iter().map(|(id, _)| *id).collect();
-        let claimed = self.deadline.on(claim(&self.pool, &self.subscriber, &keys));
+        let claimed = claim(&self.pool, &self.subscriber, &keys, self.lease);
+        let claimed = self.deadline.on(claimed);
         let (batch, claims) = match claimed.await {
             Ok(claimed) => claimed,
             Err(error) => {
@@ -109,7 +119,7 @@ impl Handler for HttpNotifier {
             .map(|(id, _)| *id)
             .collect();
         // The POSTs happened whatever this says: a copy that comes again may be POSTed again.
-        if let Err(error) = self.deadline.on(batch.record(&taken)).await {
+        if let Err(error) = self.deadline.on(batch.record(&self.pool, &taken)).await {
             tracing::warn!(subscriber = %self.subscriber, %error, "could not record deliveries");
         }
         ids.iter()

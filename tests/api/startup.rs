@@ -49,6 +49,9 @@ async fn the_first_lines_say_what_runs_and_what_is_missing() {
     assert_eq!(fields["prefix"], app.config.broker.prefix.as_str());
     assert!(fields["sources"].as_str().unwrap().contains("interlace"));
     assert_eq!(fields["migrations_applied"], 0, "{fields}");
+    // `work`: read, background, worker and scrape pools, at their default sizes.
+    assert_eq!(fields["pools"], "read=4 background=8 worker=8 scrape=1");
+    assert_eq!(fields["connection_budget"], 21);
     assert!(fields["schema_version"].as_i64().unwrap() >= 6, "{fields}");
     assert!(
         logged.iter().any(|e| e["level"] == "WARN"

@@ -196,3 +196,69 @@ async fn a_whsk_secret_signs_notifications_with_v1a() {
         .verify(signed.as_bytes(), &signature)
         .expect("verifies with the matching public key");
 }
+
+#[tokio::test]
+async fn four_slow_subscribers_hold_no_connection_and_never_starve_the_read_model() {
+    let mut subscribers = Vec::new();
+    for _ in 0..4 {
+        let subscriber = Subscriber::start(&[]).await;
+        subscriber.hold();
+        subscribers.push(subscriber);
+    }
+    let configs = subscribers
+        .iter()
+        .enumerate()
+        .map(|(n, subscriber)| hookgate::settings::SubscriberConfig {
+            name: format!("slow-{n}"),
+            url: subscriber.url.clone(),
+            secret: hookgate::settings::Secret::new(crate::support::subscriber::SECRET),
+            patterns: vec!["notify.#".into()],
+            timeout_ms: 30_000,
+        })
+        .collect();
+    // As many worker connections as there are subscribers.
+    let app = spawn_app_with(crate::support::TestOptions {
+        subscribers: configs,
+        env: vec![("HOOKGATE_WORKER_POOL_SIZE", "4".into())],
+        ..crate::support::TestOptions::default()
+    })
+    .await;
+    app.post_transfer("slow-1", "t-slow-1", "Closed", EARLIER)
+        .await;
+    for subscriber in &subscribers {
+        eventually("a POST waiting at every subscriber", || async {
+            subscriber.waiting() == 1
+        })
+        .await;
+    }
+    let held = app
+        .count(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND state = 'idle in transaction'",
+        )
+        .await;
+    assert_eq!(
+        held, 0,
+        "no transaction stays open while subscribers answer"
+    );
+    // The read model goes on applying while four POSTs wait.
+    app.handle_transfer("slow-2", "t-slow-2", "Closed", EARLIER)
+        .await;
+    assert_eq!(app.event_state("slow-2").await, "processed");
+    for subscriber in &subscribers {
+        subscriber.release();
+    }
+    for subscriber in &subscribers {
+        eventually("both notifications delivered", || async {
+            subscriber.delivered().len() == 2
+        })
+        .await;
+        let mut ids: Vec<String> = subscriber
+            .delivered()
+            .into_iter()
+            .map(|r| r.webhook_id)
+            .collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 2, "each once");
+    }
+}

@@ -48,6 +48,10 @@ pub struct Received {
 struct Script {
     answers: Vec<u16>,
     received: Vec<Received>,
+    /// While set, requests wait before they are answered.
+    held: bool,
+    /// Requests waiting now.
+    waiting: usize,
 }
 
 #[derive(Clone)]
@@ -61,7 +65,7 @@ impl Subscriber {
     pub async fn start(answers: &[u16]) -> Subscriber {
         let script = Arc::new(Mutex::new(Script {
             answers: answers.iter().rev().copied().collect(),
-            received: Vec::new(),
+            ..Script::default()
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hooks", listener.local_addr().unwrap());
@@ -74,6 +78,20 @@ impl Subscriber {
 
     pub fn received(&self) -> Vec<Received> {
         self.script.lock().unwrap().received.clone()
+    }
+
+    /// Makes every request wait, unanswered, until [`Subscriber::release`].
+    pub fn hold(&self) {
+        self.script.lock().unwrap().held = true;
+    }
+
+    pub fn release(&self) {
+        self.script.lock().unwrap().held = false;
+    }
+
+    /// Requests waiting unanswered now.
+    pub fn waiting(&self) -> usize {
+        self.script.lock().unwrap().waiting
     }
 
     pub fn delivered(&self) -> Vec<Received> {
@@ -108,6 +126,13 @@ async fn record(
     mac.update(format!("{id}.{timestamp}.").as_bytes());
     mac.update(&body);
     let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    if script.lock().unwrap().held {
+        script.lock().unwrap().waiting += 1;
+        while script.lock().unwrap().held {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        script.lock().unwrap().waiting -= 1;
+    }
     let mut script = script.lock().unwrap();
     let answered = script.answers.pop().unwrap_or(200);
     script.received.push(Received {
