@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole check: services up, formatting, lints, the deployment files, then every test
 # against the real PostgreSQL and RabbitMQ (the broker-restart test runs last, alone), then
-# the three-node cluster test.
+# the three-node cluster test and the PostgreSQL failover test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,3 +16,5 @@ cargo clippy --all-targets --locked -- -D warnings
 bash deploy/validate.sh
 cargo test --locked
 bash deploy/cluster-test.sh
+# The short version of the PostgreSQL failover test; the full one is the script's default.
+PG_FAILOVER_SECONDS=20 PG_FAILOVER_RATE=50 bash deploy/pg-failover-test.sh

@@ -38,7 +38,9 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
         }
         Command::Dlq { command } => match command {
             DlqCommand::List { limit, json } => ops::dlq_list(config, limit, json).await,
-            DlqCommand::Show { event_id } => ops::dlq_show(config, &event_id).await,
+            DlqCommand::Show { event_id, source } => {
+                ops::dlq_show(config, &event_id, source.as_deref()).await
+            }
             DlqCommand::Replay {
                 which,
                 dry_run,

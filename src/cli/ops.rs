@@ -90,9 +90,13 @@ fn dead_letter_table(listing: &dlq::Listing) -> String {
     )
 }
 
-pub async fn dlq_show(config: &Settings, event_id: &str) -> anyhow::Result<()> {
+pub async fn dlq_show(
+    config: &Settings,
+    event_id: &str,
+    source: Option<&str>,
+) -> anyhow::Result<()> {
     let pool = crate::app::operations_pool(&config.database)?;
-    match dlq::show(&pool, event_id).await? {
+    match dlq::show(&pool, event_id, source).await? {
         Some(detail) => {
             println!("{}", serde_json::to_string_pretty(&detail)?);
             Ok(())

@@ -188,7 +188,9 @@ impl Action {
     fn selector(self, event_ids: Vec<String>) -> dlq::Selector {
         match self {
             Action::ReplayAll | Action::PurgeAll => dlq::Selector::All,
-            Action::ReplaySelected | Action::PurgeSelected => dlq::Selector::EventIds(event_ids),
+            Action::ReplaySelected | Action::PurgeSelected => {
+                dlq::Selector::EventIds(event_ids, None)
+            }
         }
     }
 }

@@ -177,7 +177,7 @@ pub async fn detail(
         .and_then(|Query(query)| query.source)
         .unwrap_or_else(|| crate::settings::INTERLACE_SOURCE.to_owned());
     let found = inbox::event_detail(&state.pool, &source, &event_id).await;
-    let dead_letter = dlq::show(&state.pool, &event_id).await;
+    let dead_letter = dlq::show(&state.pool, &event_id, Some(&source)).await;
     let (Ok(found), Ok(dead_letter)) = (found, dead_letter) else {
         return page::failure(
             Some(&frame),

@@ -60,6 +60,8 @@ pub(super) async fn list(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct ReplayRequest {
     event_ids: Option<Vec<String>>,
+    /// The source of `eventIds`, which an id that two sources' events share needs.
+    source: Option<String>,
     #[serde(default)]
     all: bool,
 }
@@ -71,7 +73,7 @@ pub(super) struct ReplayRequest {
     request_body = ReplayRequest,
     responses(
         (status = 200, description = "What was sent back (`replayed`) and left (`skipped`)", body = Counts),
-        (status = 400, description = "`malformed_payload`: a bad body, an unknown event id, or nothing selected", body = ErrorBody),
+        (status = 400, description = "`malformed_payload`: a bad body, an unknown event id, an id two sources share without `source`, or nothing selected", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody),
     ),
@@ -86,7 +88,7 @@ pub(super) async fn replay(
         .map_err(|_| ApiError::bad_request(r#"body must be {"eventIds":[...]} or {"all":true}"#))?;
     let selector = match (request.all, request.event_ids) {
         (true, None) => dlq::Selector::All,
-        (false, Some(ids)) if !ids.is_empty() => dlq::Selector::EventIds(ids),
+        (false, Some(ids)) if !ids.is_empty() => dlq::Selector::EventIds(ids, request.source),
         _ => {
             return Err(ApiError::bad_request(
                 "give either a non-empty eventIds or all: true",

@@ -1,23 +1,46 @@
-//! The DLQ index (`dead_letter_index`): one row per (consumer queue, message) in the broker's
-//! DLQ, so listing and showing dead letters read here and never touch the queue.
+//! The DLQ index (`dead_letter_index`): one row per (consumer queue, source, message) in the
+//! broker's DLQ, so listing and showing dead letters read here and never touch the queue.
 
 use crate::wire::DeadLetterFacts;
 use chrono::{DateTime, Utc};
 use sqlx::{types::Json, PgConnection, PgPool};
 
-/// Which dead letters: all, these event ids, or this event type (any case). No ids and no
-/// type means all; callers decide what an empty id list means before asking.
+/// Which dead letters: all, these event ids, or this event type (any case), of one source when
+/// it is given. No ids and no type means all; callers decide what an empty id list means
+/// before asking.
 pub struct Selection<'a> {
     pub event_ids: &'a [String],
     pub event_type: Option<&'a str>,
+    pub source: Option<&'a str>,
 }
 
 const SELECTED: &str = "(cardinality($1::text[]) = 0 OR event_id = ANY($1))
-     AND ($2::text IS NULL OR upper(event_type) = upper($2))";
+     AND ($2::text IS NULL OR upper(event_type) = upper($2))
+     AND ($3::text IS NULL OR source = $3)";
+
+/// A dead letter's key: its queue, its event's source (empty when its headers name none) and
+/// its message id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, sqlx::FromRow)]
+pub struct LetterKey {
+    pub queue: String,
+    pub source: String,
+    pub message_id: String,
+}
+
+impl LetterKey {
+    pub fn of(facts: &DeadLetterFacts) -> LetterKey {
+        LetterKey {
+            queue: facts.queue.clone(),
+            source: facts.source.clone().unwrap_or_default(),
+            message_id: facts.message_id.clone(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
-    /// No dead letter for this (queue, message) yet: the caller publishes one and commits.
+    /// No dead letter for this (queue, source, message) yet: the caller publishes one and
+    /// commits.
     New,
     /// One is in the DLQ already; its row now carries the latest failure.
     AlreadyDeadLettered,
@@ -31,7 +54,7 @@ pub async fn claim(conn: &mut PgConnection, facts: &DeadLetterFacts) -> Result<C
              (queue, message_id, event_id, source, event_type, family, attempts, error,
               failed_at, headers, body)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (queue, message_id) DO NOTHING",
+         ON CONFLICT (queue, (COALESCE(source, '')), message_id) DO NOTHING",
     )
     .bind(&facts.queue)
     .bind(&facts.message_id)
@@ -52,7 +75,7 @@ pub async fn claim(conn: &mut PgConnection, facts: &DeadLetterFacts) -> Result<C
     }
     sqlx::query(
         "UPDATE dead_letter_index SET attempts = $3, error = $4, failed_at = $5, headers = $6
-         WHERE queue = $1 AND message_id = $2",
+         WHERE queue = $1 AND message_id = $2 AND COALESCE(source, '') = COALESCE($7, '')",
     )
     .bind(&facts.queue)
     .bind(&facts.message_id)
@@ -60,6 +83,7 @@ pub async fn claim(conn: &mut PgConnection, facts: &DeadLetterFacts) -> Result<C
     .bind(&facts.error)
     .bind(facts.failed_at)
     .bind(Json(&facts.headers))
+    .bind(&facts.source)
     .execute(&mut *conn)
     .await?;
     Ok(Claim::AlreadyDeadLettered)
@@ -139,27 +163,34 @@ pub async fn page(
     Ok((rows, total))
 }
 
-/// The event's most recent dead letter, whichever queue it failed in.
-pub async fn latest(pool: &PgPool, event_id: &str) -> Result<Option<DeadLetterFacts>, sqlx::Error> {
+/// The event's most recent dead letter, whichever queue it failed in, of `source` when given.
+pub async fn latest(
+    pool: &PgPool,
+    event_id: &str,
+    source: Option<&str>,
+) -> Result<Option<DeadLetterFacts>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT * FROM dead_letter_index WHERE event_id = $1
+        "SELECT * FROM dead_letter_index WHERE event_id = $1 AND ($2::text IS NULL OR source = $2)
          ORDER BY failed_at DESC, queue LIMIT 1",
     )
     .bind(event_id)
+    .bind(source)
     .fetch_optional(pool)
     .await
 }
 
-/// The (queue, message id) keys of the selected dead letters.
+/// The keys of the selected dead letters.
 pub async fn select(
     pool: &PgPool,
     selection: &Selection<'_>,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
+) -> Result<Vec<LetterKey>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT queue, message_id FROM dead_letter_index WHERE {SELECTED}"
+        "SELECT queue, COALESCE(source, '') AS source, message_id FROM dead_letter_index
+         WHERE {SELECTED}"
     ))
     .bind(selection.event_ids)
     .bind(selection.event_type)
+    .bind(selection.source)
     .fetch_all(pool)
     .await
 }
@@ -170,25 +201,32 @@ pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
         .await
 }
 
-/// Of `event_ids`, those with a dead letter here.
-pub async fn known_event_ids(
+/// Of `event_ids`, each with a dead letter here and the source of each (empty when none).
+pub async fn sources_of_event_ids(
     pool: &PgPool,
     event_ids: &[String],
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT DISTINCT event_id FROM dead_letter_index WHERE event_id = ANY($1)")
-        .bind(event_ids)
-        .fetch_all(pool)
-        .await
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT DISTINCT event_id, COALESCE(source, '') FROM dead_letter_index
+         WHERE event_id = ANY($1)",
+    )
+    .bind(event_ids)
+    .fetch_all(pool)
+    .await
 }
 
 /// Forgets a dead letter taken out of the queue.
-pub async fn remove(pool: &PgPool, queue: &str, message_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM dead_letter_index WHERE queue = $1 AND message_id = $2")
-        .bind(queue)
-        .bind(message_id)
-        .execute(pool)
-        .await
-        .map(drop)
+pub async fn remove(pool: &PgPool, key: &LetterKey) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM dead_letter_index
+         WHERE queue = $1 AND COALESCE(source, '') = $2 AND message_id = $3",
+    )
+    .bind(&key.queue)
+    .bind(&key.source)
+    .bind(&key.message_id)
+    .execute(pool)
+    .await
+    .map(drop)
 }
 
 /// Forgets every dead letter indexed up to `until`, after the queue was purged.

@@ -14,10 +14,12 @@ pub struct ParkedEvent {
     pub parked_at: DateTime<Utc>,
 }
 
-/// Which parked events to release: all, these ids, or this event type (any case).
+/// Which parked events to release: all, these ids, or this event type (any case), of one
+/// source when it is given.
 pub struct ParkedSelection {
     pub event_ids: Vec<String>,
     pub event_type: Option<String>,
+    pub source: Option<String>,
 }
 
 impl ParkedSelection {
@@ -25,17 +27,18 @@ impl ParkedSelection {
         ParkedSelection {
             event_ids: Vec::new(),
             event_type: None,
+            source: None,
         }
     }
 }
 
-/// Of `event_ids`, those of parked events.
-pub async fn parked_event_ids(
+/// Of `event_ids`, those of parked events, each with its source.
+pub async fn parked_event_sources(
     pool: &PgPool,
     event_ids: &[String],
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT event_id FROM inbox_unpublished JOIN inbox_events USING (seq)
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT DISTINCT event_id, source FROM inbox_unpublished JOIN inbox_events USING (seq)
          WHERE parked_at IS NOT NULL AND event_id = ANY($1)",
     )
     .bind(event_ids)
@@ -60,10 +63,12 @@ pub async fn count_parked(pool: &PgPool, selection: &ParkedSelection) -> Result<
         "SELECT count(*) FROM inbox_unpublished JOIN inbox_events USING (seq)
          WHERE parked_at IS NOT NULL
            AND (cardinality($1::text[]) = 0 OR event_id = ANY($1))
-           AND ($2::text IS NULL OR upper(event_type) = upper($2))",
+           AND ($2::text IS NULL OR upper(event_type) = upper($2))
+           AND ($3::text IS NULL OR source = $3)",
     )
     .bind(&selection.event_ids)
     .bind(selection.event_type.as_deref())
+    .bind(selection.source.as_deref())
     .fetch_one(pool)
     .await?;
     Ok(u64::try_from(count).unwrap_or(0))
@@ -81,6 +86,7 @@ pub async fn release_parked(
              WHERE u.seq = e.seq AND u.parked_at IS NOT NULL
                AND (cardinality($1::text[]) = 0 OR e.event_id = ANY($1))
                AND ($2::text IS NULL OR upper(e.event_type) = upper($2))
+               AND ($3::text IS NULL OR e.source = $3)
              RETURNING u.seq),
          cleared AS (
              UPDATE inbox_events SET dead_lettered_at = NULL, error = NULL
@@ -89,6 +95,7 @@ pub async fn release_parked(
     )
     .bind(&selection.event_ids)
     .bind(selection.event_type.as_deref())
+    .bind(selection.source.as_deref())
     .fetch_one(pool)
     .await?;
     Ok(u64::try_from(count).unwrap_or(0))

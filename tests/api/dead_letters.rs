@@ -276,3 +276,76 @@ async fn a_dead_letter_naming_a_foreign_queue_is_never_replayed_into_it() {
         .collect();
     assert!(left.contains(&"forged".to_owned()), "{left:?}");
 }
+
+#[tokio::test]
+async fn two_sources_sharing_an_event_id_each_keep_a_dead_letter_and_need_their_source() {
+    use crate::support::{fixtures::INTERLACE_SECRET, sign, spawn_app_with, TestOptions};
+    use hookgate::settings::{SchemeKind, Secret, SourceConfig};
+    let partner = SourceConfig {
+        name: "partner".into(),
+        scheme: SchemeKind::Interlace,
+        secrets: vec![Secret::new(INTERLACE_SECRET)],
+        timestamp_tolerance_secs: None,
+        allowed_networks: None,
+    };
+    let app = spawn_app_with(TestOptions::with_sources(vec![partner])).await;
+    // The same id from two senders, each unfit for its family: two dead letters.
+    let no_id = json!({"status": "Closed", "transactionTime": "2021-10-28T11:07:31.019Z"});
+    let (headers, body) = sign::interlace(
+        INTERLACE_SECRET,
+        "shared-1",
+        "CARD_TRANSACTION.UPDATED",
+        &no_id.to_string(),
+    );
+    for source in ["interlace", "partner"] {
+        app.accepted(source, &headers, body.clone()).await;
+    }
+    app.wait_until_handled(2).await;
+    eventually("both dead letters indexed", || async {
+        dead_letters(&app).await.len() == 2
+    })
+    .await;
+    let mut sources: Vec<Value> = dead_letters(&app)
+        .await
+        .iter()
+        .map(|l| l["source"].clone())
+        .collect();
+    sources.sort_by_key(|s| s.to_string());
+    assert_eq!(sources, [json!("interlace"), json!("partner")]);
+    assert_eq!(
+        dlq_messages(&app).await.len(),
+        2,
+        "each has its copy in the DLQ"
+    );
+
+    for args in [
+        vec!["dlq", "replay", "--event-id", "shared-1"],
+        vec!["dlq", "show", "shared-1"],
+    ] {
+        let refused = app.cli(&args).await;
+        assert!(!refused.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("more than one source (interlace, partner): give its source"),
+            "{stderr}"
+        );
+    }
+    let shown = app
+        .cli_json(&["dlq", "show", "shared-1", "--source", "partner"])
+        .await;
+    assert_eq!(shown["source"], "partner");
+    let refused = app
+        .post_api("/admin/dlq/replay", json!({"eventIds": ["shared-1"]}))
+        .await;
+    assert_error(refused, (400, "malformed_payload")).await;
+    let replayed: Value = app
+        .post_api(
+            "/admin/dlq/replay",
+            json!({"eventIds": ["shared-1"], "source": "partner"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(replayed, json!({"replayed": 1, "skipped": 1}));
+}

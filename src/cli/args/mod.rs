@@ -309,6 +309,9 @@ pub enum DlqCommand {
     Show {
         /// The event id, as `dlq list` shows it.
         event_id: String,
+        /// The event's source: needed when events of two sources share the id.
+        #[arg(long)]
+        source: Option<String>,
     },
     /// Send dead letters back to the queue they failed in.
     #[command(
@@ -357,6 +360,9 @@ pub struct Which {
     /// Every dead letter.
     #[arg(long)]
     all: bool,
+    /// With --event-id: the events' source, needed when events of two sources share an id.
+    #[arg(long, requires = "event_ids")]
+    source: Option<String>,
 }
 
 impl Which {
@@ -364,7 +370,7 @@ impl Which {
         match (self.all, self.event_type) {
             (true, _) => Selector::All,
             (false, Some(event_type)) => Selector::EventType(event_type),
-            (false, None) => Selector::EventIds(self.event_ids),
+            (false, None) => Selector::EventIds(self.event_ids, self.source),
         }
     }
 }

@@ -14,15 +14,17 @@
 //! DLQ's tail and acknowledged, never requeued.
 
 mod queue;
+mod select;
 
 pub use queue::{reindex, Reindexed};
+pub use select::Selector;
 
 use super::{Counts, OpsError};
 use crate::{
     amqp::{inspect_queue, Names, Topology},
     catalogue::{format_time, quote},
     store::{
-        dead_letter_index::{self, Selection},
+        dead_letter_index::{self, LetterKey},
         dead_letters::{self, ParkedSelection},
     },
     wire::DeadLetterFacts,
@@ -65,33 +67,6 @@ pub struct Detail {
     pub body: Value,
 }
 
-/// Which dead letters a replay takes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selector {
-    EventIds(Vec<String>),
-    EventType(String),
-    All,
-}
-
-impl Selector {
-    fn selection(&self) -> Selection<'_> {
-        match self {
-            Selector::All => Selection {
-                event_ids: &[],
-                event_type: None,
-            },
-            Selector::EventIds(ids) => Selection {
-                event_ids: ids,
-                event_type: None,
-            },
-            Selector::EventType(wanted) => Selection {
-                event_ids: &[],
-                event_type: Some(wanted),
-            },
-        }
-    }
-}
-
 fn summary(row: &DeadLetterFacts) -> DeadLetter {
     DeadLetter {
         event_id: row.event_id.clone(),
@@ -126,9 +101,17 @@ pub async fn list(pool: &PgPool, limit: usize) -> Result<Listing, OpsError> {
     })
 }
 
-/// The event's latest dead letter, with its headers and body.
-pub async fn show(pool: &PgPool, event_id: &str) -> Result<Option<Detail>, OpsError> {
-    Ok(dead_letter_index::latest(pool, event_id)
+/// The event's latest dead letter, with its headers and body; of `source` when given, which
+/// an id that two sources' events share needs.
+pub async fn show(
+    pool: &PgPool,
+    event_id: &str,
+    source: Option<&str>,
+) -> Result<Option<Detail>, OpsError> {
+    if source.is_none() {
+        select::refuse_shared(pool, std::slice::from_ref(&event_id.to_owned())).await?;
+    }
+    Ok(dead_letter_index::latest(pool, event_id, source)
         .await?
         .map(|row| Detail {
             summary: summary(&row),
@@ -138,10 +121,10 @@ pub async fn show(pool: &PgPool, event_id: &str) -> Result<Option<Detail>, OpsEr
         }))
 }
 
-/// What a replay of a selection will take: the dead letters by (queue, message id), the
-/// parked events, and the figures a dry run reports.
+/// What a replay of a selection will take: the dead letters by key, the parked events, and
+/// the figures a dry run reports.
 pub struct Plan {
-    wanted: HashSet<(String, String)>,
+    wanted: HashSet<LetterKey>,
     parked: ParkedSelection,
     pub counts: Counts,
 }
@@ -158,12 +141,12 @@ impl Plan {
 /// counts, marked as a dry run, are exactly what [`replay`] will report unless dead letters
 /// come or go meanwhile.
 pub async fn plan(pool: &PgPool, selector: &Selector) -> Result<Plan, OpsError> {
-    refuse_unknown(pool, selector).await?;
-    let wanted: HashSet<(String, String)> = dead_letter_index::select(pool, &selector.selection())
+    select::refuse_unclear(pool, selector).await?;
+    let wanted: HashSet<LetterKey> = dead_letter_index::select(pool, &selector.selection())
         .await?
         .into_iter()
         .collect();
-    let parked = parked_selection(selector);
+    let parked = selector.parked_selection();
     let parked_wanted = dead_letters::count_parked(pool, &parked).await?;
     if wanted.is_empty() && parked_wanted == 0 {
         return Err(OpsError::Selection(
@@ -219,34 +202,6 @@ pub async fn replay(
     })
 }
 
-/// An event id that names no dead letter and no parked event is a mistake, not "nothing to do".
-async fn refuse_unknown(pool: &PgPool, selector: &Selector) -> Result<(), OpsError> {
-    let Selector::EventIds(ids) = selector else {
-        return Ok(());
-    };
-    if ids.is_empty() {
-        return Err(OpsError::Selection("give at least one event id".into()));
-    }
-    let mut known: HashSet<String> = dead_letter_index::known_event_ids(pool, ids)
-        .await?
-        .into_iter()
-        .collect();
-    known.extend(dead_letters::parked_event_ids(pool, ids).await?);
-    let unknown: Vec<&str> = ids
-        .iter()
-        .filter(|id| !known.contains(*id))
-        .map(String::as_str)
-        .collect();
-    if unknown.is_empty() {
-        Ok(())
-    } else {
-        Err(OpsError::Selection(format!(
-            "no dead letter for event id {}",
-            unknown.join(", ")
-        )))
-    }
-}
-
 /// What a walk of the DLQ does with the messages it was asked for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Disposal<'q> {
@@ -263,7 +218,7 @@ async fn walk_queue(
     channel: &Channel,
     names: &Names,
     pool: &PgPool,
-    mut wanted: HashSet<(String, String)>,
+    mut wanted: HashSet<LetterKey>,
     disposal: Disposal<'_>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<u64, OpsError> {
@@ -282,7 +237,7 @@ async fn walk_queue(
             to_tail(channel, names, &message).await?;
             continue;
         };
-        let key = (facts.queue.clone(), facts.message_id.clone());
+        let key = LetterKey::of(&facts);
         if let Disposal::SendBack { own_queues } = disposal {
             if wanted.contains(&key) && !own_queues.contains(&facts.queue) {
                 tracing::warn!(
@@ -298,7 +253,7 @@ async fn walk_queue(
         if wanted.contains(&key) {
             // Forgotten before it goes back: once back, it may fail again at once, and that new
             // dead letter's row must not be the one removed.
-            dead_letter_index::remove(pool, &key.0, &key.1).await?;
+            dead_letter_index::remove(pool, &key).await?;
             let disposed = match disposal {
                 Disposal::SendBack { .. } => send_back(channel, &facts.queue, &message).await?,
                 Disposal::Drop => true,
@@ -318,9 +273,9 @@ async fn walk_queue(
             to_tail(channel, names, &message).await?;
         }
     }
-    for (queue, message_id) in &wanted {
-        tracing::warn!(%queue, %message_id, "indexed dead letter not found in the DLQ; forgotten");
-        dead_letter_index::remove(pool, queue, message_id).await?;
+    for key in &wanted {
+        tracing::warn!(queue = %key.queue, source = %key.source, message_id = %key.message_id, "indexed dead letter not found in the DLQ; forgotten");
+        dead_letter_index::remove(pool, key).await?;
     }
     Ok(done.len() as u64)
 }
@@ -370,19 +325,4 @@ async fn parked_letters(pool: &PgPool, limit: usize) -> Result<Vec<DeadLetter>, 
             failed_at: Some(format_time(&row.parked_at)),
         })
         .collect())
-}
-
-/// The parked events `selector` takes.
-fn parked_selection(selector: &Selector) -> ParkedSelection {
-    match selector {
-        Selector::All => ParkedSelection::all(),
-        Selector::EventIds(ids) => ParkedSelection {
-            event_ids: ids.clone(),
-            event_type: None,
-        },
-        Selector::EventType(wanted) => ParkedSelection {
-            event_ids: Vec::new(),
-            event_type: Some(wanted.clone()),
-        },
-    }
 }
