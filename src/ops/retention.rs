@@ -8,7 +8,6 @@ use crate::{
     store::{deliveries, outbox, partitions},
     supervisor::Heartbeat,
 };
-use chrono::Utc;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -17,7 +16,7 @@ const BATCH: i64 = 1000;
 /// Opens today's partition if it is not open yet, then deletes everything due; returns how many
 /// events went.
 pub async fn prune_once(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
-    if let Some(opened) = partitions::roll_over(pool, Utc::now()).await? {
+    if let Some(opened) = partitions::roll_over(pool).await? {
         tracing::info!(partition = %opened.name, "opened the inbox partition for a new day");
     }
     // Clamped, never wrapped: a huge retention keeps everything.

@@ -1,22 +1,38 @@
 //! The inbox's partitions (migration 0012): one per day of receipt, keyed by ranges of `seq`.
-//! Opening the next one moves the sequence to its first value; retention drops a partition
-//! whole, with its deduplication keys and its times, once every event in it is past the window
-//! and none is waiting to be published or processed.
+//!
+//! Maintenance never stalls receiving. The next day's partition is prepared ahead: created as a
+//! standalone table, then attached, which takes only SHARE UPDATE EXCLUSIVE on `inbox_events`
+//! (inserts and readers go on). When the day begins, by the database's clock, the sequence
+//! moves to it and `opened_at` records when: no DDL at the turn of the day. Retention detaches
+//! a partition `CONCURRENTLY` (PostgreSQL 14+), finishes a detach left pending with `FINALIZE`,
+//! drops the detached table, and only then removes its deduplication keys and times. Every lock
+//! wait is bounded well under the inbox's commit timeout, and what gives up is tried again on
+//! the next pass.
 
 use chrono::{DateTime, Utc};
 use sqlx::{Acquire, PgConnection, PgPool, Postgres, Transaction};
+use std::time::Duration;
 
 /// Each partition spans 2^36 values of `seq`: 68 billion events, far more than a day brings.
 const SPAN_BITS: u32 = 36;
 
-/// The advisory lock that keeps two processes from opening or dropping partitions at once.
-/// Tests hold it to arrange partitions without the running service rolling over under them.
+/// The advisory lock that keeps two processes from preparing, beginning or dropping partitions
+/// at once. Tests hold it to arrange partitions without the running service rolling over under
+/// them.
 pub const MAINTENANCE_LOCK: i64 = 0x686f_6f6b_6761_7465;
+
+/// How long a maintenance statement waits for a lock: well under the inbox's commit timeout
+/// (3 s), so that even a lock that would queue the webhooks behind it is given up quickly.
+const LOCK_TIMEOUT: &str = "500ms";
+
+/// Tries of one DDL step within a pass, a second apart.
+const TRIES: u32 = 3;
 
 /// Rows of a dropped partition's side tables deleted per statement.
 const BATCH: i64 = 10_000;
 
-/// A partition and the range of `seq` it holds.
+/// A partition and the range of `seq` it holds. `opened_at` is when its day began; for a
+/// partition prepared ahead, when its day will begin.
 #[derive(Debug, sqlx::FromRow)]
 pub struct Partition {
     pub name: String,
@@ -24,13 +40,17 @@ pub struct Partition {
     pub opened_at: DateTime<Utc>,
 }
 
-/// Begins a transaction holding the maintenance lock. A session that already holds the lock
-/// (a test arranging partitions) is granted it again.
+impl Partition {
+    fn end_seq(&self) -> i64 {
+        self.first_seq + (1 << SPAN_BITS)
+    }
+}
+
+/// Begins a transaction holding the maintenance lock, with bounded lock waits. A session that
+/// already holds the lock (a test arranging partitions) is granted it again.
 async fn locked(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    // DDL on the partitioned table waits for every statement on it; give up and try on the
-    // next pass rather than queue the webhooks behind a long query.
-    sqlx::query("SET LOCAL lock_timeout = '5s'")
+    sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
         .execute(&mut *tx)
         .await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -40,102 +60,173 @@ async fn locked(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>, sq
     Ok(tx)
 }
 
-/// Opens the next partition if the newest was opened before `now`'s UTC day; returns it.
-pub async fn roll_over(
-    pool: &PgPool,
-    now: DateTime<Utc>,
-) -> Result<Option<Partition>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    open_next_if(&mut conn, now, |newest| {
-        newest.opened_at.date_naive() < now.date_naive()
-    })
-    .await
+/// Awaits the step `$step` builds, again up to [`TRIES`] times while it fails for a lock it
+/// could not get in time. A macro, so that each try borrows the connection afresh.
+macro_rules! with_retries {
+    ($step:expr) => {{
+        let mut tried = 1;
+        loop {
+            match $step.await {
+                Err(error) if gave_up_waiting(&error) && tried < TRIES => {
+                    tried += 1;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                outcome => break outcome,
+            }
+        }
+    }};
 }
 
-/// Opens the next partition whatever the newest one's day, recorded as opened at `opened_at`:
-/// the benchmark's preload and the tests lay out days of traffic with it.
+/// Whether `error` is a lock wait given up at `lock_timeout` (55P03).
+fn gave_up_waiting(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("55P03"))
+}
+
+/// Keeps a partition prepared ahead, and begins it once the current day is over by the
+/// database's clock; returns the partition begun, if one was.
+pub async fn roll_over(pool: &PgPool) -> Result<Option<Partition>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    with_retries!(prepare_ahead(&mut conn))?;
+    let begun = begin_next_if(&mut conn, None).await?;
+    if begun.is_some() {
+        with_retries!(prepare_ahead(&mut conn))?;
+    }
+    Ok(begun)
+}
+
+/// Begins the next partition whatever the current one's day, recorded as opened at
+/// `opened_at`, and prepares the one after: the benchmark's preload and the tests lay out days
+/// of traffic with it.
 pub async fn open_next(
     conn: &mut PgConnection,
     opened_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    open_next_if(conn, opened_at, |_| true).await.map(drop)
+    with_retries!(prepare_ahead(conn))?;
+    begin_next_if(conn, Some(opened_at)).await?;
+    with_retries!(prepare_ahead(conn))
 }
 
-/// Opens the partition after the newest, recorded as opened at `opened_at`, if `due` says so
-/// of the newest; both read and decided under the maintenance lock, so two processes never
-/// open two partitions for one day.
-async fn open_next_if(
-    conn: &mut PgConnection,
-    opened_at: DateTime<Utc>,
-    due: impl FnOnce(&Partition) -> bool,
-) -> Result<Option<Partition>, sqlx::Error> {
-    let mut tx = locked(conn).await?;
-    let newest = newest(&mut tx).await?;
-    if !due(&newest) {
-        return Ok(None);
-    }
-    let opened = create_after(&mut tx, &newest, opened_at).await?;
-    tx.commit().await?;
-    advance_sequence(conn).await?;
-    Ok(Some(opened))
-}
-
-async fn newest(tx: &mut PgConnection) -> Result<Partition, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT name, first_seq, opened_at FROM inbox_partitions ORDER BY first_seq DESC LIMIT 1",
-    )
-    .fetch_one(tx)
-    .await
-}
-
-async fn create_after(
+/// The partition the sequence is in, and the first one prepared after it, if any.
+async fn current_and_next(
     tx: &mut PgConnection,
-    newest: &Partition,
-    opened_at: DateTime<Utc>,
-) -> Result<Partition, sqlx::Error> {
-    let index = (newest.first_seq >> SPAN_BITS) + 1;
-    let first_seq = index << SPAN_BITS;
-    let name = format!("inbox_events_p{index}");
-    // Identifiers and bounds cannot be bound parameters; both are built from integers here.
-    sqlx::query(&format!(
-        "CREATE TABLE {name} PARTITION OF inbox_events FOR VALUES FROM ({first_seq}) TO ({})",
-        first_seq + (1 << SPAN_BITS)
-    ))
-    .execute(&mut *tx)
+) -> Result<(Partition, Option<Partition>), sqlx::Error> {
+    let position: i64 = sqlx::query_scalar("SELECT last_value FROM inbox_events_seq_seq")
+        .fetch_one(&mut *tx)
+        .await?;
+    let current = sqlx::query_as(
+        "SELECT name, first_seq, opened_at FROM inbox_partitions WHERE first_seq <= $1
+         ORDER BY first_seq DESC LIMIT 1",
+    )
+    .bind(position)
+    .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("INSERT INTO inbox_partitions (name, first_seq, opened_at) VALUES ($1, $2, $3)")
-        .bind(&name)
-        .bind(first_seq)
-        .bind(opened_at)
+    let next = sqlx::query_as(
+        "SELECT name, first_seq, opened_at FROM inbox_partitions WHERE first_seq > $1
+         ORDER BY first_seq LIMIT 1",
+    )
+    .bind(position)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok((current, next))
+}
+
+/// Makes sure a partition is prepared after the current one: created standalone (its row
+/// records the midnight its day begins), then attached. A partition created but not attached
+/// (a process died in between) is attached.
+async fn prepare_ahead(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    let mut tx = locked(conn).await?;
+    let (current, next) = current_and_next(&mut tx).await?;
+    let next = match next {
+        Some(next) => next,
+        None => {
+            let index = (current.first_seq >> SPAN_BITS) + 1;
+            let name = format!("inbox_events_p{index}");
+            // Identifiers cannot be bound parameters; this one is built from an integer.
+            sqlx::query(&format!(
+                "CREATE TABLE IF NOT EXISTS {name} (LIKE inbox_events INCLUDING DEFAULTS)"
+            ))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query_as(
+                "INSERT INTO inbox_partitions (name, first_seq, opened_at)
+                 VALUES ($1, $2, date_trunc('day', now(), 'UTC') + interval '1 day')
+                 RETURNING name, first_seq, opened_at",
+            )
+            .bind(&name)
+            .bind(index << SPAN_BITS)
+            .fetch_one(&mut *tx)
+            .await?
+        }
+    };
+    let attached: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_inherits
+                        WHERE inhrelid = to_regclass($1) AND inhparent = 'inbox_events'::regclass)",
+    )
+    .bind(&next.name)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !attached {
+        // SHARE UPDATE EXCLUSIVE on the parent: inserts and readers are not held up. Bounds
+        // are built from integers.
+        sqlx::query(&format!(
+            "ALTER TABLE inbox_events ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})",
+            next.name,
+            next.first_seq,
+            next.end_seq()
+        ))
         .execute(&mut *tx)
         .await?;
-    Ok(Partition {
-        name,
-        first_seq,
-        opened_at,
-    })
+    }
+    tx.commit().await
 }
 
-/// Moves the sequence up to the newest partition's first value, once that partition is
-/// committed: moving it first would hand out values no partition accepts if the commit failed.
-/// Never moves it back.
-async fn advance_sequence(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "SELECT setval('inbox_events_seq_seq', p.first_seq, false)
-         FROM (SELECT max(first_seq) AS first_seq FROM inbox_partitions) AS p,
-              inbox_events_seq_seq AS s
-         WHERE s.last_value < p.first_seq",
+/// Begins the partition prepared after the current one, if it is attached and either
+/// `opened_at` is given or the current one's UTC day is over by the database's clock: records
+/// when it began, then moves the sequence into it. No DDL.
+async fn begin_next_if(
+    conn: &mut PgConnection,
+    opened_at: Option<DateTime<Utc>>,
+) -> Result<Option<Partition>, sqlx::Error> {
+    let mut tx = locked(conn).await?;
+    let (current, Some(next)) = current_and_next(&mut tx).await? else {
+        return Ok(None);
+    };
+    let begun: Option<Partition> = sqlx::query_as(
+        "UPDATE inbox_partitions SET opened_at = COALESCE($2, now())
+         WHERE name = $1
+           AND ($2 IS NOT NULL OR date_trunc('day', $3::timestamptz, 'UTC')
+                                  < date_trunc('day', now(), 'UTC'))
+           AND EXISTS (SELECT 1 FROM pg_inherits
+                       WHERE inhrelid = to_regclass($1) AND inhparent = 'inbox_events'::regclass)
+         RETURNING name, first_seq, opened_at",
     )
-    .execute(conn)
+    .bind(&next.name)
+    .bind(opened_at)
+    .bind(current.opened_at)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(())
+    let Some(begun) = begun else {
+        return Ok(None);
+    };
+    // In the same transaction: a sequence moved into a partition whose row says it has not
+    // begun would leave the two disagreeing. Never moved back.
+    sqlx::query(
+        "SELECT setval('inbox_events_seq_seq', $1, false) FROM inbox_events_seq_seq
+         WHERE last_value < $1",
+    )
+    .bind(begun.first_seq)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(begun))
 }
 
 /// Drops every partition whose events were all received more than `days` ago and have all
 /// been published and processed, with their deduplication keys and times; returns how many
-/// events went. The newest partition is never dropped: the next events go there.
+/// events went. The current partition is never dropped: the next events go there. A pass that
+/// finds another process at it does nothing.
 pub async fn drop_expired(pool: &PgPool, days: i32) -> Result<u64, sqlx::Error> {
-    // A partition's last event arrived before the next one was opened.
+    // A partition's last event arrived before the next one began.
     let expired: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT p.name, p.first_seq, next.first_seq
          FROM inbox_partitions AS p
@@ -152,26 +243,98 @@ pub async fn drop_expired(pool: &PgPool, days: i32) -> Result<u64, sqlx::Error> 
     .bind(days)
     .fetch_all(pool)
     .await?;
+    if expired.is_empty() {
+        return Ok(0);
+    }
+    // DETACH … CONCURRENTLY cannot run in a transaction, so the lock is the session's, taken
+    // on a connection of this pass's own and given back whatever happens.
+    let mut conn = pool.acquire().await?;
+    let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(MAINTENANCE_LOCK)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !held {
+        return Ok(0);
+    }
+    let dropped = drop_each(&mut conn, pool, &expired).await;
+    let released = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MAINTENANCE_LOCK)
+        .execute(&mut *conn)
+        .await;
+    if released.is_err() {
+        // The session's lock ends with the connection.
+        conn.close_on_drop();
+    }
+    dropped
+}
+
+async fn drop_each(
+    conn: &mut PgConnection,
+    pool: &PgPool,
+    expired: &[(String, i64, i64)],
+) -> Result<u64, sqlx::Error> {
     let mut dropped = 0;
     for (name, first_seq, end_seq) in expired {
-        // Every event has one deduplication key: their count is the partition's.
-        let events = delete_range(pool, "inbox_dedup", first_seq, end_seq).await?;
-        delete_range(pool, "inbox_published", first_seq, end_seq).await?;
-        delete_range(pool, "inbox_processed", first_seq, end_seq).await?;
-        let mut conn = pool.acquire().await?;
-        let mut tx = locked(&mut conn).await?;
-        sqlx::query(&format!("DROP TABLE {name}"))
-            .execute(&mut *tx)
-            .await?;
+        with_retries!(detach(conn, name))?;
+        // Every event has one deduplication key: their count is the partition's. Removed only
+        // now that its events are out of the inbox.
+        let events = delete_range(pool, "inbox_dedup", *first_seq, *end_seq).await?;
+        delete_range(pool, "inbox_published", *first_seq, *end_seq).await?;
+        delete_range(pool, "inbox_processed", *first_seq, *end_seq).await?;
         sqlx::query("DELETE FROM inbox_partitions WHERE name = $1")
-            .bind(&name)
-            .execute(&mut *tx)
+            .bind(name)
+            .execute(&mut *conn)
             .await?;
-        tx.commit().await?;
         tracing::info!(partition = %name, events, "dropped an inbox partition past retention");
         dropped += events;
     }
     Ok(dropped)
+}
+
+/// Takes `name` out of the inbox and drops it: `DETACH … CONCURRENTLY`, or `FINALIZE` for a
+/// detach an earlier pass left pending, then `DROP TABLE` of what is then a table of its own.
+/// Each step waits for locks at most [`LOCK_TIMEOUT`]; a detach that gives up stays pending
+/// and is finished on a later pass.
+async fn detach(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("SET lock_timeout = '{LOCK_TIMEOUT}'"))
+        .execute(&mut *conn)
+        .await?;
+    let pending: Option<bool> = sqlx::query_scalar(
+        "SELECT inhdetachpending FROM pg_inherits
+         WHERE inhrelid = to_regclass($1) AND inhparent = 'inbox_events'::regclass",
+    )
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?;
+    // The name is built from an integer by this module.
+    let detached = match pending {
+        Some(false) => {
+            sqlx::query(&format!(
+                "ALTER TABLE inbox_events DETACH PARTITION {name} CONCURRENTLY"
+            ))
+            .execute(&mut *conn)
+            .await
+        }
+        Some(true) => {
+            sqlx::query(&format!(
+                "ALTER TABLE inbox_events DETACH PARTITION {name} FINALIZE"
+            ))
+            .execute(&mut *conn)
+            .await
+        }
+        None => Ok(Default::default()),
+    };
+    let dropped = match detached {
+        Ok(_) => sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+            .execute(&mut *conn)
+            .await
+            .map(drop),
+        Err(error) => Err(error),
+    };
+    sqlx::query("RESET lock_timeout")
+        .execute(&mut *conn)
+        .await?;
+    dropped
 }
 
 /// Deletes a range of `seq` from one of the inbox's side tables, a batch per statement;

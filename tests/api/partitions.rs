@@ -4,6 +4,10 @@
 use crate::support::{eventually, sign::signed_transfer, spawn_app_with, TestOptions};
 use serde_json::{json, Value};
 
+/// The first `seq` of the partition the sequence is in: the day under way.
+const CURRENT: &str = "SELECT max(first_seq) FROM inbox_partitions
+                       WHERE first_seq <= (SELECT last_value FROM inbox_events_seq_seq)";
+
 #[tokio::test]
 async fn a_new_day_opens_a_partition_and_earlier_days_still_deduplicate() {
     let app = spawn_app_with(TestOptions {
@@ -19,16 +23,30 @@ async fn a_new_day_opens_a_partition_and_earlier_days_still_deduplicate() {
     );
     app.wait_until_handled(1).await;
 
-    // The newest partition is made a day old; the service's next pass opens today's.
-    sqlx::query(
+    // The partition the sequence is in is made a day old; the service's next pass begins the
+    // one it prepared ahead, and prepares the one after.
+    sqlx::query(&format!(
         "UPDATE inbox_partitions SET opened_at = opened_at - interval '1 day'
-         WHERE first_seq = (SELECT max(first_seq) FROM inbox_partitions)",
-    )
+         WHERE first_seq = ({CURRENT})"
+    ))
     .execute(&app.pool)
     .await
     .unwrap();
-    eventually("today's partition opened", || async {
-        app.count("SELECT count(*) FROM inbox_partitions").await == 3
+    eventually("today's partition begun and the next prepared", || async {
+        app.count(&format!(
+            "SELECT count(*) FROM inbox_partitions
+             WHERE first_seq > ({CURRENT}) AND opened_at > now()"
+        ))
+        .await
+            == 1
+            && app
+                .count(&format!(
+                    "SELECT count(*) FROM inbox_partitions
+                     WHERE first_seq = ({CURRENT}) AND opened_at::date = now()::date"
+                ))
+                .await
+                == 1
+            && app.count("SELECT count(*) FROM inbox_partitions").await == 4
     })
     .await;
     let (headers, body) = signed_transfer("today", "t-2");
@@ -43,11 +61,12 @@ async fn a_new_day_opens_a_partition_and_earlier_days_still_deduplicate() {
             .fetch_all(&app.pool)
             .await
             .unwrap();
-    let newest: String =
-        sqlx::query_scalar("SELECT name FROM inbox_partitions ORDER BY first_seq DESC LIMIT 1")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let newest: String = sqlx::query_scalar(&format!(
+        "SELECT name FROM inbox_partitions WHERE first_seq = ({CURRENT})"
+    ))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(placed[0].0, "yesterday");
     assert_eq!(placed[1], ("today".to_owned(), newest));
     assert_ne!(placed[0].1, placed[1].1, "each day in its own partition");
@@ -73,4 +92,87 @@ async fn a_new_day_opens_a_partition_and_earlier_days_still_deduplicate() {
             .unwrap();
         assert_eq!(event["state"], "processed", "{id}");
     }
+}
+
+/// Whether a signed webhook posted now is stored (200).
+async fn stored(app: &crate::support::TestApp, n: usize) -> bool {
+    let (headers, body) = signed_transfer(&format!("behind-reader-{n}"), &format!("t-r-{n}"));
+    app.post_webhook("interlace", &headers, body).await.status() == 200
+}
+
+#[tokio::test]
+async fn partition_maintenance_behind_a_long_reader_never_holds_webhooks() {
+    use chrono::{Duration, Utc};
+    use hookgate::{ops::retention::prune_once, store::partitions};
+    let app = spawn_app_with(TestOptions {
+        env: vec![("HOOKGATE_RETENTION_INTERVAL_SECS", "3600".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    eventually(
+        "the service's first pass prepared a partition ahead",
+        || async { app.count("SELECT count(*) FROM inbox_partitions").await == 3 },
+    )
+    .await;
+    // Two days 40 and 35 days ago, so that a pass has partitions to drop as well as a day to
+    // begin (the one under way is made a day old) and one to prepare.
+    let mut conn = app.pool.acquire().await.unwrap();
+    for days_ago in [40, 35] {
+        partitions::open_next(&mut conn, Utc::now() - Duration::days(days_ago))
+            .await
+            .unwrap();
+    }
+    sqlx::query(&format!(
+        "UPDATE inbox_partitions SET opened_at = opened_at - interval '1 day'
+         WHERE first_seq = ({CURRENT})"
+    ))
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let before = app.count("SELECT count(*) FROM inbox_partitions").await;
+
+    // A long report holds the inbox (ACCESS SHARE on it and every partition) throughout.
+    let mut reader = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT count(*) FROM inbox_events")
+        .execute(&mut *reader)
+        .await
+        .unwrap();
+    let pool = app.pool.clone();
+    let pass = tokio::spawn(async move { prune_once(&pool, 30).await });
+    let mut n = 0;
+    while !pass.is_finished() {
+        assert!(
+            stored(&app, n).await,
+            "webhook {n} stored during maintenance"
+        );
+        n += 1;
+    }
+    // The day began and the next was prepared behind the reader; the detach waits for it (and
+    // gives up at its lock timeout, left pending) without holding anyone up.
+    let _ = pass.await.unwrap();
+    assert!(n > 0);
+    assert!(stored(&app, n).await);
+    reader.rollback().await.unwrap();
+
+    // The next pass finishes what is pending and drops the two old days.
+    prune_once(&app.pool, 30).await.unwrap();
+    assert_eq!(
+        app.count("SELECT count(*) FROM inbox_partitions").await,
+        before - 2 + 1,
+        "two old days dropped, one more prepared ahead"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM pg_inherits
+             WHERE inhparent = 'inbox_events'::regclass AND inhdetachpending"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'inbox_events'::regclass")
+            .await,
+        app.count("SELECT count(*) FROM inbox_partitions").await,
+        "every partition listed is attached, and only those"
+    );
 }
