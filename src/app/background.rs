@@ -144,6 +144,7 @@ pub(super) fn receive_role(
         metrics,
     );
     let (retention_pool, retention) = (pool.clone(), config.retention);
+    let retention_deps = (broker.clone(), metrics.clone());
     vec![
         BackgroundTask::new(INBOX_BATCHER, move |beat, stop| {
             batcher.clone().run(beat, stop)
@@ -152,7 +153,7 @@ pub(super) fn receive_role(
             relay.clone().run(stored.clone(), beat, stop)
         }),
         BackgroundTask::new("retention", move |beat, stop| {
-            retention::run(retention_pool.clone(), retention, beat, stop)
+            retention::run(retention_pool.clone(), retention_deps.clone(), retention, beat, stop)
         }),
     ]
 }

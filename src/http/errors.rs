@@ -96,6 +96,7 @@ impl From<OpsError> for ApiError {
             OpsError::Broker(error) => error.into(),
             OpsError::Database(error) => error.into(),
             OpsError::Selection(message) => ApiError::bad_request(message),
+            OpsError::BrokerUnavailable => ApiError::Broker,
             OpsError::NotConfirmed(event_id) => {
                 tracing::warn!(event_id = %quote(&event_id), "request failed: publish not confirmed");
                 ApiError::Broker

@@ -14,6 +14,8 @@ pub enum OpsError {
     Database(#[from] sqlx::Error),
     #[error("broker: {0}")]
     Broker(#[from] lapin::Error),
+    #[error("the broker did not answer")]
+    BrokerUnavailable,
     #[error("the broker did not confirm event {0}; run the replay again")]
     NotConfirmed(String),
     /// A selection that cannot be what was meant: nothing was done.

@@ -3,12 +3,17 @@
 //! not yet published or not yet processed. Deduplication holds for that window. Notifications
 //! and delivery records older than it are deleted in batches.
 
+use super::{dlq, OpsError};
 use crate::{
+    amqp::Broker,
     settings::RetentionSettings,
-    store::{deliveries, outbox, partitions},
+    store::{console, deliveries, outbox, partitions},
     supervisor::Heartbeat,
+    telemetry::Metrics,
 };
+use chrono::Utc;
 use sqlx::PgPool;
+use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 
 const BATCH: i64 = 1000;
@@ -28,9 +33,36 @@ pub async fn prune_once(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
     Ok(deleted)
 }
 
+/// Purges from the DLQ the dead letters that failed more than `days` ago, and audits it
+/// (operator `retention`); returns how many went.
+pub async fn purge_old_dead_letters(
+    broker: &Broker,
+    pool: &PgPool,
+    days: u32,
+) -> Result<u64, OpsError> {
+    let before = Utc::now() - chrono::Duration::days(i64::from(days));
+    let channel = async {
+        tokio::time::timeout(Duration::from_secs(5), broker.publishing_channel())
+            .await
+            .ok()
+    };
+    let purged = dlq::purge_failed_before(channel, &broker.topology().names, pool, before).await?;
+    if purged > 0 {
+        let detail = serde_json::json!({"purged": purged, "failedMoreThanDaysAgo": days});
+        console::record_action(pool, "retention", "dlq_purge_expired", &detail).await?;
+        tracing::info!(
+            purged,
+            days,
+            "purged dead letters past HOOKGATE_DLQ_RETENTION_DAYS"
+        );
+    }
+    Ok(purged)
+}
+
 /// Prunes every `every` until stopped.
 pub async fn run(
     pool: PgPool,
+    (broker, metrics): (Arc<Broker>, Arc<Metrics>),
     settings: RetentionSettings,
     heartbeat: Heartbeat,
     stop: CancellationToken,
@@ -45,7 +77,18 @@ pub async fn run(
         match prune_once(&pool, days).await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, days, "pruned events past retention"),
-            Err(error) => tracing::warn!(%error, "retention pass failed"),
+            Err(error) => {
+                metrics.retention_failures.inc();
+                tracing::warn!(%error, "retention pass failed")
+            }
+        }
+        if let Err(error) = purge_old_dead_letters(&broker, &pool, settings.dlq_days).await {
+            metrics.retention_failures.inc();
+            tracing::warn!(%error, "dead-letter retention pass failed");
+        }
+        if let Ok((pending, oldest_ended)) = partitions::upkeep(&pool).await {
+            metrics.detach_pending.set(pending);
+            metrics.oldest_day_ended_seconds.set(oldest_ended);
         }
     }
 }

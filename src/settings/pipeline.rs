@@ -84,6 +84,9 @@ pub struct RetentionSettings {
     pub days: u32,
     /// `HOOKGATE_RETENTION_INTERVAL_SECS`: how often the running service prunes.
     pub every: Duration,
+    /// `HOOKGATE_DLQ_RETENTION_DAYS`: dead letters hold personal data, so those that failed
+    /// longer ago than this are purged from the DLQ, each purge audited.
+    pub dlq_days: u32,
 }
 
 impl RetentionSettings {
@@ -97,6 +100,12 @@ impl RetentionSettings {
                 "a whole number of days from 1 to 36500",
             )?,
             every: env.seconds("HOOKGATE_RETENTION_INTERVAL_SECS", 3600)?,
+            dlq_days: env.bounded(
+                "HOOKGATE_DLQ_RETENTION_DAYS",
+                90,
+                1..=36_500,
+                "a whole number of days from 1 to 36500",
+            )?,
         })
     }
 }

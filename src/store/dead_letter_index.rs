@@ -229,13 +229,40 @@ pub async fn remove(pool: &PgPool, key: &LetterKey) -> Result<(), sqlx::Error> {
     .map(drop)
 }
 
-/// Forgets every dead letter indexed up to `until`, after the queue was purged.
-pub async fn clear(pool: &PgPool, until: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("DELETE FROM dead_letter_index WHERE failed_at <= $1")
-            .bind(until)
-            .execute(pool)
-            .await?
-            .rows_affected(),
+/// The keys of the dead letters that failed before `before`: those past their retention.
+pub async fn failed_before(
+    pool: &PgPool,
+    before: DateTime<Utc>,
+) -> Result<Vec<LetterKey>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT queue, COALESCE(source, '') AS source, message_id FROM dead_letter_index
+         WHERE failed_at < $1",
     )
+    .bind(before)
+    .fetch_all(pool)
+    .await
+}
+
+/// Forgets every dead letter indexed up to `until`, after the queue was purged; the events of
+/// those that failed in `read_model_queue` will never be processed, so they stop waiting for it
+/// (and no longer hold their day from retention).
+pub async fn clear(
+    pool: &PgPool,
+    until: DateTime<Utc>,
+    read_model_queue: &str,
+) -> Result<u64, sqlx::Error> {
+    let cleared: i64 = sqlx::query_scalar(
+        "WITH gone AS (DELETE FROM dead_letter_index WHERE failed_at <= $1
+                       RETURNING queue, source, event_id),
+              closed AS (DELETE FROM inbox_unprocessed
+                         WHERE seq IN (SELECT k.seq FROM gone JOIN inbox_dedup AS k
+                                           USING (source, event_id)
+                                       WHERE gone.queue = $2))
+         SELECT count(*) FROM gone",
+    )
+    .bind(until)
+    .bind(read_model_queue)
+    .fetch_one(pool)
+    .await?;
+    Ok(u64::try_from(cleared).unwrap_or(0))
 }

@@ -207,6 +207,24 @@ pub async fn record_dead_letter(
     Ok(())
 }
 
+/// Closes a dead-lettered event that will never be processed (its dead letter was purged): it
+/// stops waiting for a worker, and no longer holds its day from retention.
+pub async fn close_unprocessed(
+    pool: &PgPool,
+    source: &str,
+    event_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM inbox_unprocessed
+         WHERE seq = (SELECT seq FROM inbox_dedup WHERE source = $1 AND event_id = $2)",
+    )
+    .bind(source)
+    .bind(event_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 pub async fn find_event<'c>(
     executor: impl PgExecutor<'c>,
     source: &str,

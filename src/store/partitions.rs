@@ -222,9 +222,12 @@ async fn begin_next_if(
 }
 
 /// Drops every partition whose events were all received more than `days` ago and have all
-/// been published and processed, with their deduplication keys and times; returns how many
-/// events went. The current partition is never dropped: the next events go there. A pass that
-/// finds another process at it does nothing.
+/// been published, and processed or dead-lettered, with their deduplication keys and times;
+/// returns how many events went. A dead-lettered event holds its day only until its dead letter
+/// is in the DLQ index, which keeps its message with the resource (so it stays replayable, see
+/// `ops::dlq`); a parked event holds its day until it is replayed. The current partition is
+/// never dropped: the next events go there. A pass that finds another process at it does
+/// nothing.
 pub async fn drop_expired(pool: &PgPool, days: i32) -> Result<u64, sqlx::Error> {
     // A partition's last event arrived before the next one began.
     let expired: Vec<(String, i64, i64)> = sqlx::query_as(
@@ -236,8 +239,13 @@ pub async fn drop_expired(pool: &PgPool, days: i32) -> Result<u64, sqlx::Error> 
          WHERE next.opened_at < now() - make_interval(days => $1)
            AND NOT EXISTS (SELECT 1 FROM inbox_unpublished AS u
                            WHERE u.seq >= p.first_seq AND u.seq < next.first_seq)
-           AND NOT EXISTS (SELECT 1 FROM inbox_unprocessed AS u
-                           WHERE u.seq >= p.first_seq AND u.seq < next.first_seq)
+           AND NOT EXISTS (SELECT 1 FROM inbox_unprocessed AS u JOIN inbox_events AS e USING (seq)
+                           WHERE u.seq >= p.first_seq AND u.seq < next.first_seq
+                             AND e.seq >= p.first_seq AND e.seq < next.first_seq
+                             AND NOT (e.dead_lettered_at IS NOT NULL
+                                      AND EXISTS (SELECT 1 FROM dead_letter_index AS d
+                                                  WHERE d.source = e.source
+                                                    AND d.event_id = e.event_id)))
          ORDER BY p.first_seq",
     )
     .bind(days)
@@ -279,8 +287,9 @@ async fn drop_each(
         // Every event has one deduplication key: their count is the partition's. Removed only
         // now that its events are out of the inbox.
         let events = delete_range(pool, "inbox_dedup", *first_seq, *end_seq).await?;
-        delete_range(pool, "inbox_published", *first_seq, *end_seq).await?;
-        delete_range(pool, "inbox_processed", *first_seq, *end_seq).await?;
+        for side in ["inbox_published", "inbox_processed", "inbox_unprocessed"] {
+            delete_range(pool, side, *first_seq, *end_seq).await?;
+        }
         sqlx::query("DELETE FROM inbox_partitions WHERE name = $1")
             .bind(name)
             .execute(&mut *conn)
@@ -335,6 +344,23 @@ async fn detach(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> 
         .execute(&mut *conn)
         .await?;
     dropped
+}
+
+/// What the alerts watch of the partitions: detaches left pending, and how long ago the oldest
+/// day still kept ended (0 when only the day under way is kept).
+pub async fn upkeep(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM pg_inherits
+                 WHERE inhparent = 'inbox_events'::regclass AND inhdetachpending),
+                COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(n.opened_at))::float8
+                          FROM inbox_partitions AS p
+                          CROSS JOIN LATERAL (SELECT opened_at FROM inbox_partitions AS n
+                                              WHERE n.first_seq > p.first_seq
+                                              ORDER BY n.first_seq LIMIT 1) AS n
+                          WHERE n.opened_at <= now()), 0)",
+    )
+    .fetch_one(pool)
+    .await
 }
 
 /// Deletes a range of `seq` from one of the inbox's side tables, a batch per statement;

@@ -30,6 +30,9 @@ pub struct Metrics {
     pub sign_ins_rate_limited: IntCounter,
     pub read_timeouts: IntCounter,
     pub scrape_age_seconds: Gauge,
+    pub retention_failures: IntCounter,
+    pub detach_pending: IntGauge,
+    pub oldest_day_ended_seconds: Gauge,
     pub outbox_backlog: IntGaugeVec,
     pub outbox_oldest_seconds: GaugeVec,
     /// Label-less vectors, so that the series can be absent while the database is not
@@ -120,6 +123,21 @@ impl Metrics {
             scrape_age_seconds: Gauge::new(
                 "hookgate_scrape_age_seconds",
                 "Age of the backlog and queue figures in this scrape: they come from the last refresh, of which at most one runs at a time",
+            )
+            .expect("valid metric"),
+            retention_failures: IntCounter::new(
+                "hookgate_retention_failures_total",
+                "Retention passes (partition upkeep, drops, pruning, dead-letter retention) that failed; each is tried again on the next pass",
+            )
+            .expect("valid metric"),
+            detach_pending: IntGauge::new(
+                "hookgate_inbox_detach_pending",
+                "Inbox partitions whose DETACH CONCURRENTLY was left pending; the next pass finishes it",
+            )
+            .expect("valid metric"),
+            oldest_day_ended_seconds: Gauge::new(
+                "hookgate_inbox_oldest_day_ended_seconds",
+                "How long ago the oldest inbox day still kept ended; above the retention window, something holds it",
             )
             .expect("valid metric"),
             outbox_backlog: IntGaugeVec::new(
@@ -253,6 +271,9 @@ impl Metrics {
             Box::new(metrics.sign_ins_rate_limited.clone()),
             Box::new(metrics.read_timeouts.clone()),
             Box::new(metrics.scrape_age_seconds.clone()),
+            Box::new(metrics.retention_failures.clone()),
+            Box::new(metrics.detach_pending.clone()),
+            Box::new(metrics.oldest_day_ended_seconds.clone()),
             Box::new(metrics.outbox_backlog.clone()),
             Box::new(metrics.outbox_oldest_seconds.clone()),
             Box::new(metrics.processing_backlog.clone()),

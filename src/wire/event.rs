@@ -58,6 +58,26 @@ struct EventMessage<'a> {
     resource: &'a RawValue,
 }
 
+/// What an event message carries of its event, enough to store it again: a dead letter whose
+/// inbox row went with its day (retention) is replayed from it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventCopy {
+    pub id: String,
+    pub source: String,
+    pub event_type: String,
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// The resource's bytes as the message embeds them: as signed, for a JSON resource.
+    pub resource: Box<RawValue>,
+}
+
+impl EventCopy {
+    /// `None` when the body is not a hookgate event message.
+    pub fn read(body: &[u8]) -> Option<EventCopy> {
+        serde_json::from_slice(body).ok()
+    }
+}
+
 /// What a consumer reads of an event message: which inbox row it stands for.
 #[derive(Debug, Deserialize)]
 pub struct EventRef {

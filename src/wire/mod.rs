@@ -9,7 +9,9 @@ mod notification;
 mod routing;
 
 pub use dead_letter::{headers_json, DeadLetterFacts};
-pub use event::{event_message, EventKey, EventMessageParts, EventRef, EventRow, ReadingColumns};
+pub use event::{
+    event_message, EventCopy, EventKey, EventMessageParts, EventRef, EventRow, ReadingColumns,
+};
 pub use headers::{
     attempts, header_number, header_text, text_value, value_text, FAILURE_HEADERS, X_EVENT_ID,
     X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR, X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE, X_SOURCE,

@@ -39,5 +39,6 @@ mod signatures;
 mod startup;
 mod status;
 mod subscribers;
+mod unpinned_retention;
 mod verify;
 mod worker;

@@ -14,6 +14,7 @@
 //! DLQ's tail and acknowledged, never requeued.
 
 mod queue;
+mod restore;
 mod select;
 
 pub use queue::{reindex, Reindexed};
@@ -26,6 +27,7 @@ use crate::{
     store::{
         dead_letter_index::{self, LetterKey},
         dead_letters::{self, ParkedSelection},
+        inbox,
     },
     wire::DeadLetterFacts,
 };
@@ -255,8 +257,20 @@ async fn walk_queue(
             // dead letter's row must not be the one removed.
             dead_letter_index::remove(pool, &key).await?;
             let disposed = match disposal {
+                Disposal::SendBack { .. }
+                    if facts.queue == names.read_model()
+                        && restore::archive_gone(pool, &facts).await? =>
+                {
+                    restore::store_again(pool, &message.delivery.data).await?
+                }
                 Disposal::SendBack { .. } => send_back(channel, &facts.queue, &message).await?,
-                Disposal::Drop => true,
+                Disposal::Drop => {
+                    if facts.queue == names.read_model() {
+                        let source = facts.source.as_deref().unwrap_or_default();
+                        inbox::close_unprocessed(pool, source, &facts.event_id).await?;
+                    }
+                    true
+                }
             };
             if disposed {
                 message.delivery.ack(BasicAckOptions::default()).await?;
@@ -297,13 +311,34 @@ pub async fn purge_selected(
     })
 }
 
+/// Removes from the DLQ for good the dead letters that failed before `before`; returns how
+/// many went. Nothing touches the queue when none is that old.
+pub async fn purge_failed_before(
+    channel: impl std::future::Future<Output = Option<Channel>>,
+    names: &Names,
+    pool: &PgPool,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, OpsError> {
+    let wanted: HashSet<LetterKey> = dead_letter_index::failed_before(pool, before)
+        .await?
+        .into_iter()
+        .collect();
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    let Some(channel) = channel.await else {
+        return Err(OpsError::BrokerUnavailable);
+    };
+    walk_queue(&channel, names, pool, wanted, Disposal::Drop, |_, _| {}).await
+}
+
 /// Empties the DLQ and its index; returns how many messages the broker removed.
 pub async fn purge(channel: &Channel, names: &Names, pool: &PgPool) -> Result<u32, OpsError> {
     let started = chrono::Utc::now();
     let purged = channel
         .queue_purge(names.dlq().as_str().into(), QueuePurgeOptions::default())
         .await?;
-    dead_letter_index::clear(pool, started).await?;
+    dead_letter_index::clear(pool, started, &names.read_model()).await?;
     Ok(purged)
 }
 
