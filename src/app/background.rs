@@ -153,7 +153,13 @@ pub(super) fn receive_role(
             relay.clone().run(stored.clone(), beat, stop)
         }),
         BackgroundTask::new("retention", move |beat, stop| {
-            retention::run(retention_pool.clone(), retention_deps.clone(), retention, beat, stop)
+            retention::run(
+                retention_pool.clone(),
+                retention_deps.clone(),
+                retention,
+                beat,
+                stop,
+            )
         }),
     ]
 }

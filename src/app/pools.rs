@@ -18,10 +18,10 @@ pub fn pool(database: &DatabaseSettings, role: PoolRole, size: u32) -> Result<Pg
     ))
 }
 
-/// The pool a command-line operation uses: one connection is all a paged operation needs, and
-/// a second lets it read while it writes.
+/// The pool a command-line operation uses: one connection holds its job's claim, one reads
+/// pages, one writes.
 pub fn operations_pool(database: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    pool(database, PoolRole::Operations, 2)
+    pool(database, PoolRole::Operations, 3)
 }
 
 /// Every pool a running process has.

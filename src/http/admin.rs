@@ -128,6 +128,7 @@ pub(super) struct VerifyRequest {
         (status = 200, description = "Objects and events read, the differences, what was repaired", body = verify::Report),
         (status = 400, description = "`malformed_payload` or `unknown_family`", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 409, description = "`conflict`: a verify is already running, in this process or another", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody),
     ),
     security(("bearer" = []))

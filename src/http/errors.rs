@@ -37,6 +37,8 @@ pub enum ApiError {
     Database,
     #[error("the broker is unavailable")]
     Broker,
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl ApiError {
@@ -61,6 +63,7 @@ impl IntoResponse for ApiError {
                 };
                 error_response(status, "unknown_family", &message)
             }
+            ApiError::Conflict(_) => error_response(StatusCode::CONFLICT, "conflict", &message),
             ApiError::Database | ApiError::Broker => {
                 error_response(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &message)
             }
@@ -97,6 +100,7 @@ impl From<OpsError> for ApiError {
             OpsError::Database(error) => error.into(),
             OpsError::Selection(message) => ApiError::bad_request(message),
             OpsError::BrokerUnavailable => ApiError::Broker,
+            OpsError::Busy(_) => ApiError::Conflict(error.to_string()),
             OpsError::NotConfirmed(event_id) => {
                 tracing::warn!(event_id = %quote(&event_id), "request failed: publish not confirmed");
                 ApiError::Broker

@@ -1,6 +1,9 @@
 //! Replaying the archive (the inbox) to the read-model queue, and rebuilding projections.
 
-use super::{Counts, OpsError};
+use super::{
+    jobs::{self, JobKind},
+    Counts, OpsError,
+};
 use crate::{
     amqp::{confirmed, publish_mandatory, Names, Outcome},
     catalogue::{quote, Family},
@@ -108,6 +111,7 @@ pub async fn rebuild(
     family: Option<Family>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Counts, OpsError> {
+    let _job = jobs::start(pool, JobKind::Rebuild).await?;
     let families: Vec<Family> = match family {
         Some(family) => vec![family],
         None => Family::KNOWN.to_vec(),

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod dlq;
+pub mod jobs;
 pub mod retention;
 pub mod status;
 pub mod verify;
@@ -16,6 +17,9 @@ pub enum OpsError {
     Broker(#[from] lapin::Error),
     #[error("the broker did not answer")]
     BrokerUnavailable,
+    /// Another run of the same long operation is under way, in this process or another.
+    #[error("another {0} is running; try again once it has finished")]
+    Busy(&'static str),
     #[error("the broker did not confirm event {0}; run the replay again")]
     NotConfirmed(String),
     /// A selection that cannot be what was meant: nothing was done.

@@ -5,6 +5,10 @@
 //! The archive is read in keyset pages ordered by object, so memory holds one page and the
 //! events of one object, however large the archive.
 
+use super::{
+    jobs::{self, JobKind},
+    OpsError,
+};
 use crate::{
     catalogue::{format_time, Description, Family, OrderKey},
     projection::{lock_object, replace_object, Projectable},
@@ -49,12 +53,14 @@ pub struct Report {
 }
 
 /// Verifies `family` (every family when `None`); `progress` gets events read and the total.
+/// One verify runs at a time across every process ([`jobs`]).
 pub async fn verify(
     pool: &PgPool,
     family: Option<Family>,
     repair: bool,
     mut progress: impl FnMut(u64, u64),
-) -> Result<Report, sqlx::Error> {
+) -> Result<Report, OpsError> {
+    let _job = jobs::start(pool, JobKind::Verify).await?;
     let families: Vec<Family> = family.map_or_else(|| Family::KNOWN.to_vec(), |f| vec![f]);
     let total = count_processed(pool, &families).await?;
     let mut report = Report::default();

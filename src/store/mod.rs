@@ -18,6 +18,7 @@
 //! - [`dead_letter_index`]: the index of the broker's DLQ, one row per dead letter.
 //! - [`timeline`]: an object's events with their outcome and notifications, for the console.
 //! - [`console`]: the console's sessions and audit log.
+//! - [`jobs`]: the locks that keep long operations one of a kind at a time.
 
 // SQL fragments that more than one module's statements need, written once. Macros, so that
 // statements stay `&'static str` built with `concat!` rather than assembled at run time.
@@ -97,6 +98,7 @@ pub mod deliveries;
 pub mod event_search;
 pub mod history;
 pub mod inbox;
+pub mod jobs;
 pub mod outbox;
 pub mod partitions;
 pub mod read_model;

@@ -74,3 +74,35 @@ async fn a_repair_never_undoes_an_event_applied_after_its_snapshot() {
         notifications_before + 1
     );
 }
+
+#[tokio::test]
+async fn one_verify_at_a_time_across_processes() {
+    use hookgate::ops::jobs::{start, JobKind};
+    let app = spawn_app().await;
+    // A verify under way elsewhere (another pod, an operator's terminal).
+    let running = start(&app.pool, JobKind::Verify).await.unwrap();
+    let second = app
+        .post_api("/admin/verify", serde_json::json!({"family": "transfer"}))
+        .await;
+    crate::support::assert_error(second, (409, "conflict")).await;
+    let cli = app.cli(&["verify", "--json"]).await;
+    assert!(!cli.status.success());
+    let stderr = String::from_utf8_lossy(&cli.stderr);
+    assert!(stderr.contains("another verify is running"), "{stderr}");
+    // A rebuild is another kind: it is not held up by a verify.
+    let rebuild = app.cli(&["rebuild", "--json"]).await;
+    assert!(
+        rebuild.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rebuild.stderr)
+    );
+    // The claim ends with its session, closed as the job is dropped.
+    drop(running);
+    crate::support::eventually("a verify accepted again", || async {
+        app.post_api("/admin/verify", serde_json::json!({"family": "transfer"}))
+            .await
+            .status()
+            == 200
+    })
+    .await;
+}
