@@ -19,43 +19,11 @@ DATABASE="hookgate_cluster_$(date +%s)_$$"
 ADMIN_URL="postgres://hookgate:hookgate@127.0.0.1:5432/postgres"
 SECRET="cluster-test-secret"
 SINK_PORT=18099
-PIDS=()
-HOOKGATE_PIDS=()
-KEEP_LOGS=""
-STOP_FAILED=""
 
 log() { printf 'cluster-test: %s\n' "$*" >&2; }
 
-# SIGTERM, then SIGKILL for a process still there after 30 s, so a stuck shutdown cannot hang
-# the run. A hookgate process that needed the SIGKILL or exited non-zero (it does when a task
-# did not stop within its budget) fails the test, with every log kept.
-stop_processes() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 30); do
-    alive=0
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" -eq 0 ] && break
-    sleep 1
-  done
-  for pid in "${PIDS[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      log "process $pid did not stop within 30 s of SIGTERM; killed"
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-  done
-  for pid in "${HOOKGATE_PIDS[@]}"; do
-    status=0
-    wait "$pid" 2>/dev/null || status=$?
-    if [ "$status" -ne 0 ]; then
-      log "hookgate process $pid ended with status $status on SIGTERM"
-      STOP_FAILED=yes
-      KEEP_LOGS=yes
-    fi
-  done
-  wait 2>/dev/null || true
-  PIDS=()
-  HOOKGATE_PIDS=()
-}
+# shellcheck source=deploy/lib/processes.sh
+source deploy/lib/processes.sh
 
 cleanup() {
   stop_processes

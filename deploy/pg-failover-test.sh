@@ -35,10 +35,6 @@ SINK_PORT=18199
 SERVE_PORT=18191
 WORK_PORT=18192
 SECRET="pg-failover-secret"
-PIDS=()
-HOOKGATE_PIDS=()
-KEEP_LOGS=""
-FAILED=""
 
 log() { printf 'pg-failover: %s\n' "$*" >&2; }
 
@@ -49,28 +45,9 @@ as_pg() {
 }
 sql() { psql -h 127.0.0.1 -p "$1" -U postgres -d "${3:-postgres}" -tAqc "$2"; }
 
-stop_processes() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 30); do
-    alive=0
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" -eq 0 ] && break
-    sleep 1
-  done
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  for pid in "${HOOKGATE_PIDS[@]}"; do
-    status=0
-    wait "$pid" 2>/dev/null || status=$?
-    if [ "$status" -ne 0 ]; then
-      log "hookgate process $pid ended with status $status on SIGTERM"
-      FAILED=yes
-      KEEP_LOGS=yes
-    fi
-  done
-  wait 2>/dev/null || true
-  PIDS=()
-  HOOKGATE_PIDS=()
-}
+# shellcheck source=deploy/lib/processes.sh
+source deploy/lib/processes.sh
+FAILED=""
 
 stop_pair() {
   for dir in primary standby; do
@@ -258,7 +235,7 @@ EOF
 }
 
 for name in $CASES; do run_case "$name"; done
-if [ -n "$FAILED" ]; then
+if [ -n "$FAILED" ] || [ -n "$STOP_FAILED" ]; then
   log "failed; logs kept"
   exit 1
 fi

@@ -18,7 +18,7 @@ pub async fn bounded(State(state): State<AppState>, request: Request, next: Next
     match tokio::time::timeout(state.read_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            state.metrics.read_timeouts.inc();
+            state.metrics.upkeep.read_timeouts.inc();
             tracing::warn!(
                 timeout_ms = state.read_timeout.as_millis() as u64,
                 "read gave up at its deadline"

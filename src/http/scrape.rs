@@ -67,8 +67,11 @@ impl Scrape {
         }
         let refreshed_at = *self.refreshed_at.lock().unwrap_or_else(|p| p.into_inner());
         match refreshed_at {
-            Some(at) => metrics.scrape_age_seconds.set(at.elapsed().as_secs_f64()),
-            None => metrics.scrape_age_seconds.set(f64::NAN),
+            Some(at) => metrics
+                .upkeep
+                .scrape_age_seconds
+                .set(at.elapsed().as_secs_f64()),
+            None => metrics.upkeep.scrape_age_seconds.set(f64::NAN),
         }
     }
 

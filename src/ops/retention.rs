@@ -78,17 +78,17 @@ pub async fn run(
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, days, "pruned events past retention"),
             Err(error) => {
-                metrics.retention_failures.inc();
+                metrics.upkeep.retention_failures.inc();
                 tracing::warn!(%error, "retention pass failed")
             }
         }
         if let Err(error) = purge_old_dead_letters(&broker, &pool, settings.dlq_days).await {
-            metrics.retention_failures.inc();
+            metrics.upkeep.retention_failures.inc();
             tracing::warn!(%error, "dead-letter retention pass failed");
         }
         if let Ok((pending, oldest_ended)) = partitions::upkeep(&pool).await {
-            metrics.detach_pending.set(pending);
-            metrics.oldest_day_ended_seconds.set(oldest_ended);
+            metrics.upkeep.detach_pending.set(pending);
+            metrics.upkeep.oldest_day_ended_seconds.set(oldest_ended);
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Prometheus metrics, one registry per running app so that apps started side by side in tests
 //! do not count each other's traffic.
 
+use super::upkeep::Upkeep;
 use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
@@ -28,11 +29,8 @@ pub struct Metrics {
     pub webhook_seconds: HistogramVec,
     pub connections_closed: IntCounterVec,
     pub sign_ins_rate_limited: IntCounter,
-    pub read_timeouts: IntCounter,
-    pub scrape_age_seconds: Gauge,
-    pub retention_failures: IntCounter,
-    pub detach_pending: IntGauge,
-    pub oldest_day_ended_seconds: Gauge,
+    /// Reads, scrapes and the inbox's upkeep.
+    pub upkeep: Upkeep,
     pub outbox_backlog: IntGaugeVec,
     pub outbox_oldest_seconds: GaugeVec,
     /// Label-less vectors, so that the series can be absent while the database is not
@@ -115,31 +113,7 @@ impl Metrics {
                 "Console sign-ins refused with 429: the client address had 10 failures in 5 minutes",
             )
             .expect("valid metric"),
-            read_timeouts: IntCounter::new(
-                "hookgate_read_timeouts_total",
-                "API and console reads answered 503 after HOOKGATE_READ_TIMEOUT_MS",
-            )
-            .expect("valid metric"),
-            scrape_age_seconds: Gauge::new(
-                "hookgate_scrape_age_seconds",
-                "Age of the backlog and queue figures in this scrape: they come from the last refresh, of which at most one runs at a time",
-            )
-            .expect("valid metric"),
-            retention_failures: IntCounter::new(
-                "hookgate_retention_failures_total",
-                "Retention passes (partition upkeep, drops, pruning, dead-letter retention) that failed; each is tried again on the next pass",
-            )
-            .expect("valid metric"),
-            detach_pending: IntGauge::new(
-                "hookgate_inbox_detach_pending",
-                "Inbox partitions whose DETACH CONCURRENTLY was left pending; the next pass finishes it",
-            )
-            .expect("valid metric"),
-            oldest_day_ended_seconds: Gauge::new(
-                "hookgate_inbox_oldest_day_ended_seconds",
-                "How long ago the oldest inbox day still kept ended; above the retention window, something holds it",
-            )
-            .expect("valid metric"),
+            upkeep: Upkeep::new(),
             outbox_backlog: IntGaugeVec::new(
                 Opts::new("hookgate_outbox_backlog", "Rows waiting to be published"),
                 &["outbox"],
@@ -269,11 +243,6 @@ impl Metrics {
             Box::new(metrics.webhook_seconds.clone()),
             Box::new(metrics.connections_closed.clone()),
             Box::new(metrics.sign_ins_rate_limited.clone()),
-            Box::new(metrics.read_timeouts.clone()),
-            Box::new(metrics.scrape_age_seconds.clone()),
-            Box::new(metrics.retention_failures.clone()),
-            Box::new(metrics.detach_pending.clone()),
-            Box::new(metrics.oldest_day_ended_seconds.clone()),
             Box::new(metrics.outbox_backlog.clone()),
             Box::new(metrics.outbox_oldest_seconds.clone()),
             Box::new(metrics.processing_backlog.clone()),
@@ -294,7 +263,10 @@ impl Metrics {
             Box::new(metrics.task_restarts.clone()),
             Box::new(metrics.task_up.clone()),
             Box::new(metrics.consumer_step_failures.clone()),
-        ] {
+        ]
+        .into_iter()
+        .chain(metrics.upkeep.collectors())
+        {
             metrics.register(collector);
         }
         let build = IntGaugeVec::new(

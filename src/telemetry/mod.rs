@@ -2,9 +2,11 @@
 
 mod metrics;
 mod startup;
+mod upkeep;
 
 pub use metrics::{KnownLabels, Metrics};
 pub use startup::{log_start, Schema};
+pub use upkeep::Upkeep;
 
 use crate::settings::LogFormat;
 use std::io::IsTerminal;

@@ -38,12 +38,14 @@ async fn readyz_answers_for_the_role() {
     assert!(body.get("batcher").is_none(), "{body}");
 }
 
-/// The defect: a read-model table locked (by a rebuild, a migration or a long report) held
-/// the API reads queued behind it, and with them `/readyz`, which would have taken every
-/// receiver out of the Service. Readiness now asks only whether webhooks can be stored.
-#[tokio::test]
-async fn a_locked_read_model_table_leaves_receivers_ready() {
-    let app = spawn_app().await;
+type Reads = Vec<tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>>;
+
+/// A projected transfer, its table locked as a rebuild, a migration or a long report locks it
+/// (the transaction holding the lock is returned), and `n` reads of it under way.
+async fn reads_behind_a_locked_table(
+    app: &crate::support::TestApp,
+    n: usize,
+) -> (sqlx::Transaction<'static, sqlx::Postgres>, Reads) {
     app.handle_transfer("before-lock", "t-locked", "Pending", sign::EARLIER)
         .await;
     let mut holder = app.pool.begin().await.unwrap();
@@ -52,12 +54,22 @@ async fn a_locked_read_model_table_leaves_receivers_ready() {
         .await
         .unwrap();
     let client = reqwest::Client::new();
-    let reads: Vec<_> = (0..16)
+    let reads = (0..n)
         .map(|_| {
             let request = client.get(app.url("/v1/objects/transfer/t-locked"));
             tokio::spawn(request.bearer_auth(crate::support::API_TOKEN).send())
         })
         .collect();
+    (holder, reads)
+}
+
+/// The defect: a read-model table locked (by a rebuild, a migration or a long report) held
+/// the API reads queued behind it, and with them `/readyz`, which would have taken every
+/// receiver out of the Service. Readiness now asks only whether webhooks can be stored.
+#[tokio::test]
+async fn a_locked_read_model_table_leaves_receivers_ready() {
+    let app = spawn_app().await;
+    let (holder, reads) = reads_behind_a_locked_table(&app, 16).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200, "{:?}", ready.text().await);
@@ -72,22 +84,9 @@ async fn a_locked_read_model_table_leaves_receivers_ready() {
 #[tokio::test]
 async fn a_read_behind_a_lock_gives_up_at_its_deadline_and_webhooks_keep_flowing() {
     let app = spawn_app_with(TestOptions::with_env("HOOKGATE_READ_TIMEOUT_MS", "500")).await;
-    app.handle_transfer("before-lock", "t-locked", "Pending", sign::EARLIER)
-        .await;
-    let mut holder = app.pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE transfers IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *holder)
-        .await
-        .unwrap();
     // More reads than the read pool has connections: each gives up at its deadline, whether
     // it waits for the lock or for a connection.
-    let client = reqwest::Client::new();
-    let reads: Vec<_> = (0..8)
-        .map(|_| {
-            let request = client.get(app.url("/v1/objects/transfer/t-locked"));
-            tokio::spawn(request.bearer_auth(crate::support::API_TOKEN).send())
-        })
-        .collect();
+    let (holder, reads) = reads_behind_a_locked_table(&app, 8).await;
     for read in reads {
         let answer = read.await.unwrap().unwrap();
         assert_eq!(answer.headers()["retry-after"], "5");
