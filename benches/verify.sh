@@ -33,7 +33,7 @@ FROM generate_series(0, $events - 1) AS g,
 INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq)
     SELECT source, event_id, upper(event_type), content_hash, seq FROM inbox_events;
 INSERT INTO inbox_published SELECT seq, now() FROM inbox_events;
-INSERT INTO inbox_processed SELECT seq, now() FROM inbox_events;
+INSERT INTO inbox_processed SELECT seq, now() - interval '1 day' FROM inbox_events;
 VACUUM ANALYZE inbox_events, inbox_dedup, inbox_published, inbox_processed;
 SQL
 for command in rebuild verify; do

@@ -66,7 +66,11 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
             };
             ops::replay(config, args, json).await
         }
-        Command::Rebuild { family, json } => ops::rebuild(config, family, json).await,
+        Command::Rebuild {
+            family,
+            dry_run,
+            json,
+        } => ops::rebuild(config, family, dry_run, json).await,
         Command::Verify {
             family,
             repair,

@@ -7,7 +7,7 @@ use super::{
 use crate::{
     amqp::{connect_once, Topology},
     catalogue::Family,
-    ops::{archive, dlq, status, verify, Counts},
+    ops::{archive, dlq, rebuild, status, verify, Counts},
     settings::Settings,
 };
 use anyhow::{bail, Context};
@@ -207,17 +207,43 @@ pub async fn replay(config: &Settings, args: ReplayArgs, json: bool) -> anyhow::
     Ok(())
 }
 
-pub async fn rebuild(config: &Settings, family: Option<String>, json: bool) -> anyhow::Result<()> {
+pub async fn rebuild(
+    config: &Settings,
+    family: Option<String>,
+    dry_run: bool,
+    json: bool,
+) -> anyhow::Result<()> {
     let family = parse_family(family.as_deref())?;
     if family == Some(Family::Unknown) {
         bail!("events outside the catalogue have no projection to rebuild");
     }
     let pool = crate::app::operations_pool(&config.database)?;
     let progress = Progress::new("rebuilding");
-    let counts =
-        archive::rebuild(&pool, family, |done, total| progress.update(done, total)).await?;
+    let rebuilt = rebuild::rebuild(&pool, family, dry_run, |done, total| {
+        progress.update(done, total)
+    })
+    .await?;
     progress.finish();
-    print_counts(counts, json, "rebuild");
+    if json {
+        println!("{}", serde_json::to_string(&rebuilt)?);
+        return Ok(());
+    }
+    for difference in &rebuilt.differences {
+        println!(
+            "{} {}: {} ({}) -> {} ({})",
+            difference.family,
+            difference.object_id,
+            difference.live_status.as_deref().unwrap_or("-"),
+            difference.live_event_id.as_deref().unwrap_or("-"),
+            difference.rebuilt_status.as_deref().unwrap_or("-"),
+            difference.rebuilt_event_id.as_deref().unwrap_or("-"),
+        );
+    }
+    let verb = if dry_run { "would change" } else { "changed" };
+    println!(
+        "rebuild: {} events projected, {} skipped; {verb} {} objects",
+        rebuilt.replayed, rebuilt.skipped, rebuilt.differ
+    );
     Ok(())
 }
 

@@ -1,14 +1,10 @@
-//! Replaying the archive (the inbox) to the read-model queue, and rebuilding projections.
+//! Replaying the archive (the inbox) to the read-model queue.
 
-use super::{
-    jobs::{self, JobKind},
-    Counts, OpsError,
-};
+use super::{Counts, OpsError};
 use crate::{
     amqp::{confirmed, publish_mandatory, Names, Outcome},
-    catalogue::{quote, Family},
-    projection::{project, Mode, Projectable},
-    store::{archive, read_model},
+    catalogue::quote,
+    store::archive,
     wire::event_message,
 };
 use lapin::Channel;
@@ -99,46 +95,4 @@ pub async fn replay(
             progress(counts.replayed, to_replay);
         }
     }
-}
-
-/// Empties the projections of `family` (all families when `None`) and re-projects every
-/// processed event, without notifying. One transaction: readers see the old read model until
-/// the new one is complete, and workers wait for it. Events are read in order of receipt (the
-/// primary key, so each page is an index range): the SPEC 3 order makes the result the same
-/// in any order.
-pub async fn rebuild(
-    pool: &PgPool,
-    family: Option<Family>,
-    mut progress: impl FnMut(u64, u64),
-) -> Result<Counts, OpsError> {
-    let _job = jobs::start(pool, JobKind::Rebuild).await?;
-    let families: Vec<Family> = match family {
-        Some(family) => vec![family],
-        None => Family::KNOWN.to_vec(),
-    };
-    // Every processed event of a known family has a time: it was projected with it.
-    let total = archive::count_processed(pool, &families).await?;
-    let mut tx = pool.begin().await?;
-    read_model::clear(&mut tx, &families).await?;
-    let mut counts = Counts::default();
-    let mut after = 0_i64;
-    loop {
-        // Keyset pages, read outside the transaction: these columns never change once stored.
-        let page = archive::processed_page(pool, &families, after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        let descriptions: Vec<_> = page
-            .iter()
-            .filter_map(|event| event.describe().ok().map(|d| (event, d)))
-            .collect();
-        let events: Vec<Projectable> = descriptions
-            .iter()
-            .filter_map(|(event, description)| event.projectable(description))
-            .collect();
-        counts.skipped += (page.len() - events.len()) as u64;
-        counts.replayed += project(&mut tx, &events, Mode::Rebuild).await?.len() as u64;
-        progress(counts.replayed + counts.skipped, total);
-    }
-    tx.commit().await?;
-    Ok(counts)
 }

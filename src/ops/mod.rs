@@ -4,6 +4,8 @@
 pub mod archive;
 pub mod dlq;
 pub mod jobs;
+mod object_pages;
+pub mod rebuild;
 pub mod retention;
 pub mod status;
 pub mod verify;

@@ -7,21 +7,20 @@
 
 use super::{
     jobs::{self, JobKind},
+    object_pages::{describe, projectable, Described, ObjectPages},
     OpsError,
 };
 use crate::{
-    catalogue::{format_time, Description, Family, OrderKey},
+    catalogue::{format_time, Family, OrderKey},
     projection::{lock_object, replace_object, Projectable},
     store::{
-        archive::{count_processed, events_of_object, object_events_page, ObjectEvent},
+        archive::{count_processed, events_of_object, ObjectEvent},
         read_model::{stored_states, StoredState},
     },
 };
 use serde::Serialize;
 use sqlx::PgPool;
 use std::collections::HashMap;
-
-const PAGE: i64 = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -80,34 +79,14 @@ async fn verify_family(
     report: &mut Report,
     progress: &mut impl FnMut(u64),
 ) -> Result<(), sqlx::Error> {
-    let mut after: Option<(String, i64)> = None;
-    // The events of the object the last page ended in: it may go on in the next page.
-    let mut open: Vec<ObjectEvent> = Vec::new();
-    loop {
-        let position = after.as_ref().map(|(object, seq)| (object.as_str(), *seq));
-        let page = object_events_page(pool, family, position, PAGE).await?;
-        let done = (page.len() as i64) < PAGE;
-        if let Some(last) = page.last() {
-            after = Some((last.object_id.clone(), last.event.seq));
-        }
-        report.events += page.len() as u64;
+    let mut pages = ObjectPages::new(family);
+    let before = report.events;
+    while let Some(objects) = pages.next(pool).await? {
+        report.events = before + pages.read;
         progress(report.events);
-        open.extend(page);
-        // Every object but the last is complete; the last too once the archive is exhausted.
-        let keep_from = match (done, open.last()) {
-            (true, _) | (_, None) => open.len(),
-            (false, Some(last)) => open
-                .iter()
-                .position(|e| e.object_id == last.object_id)
-                .unwrap_or(open.len()),
-        };
-        let rest = open.split_off(keep_from);
-        compare_objects(pool, family, open, repair, report).await?;
-        open = rest;
-        if done {
-            return Ok(());
-        }
+        compare_objects(pool, family, objects, repair, report).await?;
     }
+    Ok(())
 }
 
 /// Compares complete objects (their events grouped, in object order) with the read model.
@@ -152,30 +131,6 @@ async fn compare_objects(
         report.differences.push(difference);
     }
     Ok(())
-}
-
-/// An archived event with its description, when it has one.
-type Described = (ObjectEvent, Option<Description>);
-
-fn describe(events: Vec<ObjectEvent>) -> Vec<Described> {
-    events
-        .into_iter()
-        .map(|archived| {
-            let description = archived.event.describe().ok();
-            (archived, description)
-        })
-        .collect()
-}
-
-/// The events of one object that project into `family`.
-fn projectable(family: Family, object: &[Described]) -> Vec<Projectable<'_>> {
-    object
-        .iter()
-        .filter_map(|(archived, description)| {
-            let event = archived.event.projectable(description.as_ref()?)?;
-            (event.valid.family == family).then_some(event)
-        })
-        .collect()
 }
 
 /// How `stored` differs from what `object`'s archived events give, if it does.
@@ -235,7 +190,7 @@ fn greatest(family: Family, events: &[Projectable<'_>]) -> Option<usize> {
 /// than everything archived is consistent: the pruned event decided it.
 fn differs(
     family: Family,
-    object: &[(ObjectEvent, Option<Description>)],
+    object: &[Described],
     deciding: &Projectable<'_>,
     stored: Option<&StoredState>,
 ) -> Option<Difference> {

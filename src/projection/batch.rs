@@ -8,7 +8,9 @@ use crate::{
     store::{
         history::{insert_history, HistoryEntry},
         outbox::{insert_notifications, NewNotification},
-        read_model::{lock_objects, stored_states_of, ObjectRows, ObjectState, StoredState},
+        read_model::{
+            lock_objects, stored_states_of, ObjectRows, ObjectState, StoredState, Tables,
+        },
     },
     wire::{notification_message, NotificationFacts},
 };
@@ -21,9 +23,21 @@ pub enum Mode {
     /// The workers: batches run concurrently, so each locks its objects first, and applied
     /// status changes are notified.
     Live,
-    /// A rebuild: its transaction holds the tables exclusively, and downstream already has
+    /// A repair of one object in the live tables: the caller holds its lock, and sends the
+    /// repair's own notification.
+    Repair,
+    /// An online rebuild, into the shadow tables nobody else writes: downstream already has
     /// the notifications.
     Rebuild,
+}
+
+impl Mode {
+    fn tables(self) -> Tables {
+        match self {
+            Mode::Live | Mode::Repair => Tables::Live,
+            Mode::Rebuild => Tables::Shadow,
+        }
+    }
 }
 
 /// Applies `events` inside `tx`. Events for one object are applied in the order given.
@@ -45,7 +59,8 @@ pub async fn project(
     if mode == Mode::Live {
         lock_objects(tx, &lock_keys(objects.keys())).await?;
     }
-    let stored = read_states(tx, &objects).await?;
+    let tables = mode.tables();
+    let stored = read_states(tx, &objects, tables).await?;
 
     // Per family: new objects and objects with a row.
     let mut writes: BTreeMap<Family, (ObjectRows, ObjectRows)> = BTreeMap::new();
@@ -77,9 +92,12 @@ pub async fn project(
             };
         }
         if let Some(last) = last_applied {
-            let (inserts, updates) = writes
-                .entry(family)
-                .or_insert_with(|| (ObjectRows::new(family), ObjectRows::new(family)));
+            let (inserts, updates) = writes.entry(family).or_insert_with(|| {
+                (
+                    ObjectRows::new(family, tables),
+                    ObjectRows::new(family, tables),
+                )
+            });
             let rows = if current.is_some() { updates } else { inserts };
             rows.push(object_state(last, account_id));
         }
@@ -88,7 +106,7 @@ pub async fn project(
         inserts.insert(tx).await?;
         updates.update(tx).await?;
     }
-    insert_history(tx, &history).await?;
+    insert_history(tx, &history, tables).await?;
     insert_notifications(tx, &notifications).await?;
     Ok(outcomes)
 }
@@ -104,12 +122,13 @@ pub(super) fn lock_keys<'k>(objects: impl Iterator<Item = &'k (Family, &'k str)>
 async fn read_states<'k>(
     tx: &mut PgConnection,
     objects: &BTreeMap<(Family, &'k str), Vec<(usize, &Projectable<'_>)>>,
+    tables: Tables,
 ) -> Result<HashMap<(Family, &'k str), StoredState>, sqlx::Error> {
     let mut by_family: HashMap<Family, Vec<&str>> = HashMap::new();
     for &(family, object_id) in objects.keys() {
         by_family.entry(family).or_default().push(object_id);
     }
-    let mut rows: HashMap<(Family, String), StoredState> = stored_states_of(tx, &by_family)
+    let mut rows: HashMap<(Family, String), StoredState> = stored_states_of(tx, &by_family, tables)
         .await?
         .into_iter()
         .map(|(family, state)| ((family, state.object_id.clone()), state))

@@ -34,7 +34,7 @@ pub async fn replace_object(
     wrong: Option<&StoredState>,
 ) -> Result<(), sqlx::Error> {
     delete_object(tx, family, object_id).await?;
-    project(tx, events, Mode::Rebuild).await?;
+    project(tx, events, Mode::Repair).await?;
     if wrong.is_some_and(|w| w.status == deciding.valid.status.as_str()) {
         return Ok(());
     }

@@ -146,6 +146,30 @@ pub async fn processed_page(
     .await
 }
 
+/// The next page, after `after`, of the events of `families` processed at `since` or later, in
+/// order of receipt: what an online rebuild catches up with.
+pub async fn processed_since(
+    conn: &mut PgConnection,
+    families: &[Family],
+    since: DateTime<Utc>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        stored_event_columns!(),
+        " FROM inbox_processed JOIN inbox_events USING (seq)
+         WHERE processed_at >= $2 AND family = ANY($1) AND occurred_at IS NOT NULL AND seq > $3
+         ORDER BY seq LIMIT $4"
+    ))
+    .bind(names(families))
+    .bind(since)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
 /// A processed event with the object it belongs to, as `verify` walks them.
 #[derive(sqlx::FromRow)]
 pub struct ObjectEvent {

@@ -1,10 +1,11 @@
 //! The status history: every event projected, applied or not, one row per event. It is also
 //! the projection's exactly-once guard (`status_history_once`).
 
-use super::unnest_column;
+use super::{read_model::Tables, unnest_column};
 use crate::catalogue::Family;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
+use std::sync::LazyLock;
 
 #[derive(sqlx::FromRow)]
 pub struct HistoryRecord {
@@ -16,6 +17,19 @@ pub struct HistoryRecord {
     /// Its signed bytes were stored before under another event id.
     pub resent: bool,
 }
+
+static INSERT: LazyLock<[String; 2]> = LazyLock::new(|| {
+    [Tables::Live, Tables::Shadow].map(|tables| {
+        format!(
+            "INSERT INTO {}
+                 (family, object_id, source, event_id, status, occurred_at, applied, received_at)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                  $6::timestamptz[], $7::bool[], $8::timestamptz[])
+             ON CONFLICT (source, event_id) DO NOTHING",
+            tables.name("status_history")
+        )
+    })
+});
 
 /// One history row: an event as projected, applied or not.
 pub struct HistoryEntry<'e> {
@@ -29,31 +43,28 @@ pub struct HistoryEntry<'e> {
     pub received_at: DateTime<Utc>,
 }
 
-/// Writes history rows in one statement; an event already recorded keeps its row.
+/// Writes history rows in one statement into `tables`' history; an event already recorded
+/// keeps its row.
 pub async fn insert_history(
     tx: &mut PgConnection,
     entries: &[HistoryEntry<'_>],
+    tables: Tables,
 ) -> Result<(), sqlx::Error> {
     if entries.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO status_history
-             (family, object_id, source, event_id, status, occurred_at, applied, received_at)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                              $6::timestamptz[], $7::bool[], $8::timestamptz[])
-         ON CONFLICT (source, event_id) DO NOTHING",
-    )
-    .bind(unnest_column(entries, |e| e.family.as_str()))
-    .bind(unnest_column(entries, |e| e.object_id))
-    .bind(unnest_column(entries, |e| e.source))
-    .bind(unnest_column(entries, |e| e.event_id))
-    .bind(unnest_column(entries, |e| e.status))
-    .bind(unnest_column(entries, |e| e.occurred_at))
-    .bind(unnest_column(entries, |e| e.applied))
-    .bind(unnest_column(entries, |e| e.received_at))
-    .execute(tx)
-    .await?;
+    let statement = &INSERT[usize::from(tables == Tables::Shadow)];
+    sqlx::query(statement)
+        .bind(unnest_column(entries, |e| e.family.as_str()))
+        .bind(unnest_column(entries, |e| e.object_id))
+        .bind(unnest_column(entries, |e| e.source))
+        .bind(unnest_column(entries, |e| e.event_id))
+        .bind(unnest_column(entries, |e| e.status))
+        .bind(unnest_column(entries, |e| e.occurred_at))
+        .bind(unnest_column(entries, |e| e.applied))
+        .bind(unnest_column(entries, |e| e.received_at))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@
 //! - [`deliveries`]: the notifications each subscriber has taken, so none is POSTed twice.
 //! - [`read_model`]: the per-family object tables.
 //! - [`history`]: the status history of every event projected.
+//! - [`rebuild`]: the shadow tables of an online rebuild, and their swap.
 //! - [`dead_letters`]: parked events, the dead letters that live in PostgreSQL.
 //! - [`dead_letter_index`]: the index of the broker's DLQ, one row per dead letter.
 //! - [`timeline`]: an object's events with their outcome and notifications, for the console.
@@ -102,6 +103,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod partitions;
 pub mod read_model;
+pub mod rebuild;
 pub mod timeline;
 
 use sqlx::{

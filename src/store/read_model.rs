@@ -47,15 +47,41 @@ struct Statements {
     update: String,
     find: String,
     delete: String,
-    truncate: String,
 }
 
-/// Built once per family: the table name and money columns come from the catalogue, never
-/// from input.
-static STATEMENTS: LazyLock<HashMap<Family, Statements>> = LazyLock::new(|| {
+/// Which copy of the read model a statement reads or writes: the live tables, or the shadow
+/// tables an online rebuild fills (`rebuild_<table>`, `rebuild_status_history`) and then swaps
+/// in (`super::rebuild`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tables {
+    Live,
+    Shadow,
+}
+
+impl Tables {
+    /// The name of a live table in this copy.
+    pub fn name(self, live: &str) -> String {
+        match self {
+            Tables::Live => live.to_owned(),
+            Tables::Shadow => format!("rebuild_{live}"),
+        }
+    }
+}
+
+/// Built once per family and copy: the table name and money columns come from the catalogue,
+/// never from input.
+static STATEMENTS: LazyLock<HashMap<(Family, Tables), Statements>> = LazyLock::new(|| {
     Family::KNOWN
         .iter()
-        .filter_map(|family| Some((*family, statements(family.facts()?))))
+        .filter_map(|family| family.facts().map(|facts| (*family, facts)))
+        .flat_map(|(family, facts)| {
+            [Tables::Live, Tables::Shadow].map(|tables| {
+                (
+                    (family, tables),
+                    statements(facts, &tables.name(facts.table)),
+                )
+            })
+        })
         .collect()
 });
 
@@ -74,8 +100,7 @@ const COLUMNS: [(&str, &str); 7] = [
     ("resource", "text"),
 ];
 
-fn statements(facts: &FamilyFacts) -> Statements {
-    let table = facts.table;
+fn statements(facts: &FamilyFacts, table: &str) -> Statements {
     let mut columns: Vec<(&str, &str)> = COLUMNS.to_vec();
     for money in facts.money {
         // Amounts travel as text and become `numeric` in the statement, keeping every digit.
@@ -128,7 +153,6 @@ fn statements(facts: &FamilyFacts) -> Statements {
              FROM {table} WHERE object_id = $1"
         ),
         delete: format!("DELETE FROM {table} WHERE object_id = $1"),
-        truncate: format!("TRUNCATE {table}"),
     }
 }
 
@@ -171,10 +195,15 @@ struct FamilyState {
 pub async fn stored_states_of(
     tx: &mut PgConnection,
     ids: &HashMap<Family, Vec<&str>>,
+    tables: Tables,
 ) -> Result<Vec<(Family, StoredState)>, sqlx::Error> {
     // Planned afresh for each batch, with its own ids: a plan cached while the family tables
     // were still empty scans them whole, and stays cached until autovacuum first analyses
     // them, a minute of traffic on a new database. Planning costs a few µs per event.
+    if tables == Tables::Shadow {
+        // A rebuild's shadow has the tables of the families it rebuilds only.
+        return shadow_states_of(tx, ids).await;
+    }
     let mut query = sqlx::query_as::<_, FamilyState>(&ALL_STATES).persistent(false);
     for family in TABLED.iter() {
         query = query.bind(ids.get(family).map_or(&[][..], Vec::as_slice));
@@ -190,22 +219,46 @@ pub async fn stored_states_of(
         .collect())
 }
 
-/// The statements of a family with a table; `None` for [`Family::Unknown`].
-fn of(family: Family) -> Option<&'static Statements> {
-    STATEMENTS.get(&family)
+async fn shadow_states_of(
+    tx: &mut PgConnection,
+    ids: &HashMap<Family, Vec<&str>>,
+) -> Result<Vec<(Family, StoredState)>, sqlx::Error> {
+    let mut states = Vec::new();
+    for (family, ids) in ids {
+        let Some(statements) = STATEMENTS.get(&(*family, Tables::Shadow)) else {
+            continue;
+        };
+        let rows: Vec<StoredState> = sqlx::query_as(&statements.states)
+            .bind(ids)
+            .fetch_all(&mut *tx)
+            .await?;
+        states.extend(rows.into_iter().map(|state| (*family, state)));
+    }
+    Ok(states)
 }
 
-/// Takes a transaction-scoped lock per object, in one global order (the lock keys sorted), so
-/// that concurrent batches touching the same objects wait for each other and cannot deadlock,
-/// including for objects that do not exist yet.
+/// The statements of a family with a table, live; `None` for [`Family::Unknown`].
+fn of(family: Family) -> Option<&'static Statements> {
+    STATEMENTS.get(&(family, Tables::Live))
+}
+
+/// The lock every projection into the live tables holds shared, and a rebuild's swap takes
+/// exclusively: while the swap waits for it and runs, projection pauses.
+pub const PROJECTION_PAUSE: i64 = 0x686f_6f6b_7061_7573;
+
+/// Takes the projection pause shared, then a transaction-scoped lock per object, in one
+/// global order (the lock keys sorted), so that concurrent batches touching the same objects
+/// wait for each other and cannot deadlock, including for objects that do not exist yet.
 pub async fn lock_objects(tx: &mut PgConnection, keys: &[String]) -> Result<(), sqlx::Error> {
+    // The target list is evaluated in order: the pause before any object.
     sqlx::query(
-        "SELECT count(pg_advisory_xact_lock(key)) FROM (
-             SELECT DISTINCT hashtextextended(name, 0) AS key FROM UNNEST($1::text[]) AS name
-             ORDER BY key
-         ) AS keys",
+        "SELECT pg_advisory_xact_lock_shared($2),
+                (SELECT count(pg_advisory_xact_lock(key)) FROM (
+                     SELECT DISTINCT hashtextextended(name, 0) AS key
+                     FROM UNNEST($1::text[]) AS name ORDER BY key) AS keys)",
     )
     .bind(keys)
+    .bind(PROJECTION_PAUSE)
     .execute(tx)
     .await?;
     Ok(())
@@ -241,6 +294,7 @@ pub struct ObjectState<'e> {
 /// Objects' new states for one family's table, column by column.
 pub struct ObjectRows<'e> {
     family: Family,
+    tables: Tables,
     object_id: Vec<&'e str>,
     account_id: Vec<Option<&'e str>>,
     status: Vec<&'e str>,
@@ -254,10 +308,11 @@ pub struct ObjectRows<'e> {
 }
 
 impl<'e> ObjectRows<'e> {
-    pub fn new(family: Family) -> Self {
+    pub fn new(family: Family, tables: Tables) -> Self {
         let money = money_fields(family).len();
         ObjectRows {
             family,
+            tables,
             object_id: Vec::new(),
             account_id: Vec::new(),
             status: Vec::new(),
@@ -307,7 +362,8 @@ impl<'e> ObjectRows<'e> {
         tx: &mut PgConnection,
         statement: fn(&Statements) -> &String,
     ) -> Result<(), sqlx::Error> {
-        let Some(statements) = of(self.family).filter(|_| !self.is_empty()) else {
+        let statements = STATEMENTS.get(&(self.family, self.tables));
+        let Some(statements) = statements.filter(|_| !self.is_empty()) else {
             return Ok(());
         };
         let mut query = sqlx::query(statement(statements))
@@ -341,19 +397,6 @@ pub async fn delete_object(
     sqlx::query("DELETE FROM status_history WHERE family = $1 AND object_id = $2")
         .bind(family.as_str())
         .bind(object_id)
-        .execute(tx)
-        .await?;
-    Ok(())
-}
-
-/// Empties the tables and the history of `families`, for a rebuild.
-pub async fn clear(tx: &mut PgConnection, families: &[Family]) -> Result<(), sqlx::Error> {
-    for statements in families.iter().filter_map(|family| of(*family)) {
-        sqlx::query(&statements.truncate).execute(&mut *tx).await?;
-    }
-    let names: Vec<&str> = families.iter().map(|f| f.as_str()).collect();
-    sqlx::query("DELETE FROM status_history WHERE family = ANY($1)")
-        .bind(&names)
         .execute(tx)
         .await?;
     Ok(())

@@ -22,6 +22,7 @@ mod health;
 mod hostile;
 mod migrations;
 mod observability;
+mod online_rebuild;
 mod openapi;
 mod ops;
 mod partitions;

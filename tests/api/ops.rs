@@ -316,7 +316,7 @@ async fn rebuild_after_a_full_run_gives_the_same_read_model_and_notifies_nobody(
     assert!(before.len() > 13);
 
     let counts = app.cli_json(&["rebuild", "--json"]).await;
-    assert_eq!(counts, json!({"replayed": 13, "skipped": 0}));
+    assert_eq!(counts, json!({"replayed": 13, "skipped": 0, "differ": 0}));
     assert_eq!(read_model(&app).await, before);
     assert_eq!(
         app.count("SELECT count(*) FROM notification_outbox").await,
@@ -326,7 +326,7 @@ async fn rebuild_after_a_full_run_gives_the_same_read_model_and_notifies_nobody(
     let transfers = app
         .cli_json(&["rebuild", "--family", "transfer", "--json"])
         .await;
-    assert_eq!(transfers, json!({"replayed": 3, "skipped": 0}));
+    assert_eq!(transfers, json!({"replayed": 3, "skipped": 0, "differ": 0}));
     assert_eq!(read_model(&app).await, before);
 }
 

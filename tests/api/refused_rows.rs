@@ -191,7 +191,7 @@ async fn rebuild_covers_objects_older_than_year_one() {
         .await
         .unwrap();
     let counts = app.cli_json(&["rebuild", "--json"]).await;
-    assert_eq!(counts, json!({"replayed": 1, "skipped": 0}));
+    assert_eq!(counts, json!({"replayed": 1, "skipped": 0, "differ": 0}));
     assert_eq!(
         app.count("SELECT count(*) FROM transfers WHERE object_id = 't-ancient'")
             .await,

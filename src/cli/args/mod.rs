@@ -183,7 +183,10 @@ pub enum Command {
         /// Only this family's projection [default: every family].
         #[arg(long, value_parser = families())]
         family: Option<String>,
-        /// JSON output: {"replayed":N,"skipped":N}.
+        /// Stop before the swap and list the objects whose state it would change.
+        #[arg(long)]
+        dry_run: bool,
+        /// JSON output: {"replayed":N,"skipped":N,"differ":M}.
         #[arg(long)]
         json: bool,
     },
