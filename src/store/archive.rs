@@ -189,14 +189,17 @@ pub async fn object_events_page(
     sqlx::query_as(concat!(
         "SELECT ",
         stored_event_columns!(),
-        ", object_id FROM inbox_processed JOIN inbox_events USING (seq)
-         WHERE family = $1 AND object_id IS NOT NULL
-           AND ($2::text IS NULL OR (object_id, seq) > ($2, $3))
-         ORDER BY object_id, seq LIMIT $4"
+        ", object_id FROM inbox_processed JOIN inbox_events AS e USING (seq)
+         WHERE e.family = $1 AND e.object_id IS NOT NULL AND (e.object_id, e.seq) > ($2, $3)
+         ORDER BY e.object_id, e.seq LIMIT $4"
     ))
+    // The position bounds the scan of `inbox_events_object` only when it names that table's
+    // columns (`seq` alone is the join's, and the condition went to the other side), and only
+    // without `$2 IS NULL OR …`, which a generic plan cannot bound: the first page starts
+    // before every key instead. Unbounded, each page scanned from the family's start.
     .bind(family.as_str())
-    .bind(after.map(|(object, _)| object))
-    .bind(after.map_or(0, |(_, seq)| seq))
+    .bind(after.map_or("", |(object, _)| object))
+    .bind(after.map_or(i64::MIN, |(_, seq)| seq))
     .bind(limit)
     .fetch_all(pool)
     .await
