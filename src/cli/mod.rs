@@ -9,6 +9,7 @@ pub mod ops;
 pub mod output;
 mod serve;
 pub mod sign;
+mod status;
 mod when;
 
 use crate::{app::Roles, settings::Settings, store};
@@ -76,7 +77,7 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
             repair,
             json,
         } => ops::verify(config, family, repair, json).await,
-        Command::Status { json } => ops::status(config, json).await,
+        Command::Status { json } => status::show(config, json).await,
         Command::Bench(args) => bench::bench(config, args).await,
         Command::Sign { event, json } => Ok(sign::print_signed(config, &event, json)?),
         Command::Send { url, event, json } => sign::send(config, url, &event, json).await,

@@ -1,12 +1,21 @@
 //! Long operations run one of each kind at a time, whichever process starts them (the CLI, the
 //! admin API of any pod): a second gets [`OpsError::Busy`] (409 over the API) instead of
 //! doubling the load or racing the first. The claim is a PostgreSQL session lock on a
-//! connection the job holds for its whole run and closes at the end, so a job that dies
-//! releases it with its session.
+//! connection the run holds to its end and then closes, so a run that dies releases it with
+//! its session. On that connection the run also keeps its progress in `operation_runs` for
+//! `hookgate status`, once a second.
 
 use super::OpsError;
-use crate::store::jobs;
+use crate::store::jobs::{self, OperationRun};
 use sqlx::{pool::PoolConnection, PgPool, Postgres};
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+use tokio::sync::oneshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {
@@ -15,6 +24,8 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    const ALL: [JobKind; 2] = [JobKind::Verify, JobKind::Rebuild];
+
     pub fn name(self) -> &'static str {
         match self {
             JobKind::Verify => "verify",
@@ -32,19 +43,73 @@ impl JobKind {
     }
 }
 
-/// A running job's claim; dropping it ends the claim.
+/// A run's claim and progress. Dropping it ends the run: its row goes, then its session.
 pub struct Job {
-    _session: PoolConnection<Postgres>,
+    done: Arc<[AtomicU64; 2]>,
+    end: Option<oneshot::Sender<()>>,
+    reporter: tokio::task::JoinHandle<()>,
 }
 
 /// Claims `kind` for the caller, or fails with [`OpsError::Busy`] while another runs.
 pub async fn start(pool: &PgPool, kind: JobKind) -> Result<Job, OpsError> {
     let mut session = pool.acquire().await?;
-    // Closed, not returned to the pool, when the job ends: the lock ends with the session.
+    // Closed, not returned to the pool, when the run ends: the lock ends with the session.
     session.close_on_drop();
-    if jobs::try_lock(&mut session, kind.lock_key()).await? {
-        Ok(Job { _session: session })
-    } else {
-        Err(OpsError::Busy(kind.name()))
+    if !jobs::try_lock(&mut session, kind.lock_key()).await? {
+        return Err(OpsError::Busy(kind.name()));
     }
+    jobs::started(&mut session, kind.name()).await?;
+    let done: Arc<[AtomicU64; 2]> = Arc::default();
+    let (end, ended) = oneshot::channel();
+    let reporter = tokio::spawn(report(session, kind, done.clone(), ended));
+    Ok(Job {
+        done,
+        end: Some(end),
+        reporter,
+    })
+}
+
+/// Writes the run's progress once a second until it ends, then deletes its row.
+async fn report(
+    mut session: PoolConnection<Postgres>,
+    kind: JobKind,
+    done: Arc<[AtomicU64; 2]>,
+    mut ended: oneshot::Receiver<()>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let figures = done.each_ref().map(|n| n.load(Ordering::Relaxed) as i64);
+                let _ = jobs::progressed(&mut session, kind.name(), figures.into()).await;
+            }
+            // Sent, or dropped with the job: either way the run is over.
+            _ = &mut ended => {
+                let _ = jobs::finished(&mut session, kind.name()).await;
+                return;
+            }
+        }
+    }
+}
+
+impl Job {
+    /// What the run has done of its total so far.
+    pub fn progress(&self, done: u64, total: u64) {
+        self.done[0].store(done, Ordering::Relaxed);
+        self.done[1].store(total, Ordering::Relaxed);
+    }
+
+    /// Ends the run and waits until its claim is released.
+    pub async fn finish(mut self) {
+        if let Some(end) = self.end.take() {
+            let _ = end.send(());
+        }
+        let _ = (&mut self.reporter).await;
+    }
+}
+
+/// Every run recorded, each saying whether it is still going.
+pub async fn runs(pool: &PgPool) -> Result<Vec<OperationRun>, sqlx::Error> {
+    let locks = JobKind::ALL.map(|kind| (kind.name(), kind.lock_key()));
+    jobs::runs(pool, &locks).await
 }

@@ -80,15 +80,19 @@ pub async fn rebuild(
     dry_run: bool,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Rebuilt, OpsError> {
-    let _job = jobs::start(pool, JobKind::Rebuild).await?;
+    let job = jobs::start(pool, JobKind::Rebuild).await?;
     let families: Vec<Family> = family.map_or_else(|| Family::KNOWN.to_vec(), |f| vec![f]);
     let total = archive::count_processed(pool, &families).await?;
     shadow::prepare(pool, &families).await?;
-    let outcome =
-        rebuild_into_shadow(pool, &families, dry_run, &mut |read| progress(read, total)).await;
+    let outcome = rebuild_into_shadow(pool, &families, dry_run, &mut |read| {
+        job.progress(read, total);
+        progress(read, total)
+    })
+    .await;
     if dry_run || outcome.is_err() {
         shadow::discard(pool, &families).await?;
     }
+    job.finish().await;
     outcome
 }
 

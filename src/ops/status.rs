@@ -6,6 +6,7 @@ use crate::{
     amqp::{inspect_queue, is_not_found, Broker, Topology},
     store::{
         archive,
+        jobs::OperationRun,
         outbox::{self, OutboxTable},
     },
 };
@@ -23,6 +24,8 @@ pub struct Status {
     /// `None` when the broker could not be read.
     pub queues: Option<Vec<QueueDepth>>,
     pub last_processed: Option<LastProcessed>,
+    /// Long operations under way (or that died under way), with their progress.
+    pub operations: Vec<OperationRun>,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,6 +82,7 @@ pub async fn gather(
         broker,
         queues,
         last_processed,
+        operations: super::jobs::runs(pool).await?,
     })
 }
 

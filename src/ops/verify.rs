@@ -59,7 +59,11 @@ pub async fn verify(
     repair: bool,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Report, OpsError> {
-    let _job = jobs::start(pool, JobKind::Verify).await?;
+    let job = jobs::start(pool, JobKind::Verify).await?;
+    let mut progress = |done, total| {
+        job.progress(done, total);
+        progress(done, total)
+    };
     let families: Vec<Family> = family.map_or_else(|| Family::KNOWN.to_vec(), |f| vec![f]);
     let total = count_processed(pool, &families).await?;
     let mut report = Report::default();
@@ -69,6 +73,7 @@ pub async fn verify(
         })
         .await?;
     }
+    job.finish().await;
     Ok(report)
 }
 

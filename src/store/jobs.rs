@@ -1,6 +1,8 @@
-//! The session locks that keep long operations one of a kind at a time across every process.
+//! The long operations under way: the session locks that keep them one of a kind at a time
+//! across every process, and the progress each reports (`operation_runs`).
 
-use sqlx::PgConnection;
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
 
 /// Takes the session lock `key` if no other session holds it; it is held until the session
 /// ends or it is released.
@@ -9,4 +11,74 @@ pub async fn try_lock(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::E
         .bind(key)
         .fetch_one(conn)
         .await
+}
+
+/// Records that a run of `kind` started now, replacing what a dead run left.
+pub async fn started(conn: &mut PgConnection, kind: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO operation_runs (kind, started_at, done, total, updated_at)
+         VALUES ($1, now(), 0, 0, now())
+         ON CONFLICT (kind) DO UPDATE SET started_at = now(), done = 0, total = 0, updated_at = now()",
+    )
+    .bind(kind)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn progressed(
+    conn: &mut PgConnection,
+    kind: &str,
+    (done, total): (i64, i64),
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE operation_runs SET done = $2, total = $3, updated_at = now() WHERE kind = $1",
+    )
+    .bind(kind)
+    .bind(done)
+    .bind(total)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn finished(conn: &mut PgConnection, kind: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM operation_runs WHERE kind = $1")
+        .bind(kind)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A run as `status` shows it.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationRun {
+    pub kind: String,
+    pub started_at: DateTime<Utc>,
+    pub done: i64,
+    pub total: i64,
+    pub updated_at: DateTime<Utc>,
+    /// Whether its process still holds the run's lock; a run that died leaves its row.
+    pub running: bool,
+}
+
+/// Every run recorded; `locks` gives each kind's lock key.
+pub async fn runs(pool: &PgPool, locks: &[(&str, i64)]) -> Result<Vec<OperationRun>, sqlx::Error> {
+    let (kinds, keys): (Vec<&str>, Vec<i64>) = locks.iter().copied().unzip();
+    // A bigint advisory key shows in pg_locks as its high and low halves.
+    sqlx::query_as(
+        "SELECT r.kind, r.started_at, r.done, r.total, r.updated_at,
+                EXISTS (SELECT 1 FROM pg_locks AS l
+                        WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+                          AND l.classid::bigint = (k.key >> 32)
+                          AND l.objid::bigint = (k.key & 4294967295)) AS running
+         FROM operation_runs AS r
+         LEFT JOIN UNNEST($1::text[], $2::bigint[]) AS k(kind, key) USING (kind)
+         ORDER BY r.kind",
+    )
+    .bind(kinds)
+    .bind(keys)
+    .fetch_all(pool)
+    .await
 }

@@ -106,3 +106,45 @@ async fn one_verify_at_a_time_across_processes() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn status_shows_the_long_operations_under_way_and_those_that_died() {
+    use hookgate::ops::jobs::{start, JobKind};
+    let app = spawn_app().await;
+    // `status` exits non-zero until the topology is declared.
+    app.wait_for_broker("up").await;
+    let running = start(&app.pool, JobKind::Verify).await.unwrap();
+    running.progress(5, 10);
+    // A rebuild whose process died mid-run left its row behind; its lock went with it.
+    sqlx::query(
+        "INSERT INTO operation_runs (kind, started_at, done, total, updated_at)
+         VALUES ('rebuild', now() - interval '1 hour', 3, 9, now() - interval '50 minutes')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    eventually("the verify's progress reported", || async {
+        let status = app.cli_json(&["status", "--json"]).await;
+        status["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|run| run["kind"] == "verify" && run["done"] == 5 && run["total"] == 10)
+    })
+    .await;
+    let status = app.cli_json(&["status", "--json"]).await;
+    let runs = status["operations"].as_array().unwrap();
+    let by_kind = |kind: &str| runs.iter().find(|run| run["kind"] == kind).unwrap().clone();
+    assert_eq!(by_kind("verify")["running"], true);
+    assert_eq!(by_kind("rebuild")["running"], false);
+    assert_eq!(by_kind("rebuild")["done"], 3);
+    running.finish().await;
+    let status = app.cli_json(&["status", "--json"]).await;
+    let kinds: Vec<&Value> = status["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| &run["kind"])
+        .collect();
+    assert_eq!(kinds, ["rebuild"], "a finished run leaves no row");
+}
