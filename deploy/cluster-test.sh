@@ -44,22 +44,11 @@ bash "$CLUSTER" up
 psql "$ADMIN_URL" -qc "CREATE DATABASE $DATABASE"
 
 node_url() { echo "amqp://guest:guest@127.0.0.1:$((5680 + $1))/%2f"; }
-cat >"$WORK_DIR/hookgate.toml" <<EOF
-[[subscribers]]
-name = "sink"
-url = "http://127.0.0.1:$SINK_PORT/"
-secret = "whsec_TWZLUTlyOEdLWXFyVHdqVVBEOElMUFpJbzJMYUxhU3c="
-patterns = ["#"]
-EOF
-export HOOKGATE_CONFIG="$WORK_DIR/hookgate.toml"
 export HOOKGATE_DATABASE_URL="postgres://hookgate:hookgate@127.0.0.1:5432/$DATABASE"
 export HOOKGATE_INTERLACE_SECRETS="$SECRET"
-export HOOKGATE_LOG_FORMAT=json
-export RUST_LOG="${RUST_LOG:-warn}"
 "$HOOKGATE" migrate
 
-python3 deploy/cluster/sink.py "$SINK_PORT" "$WORK_DIR/notified.log" &
-PIDS+=($!)
+start_sink "$SINK_PORT"
 
 # Each process lists the nodes starting from a different one, so connections are spread.
 start_process() {
@@ -76,15 +65,6 @@ start_process serve 18092 2
 start_process work 18093 3
 start_process work 18094 1
 
-wait_ready() {
-  for _ in $(seq 1 60); do
-    curl -fs "http://127.0.0.1:$1/readyz" >/dev/null && return 0
-    sleep 1
-  done
-  log "the process on port $1 did not become ready; its log:"
-  tail -n 20 "$WORK_DIR"/*-"$1".log >&2
-  exit 1
-}
 for port in 18091 18092 18093 18094; do wait_ready "$port"; done
 
 LOADS=()

@@ -106,16 +106,6 @@ EOF
   exit 1
 }
 
-wait_ready() {
-  for _ in $(seq 1 60); do
-    curl -fs "http://127.0.0.1:$1/readyz" >/dev/null && return 0
-    sleep 1
-  done
-  log "the process on port $1 did not become ready"
-  KEEP_LOGS=yes
-  exit 1
-}
-
 promote() {
   as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/standby" -w promote >/dev/null
 }
@@ -152,27 +142,15 @@ run_case() {
   python3 deploy/pg-failover/forwarder.py "$FORWARD_PORT" "$WORK_DIR/control" 2>>"$WORK_DIR/forwarder.log" &
   PIDS+=($!)
   sql "$PRIMARY_PORT" "CREATE DATABASE hookgate" >/dev/null
-  rm -f "$WORK_DIR/notified.log"
-  cat >"$WORK_DIR/hookgate.toml" <<EOF
-[[subscribers]]
-name = "sink"
-url = "http://127.0.0.1:$SINK_PORT/"
-secret = "whsec_TWZLUTlyOEdLWXFyVHdqVVBEOElMUFpJbzJMYUxhU3c="
-patterns = ["#"]
-EOF
-  export HOOKGATE_CONFIG="$WORK_DIR/hookgate.toml"
   export HOOKGATE_DATABASE_URL="postgres://postgres@127.0.0.1:$FORWARD_PORT/hookgate"
   export HOOKGATE_AMQP_PREFIX="$prefix"
   export HOOKGATE_INTERLACE_SECRETS="$SECRET"
   export HOOKGATE_RETRY_TIERS="1s,5s,10s,30s,1m"
-  export HOOKGATE_LOG_FORMAT=json
-  export RUST_LOG="${RUST_LOG:-warn}"
   "$HOOKGATE" migrate
-  python3 deploy/cluster/sink.py "$SINK_PORT" "$WORK_DIR/notified.log" &
-  PIDS+=($!)
+  start_sink "$SINK_PORT"
   for role_port in "serve $SERVE_PORT" "work $WORK_PORT"; do
     set -- $role_port
-    HOOKGATE_LISTEN="127.0.0.1:$2" "$HOOKGATE" "$1" --no-migrate >"$WORK_DIR/$name-$1.log" 2>&1 &
+    HOOKGATE_LISTEN="127.0.0.1:$2" "$HOOKGATE" "$1" --no-migrate >"$WORK_DIR/$name-$1-$2.log" 2>&1 &
     PIDS+=($!)
     HOOKGATE_PIDS+=($!)
   done

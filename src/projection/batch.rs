@@ -7,10 +7,9 @@ use crate::{
     catalogue::{Family, StatePoint},
     store::{
         history::{insert_history, HistoryEntry},
+        object_rows::{ObjectRows, ObjectState},
         outbox::{insert_notifications, NewNotification},
-        read_model::{
-            lock_objects, stored_states_of, ObjectRows, ObjectState, StoredState, Tables,
-        },
+        read_model::{lock_objects, stored_states_of, StoredState, Tables},
     },
     wire::{notification_message, NotificationFacts},
 };

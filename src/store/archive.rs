@@ -124,28 +124,6 @@ pub async fn count_processed(pool: &PgPool, families: &[Family]) -> Result<u64, 
     Ok(total as u64)
 }
 
-/// The next page of those events after `after` (a `seq`): each page is an index range, and
-/// these columns never change once stored.
-pub async fn processed_page(
-    pool: &PgPool,
-    families: &[Family],
-    after: i64,
-    limit: i64,
-) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT ",
-        stored_event_columns!(),
-        " FROM inbox_processed JOIN inbox_events USING (seq)
-         WHERE family = ANY($1) AND occurred_at IS NOT NULL AND seq > $2
-         ORDER BY seq LIMIT $3"
-    ))
-    .bind(names(families))
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-}
-
 /// The next page, after `after`, of the events of `families` processed at `since` or later, in
 /// order of receipt: what an online rebuild catches up with.
 pub async fn processed_since(

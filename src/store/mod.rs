@@ -12,7 +12,8 @@
 //! - [`archive`]: reading the inbox back for replay, rebuild, verify, status and retention.
 //! - [`outbox`]: the event and notification outboxes the relays drain.
 //! - [`deliveries`]: the notifications each subscriber has taken, so none is POSTed twice.
-//! - [`read_model`]: the per-family object tables.
+//! - [`read_model`]: the per-family object tables; [`object_rows`]: the rows a projection
+//!   writes into them.
 //! - [`history`]: the status history of every event projected.
 //! - [`rebuild`]: the shadow tables of an online rebuild, and their swap.
 //! - [`dead_letters`]: parked events, the dead letters that live in PostgreSQL.
@@ -100,6 +101,7 @@ pub mod event_search;
 pub mod history;
 pub mod inbox;
 pub mod jobs;
+pub mod object_rows;
 pub mod outbox;
 pub mod partitions;
 pub mod read_model;

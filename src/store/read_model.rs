@@ -1,9 +1,10 @@
 //! The read model: one table per family holding each object's current state. Statements for a
-//! family's table are built once from the catalogue's table of per-family facts. The status
+//! family's table are built once from the catalogue's table of per-family facts; the rows a
+//! projection writes are in [`super::object_rows`]. The status
 //! history of every event projected is in [`super::history`]; an object's row and history are
 //! deleted and cleared together here.
 
-use crate::catalogue::{Family, FamilyFacts, Money, StatePoint};
+use crate::catalogue::{Family, FamilyFacts, StatePoint};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use std::{collections::HashMap, sync::LazyLock};
@@ -41,10 +42,10 @@ pub struct ObjectRecord {
 }
 
 /// The statements for one family's table.
-struct Statements {
+pub(super) struct Statements {
     states: String,
-    insert: String,
-    update: String,
+    pub(super) insert: String,
+    pub(super) update: String,
     find: String,
     delete: String,
 }
@@ -85,7 +86,7 @@ static STATEMENTS: LazyLock<HashMap<(Family, Tables), Statements>> = LazyLock::n
         .collect()
 });
 
-fn money_fields(family: Family) -> &'static [crate::catalogue::MoneyField] {
+pub(super) fn money_fields(family: Family) -> &'static [crate::catalogue::MoneyField] {
     family.facts().map_or(&[], |facts| facts.money)
 }
 
@@ -237,6 +238,11 @@ async fn shadow_states_of(
     Ok(states)
 }
 
+/// The statements of `family`'s table in `tables`; `None` for [`Family::Unknown`].
+pub(super) fn statements_of(family: Family, tables: Tables) -> Option<&'static Statements> {
+    STATEMENTS.get(&(family, tables))
+}
+
 /// The statements of a family with a table, live; `None` for [`Family::Unknown`].
 fn of(family: Family) -> Option<&'static Statements> {
     STATEMENTS.get(&(family, Tables::Live))
@@ -277,109 +283,6 @@ pub async fn stored_states<'c>(
         .bind(ids)
         .fetch_all(executor)
         .await
-}
-
-/// An object's new state.
-pub struct ObjectState<'e> {
-    pub object_id: &'e str,
-    pub account_id: Option<&'e str>,
-    pub status: &'e str,
-    pub occurred_at: DateTime<Utc>,
-    pub last_event_id: &'e str,
-    pub last_source: &'e str,
-    pub resource: Option<&'e str>,
-    pub amounts: &'e [Money],
-}
-
-/// Objects' new states for one family's table, column by column.
-pub struct ObjectRows<'e> {
-    family: Family,
-    tables: Tables,
-    object_id: Vec<&'e str>,
-    account_id: Vec<Option<&'e str>>,
-    status: Vec<&'e str>,
-    occurred_at: Vec<DateTime<Utc>>,
-    last_event_id: Vec<&'e str>,
-    last_source: Vec<&'e str>,
-    resource: Vec<Option<&'e str>>,
-    /// Per money column of the family: the exact decimal text received, and the currency.
-    amounts: Vec<Vec<Option<&'e str>>>,
-    currencies: Vec<Vec<Option<&'e str>>>,
-}
-
-impl<'e> ObjectRows<'e> {
-    pub fn new(family: Family, tables: Tables) -> Self {
-        let money = money_fields(family).len();
-        ObjectRows {
-            family,
-            tables,
-            object_id: Vec::new(),
-            account_id: Vec::new(),
-            status: Vec::new(),
-            occurred_at: Vec::new(),
-            last_event_id: Vec::new(),
-            last_source: Vec::new(),
-            resource: Vec::new(),
-            amounts: vec![Vec::new(); money],
-            currencies: vec![Vec::new(); money],
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.object_id.is_empty()
-    }
-
-    pub fn push(&mut self, state: ObjectState<'e>) {
-        self.object_id.push(state.object_id);
-        self.account_id.push(state.account_id);
-        self.status.push(state.status);
-        self.occurred_at.push(state.occurred_at);
-        self.last_event_id.push(state.last_event_id);
-        self.last_source.push(state.last_source);
-        self.resource.push(state.resource);
-        let fields = money_fields(self.family).iter();
-        for ((field, amounts), currencies) in
-            fields.zip(&mut self.amounts).zip(&mut self.currencies)
-        {
-            let found = state.amounts.iter().find(|m| m.name == field.name);
-            amounts.push(found.map(|m| m.amount.as_str()));
-            currencies.push(found.and_then(|m| m.currency.as_deref()));
-        }
-    }
-
-    /// Inserts the rows as new objects.
-    pub async fn insert(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.write(tx, |s| &s.insert).await
-    }
-
-    /// Updates the objects' existing rows.
-    pub async fn update(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.write(tx, |s| &s.update).await
-    }
-
-    async fn write(
-        &self,
-        tx: &mut PgConnection,
-        statement: fn(&Statements) -> &String,
-    ) -> Result<(), sqlx::Error> {
-        let statements = STATEMENTS.get(&(self.family, self.tables));
-        let Some(statements) = statements.filter(|_| !self.is_empty()) else {
-            return Ok(());
-        };
-        let mut query = sqlx::query(statement(statements))
-            .bind(&self.object_id)
-            .bind(&self.account_id)
-            .bind(&self.status)
-            .bind(&self.occurred_at)
-            .bind(&self.last_event_id)
-            .bind(&self.last_source)
-            .bind(&self.resource);
-        for (amounts, currencies) in self.amounts.iter().zip(&self.currencies) {
-            query = query.bind(amounts).bind(currencies);
-        }
-        query.execute(tx).await?;
-        Ok(())
-    }
 }
 
 /// Deletes one object's row and history, for a repair that re-projects it.
