@@ -5,7 +5,7 @@
 
 use crate::{
     amqp::{Broker, BrokerState},
-    ops::status::queue_depths,
+    ops::{jobs, status::queue_depths},
     store::{
         archive::processing_backlog,
         outbox::{backlog, OutboxTable},
@@ -83,12 +83,17 @@ impl Scrape {
                 false => None,
             }
         };
-        let (events, notifications, processing, depths) = tokio::join!(
+        let (events, notifications, processing, depths, runs) = tokio::join!(
             within_deadline(backlog(&self.pool, OutboxTable::Events)),
             within_deadline(backlog(&self.pool, OutboxTable::Notifications)),
             within_deadline(processing_backlog(&self.pool)),
             depths,
+            within_deadline(jobs::runs(&self.pool)),
         );
+        if let Some(runs) = runs {
+            let failed = runs.iter().filter(|r| r.failed_at.is_some() || !r.running);
+            metrics.upkeep.operations_failed.set(failed.count() as i64);
+        }
         for (table, found) in OutboxTable::ALL.into_iter().zip([events, notifications]) {
             show_backlog(
                 &metrics.outbox_backlog,

@@ -43,10 +43,11 @@ impl JobKind {
     }
 }
 
-/// A run's claim and progress. Dropping it ends the run: its row goes, then its session.
+/// A run's claim and progress. [`Job::finish`] ends it with its outcome; dropped instead, the
+/// run counts as failed.
 pub struct Job {
     done: Arc<[AtomicU64; 2]>,
-    end: Option<oneshot::Sender<()>>,
+    end: Option<oneshot::Sender<Option<String>>>,
     reporter: tokio::task::JoinHandle<()>,
 }
 
@@ -69,12 +70,12 @@ pub async fn start(pool: &PgPool, kind: JobKind) -> Result<Job, OpsError> {
     })
 }
 
-/// Writes the run's progress once a second until it ends, then deletes its row.
+/// Writes the run's progress once a second until it ends, then its outcome.
 async fn report(
     mut session: PoolConnection<Postgres>,
     kind: JobKind,
     done: Arc<[AtomicU64; 2]>,
-    mut ended: oneshot::Receiver<()>,
+    mut ended: oneshot::Receiver<Option<String>>,
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -84,8 +85,9 @@ async fn report(
                 let _ = jobs::progressed(&mut session, kind.name(), figures.into()).await;
             }
             // Sent, or dropped with the job: either way the run is over.
-            _ = &mut ended => {
-                let _ = jobs::finished(&mut session, kind.name()).await;
+            outcome = &mut ended => {
+                let error = outcome.unwrap_or_else(|_| Some("the run was abandoned".into()));
+                let _ = jobs::finished(&mut session, kind.name(), error.as_deref()).await;
                 return;
             }
         }
@@ -99,10 +101,11 @@ impl Job {
         self.done[1].store(total, Ordering::Relaxed);
     }
 
-    /// Ends the run and waits until its claim is released.
-    pub async fn finish(mut self) {
+    /// Ends the run with its outcome, recorded for `status` (and the alert on failed runs),
+    /// and waits until its claim is released.
+    pub async fn finish<T>(mut self, outcome: &Result<T, OpsError>) {
         if let Some(end) = self.end.take() {
-            let _ = end.send(());
+            let _ = end.send(outcome.as_ref().err().map(ToString::to_string));
         }
         let _ = (&mut self.reporter).await;
     }

@@ -92,7 +92,7 @@ pub async fn rebuild(
     if dry_run || outcome.is_err() {
         shadow::discard(pool, &families).await?;
     }
-    job.finish().await;
+    job.finish(&outcome).await;
     outcome
 }
 

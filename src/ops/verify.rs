@@ -65,16 +65,20 @@ pub async fn verify(
         progress(done, total)
     };
     let families: Vec<Family> = family.map_or_else(|| Family::KNOWN.to_vec(), |f| vec![f]);
-    let total = count_processed(pool, &families).await?;
-    let mut report = Report::default();
-    for family in families {
-        verify_family(pool, family, repair, &mut report, &mut |read| {
-            progress(read, total)
-        })
-        .await?;
+    let outcome = async {
+        let total = count_processed(pool, &families).await?;
+        let mut report = Report::default();
+        for &family in &families {
+            verify_family(pool, family, repair, &mut report, &mut |read| {
+                progress(read, total)
+            })
+            .await?;
+        }
+        Ok(report)
     }
-    job.finish().await;
-    Ok(report)
+    .await;
+    job.finish(&outcome).await;
+    outcome
 }
 
 async fn verify_family(

@@ -18,7 +18,8 @@ pub async fn started(conn: &mut PgConnection, kind: &str) -> Result<(), sqlx::Er
     sqlx::query(
         "INSERT INTO operation_runs (kind, started_at, done, total, updated_at)
          VALUES ($1, now(), 0, 0, now())
-         ON CONFLICT (kind) DO UPDATE SET started_at = now(), done = 0, total = 0, updated_at = now()",
+         ON CONFLICT (kind) DO UPDATE SET started_at = now(), done = 0, total = 0,
+                                          updated_at = now(), failed_at = NULL, error = NULL",
     )
     .bind(kind)
     .execute(conn)
@@ -42,12 +43,22 @@ pub async fn progressed(
     .map(drop)
 }
 
-pub async fn finished(conn: &mut PgConnection, kind: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM operation_runs WHERE kind = $1")
-        .bind(kind)
-        .execute(conn)
-        .await
-        .map(drop)
+/// A run that succeeded leaves no row; one that failed keeps its row, with when and why.
+pub async fn finished(
+    conn: &mut PgConnection,
+    kind: &str,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH failed AS (UPDATE operation_runs SET failed_at = now(), error = $2
+                         WHERE kind = $1 AND $2 IS NOT NULL)
+         DELETE FROM operation_runs WHERE kind = $1 AND $2 IS NULL",
+    )
+    .bind(kind)
+    .bind(error)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// A run as `status` shows it.
@@ -59,6 +70,9 @@ pub struct OperationRun {
     pub done: i64,
     pub total: i64,
     pub updated_at: DateTime<Utc>,
+    /// When and why it failed, for a run that ended in an error.
+    pub failed_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
     /// Whether its process still holds the run's lock; a run that died leaves its row.
     pub running: bool,
 }
@@ -68,7 +82,7 @@ pub async fn runs(pool: &PgPool, locks: &[(&str, i64)]) -> Result<Vec<OperationR
     let (kinds, keys): (Vec<&str>, Vec<i64>) = locks.iter().copied().unzip();
     // A bigint advisory key shows in pg_locks as its high and low halves.
     sqlx::query_as(
-        "SELECT r.kind, r.started_at, r.done, r.total, r.updated_at,
+        "SELECT r.kind, r.started_at, r.done, r.total, r.updated_at, r.failed_at, r.error,
                 EXISTS (SELECT 1 FROM pg_locks AS l
                         WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
                           AND l.classid::bigint = (k.key >> 32)

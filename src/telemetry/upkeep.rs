@@ -9,6 +9,7 @@ pub struct Upkeep {
     pub retention_failures: IntCounter,
     pub detach_pending: IntGauge,
     pub oldest_day_ended_seconds: Gauge,
+    pub operations_failed: IntGauge,
 }
 
 impl Upkeep {
@@ -39,6 +40,11 @@ impl Upkeep {
                 "How long ago the oldest inbox day still kept ended; above the retention window, something holds it",
             )
             .expect("valid metric"),
+            operations_failed: IntGauge::new(
+                "hookgate_operations_failed",
+                "Long operations (verify, rebuild) whose last run failed or died, from any process; cleared by the next run of the kind",
+            )
+            .expect("valid metric"),
         }
     }
 
@@ -49,6 +55,7 @@ impl Upkeep {
             Box::new(self.retention_failures.clone()),
             Box::new(self.detach_pending.clone()),
             Box::new(self.oldest_day_ended_seconds.clone()),
+            Box::new(self.operations_failed.clone()),
         ]
     }
 }

@@ -109,7 +109,10 @@ async fn one_verify_at_a_time_across_processes() {
 
 #[tokio::test]
 async fn status_shows_the_long_operations_under_way_and_those_that_died() {
-    use hookgate::ops::jobs::{start, JobKind};
+    use hookgate::ops::{
+        jobs::{start, JobKind},
+        OpsError,
+    };
     let app = spawn_app().await;
     // `status` exits non-zero until the topology is declared.
     app.wait_for_broker("up").await;
@@ -138,7 +141,7 @@ async fn status_shows_the_long_operations_under_way_and_those_that_died() {
     assert_eq!(by_kind("verify")["running"], true);
     assert_eq!(by_kind("rebuild")["running"], false);
     assert_eq!(by_kind("rebuild")["done"], 3);
-    running.finish().await;
+    running.finish::<()>(&Ok(())).await;
     let status = app.cli_json(&["status", "--json"]).await;
     let kinds: Vec<&Value> = status["operations"]
         .as_array()
@@ -147,4 +150,20 @@ async fn status_shows_the_long_operations_under_way_and_those_that_died() {
         .map(|run| &run["kind"])
         .collect();
     assert_eq!(kinds, ["rebuild"], "a finished run leaves no row");
+
+    // A run that fails keeps its row with why; both show in the metric the alert watches.
+    let failing = start(&app.pool, JobKind::Verify).await.unwrap();
+    let failure: Result<(), OpsError> = Err(OpsError::Selection("the archive went away".into()));
+    failing.finish(&failure).await;
+    let status = app.cli_json(&["status", "--json"]).await;
+    let verify = status["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|run| run["kind"] == "verify")
+        .unwrap()
+        .clone();
+    assert_eq!(verify["error"], "the archive went away", "{verify}");
+    assert!(verify["failedAt"].is_string(), "{verify}");
+    assert_eq!(app.metric("hookgate_operations_failed").await, Some(2.0));
 }
