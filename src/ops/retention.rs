@@ -59,6 +59,28 @@ pub async fn purge_old_dead_letters(
     Ok(purged)
 }
 
+/// Indexes the DLQ when a day past the window waits for it (`dlq reindex`, automatically): a
+/// dead letter from before the index existed holds its day until it is indexed with its body.
+pub async fn adopt_dead_letters(
+    broker: &Broker,
+    pool: &PgPool,
+    days: u32,
+) -> Result<u64, OpsError> {
+    let days = i32::try_from(days).unwrap_or(i32::MAX);
+    if !partitions::held_by_unindexed_dead_letters(pool, days).await? {
+        return Ok(0);
+    }
+    let channel = tokio::time::timeout(Duration::from_secs(5), broker.publishing_channel())
+        .await
+        .map_err(|_| OpsError::BrokerUnavailable)?;
+    let indexed = dlq::reindex(&channel, &broker.topology().names, pool, |_, _| {}).await?;
+    tracing::info!(
+        indexed = indexed.indexed,
+        "indexed dead letters that held days past retention"
+    );
+    Ok(indexed.indexed)
+}
+
 /// Prunes every `every` until stopped.
 pub async fn run(
     pool: PgPool,
@@ -73,6 +95,10 @@ pub async fn run(
         tokio::select! {
             _ = heartbeat.beating_while(tick.tick()) => {}
             _ = stop.cancelled() => return,
+        }
+        if let Err(error) = adopt_dead_letters(&broker, &pool, days).await {
+            metrics.upkeep.retention_failures.inc();
+            tracing::warn!(%error, "indexing dead letters for retention failed");
         }
         match prune_once(&pool, days).await {
             Ok(0) => {}

@@ -346,6 +346,28 @@ async fn detach(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> 
     dropped
 }
 
+/// Whether a day past the window is held by a dead-lettered event whose dead letter is not in
+/// the DLQ index yet (dead-lettered before the index existed, or by a process that died before
+/// its commit): the DLQ has to be indexed before the day can go.
+pub async fn held_by_unindexed_dead_letters(pool: &PgPool, days: i32) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (
+             SELECT 1 FROM inbox_partitions AS p
+             CROSS JOIN LATERAL (SELECT n.first_seq, n.opened_at FROM inbox_partitions AS n
+                                 WHERE n.first_seq > p.first_seq
+                                 ORDER BY n.first_seq LIMIT 1) AS next
+             JOIN inbox_unprocessed AS u ON u.seq >= p.first_seq AND u.seq < next.first_seq
+             JOIN inbox_events AS e ON e.seq = u.seq
+             WHERE next.opened_at < now() - make_interval(days => $1)
+               AND e.dead_lettered_at IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM dead_letter_index AS d
+                               WHERE d.source = e.source AND d.event_id = e.event_id))",
+    )
+    .bind(days)
+    .fetch_one(pool)
+    .await
+}
+
 /// What the alerts watch of the partitions: detaches left pending, and how long ago the oldest
 /// day still kept ended (0 when only the day under way is kept).
 pub async fn upkeep(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {

@@ -348,4 +348,16 @@ async fn two_sources_sharing_an_event_id_each_keep_a_dead_letter_and_need_their_
         .await
         .unwrap();
     assert_eq!(replayed, json!({"replayed": 1, "skipped": 1}));
+    // Indexed again from the queue, both stay: the key is per source.
+    eventually("the replayed one dead-lettered again", || async {
+        dead_letters(&app).await.len() == 2
+    })
+    .await;
+    sqlx::query("DELETE FROM dead_letter_index")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let reindexed = app.cli_json(&["dlq", "reindex", "--json"]).await;
+    assert_eq!(reindexed, json!({"indexed": 2, "duplicatesRemoved": 0}));
+    assert_eq!(dlq_messages(&app).await.len(), 2);
 }

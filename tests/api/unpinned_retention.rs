@@ -142,3 +142,27 @@ async fn dead_letters_past_their_own_retention_are_purged_and_audited() {
         .await;
     assert_eq!(replayed["replayed"], 1, "{replayed}");
 }
+
+#[tokio::test]
+async fn a_dead_letter_from_before_the_index_is_indexed_before_its_day_goes() {
+    let app = spawn_app_with(TestOptions::with_env(
+        "HOOKGATE_RETENTION_INTERVAL_SECS",
+        "1",
+    ))
+    .await;
+    unfit_event(&app, "unindexed-1").await;
+    // As a hookgate older than the DLQ index left it: in the DLQ, not in the index.
+    sqlx::query("DELETE FROM dead_letter_index")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    begin_day(&app, 35).await;
+    eventually(
+        "its day dropped once its dead letter is indexed",
+        || async { app.api("/v1/events/unindexed-1").await.status() == 404 },
+    )
+    .await;
+    let letters = dead_letters(&app).await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0]["eventId"], "unindexed-1");
+}

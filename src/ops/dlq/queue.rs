@@ -5,7 +5,7 @@
 use super::{depth, OpsError};
 use crate::{
     amqp::{publish_confirmed, Names, Outcome},
-    store::dead_letter_index::{self, Claim},
+    store::dead_letter_index::{self, Claim, LetterKey},
     wire::{DeadLetterFacts, FAILURE_HEADERS},
 };
 use lapin::{
@@ -30,7 +30,7 @@ pub struct Reindexed {
 
 /// Walks the DLQ once and indexes every dead letter the index lacks: those dead-lettered by a
 /// hookgate older than the index, or by a process that died between the broker's confirm and
-/// its commit. Keeps one copy per (queue, message). `progress` as for [`replay`].
+/// its commit. Keeps one copy per (queue, source, message). `progress` as for [`replay`].
 pub async fn reindex(
     channel: &Channel,
     names: &Names,
@@ -48,7 +48,7 @@ pub async fn reindex(
         if let Some(facts) =
             DeadLetterFacts::read(&message.delivery.properties, &message.delivery.data)
         {
-            if !seen_keys.insert((facts.queue.clone(), facts.message_id.clone())) {
+            if !seen_keys.insert(LetterKey::of(&facts)) {
                 message.delivery.ack(BasicAckOptions::default()).await?;
                 done.duplicates_removed += 1;
                 continue;
