@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod console;
 pub mod fuzzing;
+pub mod heartbeat;
 pub mod http;
 pub mod notifications;
 pub mod ops;

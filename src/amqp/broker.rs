@@ -7,7 +7,7 @@ use super::{
     deadline::{answered, close_failed},
     topology::Topology,
 };
-use crate::supervisor::Heartbeat;
+use crate::heartbeat::Heartbeat;
 use lapin::{options::ConfirmSelectOptions, Channel, Connection, ConnectionProperties};
 use prometheus::IntCounter;
 use std::{

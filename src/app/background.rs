@@ -4,13 +4,13 @@
 use super::{StartupError, INBOX_BATCHER};
 use crate::{
     amqp::Broker,
+    heartbeat::Heartbeat,
     notifications::NotificationOutbox,
     ops::retention,
     receiving::inbox::Batcher,
     relay::{EventOutbox, Outbox, Relay},
     settings::Settings,
     store,
-    supervisor::Heartbeat,
     telemetry::Metrics,
     workers::{consumer::Consumer, notifier::HttpNotifier, read_model::ReadModelHandler},
 };

@@ -6,9 +6,9 @@
 use super::{dlq, OpsError};
 use crate::{
     amqp::Broker,
+    heartbeat::Heartbeat,
     settings::RetentionSettings,
     store::{console, deliveries, outbox, partitions},
-    supervisor::Heartbeat,
     telemetry::Metrics,
 };
 use chrono::Utc;

@@ -13,8 +13,8 @@ pub use crate::{
 
 use crate::{
     catalogue::{bounded_error, Family, Ids, Reading},
+    heartbeat::Heartbeat,
     store::{classify, inbox::insert_events, ErrorKind},
-    supervisor::Heartbeat,
     wire::RoutingKey,
 };
 use sqlx::PgPool;

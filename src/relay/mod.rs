@@ -15,7 +15,7 @@ pub use event_outbox::EventOutbox;
 use crate::{
     amqp::{confirmed, publish_mandatory, Broker, Outcome},
     catalogue::{bounded_error, LimitError},
-    supervisor::Heartbeat,
+    heartbeat::Heartbeat,
     telemetry::Metrics,
     wire::RoutingKey,
 };

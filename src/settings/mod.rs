@@ -19,7 +19,7 @@ pub use subscribers::SubscriberConfig;
 
 use env::Env;
 use serde::Deserialize;
-use std::{collections::HashMap, path::PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -79,12 +79,6 @@ struct FileSettings {
 }
 
 impl Settings {
-    /// Reads the process environment and the file it points to.
-    pub fn from_env() -> Result<Settings, SettingsError> {
-        let vars: HashMap<String, String> = std::env::vars().collect();
-        Settings::from_lookup(|name| vars.get(name).cloned())
-    }
-
     /// Builds the settings from any variable lookup, so tests need not touch the process
     /// environment.
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {

@@ -1,6 +1,7 @@
 //! Settings: defaults, the file, the environment, and what is refused.
 
 use super::*;
+use std::collections::HashMap;
 
 fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     let map: HashMap<String, String> = pairs

@@ -8,8 +8,8 @@ use super::{
 };
 use crate::{
     amqp::{answered, Broker},
+    heartbeat::Heartbeat,
     store::Deadline,
-    supervisor::Heartbeat,
     telemetry::Metrics,
 };
 use futures_util::{FutureExt, StreamExt};

@@ -203,8 +203,8 @@ async fn rebuild_covers_objects_older_than_year_one() {
 async fn the_inbox_stores_a_row_the_database_refuses_as_unfit_without_failing_its_batch() {
     use hookgate::{
         catalogue::{EventId, EventType, Family, Reading, ResourceId, StatusToken, ValidEvent},
+        heartbeat::Heartbeat,
         receiving::inbox::{Inbox, InboxSettings, NewEvent, Stored},
-        supervisor::Heartbeat,
         wire::RoutingKey,
     };
     let app = spawn_app().await;
