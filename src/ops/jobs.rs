@@ -88,6 +88,8 @@ async fn report(
             outcome = &mut ended => {
                 let error = outcome.unwrap_or_else(|_| Some("the run was abandoned".into()));
                 let _ = jobs::finished(&mut session, kind.name(), error.as_deref()).await;
+                // Should this fail, the lock still ends with the session, which is closed.
+                let _ = jobs::unlock(&mut session, kind.lock_key()).await;
                 return;
             }
         }
@@ -102,7 +104,8 @@ impl Job {
     }
 
     /// Ends the run with its outcome, recorded for `status` (and the alert on failed runs),
-    /// and waits until its claim is released.
+    /// and waits until its claim is released: a run of the kind may start as soon as it
+    /// returns.
     pub async fn finish<T>(mut self, outcome: &Result<T, OpsError>) {
         if let Some(end) = self.end.take() {
             let _ = end.send(outcome.as_ref().err().map(ToString::to_string));

@@ -13,6 +13,16 @@ pub async fn try_lock(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::E
         .await
 }
 
+/// Releases the session lock `key`, so that the next run may start the moment this one has
+/// ended, not only once the server has noticed its session close.
+pub async fn unlock(conn: &mut PgConnection, key: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(key)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// Records that a run of `kind` started now, replacing what a dead run left.
 pub async fn started(conn: &mut PgConnection, kind: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
