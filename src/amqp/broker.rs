@@ -73,6 +73,14 @@ impl Broker {
         }
     }
 
+    /// A publishing channel for one operation, or `None` when the broker does not give one
+    /// within `limit`: an operator's command must not wait for a broker that is away.
+    pub async fn publishing_channel_within(&self, limit: Duration) -> Option<Channel> {
+        tokio::time::timeout(limit, self.publishing_channel())
+            .await
+            .ok()
+    }
+
     /// A channel with publisher confirms on, as every publishing channel must have.
     pub async fn publishing_channel(&self) -> Channel {
         loop {

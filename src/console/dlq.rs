@@ -288,9 +288,8 @@ pub async fn run(State(state): State<AppState>, session: Session, form: RawForm)
         Ok(request) => request,
         Err(refusal) => return refusal.page(&session),
     };
-    let Ok(channel) =
-        tokio::time::timeout(Duration::from_secs(5), state.amqp.publishing_channel()).await
-    else {
+    let channel = state.amqp.publishing_channel_within(Duration::from_secs(5));
+    let Some(channel) = channel.await else {
         return page::failure(
             Some(&session.frame()),
             "The broker does not answer: nothing was done; try again shortly.",

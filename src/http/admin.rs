@@ -12,9 +12,8 @@ use std::time::Duration;
 
 /// A channel of its own for one admin operation, or 503 when the broker does not answer soon.
 async fn channel(state: &AppState) -> Result<Channel, ApiError> {
-    tokio::time::timeout(Duration::from_secs(5), state.amqp.publishing_channel())
-        .await
-        .map_err(|_| ApiError::Broker)
+    let channel = state.amqp.publishing_channel_within(Duration::from_secs(5));
+    channel.await.ok_or(ApiError::Broker)
 }
 
 async fn close(channel: Channel) {

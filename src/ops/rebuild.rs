@@ -32,7 +32,7 @@ use crate::{
     catalogue::Family,
     projection::{project, Mode, Projectable},
     store::{
-        archive,
+        archive, gave_up_waiting,
         rebuild::{self as shadow, ShadowDifference},
     },
 };
@@ -180,9 +180,7 @@ async fn swap(pool: &PgPool, families: &[Family], t1: DateTime<Utc>) -> Result<(
         .await;
         match swapped {
             Ok(()) => return Ok(tx.commit().await?),
-            Err(OpsError::Database(sqlx::Error::Database(e)))
-                if e.code().as_deref() == Some("55P03") && tried < SWAP_TRIES =>
-            {
+            Err(OpsError::Database(error)) if gave_up_waiting(&error) && tried < SWAP_TRIES => {
                 tried += 1;
                 tx.rollback().await?;
                 tracing::warn!(

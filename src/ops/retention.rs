@@ -18,6 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 const BATCH: i64 = 1000;
 
+/// How long a pass waits for the broker before it leaves the DLQ's upkeep to the next one.
+const BROKER_WAIT: Duration = Duration::from_secs(5);
+
 /// Opens today's partition if it is not open yet, then deletes everything due; returns how many
 /// events went.
 pub async fn prune_once(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
@@ -41,11 +44,7 @@ pub async fn purge_old_dead_letters(
     days: u32,
 ) -> Result<u64, OpsError> {
     let before = Utc::now() - chrono::Duration::days(i64::from(days));
-    let channel = async {
-        tokio::time::timeout(Duration::from_secs(5), broker.publishing_channel())
-            .await
-            .ok()
-    };
+    let channel = broker.publishing_channel_within(BROKER_WAIT);
     let purged = dlq::purge_failed_before(channel, &broker.topology().names, pool, before).await?;
     if purged > 0 {
         let detail = serde_json::json!({"purged": purged, "failedMoreThanDaysAgo": days});
@@ -70,9 +69,8 @@ pub async fn adopt_dead_letters(
     if !partitions::held_by_unindexed_dead_letters(pool, days).await? {
         return Ok(0);
     }
-    let channel = tokio::time::timeout(Duration::from_secs(5), broker.publishing_channel())
-        .await
-        .map_err(|_| OpsError::BrokerUnavailable)?;
+    let channel = broker.publishing_channel_within(BROKER_WAIT).await;
+    let channel = channel.ok_or(OpsError::BrokerUnavailable)?;
     let indexed = dlq::reindex(&channel, &broker.topology().names, pool, |_, _| {}).await?;
     tracing::info!(
         indexed = indexed.indexed,

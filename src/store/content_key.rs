@@ -132,9 +132,7 @@ async fn drop_old_key(pool: &PgPool) -> Result<(), sqlx::Error> {
         .await;
         match dropped {
             Ok(_) => return tx.commit().await,
-            Err(sqlx::Error::Database(error))
-                if error.code().as_deref() == Some("55P03") && tries < DROP_TRIES =>
-            {
+            Err(error) if super::gave_up_waiting(&error) && tries < DROP_TRIES => {
                 tries += 1;
                 drop(tx);
                 tokio::time::sleep(Duration::from_millis(100)).await;

@@ -242,6 +242,12 @@ pub enum ErrorKind {
     Other,
 }
 
+/// Whether `error` is a lock wait given up at `lock_timeout` (55P03): nothing was changed, and
+/// the step may be tried again.
+pub fn gave_up_waiting(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("55P03"))
+}
+
 pub fn classify(error: &sqlx::Error) -> ErrorKind {
     match error {
         sqlx::Error::Database(db) => {
