@@ -1,20 +1,11 @@
 use clap::Parser;
-use hookgate::{cli, settings::Settings, supervisor, telemetry};
+use hookgate::{cli, supervisor, telemetry};
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    // The connection flags (which clap also fills from their variables) over the environment.
-    let overrides = cli.connections.overrides();
-    let lookup = |name: &str| {
-        overrides
-            .iter()
-            .find(|(variable, _)| *variable == name)
-            .map(|(_, value)| value.clone())
-            .or_else(|| std::env::var(name).ok())
-    };
-    let settings = Settings::from_lookup(lookup);
+    let settings = cli.connections.settings(|name| std::env::var(name).ok());
     if let cli::args::Command::Config {
         command: cli::args::ConfigCommand::Check { json },
     } = cli.command

@@ -1,7 +1,10 @@
 //! hookgate run as its own process for a measurement.
 
 use super::{amqp_url, drop_database, fresh_database, SECRET};
-use hookgate::amqp::{Names, RetryTier, Topology};
+use hookgate::{
+    amqp::{Names, Topology},
+    settings::RetryTier,
+};
 use lapin::{
     options::{ExchangeDeleteOptions, QueueDeleteOptions},
     Connection, ConnectionProperties,

@@ -10,6 +10,6 @@ mod topology;
 pub use broker::{Broker, BrokerState};
 pub use deadline::answered;
 pub use inspect::{connect_once, is_not_found};
-pub use names::{Names, RetryTier};
+pub use names::Names;
 pub use publish::{confirmed, inspect_queue, publish_confirmed, publish_mandatory, Outcome};
 pub use topology::Topology;

@@ -1,7 +1,8 @@
 //! Declares the SPEC 4 topology. Every declaration is idempotent, so each start (and each
 //! reconnection) declares it again.
 
-use super::names::{Names, RetryTier};
+use super::names::Names;
+use crate::settings::{RetryTier, Settings};
 use crate::wire::text_value;
 use lapin::{
     options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
@@ -24,6 +25,20 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// The SPEC 4 topology the settings describe: their prefix, one queue per subscriber,
+    /// their tiers.
+    pub fn from_settings(settings: &Settings) -> Topology {
+        Topology {
+            names: Names::new(settings.broker.prefix.clone()),
+            subscribers: settings
+                .subscribers
+                .iter()
+                .map(|s| (s.name.clone(), s.patterns.clone()))
+                .collect(),
+            tiers: settings.broker.retry_tiers.clone(),
+        }
+    }
+
     /// The queues whose messages workers consume; each has retry tiers and can dead-letter.
     pub fn work_queues(&self) -> Vec<String> {
         let mut queues = vec![self.names.read_model()];

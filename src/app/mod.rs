@@ -3,6 +3,7 @@
 mod background;
 mod pools;
 mod roles;
+mod startup;
 
 pub use pools::{operations_pool, Pools};
 pub use roles::{Roles, StartOptions};
@@ -15,11 +16,12 @@ use crate::{
     signing::BadSecret,
     store::{self, outbox::OutboxTable},
     supervisor::{RestartPolicy, Supervisor, DEFAULT_STALE_AFTER},
-    telemetry::{self, KnownLabels, Metrics, Schema},
+    telemetry::{KnownLabels, Metrics},
     workers::consumer,
 };
 use background::{receive_role, workers, BackgroundTask};
 use sqlx::PgPool;
+use startup::{log_start, Schema};
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -119,12 +121,12 @@ impl App {
             })?,
             false => None,
         };
-        telemetry::log_start(config, options.roles.name(), schema, &pools.budget());
+        log_start(config, options.roles.name(), schema, &pools.budget());
         let metrics = Arc::new(Metrics::new());
         let broker_state = BrokerState::default();
         let broker = Arc::new(Broker::new(
             config.broker.urls.clone(),
-            config.topology(),
+            Topology::from_settings(&config),
             broker_state.clone(),
             metrics.broker_reconnects.clone(),
         ));

@@ -36,11 +36,17 @@ impl Family {
         Family::Account,
     ];
 
+    /// Any family by name, `unknown` included: events outside the catalogue are searched by it.
     pub fn parse(name: &str) -> Option<Family> {
         Family::KNOWN
             .into_iter()
             .chain([Family::Unknown])
             .find(|f| f.as_str() == name)
+    }
+
+    /// A family of the catalogue by name: those with a projection to read, verify or rebuild.
+    pub fn known(name: &str) -> Option<Family> {
+        Family::parse(name).filter(|f| *f != Family::Unknown)
     }
 }
 
@@ -127,5 +133,8 @@ mod tests {
             assert_eq!(Family::parse(family.as_str()), Some(family));
         }
         assert_eq!(Family::parse("nope"), None);
+        assert_eq!(Family::known("unknown"), None);
+        assert_eq!(Family::known("payout"), Some(Family::Payout));
+        assert!(Family::KNOWN.iter().all(|f| f.facts().is_some()));
     }
 }

@@ -10,7 +10,7 @@ use crate::{
     ops::{archive, dlq, rebuild, verify, Counts},
     settings::Settings,
 };
-use anyhow::{bail, Context};
+use anyhow::bail;
 use lapin::{options::ConfirmSelectOptions, Channel};
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use std::time::Duration;
 /// on the way. One attempt per node, so a refused login or a broker that is down is said at
 /// once instead of retried.
 async fn channel(config: &Settings) -> anyhow::Result<(Channel, Topology)> {
-    let topology = config.topology();
+    let topology = Topology::from_settings(&config);
     let connection = connect_once(&config.broker.urls, Duration::from_secs(5)).await?;
     let channel = connection.create_channel().await?;
     channel
@@ -166,14 +166,9 @@ pub async fn dlq_reindex(config: &Settings, json: bool) -> anyhow::Result<()> {
 pub struct ReplayArgs {
     pub since: Option<String>,
     pub until: Option<String>,
-    pub family: Option<String>,
+    pub family: Option<Family>,
     pub event_ids: Vec<String>,
     pub include_dead_lettered: bool,
-}
-
-fn parse_family(name: Option<&str>) -> anyhow::Result<Option<Family>> {
-    name.map(|n| Family::parse(n).with_context(|| format!("unknown family {n:?}")))
-        .transpose()
 }
 
 pub async fn replay(config: &Settings, args: ReplayArgs, json: bool) -> anyhow::Result<()> {
@@ -185,7 +180,7 @@ pub async fn replay(config: &Settings, args: ReplayArgs, json: bool) -> anyhow::
     let filter = archive::ArchiveFilter {
         since: time(args.since)?,
         until: time(args.until)?,
-        family: parse_family(args.family.as_deref())?,
+        family: args.family,
         event_ids: args.event_ids,
         include_dead_lettered: args.include_dead_lettered,
     };
@@ -209,14 +204,10 @@ pub async fn replay(config: &Settings, args: ReplayArgs, json: bool) -> anyhow::
 
 pub async fn rebuild(
     config: &Settings,
-    family: Option<String>,
+    family: Option<Family>,
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let family = parse_family(family.as_deref())?;
-    if family == Some(Family::Unknown) {
-        bail!("events outside the catalogue have no projection to rebuild");
-    }
     let pool = crate::app::operations_pool(&config.database)?;
     let progress = Progress::new("rebuilding");
     let rebuilt = rebuild::rebuild(&pool, family, dry_run, |done, total| {
@@ -249,14 +240,10 @@ pub async fn rebuild(
 
 pub async fn verify(
     config: &Settings,
-    family: Option<String>,
+    family: Option<Family>,
     repair: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let family = parse_family(family.as_deref())?;
-    if family == Some(Family::Unknown) {
-        bail!("events outside the catalogue have no projection to verify");
-    }
     let pool = crate::app::operations_pool(&config.database)?;
     let progress = Progress::new(if repair { "repairing" } else { "verifying" });
     let report = verify::verify(&pool, family, repair, |done, total| {

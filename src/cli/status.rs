@@ -1,13 +1,17 @@
 //! `hookgate status`: what is waiting where, and the long operations under way.
 
 use super::output::{table, wants_json};
-use crate::{amqp::connect_once, ops::status, settings::Settings};
+use crate::{
+    amqp::{connect_once, Topology},
+    ops::status,
+    settings::Settings,
+};
 use anyhow::bail;
 use std::time::Duration;
 
 pub async fn show(config: &Settings, json: bool) -> anyhow::Result<()> {
     let pool = crate::app::operations_pool(&config.database)?;
-    let topology = config.topology();
+    let topology = Topology::from_settings(&config);
     let looked = connect_once(&config.broker.urls, Duration::from_secs(1)).await;
     let channel = match &looked {
         Ok(connection) => connection.create_channel().await.map_err(|e| e.to_string()),

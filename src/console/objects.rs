@@ -7,8 +7,8 @@ use super::{
     session::Session,
 };
 use crate::{
+    catalogue::Family,
     http::AppState,
-    projection,
     store::{
         read_model,
         timeline::{self, NotificationTrail, TimelineEvent},
@@ -40,7 +40,7 @@ pub async fn timeline(
 ) -> Response {
     let frame = session.frame();
     let title = format!("{family_name} / {object_id}");
-    let Some(family) = projection::family_of(&family_name) else {
+    let Some(family) = Family::known(&family_name) else {
         let body = page::notice("error", &format!("There is no family {family_name:?}."));
         let mut response = page::render(&title, Section::Events, Some(&frame), body);
         *response.status_mut() = StatusCode::NOT_FOUND;

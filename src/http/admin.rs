@@ -148,14 +148,10 @@ pub(super) async fn verify_read_model(
     };
     let family = match request.family.as_deref() {
         None => None,
-        Some(name) => Some(
-            Family::parse(name)
-                .filter(|f| *f != Family::Unknown)
-                .ok_or_else(|| ApiError::UnknownFamily {
-                    name: name.to_owned(),
-                    in_path: false,
-                })?,
-        ),
+        Some(name) => Some(Family::known(name).ok_or_else(|| ApiError::UnknownFamily {
+            name: name.to_owned(),
+            in_path: false,
+        })?),
     };
     Ok(Json(
         verify::verify(&state.changes, family, request.repair, |_, _| {}).await?,

@@ -8,8 +8,7 @@ use super::{
     AppState,
 };
 use crate::{
-    catalogue::format_time,
-    projection,
+    catalogue::{format_time, Family},
     store::{history, inbox, read_model},
 };
 use axum::{
@@ -46,7 +45,7 @@ pub(super) async fn object(
     State(state): State<AppState>,
     Path((family, id)): Path<(String, String)>,
 ) -> Result<Json<ObjectView>, ApiError> {
-    let family = projection::family_of(&family).ok_or(ApiError::UnknownFamily {
+    let family = Family::known(&family).ok_or(ApiError::UnknownFamily {
         name: family,
         in_path: true,
     })?;

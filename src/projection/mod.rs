@@ -11,7 +11,7 @@ pub use fold::{fold, Effect};
 pub use repair::{lock_object, replace_object};
 
 use crate::{
-    catalogue::{Description, EventType, Family, LimitError, StatePoint, ValidEvent},
+    catalogue::{Description, EventType, LimitError, StatePoint, ValidEvent},
     store::inbox::StoredEvent,
 };
 use chrono::{DateTime, Utc};
@@ -70,9 +70,4 @@ pub enum Projected {
     Applied { notified: bool },
     /// Older than the stored state: kept in the history only.
     Stale,
-}
-
-/// The family name for a table, for the read API.
-pub fn family_of(name: &str) -> Option<Family> {
-    Family::parse(name).filter(|f| f.facts().is_some())
 }

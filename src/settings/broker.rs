@@ -1,7 +1,6 @@
 //! RabbitMQ: where it is, the prefix of every name, and the retry tiers.
 
-use super::{env::Env, SettingsError, SubscriberConfig};
-use crate::amqp::{Names, RetryTier, Topology};
+use super::{env::Env, RetryTier, SettingsError};
 
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 pub const DEFAULT_PREFIX: &str = "hookgate";
@@ -37,22 +36,6 @@ impl BrokerSettings {
                 Some(list) => retry_tiers(&list)?,
             },
         })
-    }
-
-    pub fn names(&self) -> Names {
-        Names::new(self.prefix.clone())
-    }
-
-    /// The SPEC 4 topology: these names, one queue per subscriber, these tiers.
-    pub fn topology(&self, subscribers: &[SubscriberConfig]) -> Topology {
-        Topology {
-            names: self.names(),
-            subscribers: subscribers
-                .iter()
-                .map(|s| (s.name.clone(), s.patterns.clone()))
-                .collect(),
-            tiers: self.retry_tiers.clone(),
-        }
     }
 }
 

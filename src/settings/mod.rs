@@ -6,6 +6,7 @@ mod broker;
 mod database;
 mod env;
 mod pipeline;
+mod retry_tier;
 mod server;
 mod sources;
 mod subscribers;
@@ -13,10 +14,12 @@ mod subscribers;
 pub use broker::{BrokerSettings, DEFAULT_AMQP_URL, DEFAULT_PREFIX};
 pub use database::{DatabaseSettings, PoolRole, DEFAULT_DATABASE_URL};
 pub use pipeline::{RelaySettings, RetentionSettings, WorkerSettings};
+pub use retry_tier::RetryTier;
 pub use server::{InboxSettings, ServerSettings, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
 pub use sources::{SchemeKind, Secret, SourceConfig, INTERLACE_SOURCE};
 pub use subscribers::SubscriberConfig;
 
+use crate::telemetry::LogFormat;
 use env::Env;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -45,12 +48,6 @@ pub enum SettingsError {
     BadSubscriber(String, String),
     #[error("{0} holds no entry: set it to a comma-separated list, or leave it unset")]
     BadList(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Clone)]
@@ -126,11 +123,6 @@ impl Settings {
 
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.name == name)
-    }
-
-    /// The SPEC 4 topology for these settings.
-    pub fn topology(&self) -> crate::amqp::Topology {
-        self.broker.topology(&self.subscribers)
     }
 }
 

@@ -1,16 +1,20 @@
 //! Logs and metrics.
 
 mod metrics;
-mod startup;
 mod upkeep;
 
 pub use metrics::{KnownLabels, Metrics};
-pub use startup::{log_start, Schema};
 pub use upkeep::Upkeep;
 
-use crate::settings::LogFormat;
 use std::io::IsTerminal;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
+
+/// `HOOKGATE_LOG_FORMAT`: how log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 /// Who logs: the service, or a command run by a person or a script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,9 @@
 //! indexed in the same transaction that waits for its confirm, and a message whose dead letter
 //! is already in the DLQ is not sent there again.
 
-use crate::amqp::{publish_confirmed, Names, Outcome, RetryTier};
+use crate::amqp::{publish_confirmed, Names, Outcome};
 use crate::catalogue::bounded_error;
+use crate::settings::RetryTier;
 use crate::store::{
     dead_letter_index::{self, Claim},
     Deadline,

@@ -2,9 +2,13 @@
 //! what it does, its default and valid values, and the variable it can come from; every
 //! command shows examples (a unit test keeps it so).
 
+mod connections;
+
+pub use connections::Connections;
+
 use super::bench::BenchCommand;
 use crate::{catalogue::Family, ops::dlq::Selector, telemetry::Logging};
-use clap::{builder::PossibleValuesParser, ArgGroup, Args, Parser, Subcommand};
+use clap::{builder::PossibleValue, ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 const ENVIRONMENT: &str = "\
 Settings come from the environment (see README, Configuration), among them:
@@ -32,68 +36,15 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Where hookgate connects, as flags that override (or stand in for) the environment.
-#[derive(Args)]
-pub struct Connections {
-    /// PostgreSQL [default: postgres://localhost/hookgate].
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Connections",
-        value_name = "URL",
-        env = "HOOKGATE_DATABASE_URL",
-        hide_env_values = true
-    )]
-    pub database_url: Option<String>,
-    /// RabbitMQ, one URL or the cluster's node URLs comma-separated
-    /// [default: amqp://guest:guest@127.0.0.1:5672/%2f].
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Connections",
-        value_name = "URLS",
-        env = "HOOKGATE_AMQP_URL",
-        hide_env_values = true
-    )]
-    pub amqp_url: Option<String>,
-    /// The prefix of every exchange and queue name [default: hookgate].
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Connections",
-        value_name = "PREFIX",
-        env = "HOOKGATE_AMQP_PREFIX"
-    )]
-    pub amqp_prefix: Option<String>,
-    /// A TOML file with sources and subscribers.
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Connections",
-        value_name = "PATH",
-        env = "HOOKGATE_CONFIG"
-    )]
-    pub config: Option<String>,
-}
-
-impl Connections {
-    /// The settings variables these flags set.
-    pub fn overrides(&self) -> Vec<(&'static str, String)> {
-        [
-            ("HOOKGATE_DATABASE_URL", &self.database_url),
-            ("HOOKGATE_AMQP_URL", &self.amqp_url),
-            ("HOOKGATE_AMQP_PREFIX", &self.amqp_prefix),
-            ("HOOKGATE_CONFIG", &self.config),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| value.clone().map(|value| (name, value)))
-        .collect()
+/// `--family` takes the catalogue's families by their SPEC names.
+impl ValueEnum for Family {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Family::KNOWN
     }
-}
 
-/// The families `--family` takes.
-fn families() -> PossibleValuesParser {
-    PossibleValuesParser::new(Family::KNOWN.map(|family| family.as_str()))
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
 }
 
 impl Command {
@@ -161,8 +112,8 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         until: Option<String>,
         /// Only this family's events.
-        #[arg(long, value_parser = families())]
-        family: Option<String>,
+        #[arg(long)]
+        family: Option<Family>,
         /// Only these events (repeat the flag for several).
         #[arg(long = "event-id", value_name = "ID")]
         event_ids: Vec<String>,
@@ -181,8 +132,8 @@ pub enum Command {
     )]
     Rebuild {
         /// Only this family's projection [default: every family].
-        #[arg(long, value_parser = families())]
-        family: Option<String>,
+        #[arg(long)]
+        family: Option<Family>,
         /// Stop before the swap and list the objects whose state it would change.
         #[arg(long)]
         dry_run: bool,
@@ -197,8 +148,8 @@ pub enum Command {
     )]
     Verify {
         /// Only this family's objects [default: every family].
-        #[arg(long, value_parser = families())]
-        family: Option<String>,
+        #[arg(long)]
+        family: Option<Family>,
         /// Put each difference right (then exit 0).
         #[arg(long)]
         repair: bool,

@@ -55,8 +55,12 @@ fn family_flags_list_the_families() {
 fn connection_flags_stand_in_for_the_environment() {
     let cli =
         Cli::try_parse_from(["hookgate", "status", "--amqp-prefix", "hookgate-staging"]).unwrap();
-    assert!(cli
-        .connections
-        .overrides()
-        .contains(&("HOOKGATE_AMQP_PREFIX", "hookgate-staging".to_owned())));
+    let env = |name: &str| (name == "HOOKGATE_AMQP_PREFIX").then(|| "from-env".to_owned());
+    let settings = cli.connections.settings(env).unwrap();
+    assert_eq!(settings.broker.prefix, "hookgate-staging");
+    let cli = Cli::try_parse_from(["hookgate", "status"]).unwrap();
+    assert_eq!(
+        cli.connections.settings(env).unwrap().broker.prefix,
+        "from-env"
+    );
 }

@@ -106,7 +106,10 @@ impl Tap {
     pub async fn bind_when_declared(app: &super::TestApp) -> Tap {
         let connection = connect().await;
         let channel = connection.create_channel().await.unwrap();
-        app.config.topology().declare(&channel).await.unwrap();
+        hookgate::amqp::Topology::from_settings(&app.config)
+            .declare(&channel)
+            .await
+            .unwrap();
         Tap::bind(&app.names().events(), "#", false).await
     }
 

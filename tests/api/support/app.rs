@@ -128,7 +128,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     // `TEST_LOG=1 cargo test ...` shows the apps' logs (filtered by RUST_LOG).
     if std::env::var_os("TEST_LOG").is_some() {
         hookgate::telemetry::init_logging(
-            hookgate::settings::LogFormat::Text,
+            hookgate::telemetry::LogFormat::Text,
             hookgate::telemetry::Logging::Service,
         );
     }
@@ -386,7 +386,7 @@ impl TestApp {
     }
 
     pub fn names(&self) -> hookgate::amqp::Names {
-        self.config.topology().names
+        hookgate::amqp::Topology::from_settings(&self.config).names
     }
 
     pub async fn metric(&self, line_start: &str) -> Option<f64> {
@@ -412,7 +412,7 @@ impl Drop for TestApp {
             server.abort();
         }
         let database_url = self.direct_url.clone();
-        let topology = self.config.topology();
+        let topology = hookgate::amqp::Topology::from_settings(&self.config);
         // Drop runs inside the test's runtime, which cannot be blocked on; a thread with its own
         // runtime removes the database so nothing is left behind.
         std::thread::spawn(move || {
