@@ -126,7 +126,7 @@ impl App {
         let broker_state = BrokerState::default();
         let broker = Arc::new(Broker::new(
             config.broker.urls.clone(),
-            Topology::from_settings(&config),
+            Topology::from_settings(config),
             broker_state.clone(),
             metrics.broker_reconnects.clone(),
         ));

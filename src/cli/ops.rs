@@ -18,7 +18,7 @@ use std::time::Duration;
 /// on the way. One attempt per node, so a refused login or a broker that is down is said at
 /// once instead of retried.
 async fn channel(config: &Settings) -> anyhow::Result<(Channel, Topology)> {
-    let topology = Topology::from_settings(&config);
+    let topology = Topology::from_settings(config);
     let connection = connect_once(&config.broker.urls, Duration::from_secs(5)).await?;
     let channel = connection.create_channel().await?;
     channel

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 pub async fn show(config: &Settings, json: bool) -> anyhow::Result<()> {
     let pool = crate::app::operations_pool(&config.database)?;
-    let topology = Topology::from_settings(&config);
+    let topology = Topology::from_settings(config);
     let looked = connect_once(&config.broker.urls, Duration::from_secs(1)).await;
     let channel = match &looked {
         Ok(connection) => connection.create_channel().await.map_err(|e| e.to_string()),
