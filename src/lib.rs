@@ -9,7 +9,6 @@ pub mod console;
 pub mod fuzzing;
 pub mod heartbeat;
 pub mod http;
-pub mod notifications;
 pub mod ops;
 pub mod projection;
 pub mod receiving;

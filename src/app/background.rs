@@ -5,10 +5,9 @@ use super::{StartupError, INBOX_BATCHER};
 use crate::{
     amqp::Broker,
     heartbeat::Heartbeat,
-    notifications::NotificationOutbox,
     ops::retention,
     receiving::inbox::Batcher,
-    relay::{EventOutbox, Outbox, Relay},
+    relay::{EventOutbox, NotificationOutbox, Outbox, Relay},
     settings::Settings,
     store,
     telemetry::Metrics,

@@ -268,8 +268,8 @@ async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, ReceiveError>
     }
 }
 
-/// Applies the catalogue to a verified event. The resource is kept byte for byte; its JSON
-/// form also goes to a JSONB column when JSONB can hold it.
+/// Applies the catalogue to a verified event. The resource is kept byte for byte, as signed;
+/// what the catalogue read from it goes beside it.
 pub fn to_new_event(source: &str, verified: VerifiedEvent) -> NewEvent {
     let description = catalogue::describe(
         &verified.event_type,

@@ -1,7 +1,7 @@
 //! The transactional-outbox relay: claims unpublished rows, publishes them with confirms and
 //! marks them published only after the broker acknowledged them without returning them.
 //!
-//! One loop serves every outbox (events now; notifications use the same [`Outbox`] trait). It
+//! One loop serves both outboxes, events and notifications, through the [`Outbox`] trait. It
 //! runs when woken after a commit and on a timer, so rows left behind by a crash, a broker
 //! outage, a nack or a return are picked up again. Rows are claimed with
 //! `FOR UPDATE SKIP LOCKED`, so several processes can relay side by side without publishing a
@@ -9,8 +9,10 @@
 //! within AMQP's limits is parked with its reason, so it cannot hold up the rows behind it.
 
 mod event_outbox;
+mod notification_outbox;
 
 pub use event_outbox::EventOutbox;
+pub use notification_outbox::NotificationOutbox;
 
 use crate::{
     amqp::{confirmed, publish_mandatory, Broker, Outcome},

@@ -18,7 +18,6 @@ pub struct StoredState {
     pub last_event_id: String,
 }
 
-/// An object's row as the object API shows it.
 impl StoredState {
     /// The state as the ordering rule compares it.
     pub fn point(&self) -> StatePoint<'_> {

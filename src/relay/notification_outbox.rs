@@ -1,9 +1,10 @@
-//! The notification outbox, relayed by the same relay as the events.
+//! The notification outbox: applied status transitions queued in `notification_outbox` go to
+//! the notifications exchange, relayed by the same loop as the events.
 
+use super::{Claimed, Outbox, Outgoing};
 use crate::{
     amqp::Names,
     catalogue::{EventId, LimitError},
-    relay::{Claimed, Outbox, Outgoing},
     store::outbox::{self, ClaimLimit, NotificationRow, OutboxTable},
     wire::notification_properties,
     wire::RoutingKey,
