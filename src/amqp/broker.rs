@@ -12,7 +12,7 @@ use lapin::{options::ConfirmSelectOptions, Channel, Connection, ConnectionProper
 use prometheus::IntCounter;
 use std::{
     sync::{
-        atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
         Arc,
     },
     time::Duration,
@@ -30,7 +30,9 @@ pub struct Broker {
     node: AtomicUsize,
     topology: Topology,
     state: BrokerState,
-    connection: Mutex<Option<Connection>>,
+    connection: Mutex<Option<(Connection, ConnectionId)>>,
+    /// The id the next connection gets.
+    next_id: AtomicU64,
     connected_before: AtomicBool,
     reconnects: IntCounter,
 }
@@ -48,6 +50,7 @@ impl Broker {
             topology,
             state,
             connection: Mutex::new(None),
+            next_id: AtomicU64::new(0),
             connected_before: AtomicBool::new(false),
             reconnects,
         }
@@ -59,10 +62,14 @@ impl Broker {
 
     /// A channel on a live connection; waits, retrying with backoff, until there is one.
     pub async fn channel(&self) -> Channel {
+        self.channel_on_connection().await.0
+    }
+
+    async fn channel_on_connection(&self) -> (Channel, ConnectionId) {
         let mut backoff = FIRST_BACKOFF;
         loop {
             match self.try_channel().await {
-                Ok(channel) => return channel,
+                Ok(opened) => return opened,
                 Err(error) => {
                     self.state.set_up(false);
                     tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "broker unavailable");
@@ -83,39 +90,61 @@ impl Broker {
 
     /// A channel with publisher confirms on, as every publishing channel must have.
     pub async fn publishing_channel(&self) -> Channel {
+        self.publishing_link().await.channel
+    }
+
+    /// A publishing channel and the connection it is on, for a user that reports failures.
+    pub async fn publishing_link(&self) -> Link {
         loop {
-            let channel = self.channel().await;
+            let (channel, connection) = self.channel_on_connection().await;
             let confirms = channel.confirm_select(ConfirmSelectOptions::default());
             match answered("confirm.select", confirms).await {
-                Ok(()) => return channel,
+                Ok(()) => {
+                    return Link {
+                        channel,
+                        connection,
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(%error, "cannot enable publisher confirms");
-                    self.connection_failed().await;
+                    self.connection_failed(connection).await;
                 }
             }
         }
     }
 
-    /// Drops the current connection after a failure seen by its user; the next request for a
-    /// channel reconnects.
-    pub async fn connection_failed(&self) {
-        self.state.set_up(false);
-        let stale = self.connection.lock().await.take();
-        if let Some(connection) = stale {
+    /// Drops the connection a user saw fail; the next request for a channel reconnects. A
+    /// failure seen on a connection already replaced leaves the new one alone: every task
+    /// holding a channel of the lost connection reports it, and each report must not tear
+    /// down the connection the first one made.
+    pub async fn connection_failed(&self, failed: ConnectionId) {
+        let stale = {
+            let mut current = self.connection.lock().await;
+            match current.as_ref() {
+                Some((_, id)) if *id == failed => current.take(),
+                _ => None,
+            }
+        };
+        if let Some((connection, _)) = stale {
+            self.state.set_up(false);
             close_failed(connection).await;
         }
     }
 
-    async fn try_channel(&self) -> lapin::Result<Channel> {
+    async fn try_channel(&self) -> lapin::Result<(Channel, ConnectionId)> {
         let mut current = self.connection.lock().await;
-        if let Some(connection) = current.as_ref().filter(|c| c.status().connected()) {
+        if let Some((connection, id)) = current.as_ref().filter(|(c, _)| c.status().connected()) {
+            let id = *id;
             let opened = answered("channel.open", connection.create_channel()).await;
-            if opened.is_err() {
-                if let Some(silent) = current.take() {
-                    close_failed(silent).await;
+            return match opened {
+                Ok(channel) => Ok((channel, id)),
+                Err(error) => {
+                    if let Some((silent, _)) = current.take() {
+                        close_failed(silent).await;
+                    }
+                    Err(error)
                 }
-            }
-            return opened;
+            };
         }
         let connection = self.connect().await?;
         let channel = answered("channel.open", connection.create_channel()).await?;
@@ -127,8 +156,9 @@ impl Broker {
         } else {
             tracing::info!("broker connected, topology declared");
         }
-        *current = Some(connection);
-        Ok(channel)
+        let id = ConnectionId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        *current = Some((connection, id));
+        Ok((channel, id))
     }
 
     /// Tries each node once and keeps the first that answers: from the first node until a
@@ -175,7 +205,10 @@ impl Broker {
             heartbeat.beat();
             // A connection attempt under way holds the lock; the next tick looks again.
             if let Ok(current) = self.connection.try_lock() {
-                if !current.as_ref().is_some_and(|c| c.status().connected()) {
+                if !current
+                    .as_ref()
+                    .is_some_and(|(c, _)| c.status().connected())
+                {
                     if self.state.describe() == "up" {
                         tracing::warn!("broker connection lost");
                     }
@@ -184,6 +217,17 @@ impl Broker {
             }
         }
     }
+}
+
+/// Which of the process's successive broker connections a channel was opened on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionId(u64);
+
+/// A publishing channel and the connection it was opened on.
+#[derive(Clone)]
+pub struct Link {
+    pub channel: Channel,
+    pub connection: ConnectionId,
 }
 
 fn jittered(base: Duration) -> Duration {

@@ -15,7 +15,7 @@ pub use event_outbox::EventOutbox;
 pub use notification_outbox::NotificationOutbox;
 
 use crate::{
-    amqp::{confirmed, publish_mandatory, Broker, Outcome},
+    amqp::{confirmed, publish_mandatory, Broker, Link, Outcome},
     catalogue::{bounded_error, LimitError},
     heartbeat::Heartbeat,
     telemetry::Metrics,
@@ -121,30 +121,30 @@ impl<O: Outbox> Relay<O> {
         heartbeat: Heartbeat,
         stop: CancellationToken,
     ) {
-        let mut channel: Option<Channel> = None;
+        let mut link: Option<Link> = None;
         let mut sweep = tokio::time::interval(self.settings.sweep_every);
         while !stop.is_cancelled() {
             heartbeat.beat();
-            let live = match channel.as_ref().filter(|c| c.status().connected()) {
+            let live = match link.as_ref().filter(|l| l.channel.status().connected()) {
                 Some(live) => live.clone(),
                 None => {
                     tokio::select! {
-                        fresh = heartbeat.beating_while(self.broker.publishing_channel()) => {
-                            channel = Some(fresh.clone());
+                        fresh = heartbeat.beating_while(self.broker.publishing_link()) => {
+                            link = Some(fresh.clone());
                             fresh
                         }
                         _ = stop.cancelled() => break,
                     }
                 }
             };
-            let more_waiting = match self.relay_once(&live).await {
+            let more_waiting = match self.relay_once(&live.channel).await {
                 // A claim cut short by its byte budget leaves rows behind too: claim again
                 // until one finds nothing.
                 Ok(pass) => pass.undelivered == 0 && pass.claimed > 0,
                 Err(RelayError::Broker(error)) => {
                     tracing::warn!(outbox = self.outbox.name(), %error, "publish failed; reconnecting");
-                    self.broker.connection_failed().await;
-                    channel = None;
+                    self.broker.connection_failed(live.connection).await;
+                    link = None;
                     false
                 }
                 Err(RelayError::Database(error)) => {

@@ -2,10 +2,11 @@
 //! that answers is used, and losing the connected node moves the connection to another.
 
 use crate::support::{
-    amqp,
+    amqp, eventually,
     sign::{EARLIER, LATER},
     spawn_app_with, TestOptions,
 };
+use hookgate::amqp::{Broker, BrokerState, Topology};
 
 #[tokio::test]
 async fn a_node_that_does_not_answer_is_passed_over() {
@@ -44,4 +45,44 @@ async fn losing_the_connected_node_moves_to_another_and_back() {
         assert_eq!(app.event_state(event).await, "processed", "{event}");
     }
     assert_eq!(app.object("transfer", "t-a").await["status"], "closed");
+}
+
+/// Every task holding a channel of a lost connection reports the failure, some of them after
+/// another task already reconnected. A late report must leave the new connection alone: when
+/// it tore it down, the reconnections cascaded (each report dropping the connection the last
+/// one made) and, on a loaded machine, the test above timed out now and then.
+#[tokio::test]
+async fn a_failure_reported_on_a_replaced_connection_leaves_the_new_one() {
+    let app = spawn_app_with(TestOptions {
+        broker_proxy: true,
+        spare_broker_nodes: 1,
+        ..TestOptions::default()
+    })
+    .await;
+    let reconnects = prometheus::IntCounter::new("reconnects", "reconnects").unwrap();
+    let broker = Broker::new(
+        app.config.broker.urls.clone(),
+        Topology::from_settings(&app.config),
+        BrokerState::default(),
+        reconnects.clone(),
+    );
+    let lost = broker.publishing_link().await;
+    app.broker_proxy.as_ref().unwrap().cut();
+    eventually("the first connection is lost", || async {
+        !lost.channel.status().connected()
+    })
+    .await;
+    let second = broker.publishing_link().await;
+    assert_ne!(second.connection, lost.connection);
+    assert_eq!(reconnects.get(), 1);
+
+    broker.connection_failed(lost.connection).await;
+
+    assert!(second.channel.status().connected());
+    assert_eq!(broker.publishing_link().await.connection, second.connection);
+    assert_eq!(reconnects.get(), 1);
+    // A failure of the connection in use still drops it.
+    broker.connection_failed(second.connection).await;
+    assert_ne!(broker.publishing_link().await.connection, second.connection);
+    assert_eq!(reconnects.get(), 2);
 }
