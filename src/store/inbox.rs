@@ -1,7 +1,7 @@
 //! The inbox table: every accepted event, stored once and found by `(source, event_id)`
 //! through its deduplication key.
 
-use super::unnest_column;
+use super::{classify, unnest_column, ErrorKind};
 use crate::{
     catalogue::{EventId, EventType, Family, Reading},
     wire::{EventKey, EventRow, RoutingKey},
@@ -283,10 +283,7 @@ pub async fn insert_events(
     let mut tries = 1;
     loop {
         match insert_rows(pool, events).await {
-            Err(sqlx::Error::Database(error))
-                if tries < CONFLICT_TRIES
-                    && matches!(error.code().as_deref(), Some("40P01" | "40001")) =>
-            {
+            Err(error) if tries < CONFLICT_TRIES && classify(&error) == ErrorKind::Conflict => {
                 tracing::info!(%error, tries, "inbox batch lost a conflict; trying again");
                 tries += 1;
             }

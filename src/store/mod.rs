@@ -235,8 +235,11 @@ pub enum ErrorKind {
     /// The database refused this data (SQLSTATE classes 22 data exception, 23 integrity
     /// violation, 54 program limit exceeded): the same row will fail however often it is tried.
     RowLevel,
-    /// Connection loss, timeouts, serialisation failures, deadlocks and what a failover
-    /// answers (`57P01` admin shutdown, `25006` read-only): worth trying again.
+    /// A serialisation failure or a deadlock lost to another transaction (class 40): nothing
+    /// was written, and the same work may be tried again at once.
+    Conflict,
+    /// Connection loss, timeouts and what a failover answers (`57P01` admin shutdown, `25006`
+    /// read-only): worth trying again once the database is back.
     Transient,
     /// Anything else (a missing table, a syntax error): not the row's fault and not passing.
     Other,
@@ -248,6 +251,8 @@ pub fn gave_up_waiting(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("55P03"))
 }
 
+/// The one classification of database errors: every caller that decides whether to try again
+/// asks it.
 pub fn classify(error: &sqlx::Error) -> ErrorKind {
     match error {
         sqlx::Error::Database(db) => {
@@ -257,7 +262,7 @@ pub fn classify(error: &sqlx::Error) -> ErrorKind {
                 // connection exception, insufficient resources, operator intervention
                 "08" | "53" | "57" => ErrorKind::Transient,
                 // serialization_failure, deadlock_detected
-                "40" => ErrorKind::Transient,
+                "40" => ErrorKind::Conflict,
                 // lock_not_available; read_only_sql_transaction, from a primary turned
                 // standby in a switchover, until the address follows the new primary
                 _ if code == "55P03" || code == "25006" => ErrorKind::Transient,

@@ -34,7 +34,7 @@ pub struct ReadModelHandler {
 fn database_failure(error: &sqlx::Error) -> Failure {
     let text = bounded_error(format!("database: {error}"));
     match classify(error) {
-        ErrorKind::Transient => Failure::Transient(text),
+        ErrorKind::Transient | ErrorKind::Conflict => Failure::Transient(text),
         ErrorKind::RowLevel | ErrorKind::Other => Failure::Permanent(text),
     }
 }
