@@ -172,12 +172,14 @@ async fn retention_drops_old_days_that_are_done_and_prunes_old_notifications_and
         ]
     );
     let opened: Vec<i64> = sqlx::query_scalar(
-        "SELECT round(extract(epoch FROM now() - opened_at) / 86400)::bigint
+        "SELECT floor(extract(epoch FROM now() - opened_at) / 86400)::bigint
          FROM inbox_partitions ORDER BY first_seq",
     )
     .fetch_all(&app.pool)
     .await
     .unwrap();
+    // Whole days since each opened, rounded down: tomorrow's, prepared ahead, is -1 at any hour
+    // of today (rounding made it 0 after noon UTC, and the test failed every afternoon).
     // First the one migration 0012 made of the table as it was: its day ended when the
     // migration opened the next, just now. The one it opened ended 50 days ago and went. Last,
     // tomorrow's, prepared ahead.
