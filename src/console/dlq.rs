@@ -8,7 +8,7 @@ use super::{
 };
 use crate::{
     http::AppState,
-    ops::{dlq, Counts, OpsError},
+    ops::{dlq, OpsError},
     store::{
         console as audit,
         dead_letter_index::{self, PageFilter},
@@ -298,14 +298,9 @@ pub async fn run(State(state): State<AppState>, session: Session, form: RawForm)
     let done = carry_out(&state, &channel, action, events.clone()).await;
     let _ = channel.close(200, "done".into()).await;
     let (kind, text, detail) = match &done {
-        Ok(counts) => {
-            let verb = if matches!(action, Action::ReplayAll | Action::ReplaySelected) {
-                "replayed"
-            } else {
-                "purged"
-            };
-            let text = format!("Done: {} {verb}, {} left.", counts.replayed, counts.skipped);
-            let detail = json!({"events": events, verb: counts.replayed, "left": counts.skipped});
+        Ok(Done { verb, count, left }) => {
+            let text = format!("Done: {count} {verb}, {left} left.");
+            let detail = json!({"events": events, *verb: count, "left": left});
             ("ok", text, detail)
         }
         Err(OpsError::Selection(problem)) => return refused(&session, problem),
@@ -338,32 +333,44 @@ pub async fn run(State(state): State<AppState>, session: Session, form: RawForm)
     response
 }
 
+/// What an action did, as the page and the audit log say it.
+struct Done {
+    verb: &'static str,
+    count: u64,
+    left: u64,
+}
+
 async fn carry_out(
     state: &AppState,
     channel: &lapin::Channel,
     action: Action,
     events: Vec<String>,
-) -> Result<Counts, OpsError> {
+) -> Result<Done, OpsError> {
     let names = &state.amqp.topology().names;
+    let purged = |count, left| Done {
+        verb: "purged",
+        count,
+        left,
+    };
     match action {
-        Action::PurgeAll => dlq::purge(channel, names, &state.changes)
-            .await
-            .map(|purged| Counts {
-                replayed: u64::from(purged),
-                ..Counts::default()
-            }),
-        Action::PurgeSelected => match dlq::plan(&state.changes, &action.selector(events)).await {
-            Ok(plan) => dlq::purge_selected(channel, names, &state.changes, plan).await,
-            Err(problem) => Err(problem),
-        },
+        Action::PurgeAll => Ok(purged(
+            dlq::purge(channel, names, &state.changes).await?.into(),
+            0,
+        )),
+        Action::PurgeSelected => {
+            let plan = dlq::plan(&state.changes, &action.selector(events)).await?;
+            let done = dlq::purge_selected(channel, names, &state.changes, plan).await?;
+            Ok(purged(done.purged, done.left))
+        }
         Action::ReplayAll | Action::ReplaySelected => {
-            match dlq::plan(&state.changes, &action.selector(events)).await {
-                Ok(plan) => {
-                    let topology = state.amqp.topology();
-                    dlq::replay(channel, topology, &state.changes, plan, |_, _| {}).await
-                }
-                Err(problem) => Err(problem),
-            }
+            let plan = dlq::plan(&state.changes, &action.selector(events)).await?;
+            let topology = state.amqp.topology();
+            let counts = dlq::replay(channel, topology, &state.changes, plan, |_, _| {}).await?;
+            Ok(Done {
+                verb: "replayed",
+                count: counts.replayed,
+                left: counts.skipped,
+            })
         }
     }
 }

@@ -294,20 +294,28 @@ async fn walk_queue(
     Ok(done.len() as u64)
 }
 
+/// What a purge of selected dead letters did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    /// Removed from the DLQ for good.
+    pub purged: u64,
+    /// Selected but left: parked events, which are not in the queue.
+    pub left: u64,
+}
+
 /// Removes `plan`'s dead letters from the DLQ for good (parked events are not in the queue
-/// and stay); `replayed` counts what was removed, `skipped` what was left.
+/// and stay).
 pub async fn purge_selected(
     channel: &Channel,
     names: &Names,
     pool: &PgPool,
     plan: Plan,
-) -> Result<Counts, OpsError> {
+) -> Result<Purged, OpsError> {
     let total = plan.counts.replayed + plan.counts.skipped;
-    let removed = walk_queue(channel, names, pool, plan.wanted, Disposal::Drop, |_, _| {}).await?;
-    Ok(Counts {
-        replayed: removed,
-        skipped: total.saturating_sub(removed),
-        dry_run: false,
+    let purged = walk_queue(channel, names, pool, plan.wanted, Disposal::Drop, |_, _| {}).await?;
+    Ok(Purged {
+        purged,
+        left: total.saturating_sub(purged),
     })
 }
 
