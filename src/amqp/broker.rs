@@ -11,10 +11,7 @@ use crate::heartbeat::Heartbeat;
 use lapin::{options::ConfirmSelectOptions, Channel, Connection, ConnectionProperties};
 use prometheus::IntCounter;
 use std::{
-    sync::{
-        atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
-        Arc,
-    },
+    sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
     time::Duration,
 };
 use tokio::sync::Mutex;
@@ -38,17 +35,12 @@ pub struct Broker {
 }
 
 impl Broker {
-    pub fn new(
-        urls: Vec<String>,
-        topology: Topology,
-        state: BrokerState,
-        reconnects: IntCounter,
-    ) -> Broker {
+    pub fn new(urls: Vec<String>, topology: Topology, reconnects: IntCounter) -> Broker {
         Broker {
             urls,
             node: AtomicUsize::new(0),
             topology,
-            state,
+            state: BrokerState::default(),
             connection: Mutex::new(None),
             next_id: AtomicU64::new(0),
             connected_before: AtomicBool::new(false),
@@ -58,6 +50,11 @@ impl Broker {
 
     pub fn topology(&self) -> &Topology {
         &self.topology
+    }
+
+    /// `up` or `down`, as `/readyz`, `/metrics` and the console report it.
+    pub fn describe(&self) -> &'static str {
+        self.state.describe()
     }
 
     /// A channel on a live connection; waits, retrying with backoff, until there is one.
@@ -80,20 +77,21 @@ impl Broker {
         }
     }
 
-    /// A publishing channel for one operation, or `None` when the broker does not give one
+    /// A confirming channel for one operation, or `None` when the broker does not give one
     /// within `limit`: an operator's command must not wait for a broker that is away.
-    pub async fn publishing_channel_within(&self, limit: Duration) -> Option<Channel> {
-        tokio::time::timeout(limit, self.publishing_channel())
+    pub async fn confirmed_channel_within(&self, limit: Duration) -> Option<Channel> {
+        tokio::time::timeout(limit, self.confirmed_channel())
             .await
             .ok()
     }
 
-    /// A channel with publisher confirms on, as every publishing channel must have.
-    pub async fn publishing_channel(&self) -> Channel {
+    /// A channel with publisher confirms on, as every channel that publishes must have (the
+    /// consumers' too: they publish retries and dead letters).
+    pub async fn confirmed_channel(&self) -> Channel {
         self.publishing_link().await.channel
     }
 
-    /// A publishing channel and the connection it is on, for a user that reports failures.
+    /// A confirming channel and the connection it is on, for a user that reports failures.
     pub async fn publishing_link(&self) -> Link {
         loop {
             let (channel, connection) = self.channel_on_connection().await;
@@ -223,7 +221,7 @@ impl Broker {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionId(u64);
 
-/// A publishing channel and the connection it was opened on.
+/// A confirming channel and the connection it was opened on.
 #[derive(Clone)]
 pub struct Link {
     pub channel: Channel,
@@ -234,21 +232,21 @@ fn jittered(base: Duration) -> Duration {
     base.mul_f64(rand::random_range(0.8..1.2))
 }
 
-/// What the app knows of its broker connection, shared with whoever owns that connection.
-/// It starts `down` until the first connection succeeds.
-#[derive(Clone, Default)]
-pub struct BrokerState(Arc<AtomicU8>);
+/// What the app knows of its broker connection. It starts `down` until the first connection
+/// succeeds.
+#[derive(Default)]
+struct BrokerState(AtomicU8);
 
 impl BrokerState {
     const DOWN: u8 = 0;
     const UP: u8 = 1;
 
-    pub fn set_up(&self, up: bool) {
+    fn set_up(&self, up: bool) {
         self.0
             .store(if up { Self::UP } else { Self::DOWN }, Ordering::Relaxed);
     }
 
-    pub fn describe(&self) -> &'static str {
+    fn describe(&self) -> &'static str {
         if self.0.load(Ordering::Relaxed) == Self::UP {
             "up"
         } else {

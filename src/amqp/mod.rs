@@ -7,7 +7,7 @@ mod names;
 mod publish;
 mod topology;
 
-pub use broker::{Broker, BrokerState, ConnectionId, Link};
+pub use broker::{Broker, ConnectionId, Link};
 pub use deadline::answered;
 pub use inspect::{connect_once, is_not_found};
 pub use names::Names;

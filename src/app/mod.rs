@@ -9,7 +9,7 @@ pub use pools::{operations_pool, Pools};
 pub use roles::{Roles, StartOptions};
 
 use crate::{
-    amqp::{Broker, BrokerState, Topology},
+    amqp::{Broker, Topology},
     http::{self, health::RoleReadiness, server::ServerLimits, AppState},
     receiving::{inbox::Inbox, Receiver, VERIFICATION_REASONS, WEBHOOK_OUTCOMES},
     settings::Settings,
@@ -123,11 +123,9 @@ impl App {
         };
         log_start(config, options.roles.name(), schema, &pools.budget());
         let metrics = Arc::new(Metrics::new());
-        let broker_state = BrokerState::default();
         let broker = Arc::new(Broker::new(
             config.broker.urls.clone(),
             Topology::from_settings(config),
-            broker_state.clone(),
             metrics.broker_reconnects.clone(),
         ));
         let stored = Arc::new(Notify::new());
@@ -178,9 +176,8 @@ impl App {
             readiness,
             receiver: Arc::new(receiver),
             metrics: metrics.clone(),
-            broker: broker_state,
             api_token: config.server.api_token.clone(),
-            amqp: broker.clone(),
+            broker: broker.clone(),
             supervisor: supervisor.clone(),
             trusted_proxies: http::client::TrustedProxies(
                 config.server.trusted_proxies.clone().into(),

@@ -288,7 +288,9 @@ pub async fn run(State(state): State<AppState>, session: Session, form: RawForm)
         Ok(request) => request,
         Err(refusal) => return refusal.page(&session),
     };
-    let channel = state.amqp.publishing_channel_within(Duration::from_secs(5));
+    let channel = state
+        .broker
+        .confirmed_channel_within(Duration::from_secs(5));
     let Some(channel) = channel.await else {
         return page::failure(
             Some(&session.frame()),
@@ -346,7 +348,7 @@ async fn carry_out(
     action: Action,
     events: Vec<String>,
 ) -> Result<Done, OpsError> {
-    let names = &state.amqp.topology().names;
+    let names = &state.broker.topology().names;
     let purged = |count, left| Done {
         verb: "purged",
         count,
@@ -364,7 +366,7 @@ async fn carry_out(
         }
         Action::ReplayAll | Action::ReplaySelected => {
             let plan = dlq::plan(&state.changes, &action.selector(events)).await?;
-            let topology = state.amqp.topology();
+            let topology = state.broker.topology();
             let counts = dlq::replay(channel, topology, &state.changes, plan, |_, _| {}).await?;
             Ok(Done {
                 verb: "replayed",

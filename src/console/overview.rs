@@ -38,7 +38,7 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
         if state.broker.describe() != "up" {
             return None;
         }
-        tokio::time::timeout(Duration::from_secs(2), queue_depths(&state.amqp))
+        tokio::time::timeout(Duration::from_secs(2), queue_depths(&state.broker))
             .await
             .ok()
             .and_then(Result::ok)

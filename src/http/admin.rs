@@ -12,7 +12,9 @@ use std::time::Duration;
 
 /// A channel of its own for one admin operation, or 503 when the broker does not answer soon.
 async fn channel(state: &AppState) -> Result<Channel, ApiError> {
-    let channel = state.amqp.publishing_channel_within(Duration::from_secs(5));
+    let channel = state
+        .broker
+        .confirmed_channel_within(Duration::from_secs(5));
     channel.await.ok_or(ApiError::Broker)
 }
 
@@ -98,7 +100,7 @@ pub(super) async fn replay(
     let channel = channel(&state).await?;
     let counts = dlq::replay(
         &channel,
-        state.amqp.topology(),
+        state.broker.topology(),
         &state.changes,
         plan,
         |_, _| {},

@@ -96,10 +96,7 @@ pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<R
     responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
 )]
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    state
-        .scrape
-        .refresh(&state.metrics, &state.broker, &state.amqp)
-        .await;
+    state.scrape.refresh(&state.metrics, &state.broker).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

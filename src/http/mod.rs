@@ -36,9 +36,9 @@ pub struct AppState {
     pub readiness: health::RoleReadiness,
     pub receiver: Arc<receiving::Receiver>,
     pub metrics: Arc<Metrics>,
-    pub broker: crate::amqp::BrokerState,
     pub api_token: Option<crate::settings::Secret>,
-    pub amqp: Arc<crate::amqp::Broker>,
+    /// The process's broker connection, for operators' actions and the state it reports.
+    pub broker: Arc<crate::amqp::Broker>,
     pub supervisor: crate::supervisor::Supervisor,
     pub trusted_proxies: client::TrustedProxies,
     pub scrape: Arc<scrape::Scrape>,

@@ -4,7 +4,7 @@
 //! last figures at once, and `hookgate_scrape_age_seconds` says how old they are.
 
 use crate::{
-    amqp::{Broker, BrokerState},
+    amqp::Broker,
     ops::{jobs, status::queue_depths},
     store::{
         archive::processing_backlog,
@@ -45,18 +45,13 @@ impl Scrape {
 
     /// Brings the figures up to date if no refresh is running, waiting for it at most
     /// [`WAIT_FOR_REFRESH`], then sets their age.
-    pub async fn refresh(
-        self: &Arc<Self>,
-        metrics: &Arc<Metrics>,
-        broker: &BrokerState,
-        amqp: &Arc<Broker>,
-    ) {
+    pub async fn refresh(self: &Arc<Self>, metrics: &Arc<Metrics>, broker: &Arc<Broker>) {
         if let Ok(running) = self.running.clone().try_lock_owned() {
             let (scrape, metrics) = (self.clone(), metrics.clone());
             let broker_up = broker.describe() == "up";
-            let amqp = amqp.clone();
+            let broker = broker.clone();
             let refresh = tokio::spawn(async move {
-                scrape.read_figures(&metrics, broker_up, &amqp).await;
+                scrape.read_figures(&metrics, broker_up, &broker).await;
                 *scrape
                     .refreshed_at
                     .lock()
@@ -75,11 +70,11 @@ impl Scrape {
         }
     }
 
-    async fn read_figures(&self, metrics: &Metrics, broker_up: bool, amqp: &Broker) {
+    async fn read_figures(&self, metrics: &Metrics, broker_up: bool, broker: &Broker) {
         metrics.broker_up.set(i64::from(broker_up));
         let depths = async {
             match broker_up {
-                true => within_deadline(queue_depths(amqp)).await,
+                true => within_deadline(queue_depths(broker)).await,
                 false => None,
             }
         };

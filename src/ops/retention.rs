@@ -44,7 +44,7 @@ pub async fn purge_old_dead_letters(
     days: u32,
 ) -> Result<u64, OpsError> {
     let before = Utc::now() - chrono::Duration::days(i64::from(days));
-    let channel = broker.publishing_channel_within(BROKER_WAIT);
+    let channel = broker.confirmed_channel_within(BROKER_WAIT);
     let purged = dlq::purge_failed_before(channel, &broker.topology().names, pool, before).await?;
     if purged > 0 {
         let detail = serde_json::json!({"purged": purged, "failedMoreThanDaysAgo": days});
@@ -69,7 +69,7 @@ pub async fn adopt_dead_letters(
     if !partitions::held_by_unindexed_dead_letters(pool, days).await? {
         return Ok(0);
     }
-    let channel = broker.publishing_channel_within(BROKER_WAIT).await;
+    let channel = broker.confirmed_channel_within(BROKER_WAIT).await;
     let channel = channel.ok_or(OpsError::BrokerUnavailable)?;
     let indexed = dlq::reindex(&channel, &broker.topology().names, pool, |_, _| {}).await?;
     tracing::info!(

@@ -62,8 +62,10 @@ pub struct Consumer<H: Handler> {
 impl<H: Handler> Consumer<H> {
     pub async fn run(self: Arc<Self>, heartbeat: Heartbeat, stop: CancellationToken) {
         while !stop.is_cancelled() {
+            // Confirms on: a failed delivery's retry or dead letter is published on the channel
+            // it was consumed from, and acknowledged only once the broker confirmed it.
             let channel = tokio::select! {
-                channel = heartbeat.beating_while(self.broker.publishing_channel()) => channel,
+                channel = heartbeat.beating_while(self.broker.confirmed_channel()) => channel,
                 _ = stop.cancelled() => return,
             };
             if let Err(error) = self.consume(&channel, &heartbeat, &stop).await {

@@ -6,7 +6,7 @@ use crate::support::{
     sign::{EARLIER, LATER},
     spawn_app_with, TestOptions,
 };
-use hookgate::amqp::{Broker, BrokerState, Topology};
+use hookgate::amqp::{Broker, Topology};
 
 #[tokio::test]
 async fn a_node_that_does_not_answer_is_passed_over() {
@@ -21,12 +21,7 @@ async fn a_node_that_does_not_answer_is_passed_over() {
 
 #[tokio::test]
 async fn losing_the_connected_node_moves_to_another_and_back() {
-    let app = spawn_app_with(TestOptions {
-        broker_proxy: true,
-        spare_broker_nodes: 1,
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with(TestOptions::with_two_broker_nodes()).await;
     app.wait_for_broker("up").await;
     let first = app.broker_proxy.as_ref().unwrap();
     let second = &app.spare_broker_nodes[0];
@@ -53,17 +48,11 @@ async fn losing_the_connected_node_moves_to_another_and_back() {
 /// one made) and, on a loaded machine, the test above timed out now and then.
 #[tokio::test]
 async fn a_failure_reported_on_a_replaced_connection_leaves_the_new_one() {
-    let app = spawn_app_with(TestOptions {
-        broker_proxy: true,
-        spare_broker_nodes: 1,
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with(TestOptions::with_two_broker_nodes()).await;
     let reconnects = prometheus::IntCounter::new("reconnects", "reconnects").unwrap();
     let broker = Broker::new(
         app.config.broker.urls.clone(),
         Topology::from_settings(&app.config),
-        BrokerState::default(),
         reconnects.clone(),
     );
     let lost = broker.publishing_link().await;

@@ -1,9 +1,9 @@
 //! The app under test: started in-process on port 0 against a database of its own.
 
-use super::{amqp, fixtures::INTERLACE_SECRET, proxy::Proxy};
+use super::{amqp, proxy::Proxy, TestOptions};
 use hookgate::{
     app::{App, StartOptions},
-    settings::{Settings, SourceConfig, SubscriberConfig},
+    settings::Settings,
     supervisor::Supervisor,
 };
 use reqwest::Url;
@@ -14,80 +14,6 @@ use std::{collections::HashMap, net::SocketAddr};
 use tokio::{sync::oneshot, task::JoinHandle};
 
 pub const API_TOKEN: &str = "test-api-token";
-
-/// Waits until `check` holds, failing the test after 30 s with `what`.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-pub struct TestOptions {
-    pub interlace_secrets: String,
-    pub extra_sources: Vec<SourceConfig>,
-    pub subscribers: Vec<SubscriberConfig>,
-    pub env: Vec<(&'static str, String)>,
-    /// Route the app's database connections through a proxy the test can cut.
-    pub database_proxy: bool,
-    /// Route the app's broker connection through a proxy the test can cut.
-    pub broker_proxy: bool,
-    /// More broker nodes after the first, each a proxy to the test broker the test can cut.
-    pub spare_broker_nodes: usize,
-}
-
-impl TestOptions {
-    pub fn through_broker_proxy() -> Self {
-        TestOptions {
-            broker_proxy: true,
-            ..TestOptions::default()
-        }
-    }
-
-    pub fn through_database_proxy() -> Self {
-        TestOptions {
-            database_proxy: true,
-            ..TestOptions::default()
-        }
-    }
-
-    /// One environment variable set for the app.
-    pub fn with_env(name: &'static str, value: &str) -> Self {
-        TestOptions {
-            env: vec![(name, value.to_owned())],
-            ..TestOptions::default()
-        }
-    }
-
-    pub fn with_sources(extra_sources: Vec<SourceConfig>) -> Self {
-        TestOptions {
-            extra_sources,
-            ..TestOptions::default()
-        }
-    }
-}
-
-impl Default for TestOptions {
-    fn default() -> Self {
-        TestOptions {
-            interlace_secrets: INTERLACE_SECRET.into(),
-            extra_sources: Vec::new(),
-            subscribers: Vec::new(),
-            env: Vec::new(),
-            database_proxy: false,
-            broker_proxy: false,
-            spare_broker_nodes: 0,
-        }
-    }
-}
 
 pub struct TestApp {
     pub address: String,

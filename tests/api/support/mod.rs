@@ -23,7 +23,9 @@ pub mod sign;
 pub mod subscriber;
 
 mod app;
+mod options;
 mod webhooks;
 
-pub use app::{eventually, spawn_app, spawn_app_with, TestApp, TestOptions, API_TOKEN};
+pub use app::{spawn_app, spawn_app_with, TestApp, API_TOKEN};
+pub use options::{eventually, TestOptions};
 pub use webhooks::assert_error;
