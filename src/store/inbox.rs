@@ -104,10 +104,9 @@ pub struct StoredEvent {
     pub received_at: DateTime<Utc>,
 }
 
-/// Where an event is in its life. It is derived in one place, the SQL expression
-/// `event_state!` (in `store/mod.rs`), which the event API and `hookgate status` both read: the latest of processed
-/// and dead-lettered (a notification dead-lettered after processing counts), else published,
-/// else received. A parked event is dead-lettered.
+/// Where an event is in its life, derived only by `event_state!` (in `store/mod.rs`): the
+/// latest of processed and dead-lettered (a notification dead-lettered after processing
+/// counts), else published, else received. A parked event is dead-lettered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
@@ -252,6 +251,10 @@ pub struct EventDetail {
     pub record: EventRecord,
     #[sqlx(flatten)]
     pub row: EventRow,
+    /// What deduplication compares: the SHA-256 of the resource's bytes.
+    pub content_hash: Vec<u8>,
+    /// Why the catalogue could not read the event, kept apart from a worker's error.
+    pub parse_error: Option<String>,
 }
 
 pub async fn event_detail(
@@ -262,7 +265,8 @@ pub async fn event_detail(
     sqlx::query_as(concat!(
         "SELECT ",
         event_row_columns!(),
-        ", published_at, processed_at, dead_lettered_at, COALESCE(error, parse_error) AS error, ",
+        ", content_hash, parse_error, published_at, processed_at, dead_lettered_at,
+           COALESCE(error, parse_error) AS error, ",
         event_state!(),
         " AS state FROM ",
         inbox_with_times!(),

@@ -92,6 +92,7 @@ macro_rules! event_state {
 }
 
 pub mod archive;
+pub mod census;
 pub mod console;
 pub mod content_key;
 pub mod dead_letter_index;
@@ -101,6 +102,7 @@ pub mod event_search;
 pub mod history;
 pub mod inbox;
 pub mod jobs;
+pub mod object_money;
 pub mod object_rows;
 pub mod outbox;
 pub mod partitions;

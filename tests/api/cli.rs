@@ -69,12 +69,7 @@ async fn send_signs_a_bare_resource_and_the_receiver_accepts_it() {
         String::from_utf8_lossy(&output.stdout).trim(),
         r#"200 {"received":true}"#
     );
-    let routing_key: String =
-        sqlx::query_scalar("SELECT routing_key FROM inbox_events WHERE event_id = 'cli-1'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert_eq!(routing_key, "transfer.pending");
+    assert_eq!(app.event("cli-1").await["routingKey"], "transfer.pending");
 }
 
 #[tokio::test]
@@ -99,13 +94,8 @@ async fn sign_prints_a_request_the_receiver_accepts() {
         .await;
     assert_eq!(response.status(), 200);
     // The envelope's own id is kept, so the fixture's event is what was stored.
-    let stored: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM inbox_events WHERE event_id = '0b6f7c1e-2a51-4c1b-9a55-6f0d2c1e0004'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(stored, 1);
+    let stored = app.event("0b6f7c1e-2a51-4c1b-9a55-6f0d2c1e0004").await;
+    assert_eq!(stored["source"], "interlace");
 
     let text = sign(fixtures::INTERLACE_SECRET, &fixture, &[]).await;
     let text = String::from_utf8(text.stdout).unwrap();

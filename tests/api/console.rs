@@ -115,10 +115,7 @@ async fn signing_in_needs_the_token_and_the_forms_csrf_token_and_signing_out_end
     user.get("/console/overview")
         .await
         .assert_redirect_to("/console");
-    let audit = app
-        .count("SELECT count(*) FROM console_audit WHERE operator = 'ana' AND action IN ('sign_in', 'sign_out')")
-        .await;
-    assert_eq!(audit, 2);
+    assert_eq!(app.audited("ana", &["sign_in", "sign_out"]).await, 2);
 }
 
 #[tokio::test]
@@ -348,10 +345,11 @@ async fn dead_letters_are_replayed_and_purged_after_a_confirmation_and_audited()
 
     let audit = user.get("/console/dlq").await;
     assert!(audit.html.contains("replay-selected") && audit.html.contains("purge-selected"));
-    let rows = app
-        .count("SELECT count(*) FROM console_audit WHERE operator = 'ana' AND action IN ('replay-selected', 'purge-selected')")
-        .await;
-    assert_eq!(rows, 2);
+    assert_eq!(
+        app.audited("ana", &["replay-selected", "purge-selected"])
+            .await,
+        2
+    );
     assert_eq!(
         subscriber.delivered().len(),
         1,

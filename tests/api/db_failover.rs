@@ -51,11 +51,9 @@ async fn connections_the_old_primary_left_silent_are_abandoned_and_every_stage_m
 
     // Both relays' claims wait behind a lock, so each is in flight when the link goes silent:
     // the answer the server sends once the lock goes never arrives.
-    let mut holder = app.pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE inbox_unpublished, notification_outbox IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *holder)
-        .await
-        .unwrap();
+    let holder = app
+        .lock_tables(&["inbox_unpublished", "notification_outbox"])
+        .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let proxy = app.database_proxy.as_ref().unwrap();
     proxy.freeze();
@@ -105,16 +103,7 @@ async fn a_primary_turned_read_only_in_a_switchover_fails_nothing_for_good() {
     app.post_transfer("switched", "t-switched", "Pending", sign::EARLIER)
         .await;
     app.wait_until_published().await;
-    let database: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let read_only =
-        |on: bool| format!("ALTER DATABASE {database} SET default_transaction_read_only = {on}");
-    sqlx::query(&read_only(true))
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.set_read_only(true).await;
     let proxy = app.database_proxy.as_ref().unwrap();
     // Connections opened from now on take the setting.
     proxy.cut();
@@ -141,10 +130,7 @@ async fn a_primary_turned_read_only_in_a_switchover_fails_nothing_for_good() {
         || async { metric("retried").await >= 1.0 },
     )
     .await;
-    sqlx::query(&read_only(false))
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.set_read_only(false).await;
     proxy.cut();
     proxy.restore();
     eventually(

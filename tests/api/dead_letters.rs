@@ -213,10 +213,7 @@ async fn reindex_lists_dead_letters_the_index_lacks_and_keeps_one_copy_each() {
     let (connection, channel, copy) = take_a_dead_letter(&app).await;
     put_in_the_dlq(&app, &channel, &copy, copy.delivery.properties.clone()).await;
     connection.close(200, "done".into()).await.unwrap();
-    sqlx::query("DELETE FROM dead_letter_index")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.forget_dead_letter_index().await;
     assert!(dead_letters(&app).await.is_empty());
 
     let done = app.cli_json(&["dlq", "reindex", "--json"]).await;
@@ -353,10 +350,7 @@ async fn two_sources_sharing_an_event_id_each_keep_a_dead_letter_and_need_their_
         dead_letters(&app).await.len() == 2
     })
     .await;
-    sqlx::query("DELETE FROM dead_letter_index")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.forget_dead_letter_index().await;
     let reindexed = app.cli_json(&["dlq", "reindex", "--json"]).await;
     assert_eq!(reindexed, json!({"indexed": 2, "duplicatesRemoved": 0}));
     assert_eq!(dlq_messages(&app).await.len(), 2);

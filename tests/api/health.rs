@@ -1,7 +1,8 @@
 //! `/healthz`, `/readyz`, `/metrics`.
 
 use crate::support::{
-    assert_error, eventually, fixtures, sign, spawn_app, spawn_app_with, TestOptions,
+    assert_error, eventually, faults::Waiting, fixtures, sign, spawn_app, spawn_app_with,
+    TestOptions,
 };
 use serde_json::Value;
 
@@ -48,11 +49,7 @@ async fn reads_behind_a_locked_table(
 ) -> (sqlx::Transaction<'static, sqlx::Postgres>, Reads) {
     app.handle_transfer("before-lock", "t-locked", "Pending", sign::EARLIER)
         .await;
-    let mut holder = app.pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE transfers IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *holder)
-        .await
-        .unwrap();
+    let holder = app.lock_tables(&["transfers"]).await;
     let client = reqwest::Client::new();
     let reads = (0..n)
         .map(|_| {
@@ -168,7 +165,7 @@ async fn each_role_runs_its_part_and_only_receivers_take_webhooks() {
     .await;
     assert_eq!(app.post_fixture(&fixture).await.status(), 200);
     app.wait_until_published().await;
-    let processed: i64 = app.count("SELECT count(*) FROM inbox_processed").await;
+    let processed: i64 = app.census().await.processed;
     assert_eq!(processed, 0, "serve runs no worker");
 
     app.restart_as(StartOptions {
@@ -250,11 +247,9 @@ async fn scrapes_behind_a_lock_run_one_refresh_at_a_time_and_serve_the_last_figu
         "{first}"
     );
     assert!(first.contains("hookgate_scrape_age_seconds "), "{first}");
-    let mut holder = app.pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE inbox_unpublished, notification_unpublished IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *holder)
-        .await
-        .unwrap();
+    let holder = app
+        .lock_tables(&["inbox_unpublished", "notification_unpublished"])
+        .await;
     let scrapes: Vec<_> = (0..10)
         .map(|_| tokio::spawn(reqwest::get(app.url("/metrics"))))
         .collect();
@@ -265,13 +260,7 @@ async fn scrapes_behind_a_lock_run_one_refresh_at_a_time_and_serve_the_last_figu
         assert!(text.contains("hookgate_scrape_age_seconds "), "{text}");
     }
     // Ten scrapes, and one refresh's query waits on the lock: the others served what was there.
-    let waiting = app
-        .count(
-            "SELECT count(*) FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock'
-               AND query LIKE 'SELECT count(*)%'",
-        )
-        .await;
+    let waiting = app.sessions_waiting(Waiting::ToCount).await;
     assert_eq!(waiting, 1);
     holder.rollback().await.unwrap();
     eventually("a refresh after the lock", || async {

@@ -254,14 +254,7 @@ async fn poison_events_among_normal_ones_under_load_stop_nothing() {
         futures_util::future::join_all(posts),
         futures_util::future::join_all(hostile_posts)
     );
-    eventually("every normal event processed", || async {
-        app.count(
-            "SELECT count(*) FROM inbox_events JOIN inbox_processed USING (seq) WHERE event_id LIKE 'n-%'",
-        )
-        .await
-            == 200
-    })
-    .await;
+    app.wait_until_processed(&normal).await;
     assert_settled_with_bounded_reasons(&app, &hostile).await;
     let ready: Value = app.get("/readyz").await.json().await.unwrap();
     assert_eq!(ready["ready"], true, "{ready}");

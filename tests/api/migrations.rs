@@ -344,3 +344,20 @@ async fn the_content_key_functions_agree_with_the_catalogue() {
     pool.close().await;
     Postgres::force_drop_database(&url).await.unwrap();
 }
+
+#[tokio::test]
+async fn inbox_keeps_the_resource_once_as_its_bytes() {
+    let app = crate::support::spawn_app().await;
+    app.post_transfer("once-1", "t-once", "CLOSED", "2024-02-05T10:57:04Z")
+        .await;
+    let copies: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns
+         WHERE table_name = 'inbox_events' AND data_type IN ('jsonb', 'json', 'bytea')
+           AND column_name <> 'content_hash'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(copies, 1, "resource_raw is the inbox's only copy");
+    assert_eq!(app.inbox_count().await, 1);
+}

@@ -4,7 +4,7 @@
 //! are kept.
 
 use crate::support::{sign, spawn_app, TestApp};
-use hookgate::ops::rebuild::rebuild;
+use hookgate::{catalogue::Family, ops::rebuild::rebuild, store::census};
 use serde_json::Value;
 use std::{
     sync::{
@@ -29,21 +29,10 @@ async fn archive_and_a_wrong_read_model() -> TestApp {
         .await;
     }
     app.wait_until_handled(60).await;
-    sqlx::query(
-        "UPDATE transfers SET status = 'closed', last_event_id = 'ghost' WHERE object_id = 't-1'",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO transfers (object_id, status, occurred_at, last_event_id, last_source,
-                                updated_at)
-         VALUES ('t-pruned', 'closed', now() - interval '90 days', 'e-pruned', 'interlace',
-                 now() - interval '90 days')",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    app.overwrite_object("transfers", "t-1", ("closed", "ghost"), None)
+        .await;
+    app.insert_pruned_object("transfers", "t-pruned", "closed", 90)
+        .await;
     app
 }
 
@@ -128,12 +117,8 @@ async fn a_rebuild_serves_reads_throughout_and_keeps_what_arrives_meanwhile() {
     app.handle_transfer("e-after", "t-after", "Pending", sign::EARLIER)
         .await;
     assert_eq!(status_of(&app, "t-after").await, "pending");
-    assert_eq!(app.count("SELECT count(*) FROM account_states").await, 0);
-    assert_eq!(
-        app.count("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'rebuild_%'")
-            .await,
-        0
-    );
+    assert_eq!(app.objects_of(Family::Account).await, 0);
+    assert_eq!(app.census().await.rebuild_tables, 0);
 }
 
 #[tokio::test]
@@ -149,8 +134,7 @@ async fn a_dry_run_lists_the_differences_and_changes_nothing() {
     assert_eq!(dry["differences"][0]["rebuiltStatus"], "pending");
     assert_eq!(status_of(&app, "t-1").await, "closed", "nothing swapped");
     assert_eq!(
-        app.count("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'rebuild_%'")
-            .await,
+        app.census().await.rebuild_tables,
         0,
         "the shadow tables are dropped"
     );
@@ -161,8 +145,9 @@ async fn a_dry_run_lists_the_differences_and_changes_nothing() {
     assert_eq!(rebuilt["differ"], 1, "{rebuilt}");
     assert_eq!(status_of(&app, "t-1").await, "pending");
     assert_eq!(
-        app.count("SELECT count(*) FROM status_history WHERE family = 'transfer'")
-            .await,
+        census::history_of(&app.pool, Family::Transfer)
+            .await
+            .unwrap(),
         60
     );
 }

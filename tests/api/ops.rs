@@ -2,12 +2,15 @@
 //! and status, run against the real services.
 
 use crate::support::{
-    eventually, fixtures,
-    sign::EARLIER,
+    eventually,
+    faults::{LeftAs, RawEvent},
+    fixtures,
+    sign::{transfer, EARLIER},
     spawn_app, spawn_app_with,
     subscriber::{subscribed, Subscriber},
     TestApp,
 };
+use hookgate::store::census;
 use serde_json::{json, Value};
 
 pub(crate) async fn dead_letters(app: &TestApp) -> Vec<Value> {
@@ -200,30 +203,22 @@ async fn purge_needs_confirmation_and_then_empties_the_dlq() {
 
 /// Stores events as if they had been published and then lost from the queue.
 pub(crate) async fn lost_events(app: &TestApp, count: i32) -> Vec<String> {
-    sqlx::query_scalar(concat!(
-        "WITH stored AS (
-             INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
-                                       routing_key, occurred_at, resource_raw, content_hash)
-             SELECT 'interlace', format('lost-%s', lpad(n::text, 3, '0')), 'TRANSFER.UPDATED',
-                    'transfer', 'closed', resource->>'id', 'transfer.closed', '2023-03-01T08:23:01Z',
-                    convert_to(resource::text, 'UTF8'), sha256(convert_to(resource::text, 'UTF8'))
-             FROM generate_series(0, $1 - 1) AS n,
-                  jsonb_build_object('id', 't-lost-' || n, 'status', 'Closed', 'updateTime', $2::text)
-                      AS resource
-             ORDER BY n
-             RETURNING seq, event_id, source, event_type, content_hash),
-         ",
-        dedup_keys_of_stored!(),
-        "
-         published AS (INSERT INTO inbox_published SELECT seq, now() FROM stored),
-         unprocessed AS (INSERT INTO inbox_unprocessed SELECT seq FROM stored)
-         SELECT event_id FROM stored ORDER BY seq"
-    ))
-    .bind(count)
-    .bind(EARLIER)
-    .fetch_all(&app.pool)
-    .await
-    .unwrap()
+    let events: Vec<(String, String, String)> = (0..count)
+        .map(|n| {
+            let object = format!("t-lost-{n}");
+            let resource = transfer(&object, "Closed", EARLIER).to_string();
+            (format!("lost-{n:03}"), object, resource)
+        })
+        .collect();
+    let rows: Vec<RawEvent> = events
+        .iter()
+        .map(|(id, object, resource)| RawEvent {
+            routing_key: "transfer.closed",
+            occurred_at: Some(EARLIER.parse().unwrap()),
+            ..RawEvent::transfer(id, "closed", object, resource.as_bytes())
+        })
+        .collect();
+    app.store_raw(&rows, LeftAs::Published).await
 }
 
 #[tokio::test]
@@ -241,7 +236,7 @@ async fn replay_that_stopped_half_way_is_finished_by_running_it_again() {
         json!({"replayed": 10, "skipped": 0})
     );
     eventually("first half processed", || async {
-        app.count("SELECT count(*) FROM inbox_processed").await == 10
+        app.census().await.processed == 10
     })
     .await;
 
@@ -250,11 +245,8 @@ async fn replay_that_stopped_half_way_is_finished_by_running_it_again() {
         .await;
     assert_eq!(again, json!({"replayed": 10, "skipped": 10}));
     app.wait_until_handled(20).await;
-    assert_eq!(app.count("SELECT count(*) FROM status_history").await, 20);
-    assert_eq!(
-        app.count("SELECT count(*) FROM notification_outbox").await,
-        20
-    );
+    assert_eq!(app.census().await.history, 20);
+    assert_eq!(app.census().await.notifications, 20);
 
     // Everything is processed now: a replay changes nothing.
     let noop = app
@@ -267,37 +259,7 @@ async fn replay_that_stopped_half_way_is_finished_by_running_it_again() {
 
 /// The read model, without the columns a rebuild legitimately changes (`updated_at`).
 async fn read_model(app: &TestApp) -> Vec<String> {
-    let mut snapshot = Vec::new();
-    for table in [
-        "transfers",
-        "card_transactions",
-        "budget_transactions",
-        "crypto_deposits",
-        "crypto_withdrawals",
-        "global_account_transactions",
-        "payouts",
-        "cards",
-        "accounts",
-        "kyc_checks",
-        "kyb_checks",
-        "face_authentications",
-    ] {
-        let rows: Vec<String> = sqlx::query_scalar(&format!(
-            "SELECT (to_jsonb(t) - 'updated_at')::text FROM {table} t ORDER BY object_id"
-        ))
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
-        snapshot.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
-    }
-    let history: Vec<String> = sqlx::query_scalar(
-        "SELECT family || '/' || object_id || '/' || event_id || '/' || status FROM status_history ORDER BY 1",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    snapshot.extend(history);
-    snapshot
+    census::read_model_lines(&app.pool).await.unwrap()
 }
 
 #[tokio::test]
@@ -312,16 +274,13 @@ async fn rebuild_after_a_full_run_gives_the_same_read_model_and_notifies_nobody(
         .await;
     app.wait_until_handled(13).await;
     let before = read_model(&app).await;
-    let notifications = app.count("SELECT count(*) FROM notification_outbox").await;
+    let notifications = app.census().await.notifications;
     assert!(before.len() > 13);
 
     let counts = app.cli_json(&["rebuild", "--json"]).await;
     assert_eq!(counts, json!({"replayed": 13, "skipped": 0, "differ": 0}));
     assert_eq!(read_model(&app).await, before);
-    assert_eq!(
-        app.count("SELECT count(*) FROM notification_outbox").await,
-        notifications
-    );
+    assert_eq!(app.census().await.notifications, notifications);
 
     let transfers = app
         .cli_json(&["rebuild", "--family", "transfer", "--json"])

@@ -33,20 +33,25 @@ async fn a_new_day_opens_a_partition_and_earlier_days_still_deduplicate() {
     .await
     .unwrap();
     eventually("today's partition begun and the next prepared", || async {
-        app.count(&format!(
-            "SELECT count(*) FROM inbox_partitions
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM inbox_partitions
              WHERE first_seq > ({CURRENT}) AND opened_at > now()"
-        ))
+            ),
+        )
         .await
             == 1
-            && app
-                .count(&format!(
+            && count(
+                &app,
+                &format!(
                     "SELECT count(*) FROM inbox_partitions
                      WHERE first_seq = ({CURRENT}) AND opened_at::date = now()::date"
-                ))
-                .await
+                ),
+            )
+            .await
                 == 1
-            && app.count("SELECT count(*) FROM inbox_partitions").await == 4
+            && app.census().await.partitions == 4
     })
     .await;
     let (headers, body) = signed_transfer("today", "t-2");
@@ -111,7 +116,7 @@ async fn partition_maintenance_behind_a_long_reader_never_holds_webhooks() {
     .await;
     eventually(
         "the service's first pass prepared a partition ahead",
-        || async { app.count("SELECT count(*) FROM inbox_partitions").await == 3 },
+        || async { app.census().await.partitions == 3 },
     )
     .await;
     // Two days 40 and 35 days ago, so that a pass has partitions to drop as well as a day to
@@ -129,7 +134,7 @@ async fn partition_maintenance_behind_a_long_reader_never_holds_webhooks() {
     .execute(&mut *conn)
     .await
     .unwrap();
-    let before = app.count("SELECT count(*) FROM inbox_partitions").await;
+    let before = app.census().await.partitions;
 
     // A long report holds the inbox (ACCESS SHARE on it and every partition) throughout.
     let mut reader = app.pool.begin().await.unwrap();
@@ -157,12 +162,13 @@ async fn partition_maintenance_behind_a_long_reader_never_holds_webhooks() {
     // The next pass finishes what is pending and drops the two old days.
     prune_once(&app.pool, 30).await.unwrap();
     assert_eq!(
-        app.count("SELECT count(*) FROM inbox_partitions").await,
+        app.census().await.partitions,
         before - 2 + 1,
         "two old days dropped, one more prepared ahead"
     );
     assert_eq!(
-        app.count(
+        count(
+            &app,
             "SELECT count(*) FROM pg_inherits
              WHERE inhparent = 'inbox_events'::regclass AND inhdetachpending"
         )
@@ -170,9 +176,17 @@ async fn partition_maintenance_behind_a_long_reader_never_holds_webhooks() {
         0
     );
     assert_eq!(
-        app.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'inbox_events'::regclass")
-            .await,
-        app.count("SELECT count(*) FROM inbox_partitions").await,
+        count(
+            &app,
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'inbox_events'::regclass"
+        )
+        .await,
+        app.census().await.partitions,
         "every partition listed is attached, and only those"
     );
+}
+
+/// The one number `sql` answers.
+async fn count(app: &crate::support::TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
 }

@@ -8,6 +8,7 @@ use crate::support::{
     sign::{self, EARLIER},
     spawn_app, spawn_app_with, TestOptions, API_TOKEN,
 };
+use hookgate::catalogue::Family;
 use serde_json::Value;
 
 #[tokio::test]
@@ -20,20 +21,21 @@ async fn exact_decimals_survive_the_whole_path() {
         sign::interlace(INTERLACE_SECRET, "exact", "PAYOUT.UPDATED", resource);
     app.post_webhook("interlace", &headers, body_text).await;
     app.wait_until_handled(1).await;
-    let (amount, to_amount, fee, currency): (String, String, String, String) = sqlx::query_as(
-        "SELECT amount::text, to_amount::text, fee::text, currency FROM payouts WHERE object_id = 'p-exact'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let money = app.money(Family::Payout, "p-exact").await;
+    let amount_of = |name: &str| money.iter().find(|m| m.field.name == name).unwrap();
     assert_eq!(
         (
-            amount.as_str(),
-            to_amount.as_str(),
-            fee.as_str(),
-            currency.as_str()
+            amount_of("amount").amount.as_deref(),
+            amount_of("toAmount").amount.as_deref(),
+            amount_of("fee").amount.as_deref(),
+            amount_of("amount").currency.as_deref()
         ),
-        ("2000.00000000", "12345678901234.56", "0.11", "HKD")
+        (
+            Some("2000.00000000"),
+            Some("12345678901234.56"),
+            Some("0.11"),
+            Some("HKD")
+        )
     );
     let api = app
         .api("/v1/objects/payout/p-exact")
@@ -100,13 +102,12 @@ async fn every_amount_format_keeps_its_value_and_scale_in_table_api_and_notifica
         .map(|d| String::from_utf8(d.data.clone()).unwrap())
         .collect();
     for (object, text, amount) in &cases {
-        let stored: String =
-            sqlx::query_scalar("SELECT amount::text FROM transfers WHERE object_id = $1")
-                .bind(object)
-                .fetch_one(&app.pool)
-                .await
-                .unwrap();
-        assert_eq!(stored, **text, "{object}: NUMERIC keeps value and scale");
+        let stored = app.money(Family::Transfer, object).await.remove(0);
+        assert_eq!(
+            stored.amount.as_deref(),
+            Some(**text),
+            "{object}: NUMERIC keeps value and scale"
+        );
         let api = app
             .api(&format!("/v1/objects/transfer/{object}"))
             .await

@@ -3,30 +3,19 @@
 
 use crate::support::{
     eventually,
+    faults::{LeftAs, RawEvent},
     sign::{transfer, LATER},
     spawn_app, TestApp,
 };
 use hookgate::app::{Roles, StartOptions};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 #[tokio::test]
 async fn a_row_the_database_refuses_in_the_worker_fails_alone_and_at_once() {
     let mut app = spawn_app().await;
     // The test's own database refuses one object, as it would a value it cannot hold.
-    sqlx::raw_sql(
-        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN
-             IF NEW.object_id = 'poison' THEN
-                 RAISE EXCEPTION 'refused for the test' USING ERRCODE = '22023';
-             END IF;
-             RETURN NEW;
-         END $$;
-         CREATE TRIGGER refuse_poison BEFORE INSERT OR UPDATE ON transfers
-             FOR EACH ROW EXECUTE FUNCTION refuse_poison();",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    app.refuse_writes_of("transfers", "poison").await;
     // Queued while no worker runs, so that the worker takes them in one batch.
     app.restart_as(StartOptions {
         migrate: false,
@@ -79,26 +68,15 @@ async fn a_row_the_database_refuses_in_the_worker_fails_alone_and_at_once() {
 /// Writes a row as an older hookgate without the edge limits could have stored it.
 async fn insert_legacy_row(app: &TestApp, event_id: &str, event_type: &str, routing_key: &str) {
     let resource = transfer("t-legacy", "Closed", LATER).to_string();
-    sqlx::query(concat!(
-        "WITH stored AS (
-             INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
-                                       routing_key, occurred_at, resource_raw, content_hash)
-             VALUES ('interlace', $1, $2, 'transfer', 'closed', 't-legacy', $3, now(), $4,
-                     sha256($4 || $1::bytea))
-             RETURNING seq, source, event_id, event_type, content_hash),
-         ",
-        dedup_keys_of_stored!(),
-        "
-         unpublished AS (INSERT INTO inbox_unpublished (seq) SELECT seq FROM stored)
-         INSERT INTO inbox_unprocessed SELECT seq FROM stored"
-    ))
-    .bind(event_id)
-    .bind(event_type)
-    .bind(routing_key)
-    .bind(resource.as_bytes())
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    let hashed = [resource.as_bytes(), event_id.as_bytes()].concat();
+    let row = RawEvent {
+        event_type,
+        routing_key,
+        occurred_at: Some(chrono::Utc::now()),
+        content_hash: Sha256::digest(&hashed).to_vec(),
+        ..RawEvent::transfer(event_id, "closed", "t-legacy", resource.as_bytes())
+    };
+    app.store_raw(&[row], LeftAs::Unpublished).await;
 }
 
 #[tokio::test]
@@ -121,9 +99,7 @@ async fn the_relay_parks_a_row_it_cannot_publish_and_moves_on() {
     })
     .await;
     eventually("three rows parked", || async {
-        app.count("SELECT count(*) FROM inbox_unpublished WHERE parked_at IS NOT NULL")
-            .await
-            == 3
+        app.census().await.parked == 3
     })
     .await;
     let parked = app.event("legacy-key").await;
@@ -163,12 +139,7 @@ async fn the_relay_parks_a_row_it_cannot_publish_and_moves_on() {
     );
 
     // Once fixed, a replay hands the row back to the relay and it goes all the way.
-    sqlx::query(
-        "UPDATE inbox_events SET routing_key = 'transfer.closed' WHERE event_id = 'legacy-key'",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    app.set_routing_key("legacy-key", "transfer.closed").await;
     let counts = app
         .cli_json(&["dlq", "replay", "--event-id", "legacy-key", "--json"])
         .await;
@@ -186,17 +157,11 @@ async fn rebuild_covers_objects_older_than_year_one() {
     app.handle_transfer("ancient", "t-ancient", "Closed", "0001-01-01T00:00:00.000Z")
         .await;
     // As an older hookgate, which accepted years PostgreSQL keeps before year 1, stored it.
-    sqlx::query("UPDATE inbox_events SET occurred_at = '1000-01-01 00:00:00+00 BC'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.set_occurred_at("ancient", "1000-01-01 00:00:00+00 BC")
+        .await;
     let counts = app.cli_json(&["rebuild", "--json"]).await;
     assert_eq!(counts, json!({"replayed": 1, "skipped": 0, "differ": 0}));
-    assert_eq!(
-        app.count("SELECT count(*) FROM transfers WHERE object_id = 't-ancient'")
-            .await,
-        1
-    );
+    assert_eq!(app.object("transfer", "t-ancient").await["id"], "t-ancient");
 }
 
 #[tokio::test]
@@ -245,13 +210,12 @@ async fn the_inbox_stores_a_row_the_database_refuses_as_unfit_without_failing_it
     for stored in [first, refused, last] {
         assert!(matches!(stored, Ok(Stored::New { .. })), "{stored:?}");
     }
-    let (routing_key, error, occurred_at): (String, String, Option<chrono::DateTime<chrono::Utc>>) =
-        sqlx::query_as(
-            "SELECT routing_key, parse_error, occurred_at FROM inbox_events WHERE event_id = 'refused'",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let refused = app.stored("refused").await;
+    let (routing_key, error, occurred_at) = (
+        refused.routing_key,
+        refused.parse_error.unwrap(),
+        refused.occurred_at,
+    );
     assert_eq!(routing_key, "transfer.invalid");
     assert!(
         error.starts_with("the database refused the event"),

@@ -40,15 +40,15 @@ async fn every_family_lands_on_its_routing_key_with_the_spec_message() {
             .iter()
             .find(|d| message_id(d) == id)
             .expect("published");
-        let (family, status, object_id, account_id, occurred_at): (String, String, String, Option<String>, String) =
-            sqlx::query_as(
-                "SELECT family, status, object_id, account_id,
-                        to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS') FROM inbox_events WHERE event_id = $1",
-            )
-            .bind(id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+        let stored = app.stored(id).await;
+        let (family, status, object_id, account_id) = (
+            stored.family,
+            stored.status.unwrap(),
+            stored.object_id.unwrap(),
+            stored.account_id,
+        );
+        let occurred_at = stored.occurred_at.unwrap();
+        let occurred_at = occurred_at.trim_end_matches('Z');
         assert_eq!(
             delivery.routing_key.as_str(),
             format!("{family}.{status}"),
@@ -81,7 +81,7 @@ async fn every_family_lands_on_its_routing_key_with_the_spec_message() {
             message["occurredAt"]
                 .as_str()
                 .unwrap()
-                .starts_with(&occurred_at),
+                .starts_with(occurred_at),
             "{}",
             fixture.name
         );
@@ -271,16 +271,9 @@ async fn an_unroutable_publish_is_detected_and_retried_once_routable() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let published: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
-        "SELECT published_at FROM inbox_events LEFT JOIN inbox_published USING (seq)
-             WHERE event_id = $1",
-    )
-    .bind(&id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
     assert_eq!(
-        published, None,
+        app.event(&id).await["publishedAt"],
+        Value::Null,
         "a returned message is not marked published"
     );
 
@@ -325,12 +318,7 @@ async fn a_relay_claim_stops_at_its_byte_budget_but_always_takes_one_row() {
         app.post_transfer(&format!("b-{n}"), &format!("t-{n}"), "Pending", LATER)
             .await;
     }
-    let first: i64 = sqlx::query_scalar(
-        "SELECT octet_length(resource_raw)::bigint FROM inbox_events ORDER BY seq LIMIT 1",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let first = app.stored("b-0").await.resource_raw.len() as i64;
     let rows = |bytes| ClaimLimit { rows: 500, bytes };
     // The relay, waiting for the broker, holds no rows; each claim sees all three.
     crate::support::eventually("claims within their budgets", || async {

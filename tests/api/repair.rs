@@ -1,21 +1,13 @@
 //! `verify --repair` decides again under the object's lock (SPEC 6): a worker that applies a
 //! newer event between the snapshot verify read and its repair is not undone.
 
-use crate::support::{eventually, sign, spawn_app, TestApp};
+use crate::support::{eventually, faults::Waiting, sign, spawn_app, TestApp};
 use hookgate::{catalogue::Family, ops::verify::verify};
 use serde_json::Value;
 
-/// Waits until a backend of the app's database waits for a lock `how` describes.
-async fn someone_waits(app: &TestApp, what: &str, how: &'static str) {
-    eventually(what, || async {
-        app.count(&format!(
-            "SELECT count(*) FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock' AND {how}"
-        ))
-        .await
-            > 0
-    })
-    .await;
+/// Waits until a backend of the app's database waits for a lock as `waiting` says.
+async fn someone_waits(app: &TestApp, what: &str, waiting: Waiting<'static>) {
+    eventually(what, || async { app.sessions_waiting(waiting).await > 0 }).await;
 }
 
 #[tokio::test]
@@ -24,29 +16,25 @@ async fn a_repair_never_undoes_an_event_applied_after_its_snapshot() {
     app.handle_transfer("race-pending", "t-race", "Pending", sign::EARLIER)
         .await;
     // A read model that lags behind the archive: an older state than its one event gives.
-    sqlx::query(
-        "UPDATE transfers SET occurred_at = occurred_at - interval '1 hour',
-                              last_event_id = 'race-older'
-         WHERE object_id = 't-race'",
+    let earlier: chrono::DateTime<chrono::Utc> = sign::EARLIER.parse().unwrap();
+    app.overwrite_object(
+        "transfers",
+        "t-race",
+        ("pending", "race-older"),
+        Some(earlier - chrono::Duration::hours(1)),
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    let notifications_before = app.count("SELECT count(*) FROM notification_outbox").await;
+    .await;
+    let notifications_before = app.census().await.notifications;
 
     // The worker applying the transfer's newer status holds the object's lock, held up at its
     // notification until the test lets it go.
-    let mut holder = app.pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE notification_outbox IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *holder)
-        .await
-        .unwrap();
+    let holder = app.lock_tables(&["notification_outbox"]).await;
     app.post_transfer("race-closed", "t-race", "Closed", sign::LATER)
         .await;
     someone_waits(
         &app,
         "the worker to hold the object",
-        "query LIKE '%INSERT INTO notification_outbox%'",
+        Waiting::ToInsertInto("notification_outbox"),
     )
     .await;
     // Verify's snapshot has neither the event nor its state; its repair waits for the lock.
@@ -56,7 +44,7 @@ async fn a_repair_never_undoes_an_event_applied_after_its_snapshot() {
     someone_waits(
         &app,
         "the repair to wait for the object",
-        "wait_event = 'advisory'",
+        Waiting::OnAdvisoryLock,
     )
     .await;
     holder.rollback().await.unwrap();
@@ -69,10 +57,7 @@ async fn a_repair_never_undoes_an_event_applied_after_its_snapshot() {
     assert_eq!(object["status"], "closed", "{object}");
     assert_eq!(object["lastEventId"], "race-closed", "{object}");
     // The worker's notification of `closed` only: no backwards "repair" notification.
-    assert_eq!(
-        app.count("SELECT count(*) FROM notification_outbox").await,
-        notifications_before + 1
-    );
+    assert_eq!(app.census().await.notifications, notifications_before + 1);
 }
 
 #[tokio::test]
@@ -119,13 +104,7 @@ async fn status_shows_the_long_operations_under_way_and_those_that_died() {
     let running = start(&app.pool, JobKind::Verify).await.unwrap();
     running.progress(5, 10);
     // A rebuild whose process died mid-run left its row behind; its lock went with it.
-    sqlx::query(
-        "INSERT INTO operation_runs (kind, started_at, done, total, updated_at)
-         VALUES ('rebuild', now() - interval '1 hour', 3, 9, now() - interval '50 minutes')",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    app.leave_operation_run("rebuild", (3, 9), 50).await;
     eventually("the verify's progress reported", || async {
         let status = app.cli_json(&["status", "--json"]).await;
         status["operations"]

@@ -6,6 +6,7 @@ use crate::{
     ops::lost_events,
     support::{eventually, spawn_app, TestApp},
 };
+use hookgate::store::inbox;
 use serde_json::json;
 
 #[tokio::test]
@@ -13,9 +14,7 @@ async fn replay_leaves_dead_lettered_events_to_the_dlq_unless_asked() {
     let app = spawn_app().await;
     app.wait_for_broker("up").await;
     let ids = lost_events(&app, 3).await;
-    sqlx::query("UPDATE inbox_events SET dead_lettered_at = now(), error = 'failed before' WHERE event_id = $1")
-        .bind(&ids[0])
-        .execute(&app.pool)
+    inbox::record_dead_letter(&app.pool, "interlace", &ids[0], "failed before")
         .await
         .unwrap();
 
@@ -26,17 +25,12 @@ async fn replay_leaves_dead_lettered_events_to_the_dlq_unless_asked() {
     // Both replayed events, not just one of them beside the dead-lettered one: the next
     // replay's counts depend on it.
     eventually("both replayed events processed", || async {
-        app.count("SELECT count(*) FROM inbox_processed").await == 2
+        app.census().await.processed == 2
     })
     .await;
-    let dead_one_processed = app
-        .count(&format!(
-            "SELECT count(*) FROM inbox_events JOIN inbox_processed USING (seq) WHERE event_id = '{}'",
-            ids[0]
-        ))
-        .await;
     assert_eq!(
-        dead_one_processed, 0,
+        app.event_state(&ids[0]).await,
+        "dead_lettered",
         "the dead-lettered event was not sent"
     );
 
@@ -114,9 +108,5 @@ async fn a_selection_that_cannot_be_meant_is_refused_and_sends_nothing() {
 }
 
 async fn processed(app: &TestApp, event_id: &str) -> bool {
-    sqlx::query_scalar("SELECT processed_at IS NOT NULL FROM inbox_events LEFT JOIN inbox_processed USING (seq) WHERE event_id = $1")
-        .bind(event_id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    app.event_state(event_id).await == "processed"
 }

@@ -34,12 +34,7 @@ async fn a_process_stops_while_the_broker_is_silent_and_the_event_is_published_l
     // The relay has claimed the event and waits, inside its transaction, for a publisher
     // confirm that will not come.
     eventually("the relay to wait on the silent broker", || async {
-        app.count(
-            "SELECT count(*) FROM pg_stat_activity
-             WHERE datname = current_database() AND state = 'idle in transaction'",
-        )
-        .await
-            > 0
+        app.sessions_idle_in_transaction().await > 0
     })
     .await;
 
@@ -52,7 +47,7 @@ async fn a_process_stops_while_the_broker_is_silent_and_the_event_is_published_l
     app.restart().await;
     app.wait_until_handled(2).await;
     app.wait_until_published().await;
-    assert_eq!(app.count("SELECT count(*) FROM inbox_processed").await, 2);
+    assert_eq!(app.census().await.processed, 2);
 }
 
 /// The HTTP drain is bounded (issue 30, item 9): a request whose body never finishes (here

@@ -8,6 +8,7 @@ use crate::support::{
     spawn_app_with,
     subscriber::{start_redirector, subscribed, subscribed_at, subscribed_with, Subscriber},
 };
+use hookgate::store::census;
 use serde_json::Value;
 
 #[tokio::test]
@@ -69,7 +70,7 @@ async fn a_subscriber_answering_400_dead_letters_the_notification() {
     assert!(error.contains("400"), "{error}");
     assert_eq!(subscriber.received().len(), 1, "a 4xx is not retried");
     eventually("inbox records the dead letter", || async {
-        app.count("SELECT count(*) FROM inbox_events WHERE event_id = 'refused' AND dead_lettered_at IS NOT NULL").await == 1
+        app.event_state("refused").await == "dead_lettered"
     })
     .await;
     let event: Value = app.api("/v1/events/refused").await.json().await.unwrap();
@@ -92,13 +93,7 @@ async fn a_notification_published_again_is_not_posted_again() {
     app.post_transfer("once", "t-once", "Closed", EARLIER).await;
     eventually("delivered", || async { !subscriber.delivered().is_empty() }).await;
 
-    sqlx::query(
-        "WITH again AS (DELETE FROM notification_published RETURNING seq)
-         INSERT INTO notification_unpublished (seq) SELECT seq FROM again",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    app.unpublish_notifications().await;
     eventually("the copy handled", || async {
         app.metric(&handled).await == Some(2.0)
     })
@@ -110,12 +105,7 @@ async fn a_notification_published_again_is_not_posted_again() {
         .map(|r| r.webhook_id)
         .collect();
     assert_eq!(posts.len(), 1, "one POST for two copies: {posts:?}");
-    let recorded: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM notification_deliveries WHERE subscriber = 'ledger'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let recorded = census::deliveries_to(&app.pool, "ledger").await.unwrap();
     assert_eq!(recorded, 1);
 }
 
@@ -231,12 +221,7 @@ async fn four_slow_subscribers_hold_no_connection_and_never_starve_the_read_mode
         })
         .await;
     }
-    let held = app
-        .count(
-            "SELECT count(*) FROM pg_stat_activity
-             WHERE datname = current_database() AND state = 'idle in transaction'",
-        )
-        .await;
+    let held = app.sessions_idle_in_transaction().await;
     assert_eq!(
         held, 0,
         "no transaction stays open while subscribers answer"

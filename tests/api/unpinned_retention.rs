@@ -49,13 +49,10 @@ async fn one_unfit_event_a_day_pins_nothing_and_its_dead_letter_stays() {
         unfit_event(&app, &format!("unfit-{n}")).await;
     }
     begin_day(&app, 31).await;
-    let before = app.count("SELECT count(*) FROM inbox_partitions").await;
+    let before = app.census().await.partitions;
     prune_once(&app.pool, 30).await.unwrap();
     // Each of the four days held one dead-lettered event: all four went.
-    assert_eq!(
-        app.count("SELECT count(*) FROM inbox_partitions").await,
-        before - 4
-    );
+    assert_eq!(app.census().await.partitions, before - 4);
     for n in 0..4 {
         let gone = app
             .api(&format!("/v1/events/unfit-{n}?source=interlace"))
@@ -115,13 +112,7 @@ async fn dead_letters_past_their_own_retention_are_purged_and_audited() {
     unfit_event(&app, "old-letter").await;
     unfit_event(&app, "new-letter").await;
     // One failed eight days ago (its index row says when; the DLQ copy is found by its key).
-    sqlx::query(
-        "UPDATE dead_letter_index SET failed_at = now() - interval '8 days'
-         WHERE event_id = 'old-letter'",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    app.backdate_dead_letter("old-letter", 8).await;
     eventually("the old dead letter purged", || async {
         let left = dead_letters(&app).await;
         left.len() == 1 && left[0]["eventId"] == "new-letter"
@@ -152,10 +143,7 @@ async fn a_dead_letter_from_before_the_index_is_indexed_before_its_day_goes() {
     .await;
     unfit_event(&app, "unindexed-1").await;
     // As a hookgate older than the DLQ index left it: in the DLQ, not in the index.
-    sqlx::query("DELETE FROM dead_letter_index")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.forget_dead_letter_index().await;
     begin_day(&app, 35).await;
     eventually(
         "its day dropped once its dead letter is indexed",

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use hookgate::{
     app::StartOptions,
     catalogue::{format_time, Family, OrderKey, StatePoint, ValidEvent},
+    store::{census, read_model},
 };
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -208,15 +209,14 @@ async fn verify_reports_a_wrong_state_and_repair_puts_it_right_notifying_once() 
     assert_eq!(status_of(&app, Family::Transfer, "t-skew").await, "closed");
 
     // What the old rule ("later time wins") left behind.
-    sqlx::query(
-        "UPDATE transfers SET status = 'pending', occurred_at = $1, last_event_id = 'pending-1'
-         WHERE object_id = 't-skew'",
+    app.overwrite_object(
+        "transfers",
+        "t-skew",
+        ("pending", "pending-1"),
+        Some(pending.occurred_at),
     )
-    .bind(pending.occurred_at)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    let notifications_before = app.count("SELECT count(*) FROM notification_outbox").await;
+    .await;
+    let notifications_before = app.census().await.notifications;
 
     let (clean, report) = verify(&app, &[]).await;
     assert!(!clean, "verify exits non-zero on a difference");
@@ -244,29 +244,21 @@ async fn verify_reports_a_wrong_state_and_repair_puts_it_right_notifying_once() 
     assert!(repaired, "{report}");
     assert_eq!(report["repaired"], 1);
     assert_eq!(status_of(&app, Family::Transfer, "t-skew").await, "closed");
-    let notified: Vec<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT event_id, body FROM notification_outbox ORDER BY seq DESC LIMIT 1")
-            .fetch_all(&app.pool)
-            .await
-            .unwrap();
-    assert_eq!(notified.len(), 1);
-    let body: Value = serde_json::from_slice(&notified[0].1).unwrap();
-    assert_eq!(notified[0].0, "closed-1");
+    let (event_id, body) = census::latest_notification(&app.pool)
+        .await
+        .unwrap()
+        .expect("a notification");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event_id, "closed-1");
     assert_eq!(body["previousStatus"], "pending");
     assert_eq!(body["status"], "closed");
-    assert_eq!(
-        app.count("SELECT count(*) FROM notification_outbox").await,
-        notifications_before + 1
-    );
+    assert_eq!(app.census().await.notifications, notifications_before + 1);
 
     // Nothing is left to repair, and repairing again notifies nobody.
     let (clean, report) = verify(&app, &["--repair"]).await;
     assert!(clean, "{report}");
     assert_eq!(report["differences"], json!([]));
-    assert_eq!(
-        app.count("SELECT count(*) FROM notification_outbox").await,
-        notifications_before + 1
-    );
+    assert_eq!(app.census().await.notifications, notifications_before + 1);
     let unknown = app
         .post_api("/admin/verify", json!({"family": "nope"}))
         .await;
@@ -351,13 +343,13 @@ fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
                         batch.clear();
                     }
                 }
-                sqlx::query_as(
-                    "SELECT status, last_event_id, resource->>'note' FROM transfers WHERE object_id = $1",
-                )
-                .bind(&object)
-                .fetch_one(&app.pool)
-                .await
-                .unwrap()
+                let found = read_model::find_object(&app.pool, Family::Transfer, &object)
+                    .await
+                    .unwrap()
+                    .expect("projected");
+                let resource: Value = serde_json::from_str(&found.resource.unwrap()).unwrap();
+                let note = resource["note"].as_str().unwrap().to_owned();
+                (found.status, found.last_event_id, note)
             });
             prop_assert_eq!(&status, valid[greatest].status.as_str());
             prop_assert_eq!(&last_event_id, &stored[greatest].key.event_id);

@@ -2,12 +2,15 @@
 
 use crate::support::{
     amqp::{self, body, header_text, message_id, Tap, WAIT},
-    eventually, fixtures,
+    eventually,
+    faults::{LeftAs, RawEvent},
+    fixtures,
     sign::{transfer, EARLIER, LATER},
     spawn_app, spawn_app_with,
     subscriber::{subscribed, Subscriber},
     TestOptions,
 };
+use hookgate::catalogue::Family;
 use lapin::{options::BasicPublishOptions, BasicProperties};
 use serde_json::{json, Value};
 
@@ -188,10 +191,7 @@ async fn out_of_order_events_end_in_the_right_state() {
         .clone();
     assert_eq!(stale["applied"], false);
     // Stale events change nothing downstream either.
-    assert_eq!(
-        app.count("SELECT count(*) FROM notification_outbox").await,
-        2
-    );
+    assert_eq!(app.census().await.notifications, 2);
 }
 
 #[tokio::test]
@@ -228,11 +228,8 @@ async fn an_event_delivered_five_times_applies_and_notifies_once() {
             >= 4.0
     })
     .await;
-    assert_eq!(app.count("SELECT count(*) FROM status_history").await, 1);
-    assert_eq!(
-        app.count("SELECT count(*) FROM notification_outbox").await,
-        1
-    );
+    assert_eq!(app.census().await.history, 1);
+    assert_eq!(app.census().await.notifications, 1);
     app.post_transfer("marker", "t-6", "Pending", EARLIER).await;
     let received: Vec<Value> = notifications.take(2, WAIT).await.iter().map(body).collect();
     assert_eq!(received[0]["eventId"], "five");
@@ -287,12 +284,9 @@ async fn a_worker_killed_mid_stream_causes_no_second_effect() {
     app.kill();
     app.restart().await;
     app.wait_until_handled(40).await;
-    assert_eq!(app.count("SELECT count(*) FROM status_history").await, 40);
-    assert_eq!(
-        app.count("SELECT count(*) FROM notification_outbox").await,
-        40
-    );
-    assert_eq!(app.count("SELECT count(*) FROM transfers").await, 40);
+    assert_eq!(app.census().await.history, 40);
+    assert_eq!(app.census().await.notifications, 40);
+    assert_eq!(app.objects_of(Family::Transfer).await, 40);
 }
 
 #[tokio::test]
@@ -302,23 +296,13 @@ async fn the_database_going_away_sends_the_event_through_a_retry_tier() {
     // Stored directly (the test's own connection is not proxied), then delivered while the
     // worker cannot reach the database.
     let resource = transfer("t-db", "Pending", EARLIER).to_string();
-    sqlx::query(concat!(
-        "WITH stored AS (
-             INSERT INTO inbox_events (source, event_id, event_type, family, status, object_id,
-                                       routing_key, occurred_at, resource_raw, content_hash)
-             VALUES ('interlace', 'db-down', 'TRANSFER.UPDATED', 'transfer', 'pending', 't-db',
-                     'transfer.pending', '2023-03-01T08:23:01Z', $1, '\\x00')
-             RETURNING seq, source, event_id, event_type, content_hash),
-         ",
-        dedup_keys_of_stored!(),
-        "
-         published AS (INSERT INTO inbox_published SELECT seq, now() FROM stored)
-         INSERT INTO inbox_unprocessed SELECT seq FROM stored"
-    ))
-    .bind(resource.as_bytes())
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    let row = RawEvent {
+        routing_key: "transfer.pending",
+        occurred_at: Some("2023-03-01T08:23:01Z".parse().unwrap()),
+        content_hash: vec![0],
+        ..RawEvent::transfer("db-down", "pending", "t-db", resource.as_bytes())
+    };
+    app.store_raw(&[row], LeftAs::Published).await;
     app.database_proxy.as_ref().unwrap().cut();
     let connection = amqp::connect().await;
     let channel = connection.create_channel().await.unwrap();
@@ -361,5 +345,5 @@ async fn events_outside_the_catalogue_are_processed_and_counted() {
     assert_eq!(event["state"], "processed");
     assert_eq!(event["routingKey"], "unknown.cardholder.updated");
     assert_eq!(app.metric("hookgate_unknown_events_total").await, Some(1.0));
-    assert_eq!(app.count("SELECT count(*) FROM status_history").await, 0);
+    assert_eq!(app.census().await.history, 0);
 }

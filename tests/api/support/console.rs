@@ -114,3 +114,15 @@ async fn read(response: reqwest::Response) -> Page {
         html: response.text().await.unwrap(),
     }
 }
+
+impl TestApp {
+    /// How many of the audit log's entries by `operator` are one of `actions`.
+    pub async fn audited(&self, operator: &str, actions: &[&str]) -> usize {
+        hookgate::store::console::recent_actions(&self.pool, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|entry| entry.operator == operator && actions.contains(&entry.action.as_str()))
+            .count()
+    }
+}

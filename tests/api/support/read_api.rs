@@ -1,6 +1,10 @@
 //! The read API as tests call it.
 
 use super::TestApp;
+use hookgate::{
+    catalogue::Family,
+    store::object_money::{self, StoredMoney},
+};
 use serde_json::Value;
 
 impl TestApp {
@@ -16,6 +20,14 @@ impl TestApp {
         let response = self.api(&format!("/v1/events/{id}")).await;
         assert_eq!(response.status(), 200, "{id}");
         response.json().await.unwrap()
+    }
+
+    /// The object's amounts as its read-model row keeps them.
+    pub async fn money(&self, family: Family, id: &str) -> Vec<StoredMoney> {
+        object_money::money_of(&self.pool, family, id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id} has no row"))
     }
 
     /// The event's state as the event API gives it.
