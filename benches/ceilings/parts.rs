@@ -4,10 +4,10 @@ use super::{amqp_url, drop_database, fresh_database, plan, seconds, Cpu, SECRET}
 use axum::{body::Bytes, http::HeaderMap, http::StatusCode, routing::post, Router};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use hmac::{Hmac, Mac};
-use hookgate::bench::load;
+use hookgate::{amqp::declare_quorum, bench::load};
 use lapin::{
-    options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions},
-    types::{AMQPValue, FieldTable, LongString},
+    options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeleteOptions},
+    types::FieldTable,
     BasicProperties, Connection, ConnectionProperties,
 };
 use sha2::Sha256;
@@ -80,20 +80,7 @@ pub async fn rabbitmq_ceiling() -> (f64, Cpu) {
         .await
         .unwrap();
     let queue = format!("hookgate-bench-ceiling-{}", uuid::Uuid::new_v4().simple());
-    let mut arguments = FieldTable::default();
-    arguments.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString(LongString::from("quorum")),
-    );
-    channel
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            arguments,
-        )
+    declare_quorum(&channel, &queue, FieldTable::default())
         .await
         .unwrap();
     let payload = vec![b'x'; 1024];

@@ -12,4 +12,4 @@ pub use deadline::answered;
 pub use inspect::{connect_once, is_not_found};
 pub use names::Names;
 pub use publish::{confirmed, inspect_queue, publish_confirmed, publish_mandatory, Outcome};
-pub use topology::Topology;
+pub use topology::{declare_quorum, Topology};

@@ -114,7 +114,8 @@ impl Topology {
     }
 }
 
-async fn declare_quorum(
+/// Declares a durable quorum queue on three nodes, with `arguments` besides.
+pub async fn declare_quorum(
     channel: &Channel,
     queue: &str,
     mut arguments: FieldTable,

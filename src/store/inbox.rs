@@ -7,7 +7,7 @@ use crate::{
     wire::{EventKey, EventRow, RoutingKey},
 };
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgExecutor, PgPool};
 use std::collections::HashMap;
 
 /// An event ready to be stored: the envelope's values, the catalogue's reading of the
@@ -129,62 +129,6 @@ pub struct EventRecord {
     pub dead_lettered_at: Option<DateTime<Utc>>,
     pub state: EventState,
     pub error: Option<String>,
-}
-
-/// Claims the listed events for projection and returns those no one had processed yet; a
-/// redelivered or replayed processed event is not returned. One statement: the events leave
-/// the unprocessed queue, their processing is recorded, and a dead-letter mark left by an
-/// earlier failure is cleared.
-pub async fn claim_for_processing(
-    tx: &mut PgConnection,
-    keys: &[(&str, &str)],
-) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
-    sqlx::query_as(concat!(
-        "WITH claimed AS (
-             DELETE FROM inbox_unprocessed AS u USING inbox_events AS e
-             WHERE u.seq = e.seq AND u.seq = ANY (",
-        seqs_of_keys!(),
-        ")
-             RETURNING e.*),
-         recorded AS (
-             INSERT INTO inbox_processed (seq, processed_at)
-             SELECT seq, now() FROM claimed ON CONFLICT (seq) DO NOTHING),
-         cleared AS (
-             UPDATE inbox_events SET dead_lettered_at = NULL, error = NULL
-             WHERE seq IN (SELECT seq FROM claimed) AND dead_lettered_at IS NOT NULL)
-         SELECT ",
-        stored_event_columns!(),
-        " FROM claimed"
-    ))
-    .bind(&sources)
-    .bind(&ids)
-    .fetch_all(tx)
-    .await
-}
-
-/// Gives claimed events back: they failed, so they are not processed and may be replayed.
-pub async fn release_claims(
-    tx: &mut PgConnection,
-    keys: &[(&str, &str)],
-) -> Result<(), sqlx::Error> {
-    if keys.is_empty() {
-        return Ok(());
-    }
-    let (sources, ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
-    sqlx::query(concat!(
-        "WITH released AS (
-                 DELETE FROM inbox_processed WHERE seq = ANY (",
-        seqs_of_keys!(),
-        ") RETURNING seq)
-             INSERT INTO inbox_unprocessed (seq) SELECT seq FROM released
-             ON CONFLICT (seq) DO NOTHING"
-    ))
-    .bind(&sources)
-    .bind(&ids)
-    .execute(tx)
-    .await?;
-    Ok(())
 }
 
 /// Marks an event as dead-lettered with its reason.

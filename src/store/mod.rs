@@ -106,6 +106,7 @@ pub mod object_money;
 pub mod object_rows;
 pub mod outbox;
 pub mod partitions;
+pub mod processing;
 pub mod read_model;
 pub mod rebuild;
 pub mod timeline;

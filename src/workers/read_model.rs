@@ -9,8 +9,11 @@ use super::{consumer::Handler, Failure};
 use crate::{
     catalogue::{bounded_error, Description, LimitError, Reading},
     projection::{project, Mode, Projectable, Projected},
-    store::inbox::{self, StoredEvent},
     store::{classify, Deadline, ErrorKind},
+    store::{
+        inbox::{self, StoredEvent},
+        processing::ProcessingClaim,
+    },
     telemetry::Metrics,
     wire::EventRef,
 };
@@ -55,14 +58,13 @@ impl ReadModelHandler {
             .flatten()
             .map(|r| (r.source.as_str(), r.id.as_str()))
             .collect();
-        let mut tx = self.pool.begin().await?;
-        let claimed = inbox::claim_for_processing(&mut tx, &keys).await?;
+        let (mut claim, claimed) = ProcessingClaim::take(&self.pool, &keys).await?;
         let mut claimed: Vec<(&StoredEvent, Result<Description, _>)> =
             claimed.iter().map(|c| (c, c.describe())).collect();
         // Arrival order: events for one object are applied in it.
         claimed.sort_by_key(|(event, _)| event.seq);
         let (mut outcomes, projectable) = self.sort_claimed(&claimed);
-        let projected = project(&mut tx, &projectable, Mode::Live).await?;
+        let projected = project(claim.connection(), &projectable, Mode::Live).await?;
         let mut notified = false;
         for (event, outcome) in projectable.iter().zip(projected) {
             if let Projected::Applied { notified: true } = outcome {
@@ -76,8 +78,8 @@ impl ReadModelHandler {
             .map(|(key, _)| *key)
             .collect();
         // A failed event is not processed: it goes to the DLQ and may be replayed.
-        inbox::release_claims(&mut tx, &unclaim).await?;
-        tx.commit().await?;
+        claim.release(&unclaim).await?;
+        claim.finish().await?;
         if notified {
             self.notifications.notify_one();
         }
