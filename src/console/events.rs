@@ -100,7 +100,7 @@ pub async fn search(
                             td.mono { (event.record.key.event_type) }
                             td.id {
                                 @if let Some(object_id) = &event.object_id {
-                                    a href=(page::object_href(&event.family, object_id)) { (event.family) " / " (object_id) }
+                                    a href=(page::object_href(event.family.as_str(), object_id)) { (event.family) " / " (object_id) }
                                 } @else { span.muted { (event.family) } }
                             }
                             td.mono { (event.status.as_deref().unwrap_or("—")) }
@@ -238,8 +238,8 @@ fn facts(event: &EventDetail) -> Markup {
             dt { "Event type" } dd.mono { (record.key.event_type) }
             dt { "Object" } dd.mono {
                 @if let Some(object_id) = &reading.object_id {
-                    a href=(page::object_href(&reading.family, object_id)) { (reading.family) " / " (object_id) }
-                    " · " a href=(page::object_href(&reading.family, object_id)) { "timeline" }
+                    a href=(page::object_href(reading.family.as_str(), object_id)) { (reading.family) " / " (object_id) }
+                    " · " a href=(page::object_href(reading.family.as_str(), object_id)) { "timeline" }
                 } @else { (reading.family) }
             }
             dt { "Status" } dd.mono { (reading.status.as_deref().unwrap_or("—")) }

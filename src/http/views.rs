@@ -86,7 +86,7 @@ impl FoundEventView {
     pub fn of(found: &FoundEvent) -> FoundEventView {
         FoundEventView {
             event: EventView::of(&found.record),
-            family: found.family.clone(),
+            family: found.family.to_string(),
             status: found.status.clone(),
             object_id: found.object_id.clone(),
             account_id: found.account_id.clone(),

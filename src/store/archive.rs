@@ -55,7 +55,7 @@ pub async fn count(pool: &PgPool, filter: &ArchiveFilter) -> Result<Selection, s
     )
     .bind(filter.since)
     .bind(filter.until)
-    .bind(filter.family.map(Family::as_str))
+    .bind(filter.family)
     .bind(&filter.event_ids)
     .fetch_one(pool)
     .await?;
@@ -98,17 +98,13 @@ pub async fn unprocessed_page(
     ))
     .bind(filter.since)
     .bind(filter.until)
-    .bind(filter.family.map(Family::as_str))
+    .bind(filter.family)
     .bind(&filter.event_ids)
     .bind(after)
     .bind(limit)
     .bind(filter.include_dead_lettered)
     .fetch_all(pool)
     .await
-}
-
-fn names(families: &[Family]) -> Vec<&'static str> {
-    families.iter().map(|f| f.as_str()).collect()
 }
 
 /// Processed events of `families`: what a rebuild re-projects and `verify` reads. Each was
@@ -118,7 +114,7 @@ pub async fn count_processed(pool: &PgPool, families: &[Family]) -> Result<u64, 
         "SELECT count(*) FROM inbox_processed JOIN inbox_events USING (seq)
          WHERE family = ANY($1) AND occurred_at IS NOT NULL AND object_id IS NOT NULL",
     )
-    .bind(names(families))
+    .bind(families)
     .fetch_one(pool)
     .await?;
     Ok(total as u64)
@@ -140,7 +136,7 @@ pub async fn processed_since(
          WHERE processed_at >= $2 AND family = ANY($1) AND occurred_at IS NOT NULL AND seq > $3
          ORDER BY seq LIMIT $4"
     ))
-    .bind(names(families))
+    .bind(families)
     .bind(since)
     .bind(after)
     .bind(limit)
@@ -175,7 +171,7 @@ pub async fn object_events_page(
     // columns (`seq` alone is the join's, and the condition went to the other side), and only
     // without `$2 IS NULL OR …`, which a generic plan cannot bound: the first page starts
     // before every key instead. Unbounded, each page scanned from the family's start.
-    .bind(family.as_str())
+    .bind(family)
     .bind(after.map_or("", |(object, _)| object))
     .bind(after.map_or(i64::MIN, |(_, seq)| seq))
     .bind(limit)
@@ -197,7 +193,7 @@ pub async fn events_of_object(
          WHERE family = $1 AND object_id = $2
          ORDER BY seq"
     ))
-    .bind(family.as_str())
+    .bind(family)
     .bind(object_id)
     .fetch_all(tx)
     .await

@@ -62,7 +62,7 @@ pub async fn objects(pool: &PgPool, family: Family) -> Result<i64, sqlx::Error> 
 /// The status history rows of `family`.
 pub async fn history_of(pool: &PgPool, family: Family) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT count(*) FROM status_history WHERE family = $1")
-        .bind(family.as_str())
+        .bind(family)
         .fetch_one(pool)
         .await
 }

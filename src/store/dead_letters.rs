@@ -1,6 +1,7 @@
 //! Parked events: rows the relay set aside because no message can be built for them. They are
 //! dead letters that live in PostgreSQL, listed and released beside the broker's DLQ.
 
+use crate::catalogue::Family;
 use crate::wire::EventKey;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -9,7 +10,7 @@ use sqlx::PgPool;
 pub struct ParkedEvent {
     #[sqlx(flatten)]
     pub key: EventKey,
-    pub family: String,
+    pub family: Family,
     pub park_error: Option<String>,
     pub parked_at: DateTime<Utc>,
 }

@@ -4,6 +4,7 @@
 //! (migration 0007).
 
 use super::inbox::{EventRecord, EventState};
+use crate::catalogue::Family;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
@@ -38,7 +39,7 @@ pub struct FoundEvent {
     pub seq: i64,
     #[sqlx(flatten)]
     pub record: EventRecord,
-    pub family: String,
+    pub family: Family,
     pub status: Option<String>,
     pub object_id: Option<String>,
     pub account_id: Option<String>,

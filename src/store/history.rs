@@ -80,7 +80,7 @@ pub async fn of_object<'c>(
         " AS resent FROM status_history AS h
          WHERE family = $1 AND object_id = $2 ORDER BY occurred_at, received_at, id"
     ))
-    .bind(family.as_str())
+    .bind(family)
     .bind(object_id)
     .fetch_all(executor)
     .await

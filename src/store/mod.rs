@@ -93,6 +93,7 @@ macro_rules! event_state {
 
 pub mod archive;
 pub mod census;
+mod column_types;
 pub mod console;
 pub mod content_key;
 pub mod dead_letter_index;

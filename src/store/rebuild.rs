@@ -19,10 +19,6 @@ fn family_tables(families: &[Family]) -> Vec<&'static str> {
         .collect()
 }
 
-fn names(families: &[Family]) -> Vec<&'static str> {
-    families.iter().map(|family| family.as_str()).collect()
-}
-
 /// The database's clock: a rebuild's watermarks compare with times the database set.
 pub async fn database_now(pool: &PgPool) -> Result<DateTime<Utc>, sqlx::Error> {
     sqlx::query_scalar("SELECT now()").fetch_one(pool).await
@@ -73,7 +69,7 @@ pub async fn keep_unarchived(pool: &PgPool, families: &[Family]) -> Result<(), s
                            WHERE k.source = h.source AND k.event_id = h.event_id)
          ON CONFLICT DO NOTHING",
     )
-    .bind(names(families))
+    .bind(families)
     .execute(pool)
     .await?;
     Ok(())
@@ -83,7 +79,8 @@ pub async fn keep_unarchived(pool: &PgPool, families: &[Family]) -> Result<(), s
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShadowDifference {
-    pub family: String,
+    #[schema(value_type = String)]
+    pub family: Family,
     pub object_id: String,
     /// The live state, `None` for an object the live table lacks.
     pub live_status: Option<String>,
@@ -181,7 +178,7 @@ pub async fn swap(
             .await?;
     } else {
         sqlx::query("DELETE FROM status_history WHERE family = ANY($1)")
-            .bind(names(families))
+            .bind(families)
             .execute(&mut *tx)
             .await?;
         sqlx::query("INSERT INTO status_history SELECT * FROM rebuild_status_history")

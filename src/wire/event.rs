@@ -2,7 +2,7 @@
 
 use super::headers::{text_value, X_SOURCE};
 use super::RoutingKey;
-use crate::catalogue::{format_time, EventId, EventType, LimitError};
+use crate::catalogue::{format_time, EventId, EventType, Family, LimitError};
 use chrono::{DateTime, Utc};
 use lapin::{types::FieldTable, BasicProperties};
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ pub struct EventKey {
 /// lacks is NULL, and its family is `unknown` when the catalogue has none for it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReadingColumns {
-    pub family: String,
+    pub family: Family,
     pub status: Option<String>,
     pub object_id: Option<String>,
     pub account_id: Option<String>,
@@ -120,7 +120,7 @@ pub fn event_message(row: &EventRow) -> Result<EventMessageParts, LimitError> {
         id: &key.event_id,
         source: &key.source,
         event_type: &key.event_type,
-        family: &reading.family,
+        family: reading.family.as_str(),
         status: reading.status.as_deref(),
         object_id: reading.object_id.as_deref(),
         account_id: reading.account_id.as_deref(),
@@ -161,7 +161,7 @@ mod tests {
                 event_type: "PAYOUT.UPDATED".into(),
             },
             reading: ReadingColumns {
-                family: "payout".into(),
+                family: Family::Payout,
                 status: Some("closed".into()),
                 object_id: Some("p-1".into()),
                 account_id: None,

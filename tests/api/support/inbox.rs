@@ -34,7 +34,7 @@ impl TestApp {
                 return StoredRow {
                     source: detail.row.key.source,
                     event_type: detail.row.key.event_type,
-                    family: reading.family,
+                    family: reading.family.to_string(),
                     status: reading.status,
                     object_id: reading.object_id,
                     account_id: reading.account_id,
