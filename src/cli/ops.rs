@@ -7,25 +7,50 @@ use super::{
 use crate::{
     amqp::{connect_once, Topology},
     catalogue::Family,
-    ops::{archive, dlq, rebuild, verify, Counts},
+    ops::{
+        archive, dlq,
+        service::{Operations, PurgeRequest, Queues, RebuildRequest, VerifyRequest},
+        Counts, OpsError,
+    },
     settings::Settings,
 };
 use anyhow::bail;
 use lapin::{options::ConfirmSelectOptions, Channel};
+use sqlx::PgPool;
 use std::time::Duration;
 
-/// A confirm-mode channel for one command that changes the queues, with the topology declared
-/// on the way. One attempt per node, so a refused login or a broker that is down is said at
-/// once instead of retried.
-async fn channel(config: &Settings) -> anyhow::Result<(Channel, Topology)> {
-    let topology = Topology::from_settings(config);
-    let connection = connect_once(&config.broker.urls, Duration::from_secs(5)).await?;
-    let channel = connection.create_channel().await?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
-    topology.declare(&channel).await?;
-    Ok((channel, topology))
+/// A command's channels: a connection of its own with one attempt per node, so a refused login
+/// or a broker that is down is said at once instead of retried; the topology is declared on the
+/// way.
+struct CommandQueues {
+    urls: Vec<String>,
+    topology: Topology,
+}
+
+impl Queues for CommandQueues {
+    fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    async fn channel(&self) -> Result<Channel, OpsError> {
+        let connection = connect_once(&self.urls, Duration::from_secs(5)).await?;
+        let channel = connection.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        self.topology.declare(&channel).await?;
+        Ok(channel)
+    }
+}
+
+/// The operations pool and the command's channels.
+fn operations_parts(config: &Settings) -> anyhow::Result<(PgPool, CommandQueues)> {
+    let pool = crate::app::operations_pool(&config.database)?;
+    let queues = CommandQueues {
+        urls: config.broker.urls.clone(),
+        topology: Topology::from_settings(config),
+    };
+    Ok((pool, queues))
 }
 
 fn print_counts(counts: Counts, json: bool, what: &str) {
@@ -111,20 +136,20 @@ pub async fn dlq_replay(
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let pool = crate::app::operations_pool(&config.database)?;
-    let plan = dlq::plan(&pool, &selector).await?;
-    if dry_run {
-        print_counts(plan.counts, json, "dry run");
-        return Ok(());
-    }
-    let (channel, topology) = channel(config).await?;
+    let (pool, queues) = operations_parts(config)?;
+    let operations = Operations::new(&pool, &queues);
     let progress = Progress::new("replaying");
-    let counts = dlq::replay(&channel, &topology, &pool, plan, |done, total| {
-        progress.update(done, total)
-    })
-    .await?;
+    let counts = operations
+        .replay_dead_letters(&selector, dry_run, |done, total| {
+            progress.update(done, total)
+        })
+        .await?;
     progress.finish();
-    print_counts(counts, json, "dead letters");
+    print_counts(
+        counts,
+        json,
+        if dry_run { "dry run" } else { "dead letters" },
+    );
     Ok(())
 }
 
@@ -132,9 +157,11 @@ pub async fn dlq_purge(config: &Settings, confirmed: bool, json: bool) -> anyhow
     if !confirmed {
         bail!("purging deletes every dead letter for good: run again with --yes");
     }
-    let (channel, topology) = channel(config).await?;
-    let pool = crate::app::operations_pool(&config.database)?;
-    let purged = dlq::purge(&channel, &topology.names, &pool).await?;
+    let (pool, queues) = operations_parts(config)?;
+    let purged = Operations::new(&pool, &queues)
+        .purge_dead_letters(&PurgeRequest::All)
+        .await?
+        .purged;
     if wants_json(json) {
         println!("{}", serde_json::json!({ "purged": purged }));
     } else {
@@ -144,13 +171,11 @@ pub async fn dlq_purge(config: &Settings, confirmed: bool, json: bool) -> anyhow
 }
 
 pub async fn dlq_reindex(config: &Settings, json: bool) -> anyhow::Result<()> {
-    let (channel, topology) = channel(config).await?;
-    let pool = crate::app::operations_pool(&config.database)?;
+    let (pool, queues) = operations_parts(config)?;
     let progress = Progress::new("reindexing");
-    let done = dlq::reindex(&channel, &topology.names, &pool, |seen, total| {
-        progress.update(seen, total)
-    })
-    .await?;
+    let done = Operations::new(&pool, &queues)
+        .reindex_dead_letters(|seen, total| progress.update(seen, total))
+        .await?;
     progress.finish();
     if wants_json(json) {
         println!("{}", serde_json::to_string(&done)?);
@@ -184,19 +209,11 @@ pub async fn replay(config: &Settings, args: ReplayArgs, json: bool) -> anyhow::
         event_ids: args.event_ids,
         include_dead_lettered: args.include_dead_lettered,
     };
-    let pool = crate::app::operations_pool(&config.database)?;
-    let selection = archive::select(&pool, &filter).await?;
-    let (channel, topology) = channel(config).await?;
+    let (pool, queues) = operations_parts(config)?;
     let progress = Progress::new("replaying");
-    let counts = archive::replay(
-        &pool,
-        &channel,
-        &topology.names,
-        &filter,
-        &selection,
-        |done, total| progress.update(done, total),
-    )
-    .await?;
+    let counts = Operations::new(&pool, &queues)
+        .replay_archive(&filter, |done, total| progress.update(done, total))
+        .await?;
     progress.finish();
     print_counts(counts, json, "archive");
     Ok(())
@@ -208,12 +225,12 @@ pub async fn rebuild(
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let pool = crate::app::operations_pool(&config.database)?;
+    let (pool, queues) = operations_parts(config)?;
     let progress = Progress::new("rebuilding");
-    let rebuilt = rebuild::rebuild(&pool, family, dry_run, |done, total| {
-        progress.update(done, total)
-    })
-    .await?;
+    let request = RebuildRequest { family, dry_run };
+    let rebuilt = Operations::new(&pool, &queues)
+        .rebuild(&request, |done, total| progress.update(done, total))
+        .await?;
     progress.finish();
     if json {
         println!("{}", serde_json::to_string(&rebuilt)?);
@@ -244,12 +261,12 @@ pub async fn verify(
     repair: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let pool = crate::app::operations_pool(&config.database)?;
+    let (pool, queues) = operations_parts(config)?;
     let progress = Progress::new(if repair { "repairing" } else { "verifying" });
-    let report = verify::verify(&pool, family, repair, |done, total| {
-        progress.update(done, total)
-    })
-    .await?;
+    let request = VerifyRequest { family, repair };
+    let report = Operations::new(&pool, &queues)
+        .verify(&request, |done, total| progress.update(done, total))
+        .await?;
     progress.finish();
     if wants_json(json) {
         println!("{}", serde_json::to_string(&report)?);

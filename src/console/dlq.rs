@@ -8,7 +8,11 @@ use super::{
 };
 use crate::{
     http::AppState,
-    ops::{dlq, OpsError},
+    ops::{
+        dlq,
+        service::{Operations, PurgeRequest},
+        OpsError,
+    },
     store::{
         console as audit,
         dead_letter_index::{self, PageFilter},
@@ -24,7 +28,6 @@ use chrono::Utc;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::json;
-use std::time::Duration;
 
 const PAGE_SIZE: i64 = 50;
 
@@ -239,7 +242,10 @@ pub async fn confirm(State(state): State<AppState>, session: Session, form: RawF
             ),
             Err(_) => return unavailable(&session),
         },
-        _ => match dlq::plan(&state.changes, &action.selector(events.clone())).await {
+        _ => match Operations::new(&state.changes, &*state.broker)
+            .plan_dead_letters(&action.selector(events.clone()))
+            .await
+        {
             Ok(plan) if matches!(action, Action::PurgeSelected) => format!(
                 "Purge selected: {} dead letters are deleted for good; {} stay.",
                 plan.in_queue(),
@@ -288,17 +294,7 @@ pub async fn run(State(state): State<AppState>, session: Session, form: RawForm)
         Ok(request) => request,
         Err(refusal) => return refusal.page(&session),
     };
-    let channel = state
-        .broker
-        .confirmed_channel_within(Duration::from_secs(5));
-    let Some(channel) = channel.await else {
-        return page::failure(
-            Some(&session.frame()),
-            "The broker does not answer: nothing was done; try again shortly.",
-        );
-    };
-    let done = carry_out(&state, &channel, action, events.clone()).await;
-    let _ = channel.close(200, "done".into()).await;
+    let done = carry_out(&state, action, events.clone()).await;
     let (kind, text, detail) = match &done {
         Ok(Done { verb, count, left }) => {
             let text = format!("Done: {count} {verb}, {left} left.");
@@ -306,6 +302,12 @@ pub async fn run(State(state): State<AppState>, session: Session, form: RawForm)
             ("ok", text, detail)
         }
         Err(OpsError::Selection(problem)) => return refused(&session, problem),
+        Err(OpsError::BrokerUnavailable) => {
+            return page::failure(
+                Some(&session.frame()),
+                "The broker does not answer: nothing was done; try again shortly.",
+            )
+        }
         Err(problem) => {
             tracing::warn!(action = action.name(), error = %problem, "console action failed");
             let text = "It failed: the broker or the database did not answer. Nothing was \
@@ -344,37 +346,31 @@ struct Done {
 
 async fn carry_out(
     state: &AppState,
-    channel: &lapin::Channel,
     action: Action,
     events: Vec<String>,
 ) -> Result<Done, OpsError> {
-    let names = &state.broker.topology().names;
-    let purged = |count, left| Done {
-        verb: "purged",
-        count,
-        left,
-    };
-    match action {
-        Action::PurgeAll => Ok(purged(
-            dlq::purge(channel, names, &state.changes).await?.into(),
-            0,
-        )),
-        Action::PurgeSelected => {
-            let plan = dlq::plan(&state.changes, &action.selector(events)).await?;
-            let done = dlq::purge_selected(channel, names, &state.changes, plan).await?;
-            Ok(purged(done.purged, done.left))
-        }
+    let operations = Operations::new(&state.changes, &*state.broker);
+    let purge = match action {
+        Action::PurgeAll => PurgeRequest::All,
+        Action::PurgeSelected => PurgeRequest::Selected(action.selector(events)),
         Action::ReplayAll | Action::ReplaySelected => {
-            let plan = dlq::plan(&state.changes, &action.selector(events)).await?;
-            let topology = state.broker.topology();
-            let counts = dlq::replay(channel, topology, &state.changes, plan, |_, _| {}).await?;
-            Ok(Done {
+            let selector = action.selector(events);
+            let counts = operations
+                .replay_dead_letters(&selector, false, |_, _| {})
+                .await?;
+            return Ok(Done {
                 verb: "replayed",
                 count: counts.replayed,
                 left: counts.skipped,
-            })
+            });
         }
-    }
+    };
+    let purged = operations.purge_dead_letters(&purge).await?;
+    Ok(Done {
+        verb: "purged",
+        count: purged.purged,
+        left: purged.left,
+    })
 }
 
 fn refused(session: &Session, problem: &str) -> Response {

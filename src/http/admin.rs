@@ -3,24 +3,14 @@
 use super::{auth::Authorized, errors::ApiError, params::Params, views::ErrorBody, AppState};
 use crate::{
     catalogue::Family,
-    ops::{dlq, verify, Counts},
+    ops::{
+        dlq,
+        service::{Operations, VerifyRequest as Verify},
+        verify, Counts,
+    },
 };
 use axum::{body::Bytes, extract::State, Json};
-use lapin::Channel;
 use serde::Deserialize;
-use std::time::Duration;
-
-/// A channel of its own for one admin operation, or 503 when the broker does not answer soon.
-async fn channel(state: &AppState) -> Result<Channel, ApiError> {
-    let channel = state
-        .broker
-        .confirmed_channel_within(Duration::from_secs(5));
-    channel.await.ok_or(ApiError::Broker)
-}
-
-async fn close(channel: Channel) {
-    let _ = channel.close(200, "done".into()).await;
-}
 
 #[derive(Deserialize)]
 pub(super) struct ListQuery {
@@ -96,18 +86,11 @@ pub(super) async fn replay(
             ))
         }
     };
-    let plan = dlq::plan(&state.changes, &selector).await?;
-    let channel = channel(&state).await?;
-    let counts = dlq::replay(
-        &channel,
-        state.broker.topology(),
-        &state.changes,
-        plan,
-        |_, _| {},
-    )
-    .await;
-    close(channel).await;
-    Ok(Json(counts?))
+    let operations = Operations::new(&state.changes, &*state.broker);
+    let counts = operations
+        .replay_dead_letters(&selector, false, |_, _| {})
+        .await?;
+    Ok(Json(counts))
 }
 
 /// Both optional: one family (every family when absent), and whether to repair.
@@ -155,7 +138,10 @@ pub(super) async fn verify_read_model(
             in_path: false,
         })?),
     };
-    Ok(Json(
-        verify::verify(&state.changes, family, request.repair, |_, _| {}).await?,
-    ))
+    let request = Verify {
+        family,
+        repair: request.repair,
+    };
+    let operations = Operations::new(&state.changes, &*state.broker);
+    Ok(Json(operations.verify(&request, |_, _| {}).await?))
 }

@@ -1,5 +1,6 @@
-//! Operations: dead letters, archive replay and rebuild, status, retention. Shared by the CLI
-//! and the admin HTTP routes.
+//! Operations: dead letters, archive replay and rebuild, status, retention. Those that change
+//! the pipeline are called through one front door, [`service::Operations`], by the CLI, the
+//! admin API and the console alike.
 
 pub mod archive;
 pub mod dlq;
@@ -7,6 +8,7 @@ pub mod jobs;
 mod object_pages;
 pub mod rebuild;
 pub mod retention;
+pub mod service;
 pub mod status;
 pub mod verify;
 

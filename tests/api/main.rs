@@ -18,6 +18,7 @@ mod dedupe;
 mod event_search;
 mod floods;
 mod forged_envelopes;
+mod front_door;
 mod health;
 mod hostile;
 mod migrations;
