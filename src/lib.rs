@@ -2,13 +2,13 @@
 
 pub mod amqp;
 pub mod app;
-pub mod bench;
 pub mod catalogue;
 pub mod cli;
 pub mod console;
 pub mod fuzzing;
 pub mod heartbeat;
 pub mod http;
+pub mod load_generator;
 pub mod ops;
 pub mod projection;
 pub mod receiving;

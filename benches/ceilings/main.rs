@@ -24,7 +24,7 @@ mod report;
 mod statements;
 
 use cpu::Cpu;
-use hookgate::bench::{load, verify};
+use hookgate::load_generator::{load, verify};
 use process::Hookgate;
 use report::{Ceilings, FullRun, IdleRun};
 use sqlx::{migrate::MigrateDatabase, postgres::PgPoolOptions, Postgres};

@@ -4,7 +4,7 @@ use super::{amqp_url, drop_database, fresh_database, plan, seconds, Cpu, SECRET}
 use axum::{body::Bytes, http::HeaderMap, http::StatusCode, routing::post, Router};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use hmac::{Hmac, Mac};
-use hookgate::{amqp::declare_quorum, bench::load};
+use hookgate::{amqp::declare_quorum, load_generator::load};
 use lapin::{
     options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeleteOptions},
     types::FieldTable,

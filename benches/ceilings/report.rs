@@ -1,7 +1,7 @@
 //! The figures of one run, each with its ceiling, ratio and target, and the CPU each part spent.
 
 use super::{seconds, Cpu, CONNECTIONS};
-use hookgate::bench::{load::LoadReport, verify::Verification};
+use hookgate::load_generator::{load::LoadReport, verify::Verification};
 
 /// Each part's rate alone, with the CPU it took.
 pub struct Ceilings {

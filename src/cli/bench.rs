@@ -2,7 +2,7 @@
 
 use super::output::wants_json;
 use crate::{
-    bench::{load, verify},
+    load_generator::{load, verify},
     settings::Settings,
 };
 use anyhow::Context;

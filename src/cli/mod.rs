@@ -4,9 +4,11 @@
 pub mod args;
 pub mod bench;
 pub mod config;
+pub mod dead_letters;
 mod explain;
-pub mod ops;
+mod operations;
 pub mod output;
+pub mod read_model;
 mod serve;
 pub mod sign;
 mod status;
@@ -38,17 +40,17 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dlq { command } => match command {
-            DlqCommand::List { limit, json } => ops::dlq_list(config, limit, json).await,
+            DlqCommand::List { limit, json } => dead_letters::dlq_list(config, limit, json).await,
             DlqCommand::Show { event_id, source } => {
-                ops::dlq_show(config, &event_id, source.as_deref()).await
+                dead_letters::dlq_show(config, &event_id, source.as_deref()).await
             }
             DlqCommand::Replay {
                 which,
                 dry_run,
                 json,
-            } => ops::dlq_replay(config, which.selector(), dry_run, json).await,
-            DlqCommand::Purge { yes, json } => ops::dlq_purge(config, yes, json).await,
-            DlqCommand::Reindex { json } => ops::dlq_reindex(config, json).await,
+            } => dead_letters::dlq_replay(config, which.selector(), dry_run, json).await,
+            DlqCommand::Purge { yes, json } => dead_letters::dlq_purge(config, yes, json).await,
+            DlqCommand::Reindex { json } => dead_letters::dlq_reindex(config, json).await,
         },
         Command::Replay {
             since,
@@ -58,25 +60,25 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
             include_dead_lettered,
             json,
         } => {
-            let args = ops::ReplayArgs {
+            let args = read_model::ReplayArgs {
                 since,
                 until,
                 family,
                 event_ids,
                 include_dead_lettered,
             };
-            ops::replay(config, args, json).await
+            read_model::replay(config, args, json).await
         }
         Command::Rebuild {
             family,
             dry_run,
             json,
-        } => ops::rebuild(config, family, dry_run, json).await,
+        } => read_model::rebuild(config, family, dry_run, json).await,
         Command::Verify {
             family,
             repair,
             json,
-        } => ops::verify(config, family, repair, json).await,
+        } => read_model::verify(config, family, repair, json).await,
         Command::Status { json } => status::show(config, json).await,
         Command::Bench(args) => bench::bench(config, args).await,
         Command::Sign { event, json } => Ok(sign::print_signed(config, &event, json)?),
