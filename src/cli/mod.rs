@@ -4,7 +4,7 @@
 pub mod args;
 pub mod bench;
 pub mod config;
-pub mod dead_letters;
+pub mod dlq;
 mod explain;
 mod operations;
 pub mod output;
@@ -40,17 +40,17 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dlq { command } => match command {
-            DlqCommand::List { limit, json } => dead_letters::dlq_list(config, limit, json).await,
+            DlqCommand::List { limit, json } => dlq::list(config, limit, json).await,
             DlqCommand::Show { event_id, source } => {
-                dead_letters::dlq_show(config, &event_id, source.as_deref()).await
+                dlq::show(config, &event_id, source.as_deref()).await
             }
             DlqCommand::Replay {
                 which,
                 dry_run,
                 json,
-            } => dead_letters::dlq_replay(config, which.selector(), dry_run, json).await,
-            DlqCommand::Purge { yes, json } => dead_letters::dlq_purge(config, yes, json).await,
-            DlqCommand::Reindex { json } => dead_letters::dlq_reindex(config, json).await,
+            } => dlq::replay(config, which.selector(), dry_run, json).await,
+            DlqCommand::Purge { yes, json } => dlq::purge(config, yes, json).await,
+            DlqCommand::Reindex { json } => dlq::reindex(config, json).await,
         },
         Command::Replay {
             since,

@@ -15,8 +15,8 @@ use crate::{
     },
     store::{
         console as audit,
-        dead_letter_index::{self, PageFilter},
-        dead_letters::{self, ParkedSelection},
+        dlq_index::{self, PageFilter},
+        parked_events::{self, ParkedSelection},
     },
 };
 use axum::{
@@ -63,8 +63,8 @@ pub async fn list(
     };
     let page_number = query.page.unwrap_or(0);
     let offset = i64::from(page_number) * PAGE_SIZE;
-    let found = dead_letter_index::page(&state.pool, &filter, offset, PAGE_SIZE).await;
-    let parked = dead_letters::count_parked(&state.pool, &ParkedSelection::all()).await;
+    let found = dlq_index::page(&state.pool, &filter, offset, PAGE_SIZE).await;
+    let parked = parked_events::count_parked(&state.pool, &ParkedSelection::all()).await;
     let actions = audit::recent_actions(&state.pool, 20).await;
     let (Ok((letters, total)), Ok(parked_total), Ok(actions)) = (found, parked, actions) else {
         return page::failure(
@@ -235,7 +235,7 @@ pub async fn confirm(State(state): State<AppState>, session: Session, form: RawF
         Err(refusal) => return refusal.page(&session),
     };
     let consequence = match action {
-        Action::PurgeAll => match dead_letter_index::count(&state.changes).await {
+        Action::PurgeAll => match dlq_index::count(&state.changes).await {
             Ok(count) => format!(
                 "Purge all: every message in the DLQ ({count} indexed) is deleted for good. \
                  Parked events are not in the DLQ and stay."

@@ -12,7 +12,7 @@ use crate::{
     ops::status::{queue_depths, QueueDepth},
     store::{
         archive::{processing_backlog, recent_counts},
-        dead_letter_index,
+        dlq_index,
         outbox::{backlog, OutboxTable},
     },
 };
@@ -31,7 +31,7 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             backlog(&state.pool, OutboxTable::Notifications).await?,
             processing_backlog(&state.pool).await?,
             recent_counts(&state.pool, RATE_WINDOW_SECS).await?,
-            dead_letter_index::count(&state.pool).await?,
+            dlq_index::count(&state.pool).await?,
         ))
     };
     let depths = async {

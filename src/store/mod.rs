@@ -16,8 +16,8 @@
 //!   writes into them.
 //! - [`history`]: the status history of every event projected.
 //! - [`rebuild`]: the shadow tables of an online rebuild, and their swap.
-//! - [`dead_letters`]: parked events, the dead letters that live in PostgreSQL.
-//! - [`dead_letter_index`]: the index of the broker's DLQ, one row per dead letter.
+//! - [`parked_events`]: parked events, the dead letters that live in PostgreSQL.
+//! - [`dlq_index`]: the index of the broker's DLQ, one row per dead letter.
 //! - [`timeline`]: an object's events with their outcome and notifications, for the console.
 //! - [`console`]: the console's sessions and audit log.
 //! - [`jobs`]: the locks that keep long operations one of a kind at a time.
@@ -96,9 +96,8 @@ pub mod census;
 mod column_types;
 pub mod console;
 pub mod content_key;
-pub mod dead_letter_index;
-pub mod dead_letters;
 pub mod deliveries;
+pub mod dlq_index;
 pub mod event_search;
 pub mod history;
 pub mod inbox;
@@ -106,6 +105,7 @@ pub mod jobs;
 pub mod object_money;
 pub mod object_rows;
 pub mod outbox;
+pub mod parked_events;
 pub mod partitions;
 pub mod processing;
 pub mod read_model;

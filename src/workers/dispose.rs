@@ -8,7 +8,7 @@ use crate::amqp::{publish_confirmed, Names, Outcome};
 use crate::catalogue::bounded_error;
 use crate::settings::RetryTier;
 use crate::store::{
-    dead_letter_index::{self, Claim},
+    dlq_index::{self, Claim},
     Deadline,
 };
 use crate::wire::{
@@ -112,7 +112,7 @@ async fn dead_letter(
     let facts = DeadLetterFacts::of(queue.to_owned(), &properties, body);
     let within = to.deadline;
     let mut tx = within.on(to.index.begin()).await?;
-    if within.on(dead_letter_index::claim(&mut tx, &facts)).await? == Claim::AlreadyDeadLettered {
+    if within.on(dlq_index::claim(&mut tx, &facts)).await? == Claim::AlreadyDeadLettered {
         within.on(tx.commit()).await?;
         return Ok(Moved::AlreadyDeadLettered);
     }

@@ -103,7 +103,7 @@ async fn the_immutable_inbox_migration_keeps_each_events_place() {
             ("processed".to_owned(), false, false),
         ]
     );
-    let parked = store::dead_letters::parked(&pool, 10).await.unwrap();
+    let parked = store::parked_events::parked(&pool, 10).await.unwrap();
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].key.event_id, "parked");
     assert_eq!(parked[0].park_error.as_deref(), Some("too long"));

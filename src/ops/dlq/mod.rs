@@ -25,9 +25,9 @@ use crate::{
     amqp::{inspect_queue, Names, Topology},
     catalogue::{format_time, quote},
     store::{
-        dead_letter_index::{self, LetterKey},
-        dead_letters::{self, ParkedSelection},
+        dlq_index::{self, LetterKey},
         inbox,
+        parked_events::{self, ParkedSelection},
     },
     wire::DeadLetterFacts,
 };
@@ -90,9 +90,9 @@ pub async fn depth(channel: &Channel, names: &Names) -> lapin::Result<u32> {
 /// Up to `limit` dead letters, oldest failure first, then the parked events; with the total.
 pub async fn list(pool: &PgPool, limit: usize) -> Result<Listing, OpsError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let (rows, indexed) = dead_letter_index::list(pool, limit).await?;
+    let (rows, indexed) = dlq_index::list(pool, limit).await?;
     let mut letters: Vec<DeadLetter> = rows.iter().map(summary).collect();
-    let parked_total = dead_letters::count_parked(pool, &ParkedSelection::all()).await?;
+    let parked_total = parked_events::count_parked(pool, &ParkedSelection::all()).await?;
     let room = usize::try_from(limit)
         .unwrap_or(usize::MAX)
         .saturating_sub(letters.len());
@@ -113,7 +113,7 @@ pub async fn show(
     if source.is_none() {
         select::refuse_shared(pool, std::slice::from_ref(&event_id.to_owned())).await?;
     }
-    Ok(dead_letter_index::latest(pool, event_id, source)
+    Ok(dlq_index::latest(pool, event_id, source)
         .await?
         .map(|row| Detail {
             summary: summary(&row),
@@ -144,19 +144,19 @@ impl Plan {
 /// come or go meanwhile.
 pub async fn plan(pool: &PgPool, selector: &Selector) -> Result<Plan, OpsError> {
     select::refuse_unclear(pool, selector).await?;
-    let wanted: HashSet<LetterKey> = dead_letter_index::select(pool, &selector.selection())
+    let wanted: HashSet<LetterKey> = dlq_index::select(pool, &selector.selection())
         .await?
         .into_iter()
         .collect();
     let parked = selector.parked_selection();
-    let parked_wanted = dead_letters::count_parked(pool, &parked).await?;
+    let parked_wanted = parked_events::count_parked(pool, &parked).await?;
     if wanted.is_empty() && parked_wanted == 0 {
         return Err(OpsError::Selection(
             "no dead letter matches the selection".into(),
         ));
     }
-    let indexed = u64::try_from(dead_letter_index::count(pool).await?).unwrap_or(0);
-    let parked_all = dead_letters::count_parked(pool, &ParkedSelection::all()).await?;
+    let indexed = u64::try_from(dlq_index::count(pool).await?).unwrap_or(0);
+    let parked_all = parked_events::count_parked(pool, &ParkedSelection::all()).await?;
     let replayed = wanted.len() as u64 + parked_wanted;
     Ok(Plan {
         wanted,
@@ -195,7 +195,7 @@ pub async fn replay(
         progress,
     )
     .await?;
-    replayed += dead_letters::release_parked(pool, &plan.parked).await?;
+    replayed += parked_events::release_parked(pool, &plan.parked).await?;
     let total = plan.counts.replayed + plan.counts.skipped;
     Ok(Counts {
         replayed,
@@ -255,7 +255,7 @@ async fn walk_queue(
         if wanted.contains(&key) {
             // Forgotten before it goes back: once back, it may fail again at once, and that new
             // dead letter's row must not be the one removed.
-            dead_letter_index::remove(pool, &key).await?;
+            dlq_index::remove(pool, &key).await?;
             let disposed = match disposal {
                 Disposal::SendBack { .. }
                     if facts.queue == names.read_model()
@@ -277,19 +277,19 @@ async fn walk_queue(
                 wanted.remove(&key);
                 done.insert(key);
             } else {
-                dead_letter_index::adopt(pool, &facts).await?;
+                dlq_index::adopt(pool, &facts).await?;
                 to_tail(channel, names, &message).await?;
             }
         } else if done.contains(&key) {
             message.delivery.ack(BasicAckOptions::default()).await?;
         } else {
-            dead_letter_index::adopt(pool, &facts).await?;
+            dlq_index::adopt(pool, &facts).await?;
             to_tail(channel, names, &message).await?;
         }
     }
     for key in &wanted {
         tracing::warn!(queue = %key.queue, source = %key.source, message_id = %key.message_id, "indexed dead letter not found in the DLQ; forgotten");
-        dead_letter_index::remove(pool, key).await?;
+        dlq_index::remove(pool, key).await?;
     }
     Ok(done.len() as u64)
 }
@@ -327,7 +327,7 @@ pub async fn purge_failed_before(
     pool: &PgPool,
     before: chrono::DateTime<chrono::Utc>,
 ) -> Result<u64, OpsError> {
-    let wanted: HashSet<LetterKey> = dead_letter_index::failed_before(pool, before)
+    let wanted: HashSet<LetterKey> = dlq_index::failed_before(pool, before)
         .await?
         .into_iter()
         .collect();
@@ -346,7 +346,7 @@ pub async fn purge(channel: &Channel, names: &Names, pool: &PgPool) -> Result<u3
     let purged = channel
         .queue_purge(names.dlq().as_str().into(), QueuePurgeOptions::default())
         .await?;
-    dead_letter_index::clear(pool, started, &names.read_model()).await?;
+    dlq_index::clear(pool, started, &names.read_model()).await?;
     Ok(purged)
 }
 
@@ -354,7 +354,7 @@ pub async fn purge(channel: &Channel, names: &Names, pool: &PgPool) -> Result<u3
 const PARKED_QUEUE: &str = "relay (parked)";
 
 async fn parked_letters(pool: &PgPool, limit: usize) -> Result<Vec<DeadLetter>, sqlx::Error> {
-    let rows = dead_letters::parked(pool, i64::try_from(limit).unwrap_or(i64::MAX)).await?;
+    let rows = parked_events::parked(pool, i64::try_from(limit).unwrap_or(i64::MAX)).await?;
     Ok(rows
         .into_iter()
         .map(|row| DeadLetter {

@@ -5,7 +5,7 @@
 use super::{depth, OpsError};
 use crate::{
     amqp::{publish_confirmed, Names, Outcome},
-    store::dead_letter_index::{self, Claim, LetterKey},
+    store::dlq_index::{self, Claim, LetterKey},
     wire::{DeadLetterFacts, FAILURE_HEADERS},
 };
 use lapin::{
@@ -53,7 +53,7 @@ pub async fn reindex(
                 done.duplicates_removed += 1;
                 continue;
             }
-            if dead_letter_index::adopt(pool, &facts).await? == Claim::New {
+            if dlq_index::adopt(pool, &facts).await? == Claim::New {
                 done.indexed += 1;
             }
         }

@@ -4,8 +4,8 @@
 
 use super::OpsError;
 use crate::store::{
-    dead_letter_index::{self, Selection},
-    dead_letters::{self, ParkedSelection},
+    dlq_index::{self, Selection},
+    parked_events::{self, ParkedSelection},
 };
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,8 +50,8 @@ async fn sources_of(
     ids: &[String],
 ) -> Result<BTreeMap<String, BTreeSet<String>>, OpsError> {
     let mut sources: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let indexed = dead_letter_index::sources_of_event_ids(pool, ids).await?;
-    let parked = dead_letters::parked_event_sources(pool, ids).await?;
+    let indexed = dlq_index::sources_of_event_ids(pool, ids).await?;
+    let parked = parked_events::parked_event_sources(pool, ids).await?;
     for (id, source) in indexed.into_iter().chain(parked) {
         sources.entry(id).or_default().insert(source);
     }

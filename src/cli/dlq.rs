@@ -13,7 +13,7 @@ use crate::{
 };
 use anyhow::bail;
 
-pub async fn dlq_list(config: &Settings, limit: usize, json: bool) -> anyhow::Result<()> {
+pub async fn list(config: &Settings, limit: usize, json: bool) -> anyhow::Result<()> {
     let pool = crate::app::operations_pool(&config.database)?;
     let listing = dlq::list(&pool, limit).await?;
     if wants_json(json) {
@@ -56,11 +56,7 @@ fn dead_letter_table(listing: &dlq::Listing) -> String {
     )
 }
 
-pub async fn dlq_show(
-    config: &Settings,
-    event_id: &str,
-    source: Option<&str>,
-) -> anyhow::Result<()> {
+pub async fn show(config: &Settings, event_id: &str, source: Option<&str>) -> anyhow::Result<()> {
     let pool = crate::app::operations_pool(&config.database)?;
     match dlq::show(&pool, event_id, source).await? {
         Some(detail) => {
@@ -71,7 +67,7 @@ pub async fn dlq_show(
     }
 }
 
-pub async fn dlq_replay(
+pub async fn replay(
     config: &Settings,
     selector: dlq::Selector,
     dry_run: bool,
@@ -94,7 +90,7 @@ pub async fn dlq_replay(
     Ok(())
 }
 
-pub async fn dlq_purge(config: &Settings, confirmed: bool, json: bool) -> anyhow::Result<()> {
+pub async fn purge(config: &Settings, confirmed: bool, json: bool) -> anyhow::Result<()> {
     if !confirmed {
         bail!("purging deletes every dead letter for good: run again with --yes");
     }
@@ -111,7 +107,7 @@ pub async fn dlq_purge(config: &Settings, confirmed: bool, json: bool) -> anyhow
     Ok(())
 }
 
-pub async fn dlq_reindex(config: &Settings, json: bool) -> anyhow::Result<()> {
+pub async fn reindex(config: &Settings, json: bool) -> anyhow::Result<()> {
     let (pool, queues) = operations_parts(config)?;
     let progress = Progress::new("reindexing");
     let done = Operations::new(&pool, &queues)
