@@ -1,4 +1,4 @@
-//! `POST /webhooks/{source}`: the receiver's answer, its metrics and its log line.
+//! `POST /webhooks/{source}`: the receiver's answer and its log line (the receiver counts it).
 
 use super::{
     client::ClientAddress,
@@ -59,44 +59,22 @@ pub async fn receive(
         .accept(&source, client, &headers, body)
         .instrument(span.clone())
         .await;
-    let metrics = receiver.metrics();
-    let response = match outcome {
-        Ok(Stored::New { .. }) => {
-            metrics
-                .webhook_requests
-                .with_label_values(&[label, "accepted"])
-                .inc();
+    receiver.record(label, &outcome, started.elapsed());
+    match outcome {
+        Ok(stored) => {
             let body = Received {
                 received: true,
-                duplicate: None,
-            };
-            (StatusCode::OK, Json(body)).into_response()
-        }
-        Ok(Stored::Duplicate) => {
-            metrics
-                .webhook_requests
-                .with_label_values(&[label, "duplicate"])
-                .inc();
-            metrics.duplicates.with_label_values(&[label]).inc();
-            let body = Received {
-                received: true,
-                duplicate: Some(true),
+                duplicate: (stored == Stored::Duplicate).then_some(true),
             };
             (StatusCode::OK, Json(body)).into_response()
         }
         Err(error) => {
-            receiver.count_refusal(label, &error);
             span.in_scope(
                 || tracing::info!(code = error.code(), reason = %error, "webhook refused"),
             );
             error.into_response()
         }
-    };
-    metrics
-        .webhook_seconds
-        .with_label_values(&[label])
-        .observe(started.elapsed().as_secs_f64());
-    response
+    }
 }
 
 /// The answer to a webhook request shed beyond `HOOKGATE_MAX_IN_FLIGHT` (SPEC 2.3): 503

@@ -88,10 +88,6 @@ impl Receiver {
         self.sources.contains_key(source)
     }
 
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
     /// The metric label of `source`: only configured names, since anyone can invent others.
     pub fn label<'a>(&self, source: &'a str) -> &'a str {
         if self.knows(source) {
@@ -109,6 +105,30 @@ impl Receiver {
     /// `HOOKGATE_MAX_IN_FLIGHT`: webhook requests under way at once before the rest are shed.
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight
+    }
+
+    /// Counts one webhook by its outcome (a duplicate also as a duplicate, a refusal as
+    /// [`Receiver::count_refusal`] does), and how long its answer took.
+    pub fn record(&self, label: &str, outcome: &Result<Stored, ReceiveError>, took: Duration) {
+        match outcome {
+            Ok(Stored::New { .. }) => self
+                .metrics
+                .webhook_requests
+                .with_label_values(&[label, "accepted"])
+                .inc(),
+            Ok(Stored::Duplicate) => {
+                self.metrics
+                    .webhook_requests
+                    .with_label_values(&[label, "duplicate"])
+                    .inc();
+                self.metrics.duplicates.with_label_values(&[label]).inc();
+            }
+            Err(error) => self.count_refusal(label, error),
+        }
+        self.metrics
+            .webhook_seconds
+            .with_label_values(&[label])
+            .observe(took.as_secs_f64());
     }
 
     /// Counts a refused webhook by its outcome, and a failed verification by its reason.
