@@ -1,6 +1,6 @@
-//! How many rows each part of the store holds: what a soak or bench report totals up, and what
-//! the integration tests check after driving the service through its front doors. Every count
-//! reads a whole table; it is for reports and tests, not for a request's path.
+//! How many rows each part of the store holds, for the integration tests, which check it after
+//! driving the service through its front doors. Every count reads a whole table: it is not for
+//! a request's path.
 
 use crate::catalogue::Family;
 use sqlx::PgPool;
@@ -13,7 +13,6 @@ pub struct Census {
     /// Set aside by the relay because their message cannot be built.
     pub parked: i64,
     pub processed: i64,
-    pub dead_lettered: i64,
     /// Processed or dead-lettered: no longer waiting for a worker.
     pub handled: i64,
     pub notifications: i64,
@@ -33,8 +32,6 @@ pub async fn take(pool: &PgPool) -> Result<Census, sqlx::Error> {
                 (SELECT count(*) FROM inbox_unpublished) AS unpublished,
                 (SELECT count(*) FROM inbox_unpublished WHERE parked_at IS NOT NULL) AS parked,
                 (SELECT count(*) FROM inbox_processed) AS processed,
-                (SELECT count(*) FROM inbox_events WHERE dead_lettered_at IS NOT NULL)
-                    AS dead_lettered,
                 (SELECT count(*) FROM inbox_events
                  WHERE seq IN (SELECT seq FROM inbox_processed) OR dead_lettered_at IS NOT NULL)
                     AS handled,
