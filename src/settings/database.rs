@@ -49,6 +49,12 @@ pub struct DatabaseSettings {
 /// takes longer is stuck or blocked, not busy.
 const OPERATIONS_STATEMENT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How much longer than the read deadline the server lets a read's statement run. The request
+/// gives up first, always (503 with `Retry-After`, counted); the server's timeout is the
+/// backstop that ends the abandoned statement. Equal, the two raced: under load the server
+/// could cancel first and the read failed as a database error instead.
+const READ_STATEMENT_MARGIN: Duration = Duration::from_secs(1);
+
 /// A transaction left idle this long is ended by the server: its client is gone or stuck, and
 /// its locks must not outlive it.
 const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
@@ -71,7 +77,7 @@ impl DatabaseSettings {
     pub fn statement_timeout(&self, role: PoolRole) -> Duration {
         match role {
             PoolRole::Inbox => self.timeout,
-            PoolRole::Read => self.read_timeout,
+            PoolRole::Read => self.read_timeout + READ_STATEMENT_MARGIN,
             PoolRole::Background => self.statement_timeout,
             PoolRole::Operations => OPERATIONS_STATEMENT_TIMEOUT,
         }

@@ -349,3 +349,14 @@ fn config_file(text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// The read deadline must always give up before the server cancels the read's statement:
+/// equal, the two raced, and a read the server cancelled first failed as a database error,
+/// without `Retry-After` and uncounted.
+#[test]
+fn a_read_statement_outlives_the_read_deadline() {
+    let config = Settings::from_lookup(lookup(&[("HOOKGATE_READ_TIMEOUT_MS", "500")])).unwrap();
+    let database = &config.database;
+    assert_eq!(database.read_timeout, std::time::Duration::from_millis(500));
+    assert!(database.statement_timeout(PoolRole::Read) > database.read_timeout);
+}
