@@ -5,8 +5,9 @@ use crate::{
     catalogue::Family,
     ops::{
         dlq,
-        service::{Operations, VerifyRequest as Verify},
-        verify, Counts,
+        service::Operations,
+        verify::{self, VerifyRequest as Verify},
+        Counts,
     },
 };
 use axum::{body::Bytes, extract::State, Json};
@@ -29,10 +30,7 @@ const DEFAULT_LIST_LIMIT: u32 = 50;
     responses(
         (status = 200, description = "Dead letters, oldest failure first, then parked events", body = Vec<dlq::DeadLetter>),
         (status = 400, description = "`malformed_payload`", body = ErrorBody),
-        (status = 401, description = "No valid bearer token", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub(super) async fn list(
     _: Authorized,
@@ -65,10 +63,7 @@ pub(super) struct ReplayRequest {
     responses(
         (status = 200, description = "What was sent back (`replayed`) and left (`skipped`)", body = Counts),
         (status = 400, description = "`malformed_payload`: a bad body, an unknown event id, an id two sources share without `source`, or nothing selected", body = ErrorBody),
-        (status = 401, description = "No valid bearer token", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub(super) async fn replay(
     _: Authorized,
@@ -111,11 +106,8 @@ pub(super) struct VerifyRequest {
     responses(
         (status = 200, description = "Objects and events read, the differences, what was repaired", body = verify::Report),
         (status = 400, description = "`malformed_payload` or `unknown_family`", body = ErrorBody),
-        (status = 401, description = "No valid bearer token", body = ErrorBody),
         (status = 409, description = "`conflict`: a verify is already running, in this process or another", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub(super) async fn verify_read_model(
     _: Authorized,

@@ -10,7 +10,10 @@ use std::{sync::Arc, time::Duration};
 use tower::{BoxError, ServiceBuilder};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use utoipa::{
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
+        Content, Ref, ResponseBuilder,
+    },
     Modify, OpenApi,
 };
 use utoipa_axum::{
@@ -109,8 +112,39 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .routes(routes!(webhooks::receive))
         .split_for_parts();
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    document_bearer_routes(&mut document);
     document
 }
+
+/// Every `/v1` and `/admin` route takes the bearer token (`auth::Authorized`), and so may also
+/// answer 401 without it and 503 when the database does not answer: said here once for all.
+fn document_bearer_routes(document: &mut utoipa::openapi::OpenApi) {
+    let bearer_routes = document
+        .paths
+        .paths
+        .iter_mut()
+        .filter(|(path, _)| path.starts_with("/v1/") || path.starts_with("/admin/"));
+    for (_, item) in bearer_routes {
+        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+            operation.security = Some(vec![SecurityRequirement::new("bearer", NO_SCOPES)]);
+            for (status, description) in
+                [("401", "No valid bearer token"), ("503", "`unavailable`")]
+            {
+                let body = Content::new(Some(Ref::from_schema_name("ErrorBody")));
+                let response = ResponseBuilder::new()
+                    .description(description)
+                    .content("application/json", body)
+                    .build();
+                operation
+                    .responses
+                    .responses
+                    .insert(status.to_owned(), response.into());
+            }
+        }
+    }
+}
+
+const NO_SCOPES: [&str; 0] = [];
 
 pub(super) async fn serve() -> Json<utoipa::openapi::OpenApi> {
     Json(document())

@@ -34,11 +34,8 @@ fn json_text(text: Option<String>) -> Value {
     ),
     responses(
         (status = 200, description = "The object and its status history", body = ObjectView),
-        (status = 401, description = "No valid bearer token", body = ErrorBody),
         (status = 404, description = "`not_found`, or `unknown_family`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub(super) async fn object(
     _: Authorized,
@@ -91,11 +88,8 @@ pub(super) struct EventQuery {
     ),
     responses(
         (status = 200, description = "The event and where it is in its life", body = EventView),
-        (status = 401, description = "No valid bearer token", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub(super) async fn event(
     _: Authorized,
