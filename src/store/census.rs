@@ -3,7 +3,7 @@
 //! a request's path.
 
 use crate::catalogue::Family;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct Census {
@@ -58,18 +58,22 @@ pub async fn objects(pool: &PgPool, family: Family) -> Result<i64, sqlx::Error> 
 
 /// The status history rows of `family`.
 pub async fn history_of(pool: &PgPool, family: Family) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM status_history WHERE family = $1")
-        .bind(family)
-        .fetch_one(pool)
-        .await
+    count_where(
+        pool,
+        "SELECT count(*) FROM status_history WHERE family = $1",
+        family,
+    )
+    .await
 }
 
 /// The notifications queued under `routing_key`.
 pub async fn notifications_routed(pool: &PgPool, routing_key: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM notification_outbox WHERE routing_key = $1")
-        .bind(routing_key)
-        .fetch_one(pool)
-        .await
+    count_where(
+        pool,
+        "SELECT count(*) FROM notification_outbox WHERE routing_key = $1",
+        routing_key,
+    )
+    .await
 }
 
 /// Whether the notification is still kept, and how many deliveries of it are recorded.
@@ -88,10 +92,12 @@ pub async fn notification(
 
 /// Deliveries recorded for `subscriber`.
 pub async fn deliveries_to(pool: &PgPool, subscriber: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM notification_deliveries WHERE subscriber = $1")
-        .bind(subscriber)
-        .fetch_one(pool)
-        .await
+    count_where(
+        pool,
+        "SELECT count(*) FROM notification_deliveries WHERE subscriber = $1",
+        subscriber,
+    )
+    .await
 }
 
 /// The newest notification written: the event it tells of, and its body.
@@ -123,4 +129,15 @@ pub async fn read_model_lines(pool: &PgPool) -> Result<Vec<String>, sqlx::Error>
     .await?;
     lines.extend(history);
     Ok(lines)
+}
+
+/// Runs `statement`, a count with one parameter, `value`.
+async fn count_where<'q, T>(pool: &PgPool, statement: &'q str, value: T) -> Result<i64, sqlx::Error>
+where
+    T: 'q + sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send,
+{
+    sqlx::query_scalar(statement)
+        .bind(value)
+        .fetch_one(pool)
+        .await
 }

@@ -168,6 +168,19 @@ pub async fn close_unprocessed(
     Ok(())
 }
 
+/// `state`, and what follows it in a statement that reads the event `($1, $2)`, the source and
+/// the event id, with its times.
+macro_rules! the_event_with_its_state {
+    () => {
+        concat!(
+            event_state!(),
+            " AS state FROM ",
+            inbox_with_times!(),
+            " WHERE seq = (SELECT seq FROM inbox_dedup WHERE source = $1 AND event_id = $2)"
+        )
+    };
+}
+
 pub async fn find_event<'c>(
     executor: impl PgExecutor<'c>,
     source: &str,
@@ -176,10 +189,7 @@ pub async fn find_event<'c>(
     sqlx::query_as(concat!(
         "SELECT event_id, source, event_type, routing_key, received_at, published_at,
                 processed_at, dead_lettered_at, COALESCE(error, parse_error) AS error, ",
-        event_state!(),
-        " AS state FROM ",
-        inbox_with_times!(),
-        " WHERE seq = (SELECT seq FROM inbox_dedup WHERE source = $1 AND event_id = $2)"
+        the_event_with_its_state!()
     ))
     .bind(source)
     .bind(event_id)
@@ -211,10 +221,7 @@ pub async fn event_detail(
         event_row_columns!(),
         ", content_hash, parse_error, published_at, processed_at, dead_lettered_at,
            COALESCE(error, parse_error) AS error, ",
-        event_state!(),
-        " AS state FROM ",
-        inbox_with_times!(),
-        " WHERE seq = (SELECT seq FROM inbox_dedup WHERE source = $1 AND event_id = $2)"
+        the_event_with_its_state!()
     ))
     .bind(source)
     .bind(event_id)

@@ -115,7 +115,7 @@ pub mod timeline;
 use sqlx::{
     postgres::{PgArguments, PgConnectOptions, PgPoolOptions},
     query::Query,
-    Connection, PgPool, Postgres,
+    Connection, PgConnection, PgPool, Postgres,
 };
 use std::time::Duration;
 
@@ -247,6 +247,23 @@ pub enum ErrorKind {
     Transient,
     /// Anything else (a missing table, a syntax error): not the row's fault and not passing.
     Other,
+}
+
+/// Takes the advisory lock `key` for the rest of `tx`, and bounds every lock wait in `tx`, this
+/// one first, to `lock_timeout` (PostgreSQL's notation, e.g. `500ms`).
+pub(crate) async fn lock_for_transaction(
+    tx: &mut PgConnection,
+    key: i64,
+    lock_timeout: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("SET LOCAL lock_timeout = '{lock_timeout}'"))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 /// Whether `error` is a lock wait given up at `lock_timeout` (55P03): nothing was changed, and

@@ -60,19 +60,16 @@ pub async fn parked(pool: &PgPool, limit: i64) -> Result<Vec<ParkedEvent>, sqlx:
 
 /// How many parked events the selection matches.
 pub async fn count_parked(pool: &PgPool, selection: &ParkedSelection) -> Result<u64, sqlx::Error> {
-    let count: i64 = sqlx::query_scalar(
+    count_selected(
+        pool,
         "SELECT count(*) FROM inbox_unpublished JOIN inbox_events USING (seq)
          WHERE parked_at IS NOT NULL
            AND (cardinality($1::text[]) = 0 OR event_id = ANY($1))
            AND ($2::text IS NULL OR upper(event_type) = upper($2))
            AND ($3::text IS NULL OR source = $3)",
+        selection,
     )
-    .bind(&selection.event_ids)
-    .bind(selection.event_type.as_deref())
-    .bind(selection.source.as_deref())
-    .fetch_one(pool)
-    .await?;
-    Ok(u64::try_from(count).unwrap_or(0))
+    .await
 }
 
 /// Hands the selected parked events back to the relay; returns how many.
@@ -80,7 +77,8 @@ pub async fn release_parked(
     pool: &PgPool,
     selection: &ParkedSelection,
 ) -> Result<u64, sqlx::Error> {
-    let count: i64 = sqlx::query_scalar(
+    count_selected(
+        pool,
         "WITH released AS (
              UPDATE inbox_unpublished AS u SET parked_at = NULL, park_error = NULL
              FROM inbox_events AS e
@@ -93,11 +91,23 @@ pub async fn release_parked(
              UPDATE inbox_events SET dead_lettered_at = NULL, error = NULL
              WHERE seq IN (SELECT seq FROM released))
          SELECT count(*) FROM released",
+        selection,
     )
-    .bind(&selection.event_ids)
-    .bind(selection.event_type.as_deref())
-    .bind(selection.source.as_deref())
-    .fetch_one(pool)
-    .await?;
+    .await
+}
+
+/// Runs `statement`, which takes the selection as `$1` (event ids), `$2` (event type) and `$3`
+/// (source) and answers one count.
+async fn count_selected(
+    pool: &PgPool,
+    statement: &'static str,
+    selection: &ParkedSelection,
+) -> Result<u64, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(statement)
+        .bind(&selection.event_ids)
+        .bind(selection.event_type.as_deref())
+        .bind(selection.source.as_deref())
+        .fetch_one(pool)
+        .await?;
     Ok(u64::try_from(count).unwrap_or(0))
 }

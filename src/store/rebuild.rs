@@ -134,14 +134,7 @@ pub async fn pause_projection(
     tx: &mut PgConnection,
     lock_timeout: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!("SET LOCAL lock_timeout = '{lock_timeout}'"))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(PROJECTION_PAUSE)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
+    super::lock_for_transaction(tx, PROJECTION_PAUSE, lock_timeout).await
 }
 
 /// Puts the shadow tables of `families` in place of the live ones inside `tx`. Family tables

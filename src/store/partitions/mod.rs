@@ -48,13 +48,7 @@ impl Partition {
 /// already holds the lock (a test arranging partitions) is granted it again.
 async fn locked(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(MAINTENANCE_LOCK)
-        .execute(&mut *tx)
-        .await?;
+    super::lock_for_transaction(&mut tx, MAINTENANCE_LOCK, LOCK_TIMEOUT).await?;
     Ok(tx)
 }
 
