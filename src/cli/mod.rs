@@ -14,7 +14,12 @@ pub mod sign;
 mod status;
 mod when;
 
-use crate::{app::Roles, settings::Settings, store};
+use crate::{
+    app::Roles,
+    ops::{rebuild::RebuildRequest, verify::VerifyRequest},
+    settings::Settings,
+    store,
+};
 use args::{Command, DlqCommand};
 
 pub use args::Cli;
@@ -73,12 +78,12 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
             family,
             dry_run,
             json,
-        } => read_model::rebuild(config, family, dry_run, json).await,
+        } => read_model::rebuild(config, &RebuildRequest { family, dry_run }, json).await,
         Command::Verify {
             family,
             repair,
             json,
-        } => read_model::verify(config, family, repair, json).await,
+        } => read_model::verify(config, &VerifyRequest { family, repair }, json).await,
         Command::Status { json } => status::show(config, json).await,
         Command::Bench(args) => bench::bench(config, args).await,
         Command::Sign { event, json } => Ok(sign::print_signed(config, &event, json)?),

@@ -8,10 +8,7 @@ use super::{
 };
 use crate::{
     catalogue::Family,
-    ops::{
-        archive,
-        service::{Operations, RebuildRequest, VerifyRequest},
-    },
+    ops::{archive, rebuild::RebuildRequest, service::Operations, verify::VerifyRequest},
     settings::Settings,
 };
 use anyhow::bail;
@@ -49,15 +46,13 @@ pub async fn replay(config: &Settings, args: ReplayArgs, json: bool) -> anyhow::
 
 pub async fn rebuild(
     config: &Settings,
-    family: Option<Family>,
-    dry_run: bool,
+    request: &RebuildRequest,
     json: bool,
 ) -> anyhow::Result<()> {
     let (pool, queues) = operations_parts(config)?;
     let progress = Progress::new("rebuilding");
-    let request = RebuildRequest { family, dry_run };
     let rebuilt = Operations::new(&pool, &queues)
-        .rebuild(&request, |done, total| progress.update(done, total))
+        .rebuild(request, |done, total| progress.update(done, total))
         .await?;
     progress.finish();
     if json {
@@ -75,7 +70,11 @@ pub async fn rebuild(
             difference.rebuilt_event_id.as_deref().unwrap_or("-"),
         );
     }
-    let verb = if dry_run { "would change" } else { "changed" };
+    let verb = if request.dry_run {
+        "would change"
+    } else {
+        "changed"
+    };
     println!(
         "rebuild: {} events projected, {} skipped; {verb} {} objects",
         rebuilt.replayed, rebuilt.skipped, rebuilt.differ
@@ -83,17 +82,15 @@ pub async fn rebuild(
     Ok(())
 }
 
-pub async fn verify(
-    config: &Settings,
-    family: Option<Family>,
-    repair: bool,
-    json: bool,
-) -> anyhow::Result<()> {
+pub async fn verify(config: &Settings, request: &VerifyRequest, json: bool) -> anyhow::Result<()> {
     let (pool, queues) = operations_parts(config)?;
-    let progress = Progress::new(if repair { "repairing" } else { "verifying" });
-    let request = VerifyRequest { family, repair };
+    let progress = Progress::new(if request.repair {
+        "repairing"
+    } else {
+        "verifying"
+    });
     let report = Operations::new(&pool, &queues)
-        .verify(&request, |done, total| progress.update(done, total))
+        .verify(request, |done, total| progress.update(done, total))
         .await?;
     progress.finish();
     if wants_json(json) {
@@ -130,7 +127,7 @@ pub async fn verify(
             report.repaired
         );
     }
-    if !report.differences.is_empty() && !repair {
+    if !report.differences.is_empty() && !request.repair {
         bail!("the read model differs from the archive; `hookgate verify --repair` puts it right");
     }
     Ok(())

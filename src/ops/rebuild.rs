@@ -73,11 +73,16 @@ pub struct Rebuilt {
     pub differences: Vec<ShadowDifference>,
 }
 
-/// Rebuilds `family` (every family when `None`); `progress` gets events read and the total.
+/// `rebuild`: one family or all, and whether only to report what would change.
+pub struct RebuildRequest {
+    pub family: Option<Family>,
+    pub dry_run: bool,
+}
+
+/// Rebuilds what `request` names; `progress` gets events read and the total.
 pub async fn rebuild(
     pool: &PgPool,
-    family: Option<Family>,
-    dry_run: bool,
+    &RebuildRequest { family, dry_run }: &RebuildRequest,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Rebuilt, OpsError> {
     let job = jobs::start(pool, JobKind::Rebuild).await?;

@@ -7,14 +7,11 @@
 use super::{
     archive::{self, ArchiveFilter},
     dlq::{self, Plan, Purged, Reindexed, Selector},
-    rebuild::{self, Rebuilt},
-    verify::{self, Report},
+    rebuild::{self, RebuildRequest, Rebuilt},
+    verify::{self, Report, VerifyRequest},
     Counts, OpsError,
 };
-use crate::{
-    amqp::{Broker, Topology},
-    catalogue::Family,
-};
+use crate::amqp::{Broker, Topology};
 use lapin::Channel;
 use sqlx::PgPool;
 use std::{future::Future, time::Duration};
@@ -47,18 +44,6 @@ pub enum PurgeRequest {
     /// The whole DLQ, with its index.
     All,
     Selected(Selector),
-}
-
-/// `verify`: one family or all, and whether to repair what differs.
-pub struct VerifyRequest {
-    pub family: Option<Family>,
-    pub repair: bool,
-}
-
-/// `rebuild`: one family or all, and whether only to report what would change.
-pub struct RebuildRequest {
-    pub family: Option<Family>,
-    pub dry_run: bool,
 }
 
 /// The operations on one pool and one source of channels. `progress` gets (done, total).
@@ -146,7 +131,7 @@ impl<'a, Q: Queues> Operations<'a, Q> {
         request: &VerifyRequest,
         progress: impl FnMut(u64, u64),
     ) -> Result<Report, OpsError> {
-        verify::verify(self.pool, request.family, request.repair, progress).await
+        verify::verify(self.pool, request, progress).await
     }
 
     pub async fn rebuild(
@@ -154,7 +139,7 @@ impl<'a, Q: Queues> Operations<'a, Q> {
         request: &RebuildRequest,
         progress: impl FnMut(u64, u64),
     ) -> Result<Rebuilt, OpsError> {
-        rebuild::rebuild(self.pool, request.family, request.dry_run, progress).await
+        rebuild::rebuild(self.pool, request, progress).await
     }
 
     /// Runs `work` on a channel of its own, closed afterwards whatever the outcome.

@@ -51,12 +51,17 @@ pub struct Report {
     pub repaired: u64,
 }
 
-/// Verifies `family` (every family when `None`); `progress` gets events read and the total.
-/// One verify runs at a time across every process ([`jobs`]).
+/// `verify`: one family or all, and whether to repair what differs.
+pub struct VerifyRequest {
+    pub family: Option<Family>,
+    pub repair: bool,
+}
+
+/// Verifies what `request` names; `progress` gets events read and the total. One verify runs
+/// at a time across every process ([`jobs`]).
 pub async fn verify(
     pool: &PgPool,
-    family: Option<Family>,
-    repair: bool,
+    &VerifyRequest { family, repair }: &VerifyRequest,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Report, OpsError> {
     let job = jobs::start(pool, JobKind::Verify).await?;

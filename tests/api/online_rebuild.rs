@@ -4,7 +4,11 @@
 //! are kept.
 
 use crate::support::{sign, spawn_app, TestApp};
-use hookgate::{catalogue::Family, ops::rebuild::rebuild, store::census};
+use hookgate::{
+    catalogue::Family,
+    ops::rebuild::{rebuild, RebuildRequest},
+    store::census,
+};
 use serde_json::Value;
 use std::{
     sync::{
@@ -71,7 +75,11 @@ async fn a_rebuild_serves_reads_throughout_and_keeps_what_arrives_meanwhile() {
     // Once the rebuild has read its first page, the platform sends a newer status for `t-5`
     // and a new transfer, and the workers apply both.
     let arrived = AtomicBool::new(false);
-    let rebuilt = rebuild(&app.pool, None, false, |_, _| {
+    let everything = RebuildRequest {
+        family: None,
+        dry_run: false,
+    };
+    let rebuilt = rebuild(&app.pool, &everything, |_, _| {
         if arrived.swap(true, Ordering::SeqCst) {
             return;
         }

@@ -2,7 +2,10 @@
 //! newer event between the snapshot verify read and its repair is not undone.
 
 use crate::support::{eventually, faults::Waiting, sign, spawn_app, TestApp};
-use hookgate::{catalogue::Family, ops::verify::verify};
+use hookgate::{
+    catalogue::Family,
+    ops::verify::{verify, VerifyRequest},
+};
 use serde_json::Value;
 
 /// Waits until a backend of the app's database waits for a lock as `waiting` says.
@@ -39,8 +42,17 @@ async fn a_repair_never_undoes_an_event_applied_after_its_snapshot() {
     .await;
     // Verify's snapshot has neither the event nor its state; its repair waits for the lock.
     let pool = app.pool.clone();
-    let verifying =
-        tokio::spawn(async move { verify(&pool, Some(Family::Transfer), true, |_, _| {}).await });
+    let verifying = tokio::spawn(async move {
+        verify(
+            &pool,
+            &VerifyRequest {
+                family: Some(Family::Transfer),
+                repair: true,
+            },
+            |_, _| {},
+        )
+        .await
+    });
     someone_waits(
         &app,
         "the repair to wait for the object",
