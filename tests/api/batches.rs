@@ -135,7 +135,7 @@ async fn one_unfit_event_in_a_batch_does_not_hold_back_the_others() {
     app.wait_until_handled(3).await;
     assert_eq!(app.object("transfer", "t-b1").await["status"], "pending");
     assert_eq!(app.object("transfer", "t-b2").await["status"], "closed");
-    let unfit: Value = app.api("/v1/events/unfit").await.json().await.unwrap();
+    let unfit: Value = app.api_json("/v1/events/unfit").await;
     assert_eq!(unfit["state"], "dead_lettered");
     assert_eq!(
         unfit["processedAt"],

@@ -4,7 +4,7 @@
 use crate::support::{
     amqp, eventually,
     sign::{EARLIER, LATER},
-    spawn_app_with, TestOptions,
+    spawn_app_with, spawn_app_with_env, TestOptions,
 };
 use hookgate::amqp::{Broker, Topology};
 
@@ -12,7 +12,7 @@ use hookgate::amqp::{Broker, Topology};
 async fn a_node_that_does_not_answer_is_passed_over() {
     // Nothing listens on port 1: the first node refuses at once.
     let nodes = format!("amqp://guest:guest@127.0.0.1:1/%2f,{}", amqp::url());
-    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_AMQP_URL", &nodes)).await;
+    let app = spawn_app_with_env(&[("HOOKGATE_AMQP_URL", &nodes)]).await;
     app.wait_for_broker("up").await;
     app.handle_transfer("via-second", "t-nodes", "Pending", EARLIER)
         .await;

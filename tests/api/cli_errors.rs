@@ -1,7 +1,7 @@
 //! What a command says when the user's setup is wrong: the cause and the fix on one line, at
 //! once, without a backtrace, a debug dump or a password.
 
-use crate::support::spawn_app;
+use crate::support::{spawn_app, TestApp};
 use sqlx::{migrate::MigrateDatabase, Postgres};
 
 fn assert_one_plain_line(stderr: &str) {
@@ -10,6 +10,15 @@ fn assert_one_plain_line(stderr: &str) {
     for dump in ["backtrace", "Error {", "kind:", "\u{1b}["] {
         assert!(!stderr.contains(dump), "{dump:?} in {stderr}");
     }
+}
+
+/// Runs `args` with `env` set, which must fail with exit code 1 and one plain line; that line.
+async fn refusal(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = app.cli_with_env(args, env).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_one_plain_line(&stderr);
+    stderr
 }
 
 #[tokio::test]
@@ -21,13 +30,9 @@ async fn an_unmigrated_database_says_to_run_migrate() {
     let database = format!("hookgate_empty_{}", uuid::Uuid::new_v4().simple());
     url.set_path(&database);
     Postgres::create_database(url.as_str()).await.unwrap();
-    let output = app
-        .cli_with_env(&["dlq", "list"], &[("HOOKGATE_DATABASE_URL", url.as_str())])
-        .await;
+    let env = [("HOOKGATE_DATABASE_URL", url.as_str())];
+    let stderr = refusal(&app, &["dlq", "list"], &env).await;
     Postgres::drop_database(url.as_str()).await.unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_one_plain_line(&stderr);
     assert!(stderr.contains("run `hookgate migrate`"), "{stderr}");
     assert!(stderr.contains(&database), "{stderr}");
 }
@@ -35,18 +40,8 @@ async fn an_unmigrated_database_says_to_run_migrate() {
 #[tokio::test]
 async fn an_unreachable_database_is_named_with_the_reason_and_no_password() {
     let app = spawn_app().await;
-    let output = app
-        .cli_with_env(
-            &["dlq", "list"],
-            &[(
-                "HOOKGATE_DATABASE_URL",
-                "postgres://hookgate:pa55word@127.0.0.1:1/payments",
-            )],
-        )
-        .await;
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_one_plain_line(&stderr);
+    let url = "postgres://hookgate:pa55word@127.0.0.1:1/payments";
+    let stderr = refusal(&app, &["dlq", "list"], &[("HOOKGATE_DATABASE_URL", url)]).await;
     assert!(
         stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1/payments"),
         "{stderr}"
@@ -58,18 +53,13 @@ async fn an_unreachable_database_is_named_with_the_reason_and_no_password() {
 #[tokio::test]
 async fn a_refused_broker_login_says_so() {
     let app = spawn_app().await;
-    let output = app
-        .cli_with_env(
-            &["dlq", "purge", "--yes"],
-            &[(
-                "HOOKGATE_AMQP_URL",
-                "amqp://guest:not-the-password@127.0.0.1:5672/%2f",
-            )],
-        )
-        .await;
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_one_plain_line(&stderr);
+    let url = "amqp://guest:not-the-password@127.0.0.1:5672/%2f";
+    let stderr = refusal(
+        &app,
+        &["dlq", "purge", "--yes"],
+        &[("HOOKGATE_AMQP_URL", url)],
+    )
+    .await;
     assert!(stderr.contains("RabbitMQ refused the login"), "{stderr}");
     assert!(!stderr.contains("not-the-password"), "{stderr}");
 }

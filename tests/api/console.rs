@@ -2,9 +2,9 @@
 //! drives the same pages in a real browser.
 
 use crate::{
-    ops::dead_letters,
+    ops::{dead_letters, three_dead_notifications},
     support::{
-        console::ConsoleUser,
+        console::{ConsoleUser, Page},
         eventually,
         sign::{EARLIER, LATER},
         spawn_app, spawn_app_with,
@@ -219,43 +219,26 @@ async fn the_timeline_tells_an_objects_story_in_order() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
-async fn three_dead_notifications() -> (Subscriber, TestApp) {
-    let subscriber = Subscriber::start(&[400, 400, 400]).await;
-    let app = spawn_app_with(subscribed(&subscriber)).await;
-    for n in 0..3 {
-        app.post_transfer(&format!("d-{n}"), &format!("t-{n}"), "Closed", EARLIER)
-            .await;
-    }
-    eventually("three dead letters", || async {
-        dead_letters(&app).await.len() == 3
-    })
-    .await;
-    (subscriber, app)
+/// Runs a console DLQ action on one event, as its confirm page's button does.
+async fn run_on_one(user: &ConsoleUser, action: &str, event: &str, csrf: &str) -> Page {
+    let fields = [("action", action), ("event", event), ("csrf", csrf)];
+    user.post("/console/dlq/run", &fields).await
 }
 
 async fn state(app: &TestApp, event_id: &str) -> Value {
-    let event: Value = app
-        .api(&format!("/v1/events/{event_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let event: Value = app.api_json(&format!("/v1/events/{event_id}")).await;
     event["state"].clone()
 }
 
 #[tokio::test]
 async fn dead_letters_are_replayed_and_purged_after_a_confirmation_and_audited() {
-    let (subscriber, app) = three_dead_notifications().await;
+    let (subscriber, app) = three_dead_notifications("d").await;
     let user = ConsoleUser::signed_in(&app, "ana").await;
     let list = user.get("/console/dlq").await;
     assert!(list.html.contains("3 dead letters match"));
     // Filtered by the family of the event, which a notification's dead letter takes from it.
     let filtered = user.get("/console/dlq?family=transfer&eventId=d-1").await;
-    assert!(
-        filtered.html.contains("1 dead letter matches"),
-        "{}",
-        filtered.html
-    );
+    filtered.assert_shows("1 dead letter matches");
     assert!(filtered.html.contains("TRANSFER.UPDATED"));
     let csrf = list.csrf();
 
@@ -287,47 +270,17 @@ async fn dead_letters_are_replayed_and_purged_after_a_confirmation_and_audited()
         )
         .await;
     assert_eq!(confirm.status, StatusCode::OK);
-    assert!(
-        confirm.html.contains("Replay: 1 are sent back"),
-        "{}",
-        confirm.html
-    );
+    confirm.assert_shows("Replay: 1 are sent back");
     assert_eq!(dead_letters(&app).await.len(), 3, "confirming does nothing");
-    let done = user
-        .post(
-            "/console/dlq/run",
-            &[
-                ("action", "replay-selected"),
-                ("event", "d-0"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
-    assert!(
-        done.html.contains("Done: 1 replayed, 2 left."),
-        "{}",
-        done.html
-    );
+    let done = run_on_one(&user, "replay-selected", "d-0", &csrf).await;
+    done.assert_shows("Done: 1 replayed, 2 left.");
     eventually("d-0 delivered and processed", || async {
         subscriber.delivered().len() == 1 && state(&app, "d-0").await == "processed"
     })
     .await;
 
-    let purge = user
-        .post(
-            "/console/dlq/run",
-            &[
-                ("action", "purge-selected"),
-                ("event", "d-1"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
-    assert!(
-        purge.html.contains("Done: 1 purged, 1 left."),
-        "{}",
-        purge.html
-    );
+    let purge = run_on_one(&user, "purge-selected", "d-1", &csrf).await;
+    purge.assert_shows("Done: 1 purged, 1 left.");
     let left: Vec<Value> = dead_letters(&app).await;
     assert_eq!(left.len(), 1);
     assert_eq!(left[0]["eventId"], "d-2");

@@ -1,7 +1,7 @@
 //! Console sign-in is limited to 10 failures per client address per 5 minutes, counted in the
 //! database so every process refuses the same address; failures are audited (SPEC 5).
 
-use crate::support::{console::ConsoleUser, spawn_app_with, TestOptions, API_TOKEN};
+use crate::support::{console::ConsoleUser, spawn_app_with_env, API_TOKEN};
 use hookgate::{app::StartOptions, store::console::recent_actions};
 use reqwest::StatusCode;
 
@@ -41,11 +41,7 @@ async fn sign_in(user: &ConsoleUser, base: &str, token: &str, forwarded_for: &st
 
 #[tokio::test]
 async fn ten_failures_from_one_address_hold_it_off_on_every_process() {
-    let app = spawn_app_with(TestOptions::with_env(
-        "HOOKGATE_TRUSTED_PROXIES",
-        "127.0.0.1/32",
-    ))
-    .await;
+    let app = spawn_app_with_env(&[("HOOKGATE_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
     let base = app.url("");
     let user = ConsoleUser::new(&app);
     for attempt in 0..10 {

@@ -28,15 +28,15 @@ async fn stored_eventually(app: &TestApp, event_id: &str, object_id: &str) {
 }
 
 fn failover_options(subscriber: &Subscriber) -> TestOptions {
-    TestOptions {
+    let options = TestOptions {
         database_proxy: true,
-        env: vec![
-            ("HOOKGATE_STATEMENT_TIMEOUT_MS", "1000".into()),
-            ("HOOKGATE_DATABASE_TIMEOUT_MS", "1000".into()),
-            ("HOOKGATE_READ_TIMEOUT_MS", "1000".into()),
-        ],
         ..subscribed(subscriber)
-    }
+    };
+    options.and_env(&[
+        ("HOOKGATE_STATEMENT_TIMEOUT_MS", "1000"),
+        ("HOOKGATE_DATABASE_TIMEOUT_MS", "1000"),
+        ("HOOKGATE_READ_TIMEOUT_MS", "1000"),
+    ])
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! looking that changes nothing, and selections that cannot be meant refused.
 
 use crate::{
-    ops::{dead_letters, two_bad_events},
+    ops::{a_dry_run_would_replay_both, dead_letters, two_bad_events},
     support::{amqp, assert_error, eventually, spawn_app, TestApp},
 };
 use lapin::options::BasicGetOptions;
@@ -74,6 +74,15 @@ async fn put_in_the_dlq(
         .unwrap();
 }
 
+/// Asserts that the DLQ holds one copy of each bad event, never delivered before.
+async fn one_undelivered_copy_each(app: &TestApp, why: &str) {
+    assert_eq!(
+        dlq_messages(app).await,
+        [("bad-1".to_owned(), false), ("bad-2".to_owned(), false)],
+        "{why}"
+    );
+}
+
 async fn failed_at(app: &TestApp, event_id: &str) -> Value {
     dead_letters(app)
         .await
@@ -117,30 +126,20 @@ async fn events_that_fail_again_and_again_keep_one_dead_letter_each() {
         failed_again(&app, &before).await;
     }
     assert_eq!(dead_letters(&app).await.len(), 2);
-    assert_eq!(
-        dlq_messages(&app).await,
-        [("bad-1".to_owned(), false), ("bad-2".to_owned(), false)],
-        "one copy each in the DLQ"
-    );
+    one_undelivered_copy_each(&app, "one copy each in the DLQ").await;
 }
 
 #[tokio::test]
 async fn a_dry_run_reports_what_the_replay_then_does() {
     let app = spawn_app().await;
     two_bad_events(&app).await;
-    let dry = app
-        .cli_json(&["dlq", "replay", "--all", "--dry-run", "--json"])
-        .await;
-    assert_eq!(dry, json!({"replayed": 2, "skipped": 0, "dryRun": true}));
+    a_dry_run_would_replay_both(&app).await;
     let before = failures(&app).await;
     let done = app.cli_json(&["dlq", "replay", "--all", "--json"]).await;
     assert_eq!(done, json!({"replayed": 2, "skipped": 0}));
     // Still bad, so they fail again: back in the DLQ once each, not next to their old copies.
     failed_again(&app, &before).await;
-    assert_eq!(
-        dlq_messages(&app).await,
-        [("bad-1".to_owned(), false), ("bad-2".to_owned(), false)]
-    );
+    one_undelivered_copy_each(&app, "in the DLQ").await;
 }
 
 #[tokio::test]
@@ -153,14 +152,10 @@ async fn listing_and_showing_leave_the_queue_untouched() {
             app.cli_json(&["dlq", "show", "bad-1"]).await["eventId"],
             "bad-1"
         );
-        let admin: Value = app.api("/admin/dlq").await.json().await.unwrap();
+        let admin: Value = app.api_json("/admin/dlq").await;
         assert_eq!(admin.as_array().unwrap().len(), 2);
     }
-    assert_eq!(
-        dlq_messages(&app).await,
-        [("bad-1".to_owned(), false), ("bad-2".to_owned(), false)],
-        "never delivered, so no delivery count raised"
-    );
+    one_undelivered_copy_each(&app, "never delivered, so no delivery count raised").await;
 }
 
 #[tokio::test]
@@ -198,10 +193,7 @@ async fn selections_that_cannot_be_meant_are_refused_and_move_nothing() {
     assert_error(refused, (400, "malformed_payload")).await;
 
     assert_eq!(failures(&app).await, before, "nothing was replayed");
-    assert_eq!(
-        dlq_messages(&app).await,
-        [("bad-1".to_owned(), false), ("bad-2".to_owned(), false)]
-    );
+    one_undelivered_copy_each(&app, "in the DLQ").await;
 }
 
 #[tokio::test]
@@ -221,10 +213,7 @@ async fn reindex_lists_dead_letters_the_index_lacks_and_keeps_one_copy_each() {
     assert_eq!(dead_letters(&app).await.len(), 2);
     let again = app.cli_json(&["dlq", "reindex", "--json"]).await;
     assert_eq!(again, json!({"indexed": 0, "duplicatesRemoved": 0}));
-    assert_eq!(
-        dlq_messages(&app).await,
-        [("bad-1".to_owned(), false), ("bad-2".to_owned(), false)]
-    );
+    one_undelivered_copy_each(&app, "in the DLQ").await;
 }
 
 /// A message put in the DLQ with a copied dead letter's headers, but `x-hookgate-queue` naming

@@ -10,12 +10,7 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 
 async fn ids(app: &TestApp, query: &str) -> Vec<String> {
-    let page: Value = app
-        .api(&format!("/v1/events?{query}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.api_json(&format!("/v1/events?{query}")).await;
     page["events"]
         .as_array()
         .unwrap()
@@ -69,12 +64,7 @@ async fn each_filter_finds_its_events_newest_first() {
     assert!(ids(&app, "from=2999-01-01T00:00:00Z").await.is_empty());
     assert_eq!(ids(&app, "to=2999-01-01T00:00:00Z&limit=1").await, ["s-6"]);
 
-    let page: Value = app
-        .api("/v1/events?objectId=t-1&limit=1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.api_json("/v1/events?objectId=t-1&limit=1").await;
     let event = &page["events"][0];
     assert_eq!(event["id"], "s-2");
     assert_eq!(event["family"], "transfer");
@@ -96,7 +86,7 @@ async fn pages_add_up_to_every_event_once() {
             Some(cursor) => format!("/v1/events?limit=4&cursor={cursor}"),
             None => "/v1/events?limit=4".to_owned(),
         };
-        let page: Value = app.api(&query).await.json().await.unwrap();
+        let page: Value = app.api_json(&query).await;
         let events = page["events"].as_array().unwrap();
         assert!(events.len() <= 4);
         seen.extend(events.iter().map(|e| e["id"].as_str().unwrap().to_owned()));

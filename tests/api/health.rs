@@ -1,8 +1,7 @@
 //! `/healthz`, `/readyz`, `/metrics`.
 
 use crate::support::{
-    assert_error, eventually, faults::Waiting, fixtures, sign, spawn_app, spawn_app_with,
-    TestOptions,
+    assert_error, eventually, faults::Waiting, fixtures, sign, spawn_app, spawn_app_with_env,
 };
 use serde_json::Value;
 
@@ -80,7 +79,7 @@ async fn a_locked_read_model_table_leaves_receivers_ready() {
 
 #[tokio::test]
 async fn a_read_behind_a_lock_gives_up_at_its_deadline_and_webhooks_keep_flowing() {
-    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_READ_TIMEOUT_MS", "500")).await;
+    let app = spawn_app_with_env(&[("HOOKGATE_READ_TIMEOUT_MS", "500")]).await;
     // More reads than the read pool has connections: each gives up at its deadline, whether
     // it waits for the lock or for a connection.
     let (holder, reads) = reads_behind_a_locked_table(&app, 8).await;

@@ -165,26 +165,16 @@ async fn answers_match_their_documented_schemas() {
         .await;
     app.wait_until_handled(1).await;
 
-    let event: Value = app.api("/v1/events/oa-1").await.json().await.unwrap();
+    let event: Value = app.api_json("/v1/events/oa-1").await;
     check(
         responses("/v1/events/{eventId}", "get", "200"),
         event,
         "event",
     );
-    let page: Value = app
-        .api("/v1/events?objectId=t-oa")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.api_json("/v1/events?objectId=t-oa").await;
     assert_eq!(page["events"].as_array().unwrap().len(), 1);
     check(responses("/v1/events", "get", "200"), page, "search");
-    let object: Value = app
-        .api("/v1/objects/transfer/t-oa")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let object: Value = app.api_json("/v1/objects/transfer/t-oa").await;
     check(
         responses("/v1/objects/{family}/{id}", "get", "200"),
         object,

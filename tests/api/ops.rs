@@ -34,6 +34,36 @@ pub(crate) async fn two_bad_events(app: &TestApp) {
     .await;
 }
 
+/// An app whose subscriber refuses its first three notifications, of events `{prefix}-0` to
+/// `{prefix}-2`, each of which is dead-lettered.
+pub(crate) async fn three_dead_notifications(prefix: &str) -> (Subscriber, TestApp) {
+    let subscriber = Subscriber::start(&[400, 400, 400]).await;
+    let app = spawn_app_with(subscribed(&subscriber)).await;
+    for n in 0..3 {
+        app.post_transfer(
+            &format!("{prefix}-{n}"),
+            &format!("t-{n}"),
+            "Closed",
+            EARLIER,
+        )
+        .await;
+    }
+    eventually("three dead letters", || async {
+        dead_letters(&app).await.len() == 3
+    })
+    .await;
+    (subscriber, app)
+}
+
+/// Asks for a dry run of replaying the whole DLQ, which must count both of
+/// [`two_bad_events`].
+pub(crate) async fn a_dry_run_would_replay_both(app: &TestApp) {
+    let dry = app
+        .cli_json(&["dlq", "replay", "--all", "--dry-run", "--json"])
+        .await;
+    assert_eq!(dry, json!({"replayed": 2, "skipped": 0, "dryRun": true}));
+}
+
 #[tokio::test]
 async fn dlq_list_and_show_describe_dead_letters_without_consuming_them() {
     let app = spawn_app().await;
@@ -66,9 +96,9 @@ async fn dlq_list_and_show_describe_dead_letters_without_consuming_them() {
     let missing = app.cli(&["dlq", "show", "nope"]).await;
     assert!(!missing.status.success());
 
-    let admin: Value = app.api("/admin/dlq?limit=1").await.json().await.unwrap();
+    let admin: Value = app.api_json("/admin/dlq?limit=1").await;
     assert_eq!(admin.as_array().unwrap().len(), 1);
-    let admin: Value = app.api("/admin/dlq").await.json().await.unwrap();
+    let admin: Value = app.api_json("/admin/dlq").await;
     assert_eq!(admin.as_array().unwrap().len(), 2);
 }
 
@@ -76,10 +106,7 @@ async fn dlq_list_and_show_describe_dead_letters_without_consuming_them() {
 async fn a_replayed_message_that_fails_again_starts_its_attempts_afresh() {
     let app = spawn_app().await;
     two_bad_events(&app).await;
-    let dry = app
-        .cli_json(&["dlq", "replay", "--all", "--dry-run", "--json"])
-        .await;
-    assert_eq!(dry, json!({"replayed": 2, "skipped": 0, "dryRun": true}));
+    a_dry_run_would_replay_both(&app).await;
     assert_eq!(
         dead_letters(&app).await.len(),
         2,
@@ -124,16 +151,7 @@ async fn a_replayed_message_that_fails_again_starts_its_attempts_afresh() {
 #[tokio::test]
 async fn admin_replay_sends_dead_letters_back_and_they_are_delivered_once() {
     // The subscriber refuses everything at first (a bad deploy on their side), then recovers.
-    let subscriber = Subscriber::start(&[400, 400, 400]).await;
-    let app = spawn_app_with(subscribed(&subscriber)).await;
-    for n in 0..3 {
-        app.post_transfer(&format!("n-{n}"), &format!("t-{n}"), "Closed", EARLIER)
-            .await;
-    }
-    eventually("three dead letters", || async {
-        dead_letters(&app).await.len() == 3
-    })
-    .await;
+    let (subscriber, app) = three_dead_notifications("n").await;
 
     let bad = app
         .post_api("/admin/dlq/replay", json!({"everything": true}))

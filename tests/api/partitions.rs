@@ -1,7 +1,7 @@
 //! The inbox's daily partitions: a new day opens one, and the events of earlier days are still
 //! found, processed and deduplicated.
 
-use crate::support::{eventually, sign::signed_transfer, spawn_app_with, TestOptions};
+use crate::support::{eventually, sign::signed_transfer, spawn_app_with_env};
 use serde_json::{json, Value};
 
 /// The first `seq` of the partition the sequence is in: the day under way.
@@ -10,11 +10,7 @@ const CURRENT: &str = "SELECT max(first_seq) FROM inbox_partitions
 
 #[tokio::test]
 async fn a_new_day_opens_a_partition_and_earlier_days_still_deduplicate() {
-    let app = spawn_app_with(TestOptions {
-        env: vec![("HOOKGATE_RETENTION_INTERVAL_SECS", "1".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with_env(&[("HOOKGATE_RETENTION_INTERVAL_SECS", "1")]).await;
     let (yesterday_headers, yesterday_body) = signed_transfer("yesterday", "t-1");
     assert_eq!(
         app.accepted("interlace", &yesterday_headers, yesterday_body.clone())
@@ -89,12 +85,7 @@ async fn a_new_day_opens_a_partition_and_earlier_days_still_deduplicate() {
     );
     assert_eq!(app.inbox_count().await, 2);
     for id in ["yesterday", "today"] {
-        let event: Value = app
-            .api(&format!("/v1/events/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let event: Value = app.api_json(&format!("/v1/events/{id}")).await;
         assert_eq!(event["state"], "processed", "{id}");
     }
 }
@@ -109,11 +100,7 @@ async fn stored(app: &crate::support::TestApp, n: usize) -> bool {
 async fn partition_maintenance_behind_a_long_reader_never_holds_webhooks() {
     use chrono::{Duration, Utc};
     use hookgate::{ops::retention::prune_once, store::partitions};
-    let app = spawn_app_with(TestOptions {
-        env: vec![("HOOKGATE_RETENTION_INTERVAL_SECS", "3600".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with_env(&[("HOOKGATE_RETENTION_INTERVAL_SECS", "3600")]).await;
     eventually(
         "the service's first pass prepared a partition ahead",
         || async { app.census().await.partitions == 3 },

@@ -6,7 +6,7 @@ use crate::support::{
     assert_error,
     fixtures::INTERLACE_SECRET,
     sign::{self, EARLIER},
-    spawn_app, spawn_app_with, TestOptions, API_TOKEN,
+    spawn_app, spawn_app_with_env, API_TOKEN,
 };
 use hookgate::catalogue::Family;
 use serde_json::Value;
@@ -179,7 +179,7 @@ async fn read_api_requires_the_bearer_token() {
         (400, "unknown_family"),
     )
     .await;
-    let event: Value = app.api("/v1/events/auth").await.json().await.unwrap();
+    let event: Value = app.api_json("/v1/events/auth").await;
     assert_eq!(event["id"], "auth");
     assert_eq!(event["source"], "interlace");
     assert_eq!(event["eventType"], "TRANSFER.UPDATED");
@@ -191,6 +191,6 @@ async fn read_api_requires_the_bearer_token() {
 
 #[tokio::test]
 async fn read_api_is_unavailable_without_a_configured_token() {
-    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_API_TOKEN", "")).await;
+    let app = spawn_app_with_env(&[("HOOKGATE_API_TOKEN", "")]).await;
     assert_error(app.api("/v1/events/anything").await, (503, "unavailable")).await;
 }

@@ -3,7 +3,7 @@
 use crate::support::{
     fixtures::{self, INTERLACE_SECRET},
     sign::{self, LATER},
-    spawn_app, spawn_app_with, TestOptions,
+    spawn_app, spawn_app_with_env,
 };
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -166,7 +166,7 @@ async fn unknown_source_is_not_found() {
 
 #[tokio::test]
 async fn oversize_body_is_refused_with_or_without_content_length() {
-    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_MAX_BODY_BYTES", "2048")).await;
+    let app = spawn_app_with_env(&[("HOOKGATE_MAX_BODY_BYTES", "2048")]).await;
     let padding = "x".repeat(4096);
     let (headers, body) = sign::interlace(
         INTERLACE_SECRET,

@@ -46,14 +46,11 @@ async fn database_unavailable_answers_503_and_acknowledges_nothing() {
 #[tokio::test]
 async fn a_full_inbox_queue_answers_503_at_once_and_stores_nothing_it_refused() {
     // One event per commit, one commit at a time: one event in flight and one waiting fill it.
-    let app = spawn_app_with(TestOptions {
-        env: vec![
-            ("HOOKGATE_INBOX_MAX_BATCH", "1".into()),
-            ("HOOKGATE_INBOX_COMMITS", "1".into()),
-            ("HOOKGATE_DATABASE_TIMEOUT_MS", "60000".into()),
-        ],
-        ..through_proxy()
-    })
+    let app = spawn_app_with(through_proxy().and_env(&[
+        ("HOOKGATE_INBOX_MAX_BATCH", "1"),
+        ("HOOKGATE_INBOX_COMMITS", "1"),
+        ("HOOKGATE_DATABASE_TIMEOUT_MS", "60000"),
+    ]))
     .await;
     let proxy = app.database_proxy.as_ref().unwrap();
     proxy.freeze();

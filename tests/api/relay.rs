@@ -5,7 +5,7 @@ use crate::support::{
     amqp::{body, header_text, message_id, Tap, WAIT},
     fixtures::{self, INTERLACE_SECRET},
     sign::{self, LATER},
-    spawn_app, spawn_app_with, TestApp, TestOptions,
+    spawn_app, spawn_app_with, spawn_app_with_env, TestApp, TestOptions,
 };
 use serde_json::Value;
 use std::time::Duration;
@@ -340,7 +340,7 @@ async fn a_relay_claim_stops_at_its_byte_budget_but_always_takes_one_row() {
 
 #[tokio::test]
 async fn a_byte_budget_of_one_still_publishes_every_event_one_claim_at_a_time() {
-    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_RELAY_BATCH_BYTES", "1")).await;
+    let app = spawn_app_with_env(&[("HOOKGATE_RELAY_BATCH_BYTES", "1")]).await;
     for n in 0..5 {
         app.post_transfer(&format!("o-{n}"), &format!("t-{n}"), "Pending", LATER)
             .await;

@@ -4,8 +4,8 @@
 //! count), and a source's `allowed_networks` refuse other addresses with 403.
 
 use crate::support::{
-    assert_error, fixtures::INTERLACE_SECRET, sign::signed_transfer, spawn_app_with, TestApp,
-    TestOptions,
+    assert_error, fixtures::INTERLACE_SECRET, sign::signed_transfer, spawn_app_with,
+    spawn_app_with_env, TestApp, TestOptions,
 };
 use hookgate::settings::{SchemeKind, Secret, SourceConfig};
 use std::time::Duration;
@@ -42,7 +42,7 @@ fn head(length: usize) -> String {
 
 #[tokio::test]
 async fn stalled_uploads_get_408_and_their_connections_are_closed() {
-    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_BODY_TIMEOUT_MS", "300")).await;
+    let app = spawn_app_with_env(&[("HOOKGATE_BODY_TIMEOUT_MS", "300")]).await;
     let mut stalled = Vec::new();
     for _ in 0..20 {
         let mut stream = connect(&app).await;
@@ -115,7 +115,7 @@ async fn headers_over_32_kib_get_431_and_the_connection_is_closed() {
 
 #[tokio::test]
 async fn requests_beyond_the_in_flight_limit_are_shed_at_once_and_probes_never_count() {
-    let app = spawn_app_with(TestOptions::with_env("HOOKGATE_MAX_IN_FLIGHT", "2")).await;
+    let app = spawn_app_with_env(&[("HOOKGATE_MAX_IN_FLIGHT", "2")]).await;
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut stream = connect(&app).await;
@@ -144,13 +144,10 @@ async fn requests_beyond_the_in_flight_limit_are_shed_at_once_and_probes_never_c
 
 #[tokio::test]
 async fn body_bytes_beyond_their_budget_are_shed_at_once() {
-    let app = spawn_app_with(TestOptions {
-        env: vec![
-            ("HOOKGATE_MAX_BODY_BYTES", "100000".into()),
-            ("HOOKGATE_MAX_BODY_BYTES_IN_FLIGHT", "150000".into()),
-        ],
-        ..TestOptions::default()
-    })
+    let app = spawn_app_with_env(&[
+        ("HOOKGATE_MAX_BODY_BYTES", "100000"),
+        ("HOOKGATE_MAX_BODY_BYTES_IN_FLIGHT", "150000"),
+    ])
     .await;
     let mut held = connect(&app).await;
     held.write_all(head(100_000).as_bytes()).await.unwrap();

@@ -6,7 +6,7 @@ use crate::support::{
     eventually,
     fixtures::INTERLACE_SECRET,
     sign::{self, LATER},
-    spawn_app_with, TestOptions,
+    spawn_app_with, spawn_app_with_env, TestOptions,
 };
 
 #[tokio::test]
@@ -56,7 +56,7 @@ async fn a_process_stops_while_the_broker_is_silent_and_the_event_is_published_l
 #[tokio::test]
 async fn a_stalled_request_cannot_hold_a_stopping_process() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut app = spawn_app_with(TestOptions::with_env("HOOKGATE_BODY_TIMEOUT_MS", "600000")).await;
+    let mut app = spawn_app_with_env(&[("HOOKGATE_BODY_TIMEOUT_MS", "600000")]).await;
     let address = app.address.trim_start_matches("http://").to_owned();
     let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
     stalled

@@ -73,7 +73,7 @@ async fn a_subscriber_answering_400_dead_letters_the_notification() {
         app.event_state("refused").await == "dead_lettered"
     })
     .await;
-    let event: Value = app.api("/v1/events/refused").await.json().await.unwrap();
+    let event: Value = app.api_json("/v1/events/refused").await;
     assert_eq!(event["state"], "dead_lettered");
     assert!(event["error"].as_str().unwrap().contains("ledger"));
     // `status` counts the event by the same state rule as the event API.
@@ -144,7 +144,7 @@ async fn a_subscriber_url_never_appears_in_stored_or_published_errors() {
     let dead = dlq.take(1, WAIT).await.remove(0);
     let mut texts = vec![header_text(&dead, "x-hookgate-error").unwrap()];
     eventually("the event shows its dead letter", || async {
-        let event: Value = app.api("/v1/events/leaky").await.json().await.unwrap();
+        let event: Value = app.api_json("/v1/events/leaky").await;
         event["state"] == "dead_lettered"
     })
     .await;

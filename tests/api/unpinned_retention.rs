@@ -4,7 +4,7 @@
 
 use crate::{
     ops::dead_letters,
-    support::{eventually, spawn_app_with, TestApp, TestOptions},
+    support::{eventually, spawn_app_with_env, TestApp},
 };
 use chrono::{Duration, Utc};
 use hookgate::{ops::retention::prune_once, store::partitions};
@@ -26,11 +26,7 @@ async fn unfit_event(app: &TestApp, id: &str) {
 
 async fn quiet_app() -> TestApp {
     // The service's own retention runs once at start; the test runs the passes it needs.
-    spawn_app_with(TestOptions::with_env(
-        "HOOKGATE_RETENTION_INTERVAL_SECS",
-        "3600",
-    ))
-    .await
+    spawn_app_with_env(&[("HOOKGATE_RETENTION_INTERVAL_SECS", "3600")]).await
 }
 
 /// Begins a new day recorded as `days_ago` days old.
@@ -101,13 +97,10 @@ async fn purging_a_dead_letter_closes_its_event_so_its_day_can_go() {
 
 #[tokio::test]
 async fn dead_letters_past_their_own_retention_are_purged_and_audited() {
-    let app = spawn_app_with(TestOptions {
-        env: vec![
-            ("HOOKGATE_RETENTION_INTERVAL_SECS", "1".into()),
-            ("HOOKGATE_DLQ_RETENTION_DAYS", "7".into()),
-        ],
-        ..TestOptions::default()
-    })
+    let app = spawn_app_with_env(&[
+        ("HOOKGATE_RETENTION_INTERVAL_SECS", "1"),
+        ("HOOKGATE_DLQ_RETENTION_DAYS", "7"),
+    ])
     .await;
     unfit_event(&app, "old-letter").await;
     unfit_event(&app, "new-letter").await;
@@ -136,11 +129,7 @@ async fn dead_letters_past_their_own_retention_are_purged_and_audited() {
 
 #[tokio::test]
 async fn a_dead_letter_from_before_the_index_is_indexed_before_its_day_goes() {
-    let app = spawn_app_with(TestOptions::with_env(
-        "HOOKGATE_RETENTION_INTERVAL_SECS",
-        "1",
-    ))
-    .await;
+    let app = spawn_app_with_env(&[("HOOKGATE_RETENTION_INTERVAL_SECS", "1")]).await;
     unfit_event(&app, "unindexed-1").await;
     // As a hookgate older than the DLQ index left it: in the DLQ, not in the index.
     app.forget_dead_letter_index().await;

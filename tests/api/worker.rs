@@ -244,7 +244,7 @@ async fn a_resource_that_does_not_fit_is_dead_lettered_with_its_reason() {
     app.post_event("no-id", "CARD_TRANSACTION.UPDATED", no_id)
         .await;
     app.wait_until_handled(1).await;
-    let event: Value = app.api("/v1/events/no-id").await.json().await.unwrap();
+    let event: Value = app.api_json("/v1/events/no-id").await;
     assert_eq!(event["state"], "dead_lettered");
     assert_eq!(event["routingKey"], "card_transaction.invalid");
     assert!(event["deadLetteredAt"].is_string());
@@ -336,12 +336,7 @@ async fn events_outside_the_catalogue_are_processed_and_counted() {
     app.post_event("holder", "CARDHOLDER.UPDATED", json!({"id": "h-1"}))
         .await;
     app.wait_until_handled(1).await;
-    let event: Value = app
-        .api("/v1/events/holder?source=interlace")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let event: Value = app.api_json("/v1/events/holder?source=interlace").await;
     assert_eq!(event["state"], "processed");
     assert_eq!(event["routingKey"], "unknown.cardholder.updated");
     assert_eq!(app.metric("hookgate_unknown_events_total").await, Some(1.0));

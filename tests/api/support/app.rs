@@ -50,6 +50,11 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(TestOptions::default()).await
 }
 
+/// An app with `vars` set in its environment.
+pub async fn spawn_app_with_env(vars: &[(&'static str, &str)]) -> TestApp {
+    spawn_app_with(TestOptions::with_env(vars)).await
+}
+
 pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     // `TEST_LOG=1 cargo test ...` shows the apps' logs (filtered by RUST_LOG).
     if std::env::var_os("TEST_LOG").is_some() {

@@ -36,6 +36,11 @@ impl Page {
             .map(String::as_str)
     }
 
+    /// Asserts that the page says `text`, showing the page when it does not.
+    pub fn assert_shows(&self, text: &str) {
+        assert!(self.html.contains(text), "{text:?} not in {}", self.html);
+    }
+
     pub fn assert_redirect_to(&self, target: &str) {
         assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.html);
         assert_eq!(self.location.as_deref(), Some(target));

@@ -17,6 +17,6 @@ mod app;
 mod options;
 mod webhooks;
 
-pub use app::{spawn_app, spawn_app_with, TestApp, API_TOKEN};
+pub use app::{spawn_app, spawn_app_with, spawn_app_with_env, TestApp, API_TOKEN};
 pub use options::{eventually, TestOptions};
 pub use webhooks::assert_error;

@@ -57,12 +57,16 @@ impl TestOptions {
         }
     }
 
-    /// One environment variable set for the app.
-    pub fn with_env(name: &'static str, value: &str) -> Self {
-        TestOptions {
-            env: vec![(name, value.to_owned())],
-            ..TestOptions::default()
-        }
+    /// Environment variables set for the app.
+    pub fn with_env(vars: &[(&'static str, &str)]) -> Self {
+        TestOptions::default().and_env(vars)
+    }
+
+    /// These options, with `vars` set for the app as well.
+    pub fn and_env(mut self, vars: &[(&'static str, &str)]) -> Self {
+        self.env
+            .extend(vars.iter().map(|&(name, value)| (name, value.to_owned())));
+        self
     }
 
     pub fn with_sources(extra_sources: Vec<SourceConfig>) -> Self {

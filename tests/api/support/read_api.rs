@@ -8,18 +8,21 @@ use hookgate::{
 use serde_json::Value;
 
 impl TestApp {
+    /// `GET path` with the API token, which must answer 200 with JSON.
+    pub async fn api_json(&self, path: &str) -> Value {
+        let response = self.api(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
     /// `GET /v1/objects/{family}/{id}`, which must answer 200.
     pub async fn object(&self, family: &str, id: &str) -> Value {
-        let response = self.api(&format!("/v1/objects/{family}/{id}")).await;
-        assert_eq!(response.status(), 200, "{family}/{id}");
-        response.json().await.unwrap()
+        self.api_json(&format!("/v1/objects/{family}/{id}")).await
     }
 
     /// `GET /v1/events/{id}`, which must answer 200.
     pub async fn event(&self, id: &str) -> Value {
-        let response = self.api(&format!("/v1/events/{id}")).await;
-        assert_eq!(response.status(), 200, "{id}");
-        response.json().await.unwrap()
+        self.api_json(&format!("/v1/events/{id}")).await
     }
 
     /// The object's amounts as its read-model row keeps them.
