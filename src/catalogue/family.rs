@@ -21,6 +21,11 @@ pub enum Family {
 }
 
 impl Family {
+    /// `family`, or every known family when `None`.
+    pub fn one_or_all(family: Option<Family>) -> Vec<Family> {
+        family.map_or_else(|| Family::KNOWN.to_vec(), |family| vec![family])
+    }
+
     pub const KNOWN: [Family; 12] = [
         Family::Transfer,
         Family::CardTransaction,

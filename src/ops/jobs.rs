@@ -97,10 +97,17 @@ async fn report(
 }
 
 impl Job {
-    /// What the run has done of its total so far.
-    pub fn progress(&self, done: u64, total: u64) {
-        self.done[0].store(done, Ordering::Relaxed);
-        self.done[1].store(total, Ordering::Relaxed);
+    /// A progress function that records (done, total) for the run and passes it on to
+    /// `progress`.
+    pub fn reporting<'a>(
+        &'a self,
+        mut progress: impl FnMut(u64, u64) + 'a,
+    ) -> impl FnMut(u64, u64) + 'a {
+        move |done, total| {
+            self.done[0].store(done, Ordering::Relaxed);
+            self.done[1].store(total, Ordering::Relaxed);
+            progress(done, total)
+        }
     }
 
     /// Ends the run with its outcome, recorded for `status` (and the alert on failed runs),

@@ -83,21 +83,28 @@ pub struct RebuildRequest {
 pub async fn rebuild(
     pool: &PgPool,
     &RebuildRequest { family, dry_run }: &RebuildRequest,
-    mut progress: impl FnMut(u64, u64),
+    progress: impl FnMut(u64, u64),
 ) -> Result<Rebuilt, OpsError> {
     let job = jobs::start(pool, JobKind::Rebuild).await?;
-    let families: Vec<Family> = family.map_or_else(|| Family::KNOWN.to_vec(), |f| vec![f]);
+    let outcome = rebuild_families(pool, family, dry_run, job.reporting(progress)).await;
+    job.finish(&outcome).await;
+    outcome
+}
+
+async fn rebuild_families(
+    pool: &PgPool,
+    family: Option<Family>,
+    dry_run: bool,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<Rebuilt, OpsError> {
+    let families = Family::one_or_all(family);
     let total = archive::count_processed(pool, &families).await?;
     shadow::prepare(pool, &families).await?;
-    let outcome = rebuild_into_shadow(pool, &families, dry_run, &mut |read| {
-        job.progress(read, total);
-        progress(read, total)
-    })
-    .await;
+    let outcome =
+        rebuild_into_shadow(pool, &families, dry_run, &mut |read| progress(read, total)).await;
     if dry_run || outcome.is_err() {
         shadow::discard(pool, &families).await?;
     }
-    job.finish(&outcome).await;
     outcome
 }
 

@@ -62,28 +62,30 @@ pub struct VerifyRequest {
 pub async fn verify(
     pool: &PgPool,
     &VerifyRequest { family, repair }: &VerifyRequest,
-    mut progress: impl FnMut(u64, u64),
+    progress: impl FnMut(u64, u64),
 ) -> Result<Report, OpsError> {
     let job = jobs::start(pool, JobKind::Verify).await?;
-    let mut progress = |done, total| {
-        job.progress(done, total);
-        progress(done, total)
-    };
-    let families: Vec<Family> = family.map_or_else(|| Family::KNOWN.to_vec(), |f| vec![f]);
-    let outcome = async {
-        let total = count_processed(pool, &families).await?;
-        let mut report = Report::default();
-        for &family in &families {
-            verify_family(pool, family, repair, &mut report, &mut |read| {
-                progress(read, total)
-            })
-            .await?;
-        }
-        Ok(report)
-    }
-    .await;
+    let outcome = verify_families(pool, family, repair, job.reporting(progress)).await;
     job.finish(&outcome).await;
     outcome
+}
+
+async fn verify_families(
+    pool: &PgPool,
+    family: Option<Family>,
+    repair: bool,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<Report, OpsError> {
+    let families = Family::one_or_all(family);
+    let total = count_processed(pool, &families).await?;
+    let mut report = Report::default();
+    for &family in &families {
+        verify_family(pool, family, repair, &mut report, &mut |read| {
+            progress(read, total)
+        })
+        .await?;
+    }
+    Ok(report)
 }
 
 async fn verify_family(
