@@ -1,7 +1,7 @@
 //! `verify --repair` decides again under the object's lock (SPEC 6): a worker that applies a
 //! newer event between the snapshot verify read and its repair is not undone.
 
-use crate::support::{eventually, faults::Waiting, sign, spawn_app, TestApp};
+use crate::support::{eventually, faults::Waiting, find, sign, spawn_app, TestApp};
 use hookgate::{
     catalogue::Family,
     ops::verify::{verify, VerifyRequest},
@@ -82,9 +82,7 @@ async fn one_verify_at_a_time_across_processes() {
         .post_api("/admin/verify", serde_json::json!({"family": "transfer"}))
         .await;
     crate::support::assert_error(second, (409, "conflict")).await;
-    let cli = app.cli(&["verify", "--json"]).await;
-    assert!(!cli.status.success());
-    let stderr = String::from_utf8_lossy(&cli.stderr);
+    let stderr = app.cli_refused(&["verify", "--json"]).await;
     assert!(stderr.contains("another verify is running"), "{stderr}");
     // A rebuild is another kind: it is not held up by a verify.
     let rebuild = app.cli(&["rebuild", "--json"]).await;
@@ -147,13 +145,7 @@ async fn status_shows_the_long_operations_under_way_and_those_that_died() {
     let failure: Result<(), OpsError> = Err(OpsError::Selection("the archive went away".into()));
     failing.finish(&failure).await;
     let status = app.cli_json(&["status", "--json"]).await;
-    let verify = status["operations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|run| run["kind"] == "verify")
-        .unwrap()
-        .clone();
+    let verify = find(&status["operations"], "kind", "verify");
     assert_eq!(verify["error"], "the archive went away", "{verify}");
     assert!(verify["failedAt"].is_string(), "{verify}");
     assert_eq!(app.metric("hookgate_operations_failed").await, Some(2.0));

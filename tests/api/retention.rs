@@ -1,6 +1,6 @@
 //! Retention (`HOOKGATE_RETENTION_DAYS`): what is pruned, and what is kept however old.
 
-use crate::support::{eventually, spawn_app_with, TestOptions};
+use crate::support::{eventually, spawn_app_with, TestApp, TestOptions};
 use chrono::{Duration, Utc};
 use hookgate::store::census;
 use hookgate::store::partitions::{self, MAINTENANCE_LOCK};
@@ -125,11 +125,7 @@ async fn retention_drops_old_days_that_are_done_and_prunes_old_notifications_and
             && app.api("/v1/events/old-done-3").await.status() == 404
     })
     .await;
-    let left: Vec<String> =
-        sqlx::query_scalar("SELECT event_id FROM inbox_events ORDER BY event_id")
-            .fetch_all(&app.pool)
-            .await
-            .unwrap();
+    let left = event_ids_in(&app, "inbox_events").await;
     assert_eq!(
         left,
         [
@@ -140,11 +136,7 @@ async fn retention_drops_old_days_that_are_done_and_prunes_old_notifications_and
         ],
         "a day with an event not yet published or processed is kept whole"
     );
-    let keys: Vec<String> =
-        sqlx::query_scalar("SELECT event_id FROM inbox_dedup ORDER BY event_id")
-            .fetch_all(&app.pool)
-            .await
-            .unwrap();
+    let keys = event_ids_in(&app, "inbox_dedup").await;
     assert_eq!(
         keys, left,
         "a dropped day's deduplication keys went with it"
@@ -211,4 +203,12 @@ async fn retention_drops_old_days_that_are_done_and_prunes_old_notifications_and
         5,
         "the dropped events' times went with them"
     );
+}
+
+/// The event ids `table` holds, in order.
+async fn event_ids_in(app: &TestApp, table: &str) -> Vec<String> {
+    sqlx::query_scalar(&format!("SELECT event_id FROM {table} ORDER BY event_id"))
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
 }

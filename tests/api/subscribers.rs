@@ -7,6 +7,7 @@ use crate::support::{
     sign::EARLIER,
     spawn_app_with,
     subscriber::{start_redirector, subscribed, subscribed_at, subscribed_with, Subscriber},
+    TestApp, TestOptions,
 };
 use hookgate::store::census;
 use serde_json::Value;
@@ -54,14 +55,26 @@ async fn a_subscriber_that_fails_then_recovers_receives_the_notification_once() 
     );
 }
 
+/// An app with `options`, and the dead letter of its one notification: of a transfer
+/// `object_id` closed by the event `event_id`.
+async fn dead_lettered(
+    options: TestOptions,
+    event_id: &str,
+    object_id: &str,
+) -> (TestApp, lapin::message::Delivery) {
+    let app = spawn_app_with(options).await;
+    app.wait_for_broker("up").await;
+    let mut dlq = Tap::attach(&app.names().dlq()).await;
+    app.post_transfer(event_id, object_id, "Closed", EARLIER)
+        .await;
+    let dead = dlq.take(1, WAIT).await.remove(0);
+    (app, dead)
+}
+
 #[tokio::test]
 async fn a_subscriber_answering_400_dead_letters_the_notification() {
     let subscriber = Subscriber::start(&[400]).await;
-    let app = spawn_app_with(subscribed(&subscriber)).await;
-    app.wait_for_broker("up").await;
-    let mut dlq = Tap::attach(&app.names().dlq()).await;
-    app.post_transfer("refused", "t-x", "Closed", EARLIER).await;
-    let dead = dlq.take(1, WAIT).await.remove(0);
+    let (app, dead) = dead_lettered(subscribed(&subscriber), "refused", "t-x").await;
     assert_eq!(
         header_text(&dead, "x-hookgate-queue"),
         Some(app.names().subscriber("ledger"))
@@ -115,12 +128,7 @@ async fn a_notification_published_again_is_not_posted_again() {
 async fn a_redirecting_subscriber_is_not_followed() {
     let target = Subscriber::start(&[]).await;
     let redirector = start_redirector(&target.url).await;
-    let app = spawn_app_with(subscribed_at(&redirector)).await;
-    app.wait_for_broker("up").await;
-    let mut dlq = Tap::attach(&app.names().dlq()).await;
-    app.post_transfer("redirected", "t-redir", "Closed", EARLIER)
-        .await;
-    let dead = dlq.take(1, WAIT).await.remove(0);
+    let (_app, dead) = dead_lettered(subscribed_at(&redirector), "redirected", "t-redir").await;
     let error = header_text(&dead, "x-hookgate-error").unwrap();
     assert!(error.contains("307"), "{error}");
     assert!(target.received().is_empty(), "the redirect was followed");
@@ -136,12 +144,7 @@ async fn a_subscriber_url_never_appears_in_stored_or_published_errors() {
         closed.local_addr().unwrap()
     );
     drop(closed);
-    let app = spawn_app_with(subscribed_at(&url)).await;
-    app.wait_for_broker("up").await;
-    let mut dlq = Tap::attach(&app.names().dlq()).await;
-    app.post_transfer("leaky", "t-leak", "Closed", EARLIER)
-        .await;
-    let dead = dlq.take(1, WAIT).await.remove(0);
+    let (app, dead) = dead_lettered(subscribed_at(&url), "leaky", "t-leak").await;
     let mut texts = vec![header_text(&dead, "x-hookgate-error").unwrap()];
     eventually("the event shows its dead letter", || async {
         let event: Value = app.api_json("/v1/events/leaky").await;

@@ -4,7 +4,7 @@ use crate::support::{
     amqp::{self, body, header_text, message_id, Tap, WAIT},
     eventually,
     faults::{LeftAs, RawEvent},
-    fixtures,
+    find, fixtures,
     sign::{transfer, EARLIER, LATER},
     spawn_app, spawn_app_with,
     subscriber::{subscribed, Subscriber},
@@ -182,13 +182,7 @@ async fn out_of_order_events_end_in_the_right_state() {
     app.wait_until_handled(4).await;
     let payout = app.object("payout", "1851441353254617090").await;
     assert_eq!(payout["status"], "refunded");
-    let stale = payout["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["status"] == "closed")
-        .unwrap()
-        .clone();
+    let stale = find(&payout["history"], "status", "closed");
     assert_eq!(stale["applied"], false);
     // Stale events change nothing downstream either.
     assert_eq!(app.census().await.notifications, 2);

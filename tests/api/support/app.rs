@@ -210,6 +210,13 @@ impl TestApp {
     }
 
     /// Runs a command that prints JSON and returns what it printed.
+    /// Runs a command that must fail; what it said on stderr.
+    pub async fn cli_refused(&self, args: &[&str]) -> String {
+        let output = self.cli(args).await;
+        assert!(!output.status.success(), "hookgate {args:?} succeeded");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
     pub async fn cli_json(&self, args: &[&str]) -> Value {
         let output = self.cli(args).await;
         assert!(

@@ -18,5 +18,5 @@ mod options;
 mod webhooks;
 
 pub use app::{spawn_app, spawn_app_with, spawn_app_with_env, TestApp, API_TOKEN};
-pub use options::{eventually, TestOptions};
+pub use options::{eventually, find, TestOptions};
 pub use webhooks::assert_error;

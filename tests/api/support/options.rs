@@ -20,6 +20,16 @@ where
     }
 }
 
+/// The first entry of the JSON array `list` whose `key` is `value`; there must be one.
+pub fn find(list: &serde_json::Value, key: &str, value: &str) -> serde_json::Value {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
+        .iter()
+        .find(|entry| entry[key] == value)
+        .unwrap_or_else(|| panic!("no {key} = {value} in {list}"))
+        .clone()
+}
+
 pub struct TestOptions {
     pub interlace_secrets: String,
     pub extra_sources: Vec<SourceConfig>,
