@@ -10,6 +10,11 @@ use sqlx::{migrate::MigrateDatabase, postgres::PgPoolOptions, PgPool, Postgres};
 use std::borrow::Cow;
 
 /// A new database migrated up to and including `version`.
+async fn drop_database(pool: PgPool, url: &str) {
+    pool.close().await;
+    Postgres::force_drop_database(url).await.unwrap();
+}
+
 async fn database_at(version: i64) -> (PgPool, String) {
     let admin = std::env::var("HOOKGATE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://hookgate:hookgate@127.0.0.1:5432/postgres".into());
@@ -107,8 +112,7 @@ async fn the_immutable_inbox_migration_keeps_each_events_place() {
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].key.event_id, "parked");
     assert_eq!(parked[0].park_error.as_deref(), Some("too long"));
-    pool.close().await;
-    Postgres::force_drop_database(&url).await.unwrap();
+    drop_database(pool, &url).await;
 }
 
 #[tokio::test]
@@ -152,8 +156,7 @@ async fn the_notification_queue_migration_keeps_each_notifications_place() {
         waiting, 1,
         "only the unsent, unparked notification waits for the relay"
     );
-    pool.close().await;
-    Postgres::force_drop_database(&url).await.unwrap();
+    drop_database(pool, &url).await;
 }
 
 #[tokio::test]
@@ -232,8 +235,7 @@ async fn the_partitioned_inbox_migration_keeps_each_event_and_its_keys() {
         "the next event goes to the partition the upgrade opened"
     );
     assert_ne!(newest, "inbox_events_p0");
-    pool.close().await;
-    Postgres::force_drop_database(&url).await.unwrap();
+    drop_database(pool, &url).await;
 }
 
 /// Rows stored before deduplication moved to the signed resource (0013, 0014): the upgrade
@@ -316,8 +318,7 @@ async fn the_content_key_upgrade_keys_old_rows_and_keeps_deduplication_whole() {
         store::content_key::complete(&pool).await.unwrap(),
         store::content_key::Upgraded::default()
     );
-    pool.close().await;
-    Postgres::force_drop_database(&url).await.unwrap();
+    drop_database(pool, &url).await;
 }
 
 /// The migration's SQL copy of the catalogue, which keys rows a previous-version pod inserts,
@@ -341,8 +342,7 @@ async fn the_content_key_functions_agree_with_the_catalogue() {
         assert_eq!(name, family.as_str(), "{type_key}");
         assert_eq!(by_signed_time, family.orders_by_signed_time(), "{type_key}");
     }
-    pool.close().await;
-    Postgres::force_drop_database(&url).await.unwrap();
+    drop_database(pool, &url).await;
 }
 
 #[tokio::test]

@@ -288,23 +288,27 @@ impl TestApp {
 
     /// Rewrites a stored event's routing key, as an operator's fix of a bad row would.
     pub async fn set_routing_key(&self, event_id: &str, routing_key: &str) {
-        sqlx::query("UPDATE inbox_events SET routing_key = $2 WHERE event_id = $1")
-            .bind(event_id)
-            .bind(routing_key)
-            .execute(&self.pool)
-            .await
-            .unwrap();
+        self.rewrite_event(event_id, "routing_key = $2", routing_key)
+            .await;
     }
 
     /// Rewrites a stored event's time to `time`, in PostgreSQL's own notation: an older
     /// hookgate stored times today's limits refuse (before year 1, say).
     pub async fn set_occurred_at(&self, event_id: &str, time: &str) {
-        sqlx::query("UPDATE inbox_events SET occurred_at = $2::timestamptz WHERE event_id = $1")
-            .bind(event_id)
-            .bind(time)
-            .execute(&self.pool)
-            .await
-            .unwrap();
+        self.rewrite_event(event_id, "occurred_at = $2::timestamptz", time)
+            .await;
+    }
+
+    /// Runs `UPDATE inbox_events SET {assignment}` on the event, with `value` as `$2`.
+    async fn rewrite_event(&self, event_id: &str, assignment: &str, value: &str) {
+        sqlx::query(&format!(
+            "UPDATE inbox_events SET {assignment} WHERE event_id = $1"
+        ))
+        .bind(event_id)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .unwrap();
     }
 
     /// Leaves the row of a `kind` operation whose process died `minutes` ago, `done` of
