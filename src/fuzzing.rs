@@ -4,13 +4,13 @@
 //! fails, which is what a fuzzer reports.
 
 use crate::{
+    catalogue::RoutingKey,
     catalogue::{
         describe, format_time, parse_amount, parse_time_str, EventId, EventType, Family, Ids,
         Reading, StatusToken, MAX_ERROR_BYTES,
     },
     settings::Secret,
     signing::{Interlace, Scheme, StandardWebhooks, VerifiedEvent},
-    wire::RoutingKey,
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use chrono::{TimeZone, Utc};

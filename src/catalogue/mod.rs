@@ -7,6 +7,7 @@ pub mod limits;
 mod money;
 mod reading;
 mod resource;
+mod routing;
 mod status;
 mod time;
 
@@ -20,6 +21,7 @@ pub use limits::{
 pub use money::{parse_amount, Amount, MoneyError};
 pub use reading::{Description, Ids, Money, Reading, ValidEvent};
 pub use resource::{fits_numeric, read_resource, Resource};
+pub use routing::RoutingKey;
 #[cfg(test)]
 pub(crate) use status::testing;
 pub use status::{applies, normalise_status, rank, OrderKey, StatePoint};

@@ -82,7 +82,7 @@ pub fn projectable(family: Family, events: &[Described]) -> Vec<Projectable<'_>>
     events
         .iter()
         .filter_map(|(archived, description)| {
-            let event = archived.event.projectable(description.as_ref()?)?;
+            let event = Projectable::of(&archived.event, description.as_ref()?)?;
             (event.valid.family == family).then_some(event)
         })
         .collect()

@@ -169,7 +169,7 @@ async fn catch_up(
             .collect();
         let events: Vec<Projectable> = described
             .iter()
-            .filter_map(|(event, description)| event.projectable(description))
+            .filter_map(|(event, description)| Projectable::of(event, description))
             .filter(|event| families.contains(&event.valid.family))
             .collect();
         project(conn, &events, Mode::Rebuild).await?;

@@ -11,8 +11,8 @@ pub use fold::{fold, Effect};
 pub use repair::{lock_object, replace_object};
 
 use crate::{
-    catalogue::{Description, EventType, LimitError, StatePoint, ValidEvent},
-    store::inbox::StoredEvent,
+    catalogue::{Description, StatePoint, ValidEvent},
+    store::event_rows::StoredEvent,
 };
 use chrono::{DateTime, Utc};
 
@@ -27,39 +27,26 @@ pub struct Projectable<'a> {
     pub resource_raw: &'a [u8],
 }
 
-impl Projectable<'_> {
-    /// The event as the ordering rule compares it.
-    pub fn point(&self) -> StatePoint<'_> {
-        self.valid.point(self.event_id)
-    }
-}
-
-impl StoredEvent {
-    /// The catalogue's reading of the resource as received, by the receiver's own rules. An
-    /// event type outside the limits (stored before they were enforced) is its error.
-    pub fn describe(&self) -> Result<Description, LimitError> {
-        let event_type = EventType::parse(&self.key.event_type)?;
-        Ok(crate::catalogue::describe(
-            &event_type,
-            &self.resource_raw,
-            self.envelope_time,
-        ))
-    }
-
-    /// The event ready to project, when `description` (its [`StoredEvent::describe`]) is valid.
-    pub fn projectable<'a>(&'a self, description: &'a Description) -> Option<Projectable<'a>> {
+impl<'a> Projectable<'a> {
+    /// `event` ready to project, when `description` (its [`StoredEvent::describe`]) is valid.
+    pub fn of(event: &'a StoredEvent, description: &'a Description) -> Option<Projectable<'a>> {
         Some(Projectable {
-            source: &self.key.source,
-            event_id: &self.key.event_id,
+            source: &event.key.source,
+            event_id: &event.key.event_id,
             valid: description.valid()?,
-            received_at: self.received_at,
+            received_at: event.received_at,
             // The inbox keeps the bytes only; they are the JSON text when they can be JSONB.
             resource_json: description
                 .storable_as_jsonb
-                .then(|| std::str::from_utf8(&self.resource_raw).ok())
+                .then(|| std::str::from_utf8(&event.resource_raw).ok())
                 .flatten(),
-            resource_raw: &self.resource_raw,
+            resource_raw: &event.resource_raw,
         })
+    }
+
+    /// The event as the ordering rule compares it.
+    pub fn point(&self) -> StatePoint<'_> {
+        self.valid.point(self.event_id)
     }
 }
 

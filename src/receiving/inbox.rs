@@ -12,10 +12,9 @@ pub use crate::{
 };
 
 use crate::{
-    catalogue::{bounded_error, Family, Ids, Reading},
+    catalogue::bounded_error,
     heartbeat::Heartbeat,
     store::{classify, inbox::insert_events, ErrorKind},
-    wire::RoutingKey,
 };
 use sqlx::PgPool;
 use std::{sync::Arc, time::Duration};
@@ -24,29 +23,6 @@ use tokio::{
     task::JoinSet,
 };
 use tokio_util::sync::CancellationToken;
-
-impl NewEvent {
-    /// The event as it is stored when the database refused its row: the signed bytes and the
-    /// refusal, without the values derived from the resource (one of which was refused). The
-    /// worker re-reads the bytes and dead-letters the event with its reason.
-    fn as_refused(&self, refusal: &sqlx::Error) -> NewEvent {
-        let family = self.reading.family();
-        let routing_key = match family {
-            Family::Unknown => self.routing_key.clone(),
-            family => RoutingKey::invalid(family),
-        };
-        NewEvent {
-            reading: Reading::Unfit {
-                family,
-                reason: bounded_error(format!("the database refused the event: {refusal}")),
-                ids: Ids::default(),
-            },
-            routing_key,
-            envelope_time: None,
-            ..self.clone()
-        }
-    }
-}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum InboxError {

@@ -5,11 +5,11 @@ use super::{
     inbox::{Inbox, InboxError, NewEvent, Stored},
 };
 use crate::{
+    catalogue::RoutingKey,
     catalogue::{self, Reading},
     settings::Settings,
     signing::{self, Scheme, VerifiedEvent},
     telemetry::Metrics,
-    wire::RoutingKey,
 };
 use axum::{
     body::Body,

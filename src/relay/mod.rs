@@ -16,10 +16,10 @@ pub use notification_outbox::NotificationOutbox;
 
 use crate::{
     amqp::{confirmed, publish_mandatory, Broker, Link, Outcome},
+    catalogue::RoutingKey,
     catalogue::{bounded_error, LimitError},
     heartbeat::Heartbeat,
     telemetry::Metrics,
-    wire::RoutingKey,
 };
 use crate::{
     settings::RelaySettings,

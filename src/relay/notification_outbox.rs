@@ -4,10 +4,10 @@
 use super::{Claimed, Outbox, Outgoing};
 use crate::{
     amqp::Names,
+    catalogue::RoutingKey,
     catalogue::{EventId, LimitError},
     store::outbox::{self, ClaimLimit, NotificationRow, OutboxTable},
     wire::notification_properties,
-    wire::RoutingKey,
 };
 use sqlx::PgConnection;
 

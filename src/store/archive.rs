@@ -1,9 +1,8 @@
 //! Reading the inbox back as an archive: replay and rebuild pages, the verify walk, the
 //! `status` totals and the benchmark's end-to-end check.
 
-use super::inbox::StoredEvent;
+use super::event_rows::{EventRow, StoredEvent};
 use crate::catalogue::Family;
-use crate::wire::EventRow;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};

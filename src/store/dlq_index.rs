@@ -1,9 +1,30 @@
 //! The DLQ index (`dead_letter_index`): one row per (consumer queue, source, message) in the
 //! broker's DLQ, so listing and showing dead letters read here and never touch the queue.
 
-use crate::wire::DeadLetterFacts;
 use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
 use sqlx::{types::Json, PgConnection, PgPool};
+
+/// A dead letter as the DLQ index keeps it: what its message says of itself (read by
+/// `wire::read_dead_letter`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DeadLetterFacts {
+    /// The consumer queue it failed in, and goes back to on replay.
+    pub queue: String,
+    /// `message_id`, or the body's SHA-256 for a message without one: with `queue`, the key
+    /// under which there is at most one dead letter.
+    pub message_id: String,
+    pub event_id: String,
+    pub source: Option<String>,
+    pub event_type: Option<String>,
+    pub family: Option<String>,
+    pub attempts: i64,
+    pub error: String,
+    pub failed_at: DateTime<Utc>,
+    #[sqlx(json)]
+    pub headers: Map<String, Value>,
+    pub body: Vec<u8>,
+}
 
 /// Which dead letters: all, these event ids, or this event type (any case), of one source when
 /// it is given. No ids and no type means all; callers decide what an empty id list means

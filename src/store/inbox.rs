@@ -3,8 +3,8 @@
 
 use super::{classify, unnest_column, ErrorKind};
 use crate::{
-    catalogue::{EventId, EventType, Family, Reading},
-    wire::{EventKey, EventRow, RoutingKey},
+    catalogue::{bounded_error, EventId, EventType, Family, Ids, Reading, RoutingKey},
+    store::event_rows::{EventKey, EventRow},
 };
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
@@ -24,14 +24,35 @@ pub struct NewEvent {
     pub content_hash: Vec<u8>,
 }
 
-/// The reading's nullable columns: what an event that cannot be projected lacks stays NULL.
 impl NewEvent {
+    /// The reading's nullable columns: what an event that cannot be projected lacks stays NULL.
     fn ids(&self) -> (Option<&str>, Option<&str>) {
         match &self.reading {
             Reading::Valid(valid) => (Some(&valid.object_id), valid.account_id.as_deref()),
             Reading::Unfit { ids, .. } | Reading::Unknown { ids } => {
                 (ids.object_id.as_deref(), ids.account_id.as_deref())
             }
+        }
+    }
+
+    /// The event as it is stored when the database refused its row: the signed bytes and the
+    /// refusal, without the values derived from the resource (one of which was refused). The
+    /// worker re-reads the bytes and dead-letters the event with its reason.
+    pub fn as_refused(&self, refusal: &sqlx::Error) -> NewEvent {
+        let family = self.reading.family();
+        let routing_key = match family {
+            Family::Unknown => self.routing_key.clone(),
+            family => RoutingKey::invalid(family),
+        };
+        NewEvent {
+            reading: Reading::Unfit {
+                family,
+                reason: bounded_error(format!("the database refused the event: {refusal}")),
+                ids: Ids::default(),
+            },
+            routing_key,
+            envelope_time: None,
+            ..self.clone()
         }
     }
 
@@ -91,17 +112,6 @@ pub enum Stored {
         resent: bool,
     },
     Duplicate,
-}
-
-/// An inbox row as the projection reads it: the resource as received, to be parsed again.
-#[derive(sqlx::FromRow)]
-pub struct StoredEvent {
-    pub seq: i64,
-    #[sqlx(flatten)]
-    pub key: EventKey,
-    pub resource_raw: Vec<u8>,
-    pub envelope_time: Option<DateTime<Utc>>,
-    pub received_at: DateTime<Utc>,
 }
 
 /// Where an event is in its life, derived only by `event_state!` (in `store/mod.rs`): the

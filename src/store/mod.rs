@@ -4,7 +4,8 @@
 //! - [`inbox`]: accepted events (insert, worker claims, dead-letter marks, lookups). The row
 //!   is written once; `inbox_unpublished`/`inbox_unprocessed` queue what is still to happen,
 //!   `inbox_published`/`inbox_processed` record when it did, and `inbox_dedup` holds the two
-//!   unique keys, which also find an event's `seq` by its id.
+//!   unique keys, which also find an event's `seq` by its id. [`event_rows`]: the rows read
+//!   back from it, each for one reader.
 //! - [`content_key`]: completing the upgrade to deduplication by the signed resource.
 //! - [`partitions`]: the inbox's daily partitions, opened by maintenance and dropped by
 //!   retention.
@@ -25,7 +26,7 @@
 // SQL fragments that more than one module's statements need, written once. Macros, so that
 // statements stay `&'static str` built with `concat!` rather than assembled at run time.
 
-/// The columns of an [`inbox::EventRow`].
+/// The columns of an [`event_rows::EventRow`].
 macro_rules! event_row_columns {
     () => {
         "seq, source, event_id, event_type, family, status, object_id, account_id, routing_key,
@@ -33,7 +34,7 @@ macro_rules! event_row_columns {
     };
 }
 
-/// The columns of an [`inbox::StoredEvent`].
+/// The columns of an [`event_rows::StoredEvent`].
 macro_rules! stored_event_columns {
     () => {
         "seq, source, event_id, event_type, resource_raw, envelope_time, received_at"
@@ -98,6 +99,7 @@ pub mod console;
 pub mod content_key;
 pub mod deliveries;
 pub mod dlq_index;
+pub mod event_rows;
 pub mod event_search;
 pub mod history;
 pub mod inbox;

@@ -4,8 +4,8 @@
 //! time is appended to `inbox_published` or `notification_published`, a batch per statement;
 //! when no message can be built it is parked in its queue with the reason.
 
+use super::event_rows::EventRow;
 use super::unnest_column;
-use crate::wire::EventRow;
 use sqlx::{PgConnection, PgPool};
 
 /// Which outbox a statement is about.

@@ -1,8 +1,8 @@
 //! Parked events: rows the relay set aside because no message can be built for them. They are
 //! dead letters that live in PostgreSQL, listed and released beside the broker's DLQ.
 
+use super::event_rows::EventKey;
 use crate::catalogue::Family;
-use crate::wire::EventKey;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 

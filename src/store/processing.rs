@@ -4,7 +4,7 @@
 //! dropped unfinished (an error, a panic, a deadline) rolls back, so no event is ever left
 //! recorded as processed by a batch that did not commit.
 
-use super::inbox::StoredEvent;
+use super::event_rows::StoredEvent;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 /// The events a batch claimed, inside the transaction that must also hold their projection.

@@ -5,8 +5,8 @@ use super::headers::{
     attempts, header_text, value_text, X_EVENT_ID, X_HOOKGATE_ERROR, X_HOOKGATE_FAILED_AT,
     X_HOOKGATE_QUEUE, X_SOURCE,
 };
-use crate::catalogue::parse_time_str;
-use chrono::{DateTime, Utc};
+use crate::{catalogue::parse_time_str, store::dlq_index::DeadLetterFacts};
+use chrono::Utc;
 use lapin::{
     types::{AMQPValue, FieldTable},
     BasicProperties,
@@ -14,68 +14,50 @@ use lapin::{
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// Also the DLQ index's row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct DeadLetterFacts {
-    /// The consumer queue it failed in, and goes back to on replay.
-    pub queue: String,
-    /// `message_id`, or the body's SHA-256 for a message without one: with `queue`, the key
-    /// under which there is at most one dead letter.
-    pub message_id: String,
-    pub event_id: String,
-    pub source: Option<String>,
-    pub event_type: Option<String>,
-    pub family: Option<String>,
-    pub attempts: i64,
-    pub error: String,
-    pub failed_at: DateTime<Utc>,
-    #[sqlx(json)]
-    pub headers: Map<String, Value>,
-    pub body: Vec<u8>,
+/// The facts of a message carrying hookgate's dead-letter headers; `None` without
+/// `x-hookgate-queue`, for a message hookgate did not dead-letter.
+pub fn read_dead_letter(properties: &BasicProperties, body: &[u8]) -> Option<DeadLetterFacts> {
+    let headers = properties.headers().clone().unwrap_or_default();
+    let queue = header_text(&headers, X_HOOKGATE_QUEUE)?;
+    Some(dead_letter_from(queue, properties, body))
 }
 
-impl DeadLetterFacts {
-    /// The facts of a message carrying hookgate's dead-letter headers; `None` without
-    /// `x-hookgate-queue`, for a message hookgate did not dead-letter.
-    pub fn read(properties: &BasicProperties, body: &[u8]) -> Option<DeadLetterFacts> {
-        let headers = properties.headers().clone().unwrap_or_default();
-        let queue = header_text(&headers, X_HOOKGATE_QUEUE)?;
-        Some(DeadLetterFacts::of(queue, properties, body))
-    }
-
-    /// The facts of a message dead-lettered from `queue`.
-    pub fn of(queue: String, properties: &BasicProperties, body: &[u8]) -> DeadLetterFacts {
-        let headers = properties.headers().clone().unwrap_or_default();
-        let header = |name: &str| header_text(&headers, name);
-        let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        let body_text = |field: &str| json.get(field).and_then(Value::as_str).map(str::to_owned);
-        let message_id = properties
-            .message_id()
+/// The facts of a message dead-lettered from `queue`.
+pub fn dead_letter_from(
+    queue: String,
+    properties: &BasicProperties,
+    body: &[u8],
+) -> DeadLetterFacts {
+    let headers = properties.headers().clone().unwrap_or_default();
+    let header = |name: &str| header_text(&headers, name);
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let body_text = |field: &str| json.get(field).and_then(Value::as_str).map(str::to_owned);
+    let message_id = properties
+        .message_id()
+        .as_ref()
+        .map(|id| id.to_string())
+        .unwrap_or_else(|| hex::encode(Sha256::digest(body)));
+    DeadLetterFacts {
+        queue,
+        event_id: header(X_EVENT_ID)
+            .or_else(|| body_text("eventId"))
+            .or_else(|| body_text("id"))
+            .unwrap_or_else(|| message_id.clone()),
+        message_id,
+        source: header(X_SOURCE).or_else(|| body_text("source")),
+        event_type: properties
+            .kind()
             .as_ref()
-            .map(|id| id.to_string())
-            .unwrap_or_else(|| hex::encode(Sha256::digest(body)));
-        DeadLetterFacts {
-            queue,
-            event_id: header(X_EVENT_ID)
-                .or_else(|| body_text("eventId"))
-                .or_else(|| body_text("id"))
-                .unwrap_or_else(|| message_id.clone()),
-            message_id,
-            source: header(X_SOURCE).or_else(|| body_text("source")),
-            event_type: properties
-                .kind()
-                .as_ref()
-                .map(|kind| kind.to_string())
-                .or_else(|| body_text("eventType")),
-            family: body_text("family"),
-            attempts: attempts(properties),
-            error: header(X_HOOKGATE_ERROR).unwrap_or_default(),
-            failed_at: header(X_HOOKGATE_FAILED_AT)
-                .and_then(|at| parse_time_str(&at).ok())
-                .unwrap_or_else(Utc::now),
-            headers: headers_json(&headers),
-            body: body.to_vec(),
-        }
+            .map(|kind| kind.to_string())
+            .or_else(|| body_text("eventType")),
+        family: body_text("family"),
+        attempts: attempts(properties),
+        error: header(X_HOOKGATE_ERROR).unwrap_or_default(),
+        failed_at: header(X_HOOKGATE_FAILED_AT)
+            .and_then(|at| parse_time_str(&at).ok())
+            .unwrap_or_else(Utc::now),
+        headers: headers_json(&headers),
+        body: body.to_vec(),
     }
 }
 
@@ -125,7 +107,7 @@ mod tests {
     #[test]
     fn a_dead_letter_reads_its_queue_failure_and_event() {
         let body = br#"{"id":"evt-1","family":"transfer"}"#;
-        let facts = DeadLetterFacts::read(&dead(Some("evt-1")), body).unwrap();
+        let facts = read_dead_letter(&dead(Some("evt-1")), body).unwrap();
         assert_eq!(facts.queue, "hookgate.read-model");
         assert_eq!(facts.message_id, "evt-1");
         assert_eq!(facts.event_id, "evt-1");
@@ -144,8 +126,8 @@ mod tests {
     #[test]
     fn without_a_message_id_the_key_is_the_body_hash_and_stays_the_same() {
         let body = b"not json";
-        let once = DeadLetterFacts::read(&dead(None), body).unwrap();
-        let again = DeadLetterFacts::read(&dead(None), body).unwrap();
+        let once = read_dead_letter(&dead(None), body).unwrap();
+        let again = read_dead_letter(&dead(None), body).unwrap();
         assert_eq!(once.message_id.len(), 64);
         assert_eq!(once.message_id, again.message_id);
         assert_eq!(once.event_id, once.message_id);
@@ -153,6 +135,6 @@ mod tests {
 
     #[test]
     fn a_message_without_the_queue_header_is_not_a_dead_letter() {
-        assert!(DeadLetterFacts::read(&BasicProperties::default(), b"{}").is_none());
+        assert!(read_dead_letter(&BasicProperties::default(), b"{}").is_none());
     }
 }

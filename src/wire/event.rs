@@ -1,46 +1,14 @@
 //! The event message of SPEC 4.
 
 use super::headers::{text_value, X_SOURCE};
-use super::RoutingKey;
-use crate::catalogue::{format_time, EventId, EventType, Family, LimitError};
+use crate::{
+    catalogue::{format_time, EventId, EventType, LimitError, RoutingKey},
+    store::event_rows::EventRow,
+};
 use chrono::{DateTime, Utc};
 use lapin::{types::FieldTable, BasicProperties};
 use serde::{Deserialize, Serialize};
 use serde_json::{value::RawValue, Value};
-
-/// Which event an inbox row holds: its source, its id there, and its type. Every row type the
-/// store reads back starts with it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EventKey {
-    pub source: String,
-    pub event_id: String,
-    pub event_type: String,
-}
-
-/// The catalogue's reading as the inbox keeps it: what an event that cannot be projected
-/// lacks is NULL, and its family is `unknown` when the catalogue has none for it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ReadingColumns {
-    pub family: Family,
-    pub status: Option<String>,
-    pub object_id: Option<String>,
-    pub account_id: Option<String>,
-    pub occurred_at: Option<DateTime<Utc>>,
-}
-
-/// An inbox row as the event relay and `replay` publish it: the columns an event message is
-/// made of. The store reads it; it is declared here because it is the message's input.
-#[derive(sqlx::FromRow)]
-pub struct EventRow {
-    pub seq: i64,
-    #[sqlx(flatten)]
-    pub key: EventKey,
-    #[sqlx(flatten)]
-    pub reading: ReadingColumns,
-    pub routing_key: String,
-    pub received_at: DateTime<Utc>,
-    pub resource_raw: Vec<u8>,
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -150,6 +118,10 @@ pub fn event_message(row: &EventRow) -> Result<EventMessageParts, LimitError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{
+        catalogue::Family,
+        store::event_rows::{EventKey, ReadingColumns},
+    };
     use chrono::TimeZone;
 
     fn row(resource: &[u8]) -> EventRow {

@@ -6,12 +6,9 @@ mod dead_letter;
 mod event;
 mod headers;
 mod notification;
-mod routing;
 
-pub use dead_letter::{headers_json, DeadLetterFacts};
-pub use event::{
-    event_message, EventCopy, EventKey, EventMessageParts, EventRef, EventRow, ReadingColumns,
-};
+pub use dead_letter::{dead_letter_from, headers_json, read_dead_letter};
+pub use event::{event_message, EventCopy, EventMessageParts, EventRef};
 pub use headers::{
     attempts, header_number, header_text, text_value, value_text, FAILURE_HEADERS, X_EVENT_ID,
     X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR, X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE, X_SOURCE,
@@ -20,4 +17,3 @@ pub use notification::{
     notification_id, notification_message, notification_properties, repair_notification_message,
     NotificationFacts,
 };
-pub use routing::RoutingKey;

@@ -2,7 +2,7 @@
 //! is notified, so a subscriber can drop repeats.
 
 use super::headers::{text_value, X_EVENT_ID, X_SOURCE};
-use super::RoutingKey;
+use crate::catalogue::RoutingKey;
 use crate::catalogue::{format_time, EventId, Family, StatusToken};
 use chrono::{DateTime, Utc};
 use lapin::{types::FieldTable, BasicProperties};

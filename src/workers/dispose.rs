@@ -12,7 +12,7 @@ use crate::store::{
     Deadline,
 };
 use crate::wire::{
-    attempts, text_value, DeadLetterFacts, X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR,
+    attempts, dead_letter_from, text_value, X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR,
     X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE,
 };
 use lapin::{message::Delivery, types::AMQPValue, BasicProperties, Channel};
@@ -109,7 +109,7 @@ async fn dead_letter(
     properties: BasicProperties,
     body: &[u8],
 ) -> Result<Moved, MoveError> {
-    let facts = DeadLetterFacts::of(queue.to_owned(), &properties, body);
+    let facts = dead_letter_from(queue.to_owned(), &properties, body);
     let within = to.deadline;
     let mut tx = within.on(to.index.begin()).await?;
     if within.on(dlq_index::claim(&mut tx, &facts)).await? == Claim::AlreadyDeadLettered {

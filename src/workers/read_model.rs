@@ -10,10 +10,7 @@ use crate::{
     catalogue::{bounded_error, Description, LimitError, Reading},
     projection::{project, Mode, Projectable, Projected},
     store::{classify, Deadline, ErrorKind},
-    store::{
-        inbox::{self, StoredEvent},
-        processing::ProcessingClaim,
-    },
+    store::{event_rows::StoredEvent, inbox, processing::ProcessingClaim},
     telemetry::Metrics,
     wire::EventRef,
 };
@@ -135,7 +132,7 @@ impl ReadModelHandler {
                         let reason = format!("resource does not fit {family}: {reason}");
                         outcomes.insert(key, Err(Failure::Permanent(reason)));
                     }
-                    Reading::Valid(_) => projectable.extend(event.projectable(description)),
+                    Reading::Valid(_) => projectable.extend(Projectable::of(event, description)),
                 },
             }
         }

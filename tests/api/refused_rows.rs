@@ -167,10 +167,10 @@ async fn rebuild_covers_objects_older_than_year_one() {
 #[tokio::test]
 async fn the_inbox_stores_a_row_the_database_refuses_as_unfit_without_failing_its_batch() {
     use hookgate::{
+        catalogue::RoutingKey,
         catalogue::{EventId, EventType, Family, Reading, ResourceId, StatusToken, ValidEvent},
         heartbeat::Heartbeat,
         receiving::inbox::{Inbox, InboxSettings, NewEvent, Stored},
-        wire::RoutingKey,
     };
     let app = spawn_app().await;
     let (inbox, batcher) = Inbox::new(app.pool.clone(), InboxSettings::default());

@@ -272,9 +272,8 @@ async fn verify_reports_a_wrong_state_and_repair_puts_it_right_notifying_once() 
 #[test]
 fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
     use hookgate::{
-        projection::{project, Mode},
-        store::inbox::StoredEvent,
-        wire::EventKey,
+        projection::{project, Mode, Projectable},
+        store::event_rows::{EventKey, StoredEvent},
     };
     use proptest::{prelude::*, test_runner::TestRunner};
 
@@ -335,7 +334,7 @@ fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
             let (status, last_event_id, note): (String, String, String) = runtime.block_on(async {
                 let mut batch = Vec::new();
                 for (position, &index) in order.iter().enumerate() {
-                    batch.extend(stored[index].projectable(&descriptions[index]));
+                    batch.extend(Projectable::of(&stored[index], &descriptions[index]));
                     if cuts[position] || position + 1 == order.len() {
                         let mut tx = app.pool.begin().await.unwrap();
                         project(&mut tx, &batch, Mode::Live).await.unwrap();

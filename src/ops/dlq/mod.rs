@@ -25,11 +25,11 @@ use crate::{
     amqp::{inspect_queue, Names, Topology},
     catalogue::{format_time, quote},
     store::{
-        dlq_index::{self, LetterKey},
+        dlq_index::{self, DeadLetterFacts, LetterKey},
         inbox,
         parked_events::{self, ParkedSelection},
     },
-    wire::DeadLetterFacts,
+    wire::read_dead_letter,
 };
 use lapin::{
     options::{BasicAckOptions, QueuePurgeOptions},
@@ -234,7 +234,7 @@ async fn walk_queue(
         seen += 1;
         progress(seen, depth);
         let properties = &message.delivery.properties;
-        let Some(facts) = DeadLetterFacts::read(properties, &message.delivery.data) else {
+        let Some(facts) = read_dead_letter(properties, &message.delivery.data) else {
             // Not put here by hookgate: it stays, at the tail.
             to_tail(channel, names, &message).await?;
             continue;

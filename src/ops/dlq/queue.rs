@@ -6,7 +6,7 @@ use super::{depth, OpsError};
 use crate::{
     amqp::{publish_confirmed, Names, Outcome},
     store::dlq_index::{self, Claim, LetterKey},
-    wire::{DeadLetterFacts, FAILURE_HEADERS},
+    wire::{read_dead_letter, FAILURE_HEADERS},
 };
 use lapin::{
     message::BasicGetMessage,
@@ -45,8 +45,7 @@ pub async fn reindex(
             break;
         };
         progress(seen, depth);
-        if let Some(facts) =
-            DeadLetterFacts::read(&message.delivery.properties, &message.delivery.data)
+        if let Some(facts) = read_dead_letter(&message.delivery.properties, &message.delivery.data)
         {
             if !seen_keys.insert(LetterKey::of(&facts)) {
                 message.delivery.ack(BasicAckOptions::default()).await?;

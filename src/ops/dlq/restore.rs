@@ -9,8 +9,11 @@ use crate::{
     catalogue::{EventId, EventType},
     receiving::to_new_event,
     signing::VerifiedEvent,
-    store::inbox::{self, Stored},
-    wire::{DeadLetterFacts, EventCopy},
+    store::{
+        dlq_index::DeadLetterFacts,
+        inbox::{self, Stored},
+    },
+    wire::EventCopy,
 };
 use sqlx::PgPool;
 

@@ -1,6 +1,7 @@
-//! Routing keys: how each message finds its queues on the topic exchanges (SPEC 4).
+//! Routing keys: how each message finds its queues on the topic exchanges (SPEC 4). They are
+//! a pure function of an event's reading, so they live with the catalogue.
 
-use crate::catalogue::{
+use super::{
     limits::{check_chars, check_len, text_type, SHORT_STRING_BYTES},
     EventType, Family, LimitError, Reading, StatusToken,
 };
