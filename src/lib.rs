@@ -5,6 +5,7 @@ pub mod app;
 pub mod catalogue;
 pub mod cli;
 pub mod console;
+pub mod each_alone;
 pub mod fuzzing;
 pub mod heartbeat;
 pub mod http;

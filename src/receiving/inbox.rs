@@ -13,6 +13,7 @@ pub use crate::{
 
 use crate::{
     catalogue::bounded_error,
+    each_alone::each_alone,
     heartbeat::Heartbeat,
     store::{classify, inbox::insert_events, ErrorKind},
 };
@@ -159,11 +160,11 @@ async fn insert(pool: &PgPool, batch: &[Pending]) -> Result<Vec<Stored>, sqlx::E
     match insert_events(pool, &events).await {
         Err(refused) if classify(&refused) == ErrorKind::RowLevel => {
             tracing::warn!(error = %refused, events = events.len(), "batch refused, inserting its events one by one");
-            let mut results = Vec::with_capacity(events.len());
-            for event in events {
-                results.push(insert_alone(pool, event).await?);
-            }
-            Ok(results)
+            let passing = |error: &sqlx::Error| classify(error) != ErrorKind::RowLevel;
+            each_alone(&events, |event| insert_alone(pool, event), passing)
+                .await
+                .into_iter()
+                .collect()
         }
         other => other,
     }

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::{
     amqp::{answered, Broker},
+    each_alone::each_alone,
     heartbeat::Heartbeat,
     store::Deadline,
     telemetry::Metrics,
@@ -33,6 +34,24 @@ const STEP_DRAIN: Duration = Duration::from_secs(10);
 
 /// How long a message that could not be moved waits before it is handed back to the queue.
 const REQUEUE_PAUSE: Duration = Duration::from_secs(1);
+
+/// [`each_alone`] for a worker's messages: a transient failure ends the walk, and the messages
+/// not tried share it (they come back later, as the whole batch would have). One outcome per
+/// message, in order.
+pub async fn handle_each_alone<'a, T, F>(
+    batch: &'a [T],
+    work: impl FnMut(&'a T) -> F,
+) -> Vec<Result<(), Failure>>
+where
+    F: Future<Output = Result<(), Failure>>,
+{
+    let transient = |failure: &Failure| matches!(failure, Failure::Transient(_));
+    let mut outcomes = each_alone(batch, work, transient).await;
+    if let Some(stopped) = outcomes.last().cloned() {
+        outcomes.resize(batch.len(), stopped);
+    }
+    outcomes
+}
 
 pub trait Handler: Send + Sync + 'static {
     /// Handles deliveries that arrived together; one outcome per delivery, in order.
@@ -239,15 +258,18 @@ impl<H: Handler> Step<H> {
                     messages = batch.len(),
                     "handler panicked; handling the batch one by one"
                 );
-                let mut outcomes = Vec::with_capacity(batch.len());
-                for one in batch.chunks(1) {
-                    outcomes.extend(self.handle_catching_panics(one).await.unwrap_or_else(|| {
-                        vec![Err(Failure::Permanent(
+                handle_each_alone(&batch, async |delivery| {
+                    match self
+                        .handle_catching_panics(std::slice::from_ref(delivery))
+                        .await
+                    {
+                        Some(mut outcome) => outcome.pop().unwrap_or(Ok(())),
+                        None => Err(Failure::Permanent(
                             "the handler panicked on this message".into(),
-                        ))]
-                    }));
-                }
-                outcomes
+                        )),
+                    }
+                })
+                .await
             }
         };
         let mut settled = Vec::with_capacity(batch.len());

@@ -5,7 +5,10 @@
 //! them all together (state, history, notification outbox), and commits once. A redelivery or
 //! replay of a processed event finds it already claimed and changes nothing.
 
-use super::{consumer::Handler, Failure};
+use super::{
+    consumer::{handle_each_alone, Handler},
+    Failure,
+};
 use crate::{
     catalogue::{bounded_error, Description, LimitError, Reading},
     projection::{project, Mode, Projectable, Projected},
@@ -155,14 +158,17 @@ impl Handler for ReadModelHandler {
         if matches!(failure, Failure::Transient(_)) || refs.len() == 1 {
             return refs.iter().map(|_| Err(failure.clone())).collect();
         }
-        let mut outcomes = Vec::with_capacity(refs.len());
-        for one in refs.chunks(1) {
-            match self.deadline.on(self.project_batch(one)).await {
-                Ok(outcome) => outcomes.extend(outcome),
-                Err(error) => outcomes.push(Err(database_failure(&error))),
+        handle_each_alone(&refs, async |event| {
+            match self
+                .deadline
+                .on(self.project_batch(std::slice::from_ref(event)))
+                .await
+            {
+                Ok(mut outcome) => outcome.pop().unwrap_or(Ok(())),
+                Err(error) => Err(database_failure(&error)),
             }
-        }
-        outcomes
+        })
+        .await
     }
 
     async fn dead_lettered(&self, delivery: &Delivery, error: &str) {
