@@ -176,7 +176,10 @@ impl App {
             readiness,
             receiver: Arc::new(receiver),
             metrics: metrics.clone(),
-            api_token: config.server.api_token.clone(),
+            tokens: http::auth::Tokens::new(
+                config.server.api_tokens.clone(),
+                config.server.viewer_tokens.clone(),
+            ),
             broker: broker.clone(),
             supervisor: supervisor.clone(),
             trusted_proxies: http::client::TrustedProxies(

@@ -31,9 +31,9 @@ pub fn log_start(config: &Settings, role: &str, schema: Option<Schema>, pools: &
         pools = %pools.join(" "),
         "starting"
     );
-    if config.server.api_token.is_none() {
+    if config.server.api_tokens.is_empty() {
         tracing::warn!(
-            "HOOKGATE_API_TOKEN is not set: the read and admin API answer 503 unavailable"
+            "HOOKGATE_API_TOKEN is not set: changes through the admin API and the console answer 503 unavailable, and with no HOOKGATE_VIEWER_TOKEN either, so do reads"
         );
     }
 }

@@ -5,6 +5,7 @@ mod facts;
 mod family;
 pub mod limits;
 mod money;
+mod personal_data;
 mod reading;
 mod resource;
 mod routing;
@@ -19,6 +20,7 @@ pub use limits::{
     MAX_ERROR_BYTES,
 };
 pub use money::{parse_amount, Amount, MoneyError};
+pub use personal_data::mask_personal_data;
 pub use reading::{Description, Ids, Money, Reading, ValidEvent};
 pub use resource::{fits_numeric, read_resource, Resource};
 pub use routing::RoutingKey;

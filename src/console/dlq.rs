@@ -3,8 +3,10 @@
 //! is recorded in the audit log with the operator who took it, and its result is shown.
 
 use super::{
+    audit_log,
+    form::{Form, Refused},
     page::{self, Section},
-    session::{CsrfRefused, Form, Session},
+    session::Session,
 };
 use crate::{
     http::AppState,
@@ -25,7 +27,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
-use maud::{html, Markup};
+use maud::html;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -54,6 +56,7 @@ pub async fn list(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Response {
     let frame = session.frame();
+    let may_change = session.may_change().is_ok();
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let filter = PageFilter {
         event_id: given(&query.event_id),
@@ -103,13 +106,13 @@ pub async fn list(
             } @else {
                 table {
                     thead { tr {
-                        th { "" } th { "Failed" } th { "Event" } th { "Type" } th { "Queue" }
+                        @if may_change { th { "" } } th { "Failed" } th { "Event" } th { "Type" } th { "Queue" }
                         th.num { "Attempts" } th { "Error" }
                     } }
                     tbody {
                         @for letter in &letters {
                             tr {
-                                td { input type="checkbox" name="event" value=(letter.event_id) aria-label=(format!("select {}", letter.event_id)); }
+                                @if may_change { td { input type="checkbox" name="event" value=(letter.event_id) aria-label=(format!("select {}", letter.event_id)); } }
                                 td { (page::time(Some(letter.failed_at), now)) }
                                 td.id { a href=(page::event_href(letter.source.as_deref().unwrap_or(crate::settings::INTERLACE_SOURCE), &letter.event_id)) { (letter.event_id) } }
                                 td.mono { (letter.event_type.as_deref().unwrap_or("—")) }
@@ -121,42 +124,21 @@ pub async fn list(
                     }
                 }
             }
-            div.actions {
+            @if may_change { div.actions {
                 button type="submit" name="action" value="replay-selected" { "Replay selected" }
                 button.secondary type="submit" name="action" value="replay-all" { "Replay all" }
                 button.danger type="submit" name="action" value="purge-selected" { "Purge selected" }
                 button.danger type="submit" name="action" value="purge-all" { "Purge all" }
-            }
+            } }
         }
         div.pager {
             @if page_number > 0 { a href=(filter_link(page_number - 1)) { "← Previous" } }
             @if offset + PAGE_SIZE < total { a href=(filter_link(page_number + 1)) { "Next →" } }
         }
         h2 { "Recent actions" }
-        (audit_table(&actions, now))
+        (audit_log::table(&actions, now))
     };
     page::render("Dead letters", Section::DeadLetters, Some(&frame), body)
-}
-
-fn audit_table(actions: &[audit::AuditEntry], now: chrono::DateTime<Utc>) -> Markup {
-    html! {
-        @if actions.is_empty() { p.muted { "Nothing done from the console yet." } }
-        @else {
-            table {
-                thead { tr { th { "When" } th { "Who" } th { "Action" } th { "Detail" } } }
-                tbody {
-                    @for entry in actions {
-                        tr {
-                            td { (page::time(Some(entry.at), now)) }
-                            td { (entry.operator) }
-                            td.mono { (entry.action) }
-                            td.mono { (entry.detail.0.to_string()) }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// What the operator asked for.
@@ -200,14 +182,15 @@ impl Action {
 
 /// Why a form's request is not carried out.
 enum Refusal {
-    Csrf(CsrfRefused),
+    /// A CSRF token that is not the session's, or a viewer's session (403).
+    Form(Refused),
     Selection(&'static str),
 }
 
 impl Refusal {
     fn page(self, session: &Session) -> Response {
         match self {
-            Refusal::Csrf(refused) => refused.into_response(),
+            Refusal::Form(refused) => refused.into_response(),
             Refusal::Selection(problem) => refused(session, problem),
         }
     }
@@ -215,7 +198,8 @@ impl Refusal {
 
 /// The action and selection a form names, or why it is refused.
 fn read_request(session: &Session, form: &Form) -> Result<(Action, Vec<String>), Refusal> {
-    session.check_csrf(form).map_err(Refusal::Csrf)?;
+    session.check_csrf(form).map_err(Refusal::Form)?;
+    session.may_change().map_err(Refusal::Form)?;
     let action = form.first("action").and_then(Action::parse);
     let events = form.all("event");
     match action {
@@ -316,7 +300,7 @@ pub async fn run(State(state): State<AppState>, session: Session, form: RawForm)
             ("error", text, json!({"events": events, "failed": true}))
         }
     };
-    if audit::record_action(&state.changes, &session.operator, action.name(), &detail)
+    if audit::record_action(&state.changes, session.actor(), action.name(), &detail)
         .await
         .is_err()
     {

@@ -3,12 +3,11 @@
 //! errors and its resource with personal data masked.
 
 use super::{
-    format,
     page::{self, Section},
     session::Session,
 };
 use crate::{
-    catalogue::Family,
+    catalogue::{mask_personal_data, Family},
     http::{
         event_search::{cursor_after, read_query, SearchQuery},
         AppState,
@@ -209,7 +208,7 @@ pub async fn detail(
             }
             details {
                 summary { "The dead-lettered message's body (personal data masked)" }
-                pre { (serde_json::to_string_pretty(&format::mask_personal_data(&letter.body)).unwrap_or_default()) }
+                pre { (serde_json::to_string_pretty(&mask_personal_data(&letter.body)).unwrap_or_default()) }
             }
             p { a href=(format!("/console/dlq?eventId={}", page::encode(&event_id))) { "Replay or purge it on the dead-letter page" } }
         }
@@ -292,7 +291,7 @@ fn resource(event: &EventDetail) -> Markup {
     let parsed = serde_json::from_slice::<Value>(&event.row.resource_raw).ok();
     match parsed {
         Some(value) => {
-            let masked = format::mask_personal_data(&value);
+            let masked = mask_personal_data(&value);
             let pretty = serde_json::to_string_pretty(&masked).unwrap_or_default();
             html! { pre { (pretty) } }
         }

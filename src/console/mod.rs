@@ -2,13 +2,18 @@
 //! "what happened to transfer X?" and replay dead letters. It reads through the same store
 //! and ops functions as the API and CLI, behind a session made from the API token.
 //!
-//! - [`session`]: sign-in, sign-out, the session extractor and the CSRF check.
+//! - [`session`]: sign-in, sign-out, the session extractor and the CSRF check; [`form`]: a
+//!   form's fields, and the 403 a refused form gets.
 //! - [`page`]: the page frame, the embedded stylesheet, shared bits.
-//! - [`format`]: times and the masking of personal data (pure).
-//! - [`overview`], [`events`], [`objects`], [`dlq`]: one module per page.
+//! - [`format`]: times and durations (pure); personal data is masked by
+//!   `catalogue::mask_personal_data`.
+//! - [`overview`], [`events`], [`objects`], [`dlq`]: one module per page; [`audit_log`]: the
+//!   table of recent actions the dead-letter page shows.
 
+mod audit_log;
 mod dlq;
 mod events;
+mod form;
 pub mod format;
 mod objects;
 mod overview;

@@ -2,7 +2,7 @@
 //! in the response: the stylesheet is embedded and nothing loads from another host.
 
 use super::format;
-use crate::store::inbox::EventState;
+use crate::{http::auth::Role, store::inbox::EventState};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -18,9 +18,10 @@ pub enum Section {
     SignIn,
 }
 
-/// The signed-in operator and the session's CSRF token, for the sign-out form.
+/// The signed-in operator, their role and the session's CSRF token, for the sign-out form.
 pub struct Frame<'a> {
     pub operator: &'a str,
+    pub role: Role,
     pub csrf: &'a str,
 }
 
@@ -49,7 +50,7 @@ pub fn render(title: &str, section: Section, frame: Option<&Frame<'_>>, body: Ma
                             }
                         }
                         form.signout method="post" action="/console/logout" {
-                            span.who { (frame.operator) }
+                            span.who { (frame.operator) " (" (frame.role.as_str()) ")" }
                             input type="hidden" name="csrf" value=(frame.csrf);
                             button.link type="submit" { "Sign out" }
                         }

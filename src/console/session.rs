@@ -7,9 +7,16 @@
 //! has its own CSRF token, which every form carries; the sign-in form, before there is a
 //! session, carries one that must match a short-lived cookie (double submit).
 
-use super::page::{self, Section};
+use super::{
+    form::{csrf_refused, Form, Refused},
+    page::{self, Section},
+};
 use crate::{
-    http::{client::ClientAddress, AppState},
+    http::{
+        auth::{fingerprint_of, Role},
+        client::ClientAddress,
+        AppState,
+    },
     store::console as store,
 };
 use axum::{
@@ -33,6 +40,8 @@ const MAX_OPERATOR_CHARS: usize = 64;
 /// session to the sign-in page.
 pub struct Session {
     pub operator: String,
+    /// The role of the token it signed in with, as configured now.
+    pub role: Role,
     pub csrf: String,
     id_hash: Vec<u8>,
 }
@@ -41,16 +50,30 @@ impl Session {
     pub fn frame(&self) -> page::Frame<'_> {
         page::Frame {
             operator: &self.operator,
+            role: self.role,
             csrf: &self.csrf,
         }
     }
 
+    /// Refuses a change to a viewer's session, as a forged form it could not have been shown.
+    pub fn may_change(&self) -> Result<(), Refused> {
+        match self.role {
+            Role::Operator => Ok(()),
+            Role::Viewer => Err(Refused::Viewer),
+        }
+    }
+
+    /// Who acts, for the audit log.
+    pub fn actor(&self) -> (&str, Option<&str>) {
+        (&self.operator, Some(self.role.as_str()))
+    }
+
     /// Refuses a form whose CSRF token is not this session's.
-    pub fn check_csrf(&self, form: &Form) -> Result<(), CsrfRefused> {
+    pub fn check_csrf(&self, form: &Form) -> Result<(), Refused> {
         if same_secret(form.first("csrf").unwrap_or_default(), &self.csrf) {
             Ok(())
         } else {
-            Err(CsrfRefused)
+            Err(Refused::Csrf)
         }
     }
 }
@@ -65,53 +88,22 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-/// The live session the request's cookie names, if the API token it signed in with is still
-/// the configured one.
+/// The live session the request's cookie names, while the token it signed in with is still
+/// configured (a rotated-out token ends its sessions), with that token's role now.
 async fn find(headers: &HeaderMap, state: &AppState) -> Option<Session> {
-    let token = state.api_token.as_ref()?;
+    if !state.tokens.any() {
+        return None;
+    }
     let id = cookie(headers, SESSION_COOKIE)?;
     let id_hash = digest(id.as_bytes());
     let row = store::find_session(&state.pool, &id_hash).await.ok()??;
-    same_secret_bytes(&row.token_fingerprint, &digest(token.expose().as_bytes())).then_some(
-        Session {
-            operator: row.operator,
-            csrf: row.csrf_token,
-            id_hash,
-        },
-    )
-}
-
-/// A form without this session's CSRF token: answered 403.
-pub struct CsrfRefused;
-
-impl IntoResponse for CsrfRefused {
-    fn into_response(self) -> Response {
-        csrf_refused()
-    }
-}
-
-/// A form's fields as sent; a checkbox list repeats its name.
-pub struct Form(Vec<(String, String)>);
-
-impl Form {
-    pub fn read(RawForm(bytes): RawForm) -> Form {
-        Form(form_urlencoded::parse(&bytes).into_owned().collect())
-    }
-
-    pub fn first(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    pub fn all(&self, name: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-            .collect()
-    }
+    let role = state.tokens.role_of_fingerprint(&row.token_fingerprint)?;
+    Some(Session {
+        operator: row.operator,
+        role,
+        csrf: row.csrf_token,
+        id_hash,
+    })
 }
 
 /// `GET /console`: the overview when signed in, else the sign-in form.
@@ -128,7 +120,7 @@ fn sign_in_form(
     status: StatusCode,
     problem: Option<&str>,
 ) -> Response {
-    if state.api_token.is_none() {
+    if !state.tokens.any() {
         let body = page::notice(
             "error",
             "The console is off: no API token is configured (HOOKGATE_API_TOKEN).",
@@ -167,9 +159,9 @@ pub async fn sign_in(
     if !same_secret(form.first("csrf").unwrap_or_default(), expected) {
         return csrf_refused();
     }
-    let Some(token) = &state.api_token else {
+    if !state.tokens.any() {
         return sign_in_form(&state, &headers, StatusCode::SERVICE_UNAVAILABLE, None);
-    };
+    }
     let client = client.map_or_else(|| "unknown".to_owned(), |address| address.to_string());
     let operator = operator_name(form.first("operator").unwrap_or_default());
     match store::sign_in_blocked_for(&state.changes, &client).await {
@@ -177,17 +169,19 @@ pub async fn sign_in(
         Ok(Some(seconds)) => return rate_limited(&state, &headers, seconds),
         Err(_) => return page::failure(None, "The database is unavailable: try again shortly."),
     }
-    if !same_secret(form.first("token").unwrap_or_default(), token.expose()) {
+    let token = form.first("token").unwrap_or_default();
+    let Some(role) = state.tokens.role_of(token) else {
         tracing::info!("console sign-in refused: wrong token");
         let recorded = store::record_sign_in_failure(&state.changes, &client).await;
         let detail = serde_json::json!({"client": client});
-        let audited = store::record_action(&state.changes, &operator, "sign_in_refused", &detail);
+        let refused = (operator.as_str(), None);
+        let audited = store::record_action(&state.changes, refused, "sign_in_refused", &detail);
         if recorded.is_err() || audited.await.is_err() {
             return page::failure(None, "The database is unavailable: try again shortly.");
         }
         let problem = "That is not the API token.";
         return sign_in_form(&state, &headers, StatusCode::UNAUTHORIZED, Some(problem));
-    }
+    };
     let id = random_token();
     let csrf = random_token();
     let opened = store::open_session(
@@ -196,13 +190,14 @@ pub async fn sign_in(
             id_hash: &digest(id.as_bytes()),
             csrf_token: &csrf,
             operator: &operator,
-            token_fingerprint: &digest(token.expose().as_bytes()),
+            token_fingerprint: &fingerprint_of(token),
             expires_at: Utc::now() + Duration::hours(SESSION_HOURS),
         },
     )
     .await;
     let audited = async {
-        store::record_action(&state.changes, &operator, "sign_in", &serde_json::json!({})).await
+        let actor = (operator.as_str(), Some(role.as_str()));
+        store::record_action(&state.changes, actor, "sign_in", &serde_json::json!({})).await
     };
     if opened.is_err() || audited.await.is_err() {
         return page::failure(None, "The database is unavailable: try again shortly.");
@@ -254,7 +249,7 @@ pub async fn sign_out(
     let closed = store::close_session(&state.changes, &session.id_hash).await;
     let audited = store::record_action(
         &state.changes,
-        &session.operator,
+        session.actor(),
         "sign_out",
         &serde_json::json!({}),
     )
@@ -283,17 +278,6 @@ fn operator_name(given: &str) -> String {
     } else {
         name
     }
-}
-
-fn csrf_refused() -> Response {
-    let body = page::notice(
-        "error",
-        "This form is out of date or did not come from the console (missing or wrong CSRF \
-         token). Go back, reload the page and try again.",
-    );
-    let mut response = page::render("Request refused", Section::SignIn, None, body);
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    response
 }
 
 fn set_cookie(response: &mut Response, headers: &HeaderMap, name: &str, value: &str, max_age: i64) {

@@ -1,6 +1,12 @@
 //! `GET /admin/dlq` and `POST /admin/dlq/replay` (SPEC 5): the DLQ commands over HTTP.
 
-use super::{auth::Authorized, errors::ApiError, params::Params, views::ErrorBody, AppState};
+use super::{
+    auth::{Authorized, Operator},
+    errors::ApiError,
+    params::Params,
+    views::ErrorBody,
+    AppState,
+};
 use crate::{
     catalogue::Family,
     ops::{
@@ -66,7 +72,7 @@ pub(super) struct ReplayRequest {
     ),
 )]
 pub(super) async fn replay(
-    _: Authorized,
+    _: Operator,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Json<Counts>, ApiError> {
@@ -110,7 +116,7 @@ pub(super) struct VerifyRequest {
     ),
 )]
 pub(super) async fn verify_read_model(
-    _: Authorized,
+    authorized: Authorized,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Json<verify::Report>, ApiError> {
@@ -130,6 +136,9 @@ pub(super) async fn verify_read_model(
             in_path: false,
         })?),
     };
+    if request.repair {
+        authorized.may_change(&state)?;
+    }
     let request = Verify {
         family,
         repair: request.repair,

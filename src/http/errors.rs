@@ -39,6 +39,12 @@ pub enum ApiError {
     Broker,
     #[error("{0}")]
     Conflict(String),
+    /// A viewer asked for a change (SPEC 5).
+    #[error("a viewer token may read but not change anything")]
+    Forbidden,
+    /// A change asked for while no operator token is configured.
+    #[error("no operator token is configured (HOOKGATE_API_TOKEN)")]
+    NoOperatorToken,
 }
 
 impl ApiError {
@@ -64,7 +70,8 @@ impl IntoResponse for ApiError {
                 error_response(status, "unknown_family", &message)
             }
             ApiError::Conflict(_) => error_response(StatusCode::CONFLICT, "conflict", &message),
-            ApiError::Database | ApiError::Broker => {
+            ApiError::Forbidden => error_response(StatusCode::FORBIDDEN, "forbidden", &message),
+            ApiError::Database | ApiError::Broker | ApiError::NoOperatorToken => {
                 error_response(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &message)
             }
         }

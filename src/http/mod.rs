@@ -1,7 +1,7 @@
 //! The HTTP surface: every route in one table here, its handlers in a module per resource.
 
 mod admin;
-mod auth;
+pub mod auth;
 pub mod client;
 mod errors;
 pub mod event_search;
@@ -36,7 +36,8 @@ pub struct AppState {
     pub readiness: health::RoleReadiness,
     pub receiver: Arc<receiving::Receiver>,
     pub metrics: Arc<Metrics>,
-    pub api_token: Option<crate::settings::Secret>,
+    /// The operators' and viewers' tokens (SPEC 5).
+    pub tokens: auth::Tokens,
     /// The process's broker connection, for operators' actions and the state it reports.
     pub broker: Arc<crate::amqp::Broker>,
     pub supervisor: crate::supervisor::Supervisor,

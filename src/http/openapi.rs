@@ -117,19 +117,23 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// Every `/v1` and `/admin` route takes the bearer token (`auth::Authorized`), and so may also
-/// answer 401 without it and 503 when the database does not answer: said here once for all.
+/// answer 401 without it and 503 when the database does not answer; an admin POST changes
+/// something, and answers a viewer 403: said here once for all.
 fn document_bearer_routes(document: &mut utoipa::openapi::OpenApi) {
     let bearer_routes = document
         .paths
         .paths
         .iter_mut()
         .filter(|(path, _)| path.starts_with("/v1/") || path.starts_with("/admin/"));
-    for (_, item) in bearer_routes {
-        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+    for (path, item) in bearer_routes {
+        let admin = path.starts_with("/admin/");
+        let operations = [(&mut item.get, false), (&mut item.post, admin)];
+        for (operation, changes) in operations {
+            let Some(operation) = operation else { continue };
             operation.security = Some(vec![SecurityRequirement::new("bearer", NO_SCOPES)]);
-            for (status, description) in
-                [("401", "No valid bearer token"), ("503", "`unavailable`")]
-            {
+            let forbidden = changes.then_some(("403", "`forbidden`: a viewer's token (SPEC 5)"));
+            let shared = [("401", "No valid bearer token"), ("503", "`unavailable`")];
+            for (status, description) in shared.into_iter().chain(forbidden) {
                 let body = Content::new(Some(Ref::from_schema_name("ErrorBody")));
                 let response = ResponseBuilder::new()
                     .description(description)

@@ -1,14 +1,14 @@
 //! `GET /v1/objects/{family}/{id}` and `GET /v1/events/{eventId}` (SPEC 5), behind bearer auth.
 
 use super::{
-    auth::Authorized,
+    auth::{Authorized, Role},
     errors::ApiError,
     params::Params,
     views::{ErrorBody, EventView, HistoryEntry, ObjectView},
     AppState,
 };
 use crate::{
-    catalogue::{format_time, Family},
+    catalogue::{format_time, mask_personal_data, Family},
     store::{history, inbox, read_model},
 };
 use axum::{
@@ -38,7 +38,7 @@ fn json_text(text: Option<String>) -> Value {
     ),
 )]
 pub(super) async fn object(
-    _: Authorized,
+    Authorized(role): Authorized,
     State(state): State<AppState>,
     Path((family, id)): Path<(String, String)>,
 ) -> Result<Json<ObjectView>, ApiError> {
@@ -58,7 +58,10 @@ pub(super) async fn object(
         occurred_at: format_time(&row.occurred_at),
         last_event_id: row.last_event_id,
         updated_at: format_time(&row.updated_at),
-        resource: json_text(row.resource),
+        resource: match role {
+            Role::Operator => json_text(row.resource),
+            Role::Viewer => mask_personal_data(&json_text(row.resource)),
+        },
         history: history
             .iter()
             .map(|h| HistoryEntry {

@@ -48,7 +48,7 @@ pub async fn purge_old_dead_letters(
     let purged = dlq::purge_failed_before(channel, &broker.topology().names, pool, before).await?;
     if purged > 0 {
         let detail = serde_json::json!({"purged": purged, "failedMoreThanDaysAgo": days});
-        console::record_action(pool, "retention", "dlq_purge_expired", &detail).await?;
+        console::record_action(pool, ("retention", None), "dlq_purge_expired", &detail).await?;
         tracing::info!(
             purged,
             days,

@@ -18,8 +18,11 @@ pub struct ServerSettings {
     pub listen: String,
     /// `HOOKGATE_MAX_BODY_BYTES`: larger webhooks get 413.
     pub max_body_bytes: usize,
-    /// `HOOKGATE_API_TOKEN`: the read and admin API answer 503 without one.
-    pub api_token: Option<Secret>,
+    /// `HOOKGATE_API_TOKEN`: the operator's tokens, comma-separated so that one is rotated
+    /// without a gap. Without any token (of either role) the read and admin API answer 503.
+    pub api_tokens: Vec<Secret>,
+    /// `HOOKGATE_VIEWER_TOKEN`: tokens that may read but change nothing (SPEC 5).
+    pub viewer_tokens: Vec<Secret>,
     pub inbox: InboxSettings,
     pub limits: RequestLimits,
     /// `HOOKGATE_TRUSTED_PROXIES`: proxies whose last `X-Forwarded-For` hop names the client.
@@ -84,21 +87,13 @@ impl ServerSettings {
             1..=MAX_BODY_LIMIT,
             "a number of bytes from 1 to 134217728 (128 MiB, RabbitMQ's default message limit)",
         )?;
-        let api_token = env.text("HOOKGATE_API_TOKEN").map(Secret::new);
-        if api_token
-            .as_ref()
-            .is_some_and(|token| token.expose().chars().count() < SHORT_TOKEN_CHARS)
-        {
-            env.warn(format!(
-                "HOOKGATE_API_TOKEN is shorter than {SHORT_TOKEN_CHARS} characters"
-            ));
-        }
         Ok(ServerSettings {
             listen: env.text_or("HOOKGATE_LISTEN", DEFAULT_LISTEN),
             limits: RequestLimits::read(env, max_body_bytes)?,
             trusted_proxies: networks(env, "HOOKGATE_TRUSTED_PROXIES")?,
             max_body_bytes,
-            api_token,
+            api_tokens: tokens(env, "HOOKGATE_API_TOKEN"),
+            viewer_tokens: tokens(env, "HOOKGATE_VIEWER_TOKEN"),
             inbox: InboxSettings {
                 max_batch: env.bounded(
                     "HOOKGATE_INBOX_MAX_BATCH",
@@ -175,4 +170,18 @@ pub fn parse_network(text: &str) -> Option<IpNet> {
     text.parse::<IpNet>()
         .ok()
         .or_else(|| text.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+}
+
+/// A role's comma-separated tokens; a short one is accepted with a warning.
+fn tokens(env: &Env<impl Fn(&str) -> Option<String>>, name: &str) -> Vec<Secret> {
+    let tokens = env.list(name).unwrap_or_default();
+    if tokens
+        .iter()
+        .any(|token| token.chars().count() < SHORT_TOKEN_CHARS)
+    {
+        env.warn(format!(
+            "{name} has a token shorter than {SHORT_TOKEN_CHARS} characters"
+        ));
+    }
+    tokens.into_iter().map(Secret::new).collect()
 }

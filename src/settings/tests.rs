@@ -24,7 +24,7 @@ fn defaults_follow_the_spec() {
     assert_eq!(config.retention.days, 30);
     assert_eq!(config.server.max_body_bytes, 1024 * 1024);
     assert_eq!(config.log_format, LogFormat::Text);
-    assert!(config.server.api_token.is_none());
+    assert!(config.server.api_tokens.is_empty() && config.server.viewer_tokens.is_empty());
     assert_eq!(config.relay.batch, 500);
     assert_eq!(config.workers.read_model_prefetch, 200);
     assert_eq!(config.workers.read_model_batch, 100);
@@ -335,6 +335,28 @@ fn a_short_api_token_is_a_warning() {
     let long = "x".repeat(32);
     let config = Settings::from_lookup(lookup(&[("HOOKGATE_API_TOKEN", &long)])).unwrap();
     assert!(config.warnings.is_empty());
+}
+
+#[test]
+fn each_role_takes_a_list_of_tokens_and_ignores_empty_entries() {
+    let (old, new, view) = ("o".repeat(32), "n".repeat(32), "v".repeat(32));
+    let config = Settings::from_lookup(lookup(&[
+        ("HOOKGATE_API_TOKEN", &format!("{old}, {new},")),
+        ("HOOKGATE_VIEWER_TOKEN", &view),
+    ]))
+    .unwrap();
+    let exposed = |tokens: &[Secret]| -> Vec<String> {
+        tokens.iter().map(|t| t.expose().to_owned()).collect()
+    };
+    assert_eq!(exposed(&config.server.api_tokens), [old, new]);
+    assert_eq!(exposed(&config.server.viewer_tokens), [view]);
+    assert!(
+        config.warnings.iter().any(|w| w.contains("empty entries")),
+        "{:?}",
+        config.warnings
+    );
+    let short = Settings::from_lookup(lookup(&[("HOOKGATE_VIEWER_TOKEN", "short")])).unwrap();
+    assert!(short.warnings[0].contains("HOOKGATE_VIEWER_TOKEN"));
 }
 
 fn refusal(vars: &[(&str, &str)]) -> String {

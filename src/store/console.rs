@@ -65,29 +65,34 @@ pub async fn close_session(pool: &PgPool, id_hash: &[u8]) -> Result<(), sqlx::Er
 pub struct AuditEntry {
     pub at: DateTime<Utc>,
     pub operator: String,
+    /// `operator` or `viewer`; `None` for the service's own actions and refused sign-ins.
+    pub role: Option<String>,
     pub action: String,
     pub detail: sqlx::types::Json<Value>,
 }
 
 pub async fn record_action(
     pool: &PgPool,
-    operator: &str,
+    (operator, role): (&str, Option<&str>),
     action: &str,
     detail: &Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO console_audit (operator, action, detail) VALUES ($1, $2, $3)")
-        .bind(operator)
-        .bind(action)
-        .bind(sqlx::types::Json(detail))
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO console_audit (operator, role, action, detail) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(operator)
+    .bind(role)
+    .bind(action)
+    .bind(sqlx::types::Json(detail))
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 /// The latest `limit` actions, newest first.
 pub async fn recent_actions(pool: &PgPool, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT at, operator, action, detail FROM console_audit ORDER BY id DESC LIMIT $1",
+        "SELECT at, operator, role, action, detail FROM console_audit ORDER BY id DESC LIMIT $1",
     )
     .bind(limit)
     .fetch_all(pool)

@@ -36,6 +36,7 @@ mod repair;
 mod replay_selection;
 mod request_limits;
 mod retention;
+mod roles;
 mod shutdown;
 mod signatures;
 mod startup;

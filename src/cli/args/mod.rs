@@ -13,7 +13,8 @@ use clap::{builder::PossibleValue, ArgGroup, Args, Parser, Subcommand, ValueEnum
 const ENVIRONMENT: &str = "\
 Settings come from the environment (see README, Configuration), among them:
   HOOKGATE_DATABASE_URL, HOOKGATE_AMQP_URL, HOOKGATE_AMQP_PREFIX, HOOKGATE_CONFIG,
-  HOOKGATE_LISTEN, HOOKGATE_API_TOKEN, HOOKGATE_INTERLACE_SECRETS, HOOKGATE_RETENTION_DAYS,
+  HOOKGATE_LISTEN, HOOKGATE_API_TOKEN, HOOKGATE_VIEWER_TOKEN, HOOKGATE_INTERLACE_SECRETS,
+  HOOKGATE_RETENTION_DAYS,
   HOOKGATE_LOG_FORMAT (text|json), RUST_LOG (default: info for run/serve/work, warn otherwise).
 
 Examples:

@@ -234,22 +234,21 @@ impl TestApp {
 
     /// A read-API request with the test token.
     pub async fn api(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(API_TOKEN)
-            .send()
-            .await
-            .expect("request sent")
+        self.api_as(API_TOKEN, path).await
+    }
+
+    pub async fn api_as(&self, token: &str, path: &str) -> reqwest::Response {
+        let request = self.client.get(self.url(path)).bearer_auth(token);
+        request.send().await.expect("request sent")
     }
 
     pub async fn post_api(&self, path: &str, body: Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(API_TOKEN)
-            .json(&body)
-            .send()
-            .await
-            .expect("request sent")
+        self.post_api_as(API_TOKEN, path, body).await
+    }
+
+    pub async fn post_api_as(&self, token: &str, path: &str, body: Value) -> reqwest::Response {
+        let request = self.client.post(self.url(path)).bearer_auth(token);
+        request.json(&body).send().await.expect("request sent")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -60,15 +60,28 @@ impl ConsoleUser {
         }
     }
 
+    /// The same browser (its cookies) pointed at `app`, which runs on another address now.
+    pub fn moved_to(self, app: &TestApp) -> ConsoleUser {
+        ConsoleUser {
+            base: app.url(""),
+            ..self
+        }
+    }
+
     /// Signed in with the API token as `operator`.
     pub async fn signed_in(app: &TestApp, operator: &str) -> ConsoleUser {
+        ConsoleUser::signed_in_with(app, operator, API_TOKEN).await
+    }
+
+    /// Signed in with `token` as `operator`.
+    pub async fn signed_in_with(app: &TestApp, operator: &str, token: &str) -> ConsoleUser {
         let user = ConsoleUser::new(app);
         let form = user.get("/console").await;
         let answer = user
             .post(
                 "/console/login",
                 &[
-                    ("token", API_TOKEN),
+                    ("token", token),
                     ("operator", operator),
                     ("csrf", &form.csrf()),
                 ],
@@ -122,6 +135,16 @@ async fn read(response: reqwest::Response) -> Page {
 
 impl TestApp {
     /// How many of the audit log's entries by `operator` are one of `actions`.
+    /// Every audited action as (who, action, role), newest first.
+    pub async fn audit_roles(&self) -> Vec<(String, String, Option<String>)> {
+        let actions = hookgate::store::console::recent_actions(&self.pool, 1000).await;
+        actions
+            .unwrap()
+            .into_iter()
+            .map(|entry| (entry.operator, entry.action, entry.role))
+            .collect()
+    }
+
     pub async fn audited(&self, operator: &str, actions: &[&str]) -> usize {
         hookgate::store::console::recent_actions(&self.pool, 1000)
             .await
