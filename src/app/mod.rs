@@ -176,6 +176,7 @@ impl App {
             readiness,
             receiver: Arc::new(receiver),
             metrics: metrics.clone(),
+            stuck_after: config.stuck_after.clone(),
             tokens: http::auth::Tokens::new(
                 config.server.api_tokens.clone(),
                 config.server.viewer_tokens.clone(),
@@ -185,7 +186,10 @@ impl App {
             trusted_proxies: http::client::TrustedProxies(
                 config.server.trusted_proxies.clone().into(),
             ),
-            scrape: Arc::new(http::scrape::Scrape::new(pools.scrape.clone())),
+            scrape: Arc::new(http::scrape::Scrape::new(
+                pools.scrape.clone(),
+                config.stuck_after.clone(),
+            )),
         };
         let (listener, address) = bind(config).await?;
         Ok(App {

@@ -10,6 +10,7 @@ mod reading;
 mod resource;
 mod routing;
 mod status;
+mod stuck;
 mod time;
 
 pub use describe::{describe, ResourceError};
@@ -27,4 +28,7 @@ pub use routing::RoutingKey;
 #[cfg(test)]
 pub(crate) use status::testing;
 pub use status::{applies, normalise_status, rank, OrderKey, StatePoint};
-pub use time::{format_time, parse_time, parse_time_str, within_stored_years, TimeError};
+pub use stuck::{Waiting, DEFAULT_STUCK_AFTER};
+pub use time::{
+    format_time, parse_age, parse_time, parse_time_str, within_stored_years, TimeError,
+};

@@ -1,7 +1,9 @@
 //! The three time formats the platform uses, all parsed to UTC.
 
 use super::limits::quote;
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, NaiveDateTime, SecondsFormat, TimeZone, Utc,
+};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,6 +97,34 @@ pub fn format_time(time: &DateTime<Utc>) -> String {
         SecondsFormat::AutoSi
     };
     time.to_rfc3339_opts(format, true)
+}
+
+/// An age or a duration as people write it: digits and one unit, `s`, `m`, `h`, `d` or `w`
+/// (`45s`, `30m`, `2h`, `3d`, `1w`). `None` when `text` is not of that form; `Err` inside when
+/// it overflows.
+pub fn parse_age(text: &str) -> Option<Result<Duration, String>> {
+    let unit = text.chars().last()?;
+    let digits = &text[..text.len() - unit.len_utf8()];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seconds_per: i64 = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return None,
+    };
+    let too_long = || format!("{text:?} is longer than a time can span");
+    Some(
+        digits
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(seconds_per))
+            .and_then(Duration::try_seconds)
+            .ok_or_else(too_long),
+    )
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod read_model;
 mod serve;
 pub mod sign;
 mod status;
+mod stuck;
 mod when;
 
 use crate::{
@@ -85,6 +86,11 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
             json,
         } => read_model::verify(config, &VerifyRequest { family, repair }, json).await,
         Command::Status { json } => status::show(config, json).await,
+        Command::Stuck {
+            family,
+            older_than,
+            json,
+        } => stuck::show(config, family, older_than.as_deref(), json).await,
         Command::Bench(args) => bench::bench(config, args).await,
         Command::Sign { event, json } => Ok(sign::print_signed(config, &event, json)?),
         Command::Send { url, event, json } => sign::send(config, url, &event, json).await,

@@ -1,8 +1,8 @@
 //! The times `--since` and `--until` take: RFC 3339, a date, or a duration ago. All in UTC
 //! unless the text carries its own offset.
 
-use crate::catalogue::{parse_time_str, within_stored_years};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use crate::catalogue::{parse_age, parse_time_str, within_stored_years};
+use chrono::{DateTime, NaiveDate, Utc};
 
 const HELP: &str = "RFC 3339 (2026-11-23T10:00:00Z, or with its own offset), a date \
 (2026-11-23: midnight UTC), Unix milliseconds, or a duration ago (45s, 30m, 2h, 3d, 1w); \
@@ -12,7 +12,7 @@ times without an offset are UTC";
 pub fn parse_when(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     let text = text.trim();
     let refuse = || format!("{text:?} is not a time: give {HELP}");
-    if let Some(ago) = duration_ago(text) {
+    if let Some(ago) = parse_age(text) {
         return now.checked_sub_signed(ago?).ok_or_else(refuse);
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
@@ -24,32 +24,6 @@ pub fn parse_when(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
         };
     }
     parse_time_str(text).map_err(|_| refuse())
-}
-
-/// `Some` when `text` is digits followed by one unit letter; `Err` inside when it overflows.
-fn duration_ago(text: &str) -> Option<Result<Duration, String>> {
-    let unit = text.chars().last()?;
-    let digits = &text[..text.len() - unit.len_utf8()];
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let seconds_per: i64 = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        'w' => 604_800,
-        _ => return None,
-    };
-    let too_long = || format!("{text:?} is further back than a time can be");
-    Some(
-        digits
-            .parse::<i64>()
-            .ok()
-            .and_then(|n| n.checked_mul(seconds_per))
-            .and_then(Duration::try_seconds)
-            .ok_or_else(too_long),
-    )
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! - [`page`]: the page frame, the embedded stylesheet, shared bits.
 //! - [`format`]: times and durations (pure); personal data is masked by
 //!   `catalogue::mask_personal_data`.
-//! - [`overview`], [`events`], [`objects`], [`dlq`]: one module per page; [`audit_log`]: the
+//! - [`overview`], [`events`], [`objects`], [`stuck`], [`dlq`]: one module per page; [`audit_log`]: the
 //!   table of recent actions the dead-letter page shows.
 
 mod audit_log;
@@ -19,6 +19,7 @@ mod objects;
 mod overview;
 mod page;
 mod session;
+mod stuck;
 
 use crate::http::AppState;
 use axum::{
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/events", get(events::search))
         .route("/console/events/{event_id}", get(events::detail))
         .route("/console/objects/{family}/{id}", get(objects::timeline))
+        .route("/console/stuck", get(stuck::list))
         .route("/console/dlq", get(dlq::list))
         .route("/console/dlq/confirm", post(dlq::confirm))
         .route("/console/dlq/run", post(dlq::run))

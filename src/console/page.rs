@@ -14,6 +14,7 @@ const STYLE: &str = include_str!("console.css");
 pub enum Section {
     Overview,
     Events,
+    Stuck,
     DeadLetters,
     SignIn,
 }
@@ -29,6 +30,7 @@ pub fn render(title: &str, section: Section, frame: Option<&Frame<'_>>, body: Ma
     let nav = [
         (Section::Overview, "/console/overview", "Overview"),
         (Section::Events, "/console/events", "Events"),
+        (Section::Stuck, "/console/stuck", "Stuck"),
         (Section::DeadLetters, "/console/dlq", "Dead letters"),
     ];
     let page = html! {

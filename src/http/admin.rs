@@ -24,7 +24,7 @@ pub(super) struct ListQuery {
     limit: Option<u32>,
 }
 
-/// Dead letters carry their bodies, so one request reads a bounded page of them (SPEC 5).
+/// One request reads a bounded page of dead letters (SPEC 5).
 const LIST_LIMITS: std::ops::RangeInclusive<u32> = 1..=500;
 const DEFAULT_LIST_LIMIT: u32 = 50;
 

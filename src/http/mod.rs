@@ -12,6 +12,7 @@ mod read_api;
 mod read_deadline;
 pub mod scrape;
 pub mod server;
+mod stuck;
 mod views;
 mod webhooks;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     pub readiness: health::RoleReadiness,
     pub receiver: Arc<receiving::Receiver>,
     pub metrics: Arc<Metrics>,
+    /// `[stuck_after]`: when a waiting object counts as stuck.
+    pub stuck_after: crate::settings::StuckAfter,
     /// The operators' and viewers' tokens (SPEC 5).
     pub tokens: auth::Tokens,
     /// The process's broker connection, for operators' actions and the state it reports.

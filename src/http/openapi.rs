@@ -3,7 +3,7 @@
 //! registration builds the router's API routes ([`api_routes`]), so a route is served exactly
 //! when it is documented, at the path the document gives.
 
-use super::{admin, event_search, health, read_api, views, webhooks, AppState};
+use super::{admin, event_search, health, read_api, stuck, views, webhooks, AppState};
 use crate::{ops, receiving::Receiver, store::inbox::EventState};
 use axum::{error_handling::HandleErrorLayer, extract::Path, Json};
 use std::{sync::Arc, time::Duration};
@@ -46,6 +46,8 @@ use utoipa_axum::{
         ops::verify::Report,
         ops::verify::Difference,
         ops::verify::StateSummary,
+        ops::stuck::Stuck,
+        stuck::StuckPageView,
     )),
     modifiers(&BearerToken),
     tags(
@@ -101,6 +103,7 @@ fn every_role_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(read_api::object))
         .routes(routes!(event_search::search))
         .routes(routes!(read_api::event))
+        .routes(routes!(stuck::stuck))
         .routes(routes!(admin::list))
         .routes(routes!(admin::replay))
         .routes(routes!(admin::verify_read_model))

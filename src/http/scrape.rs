@@ -1,11 +1,13 @@
-//! The figures `/metrics` reads from PostgreSQL and the broker (backlogs, queue depths). A
+//! The figures `/metrics` reads from PostgreSQL and the broker (backlogs, queue depths, stuck
+//! objects). A
 //! scrape never queues behind another: at most one refresh runs at a time, on a connection of
 //! its own; the scrape that starts it waits for it a moment, any scrape meanwhile serves the
 //! last figures at once, and `hookgate_scrape_age_seconds` says how old they are.
 
 use crate::{
     amqp::Broker,
-    ops::{jobs, status::queue_depths},
+    ops::{jobs, status::queue_depths, stuck},
+    settings::StuckAfter,
     store::{
         archive::processing_backlog,
         outbox::{backlog, OutboxTable},
@@ -30,14 +32,16 @@ const SOURCE_DEADLINE: Duration = Duration::from_secs(5);
 pub struct Scrape {
     /// One connection, used by nothing else.
     pool: PgPool,
+    stuck_after: StuckAfter,
     running: Arc<tokio::sync::Mutex<()>>,
     refreshed_at: Mutex<Option<Instant>>,
 }
 
 impl Scrape {
-    pub fn new(pool: PgPool) -> Scrape {
+    pub fn new(pool: PgPool, stuck_after: StuckAfter) -> Scrape {
         Scrape {
             pool,
+            stuck_after,
             running: Arc::default(),
             refreshed_at: Mutex::new(None),
         }
@@ -85,6 +89,16 @@ impl Scrape {
             depths,
             within_deadline(jobs::runs(&self.pool)),
         );
+        let stuck = stuck::counts(&self.pool, &self.stuck_after, chrono::Utc::now());
+        metrics.upkeep.objects_stuck.reset();
+        for (family, count) in within_deadline(stuck).await.into_iter().flatten() {
+            let family = [family.as_str()];
+            metrics
+                .upkeep
+                .objects_stuck
+                .with_label_values(&family)
+                .set(count);
+        }
         if let Some(runs) = runs {
             let failed = runs.iter().filter(|r| r.failed_at.is_some() || !r.running);
             metrics.upkeep.operations_failed.set(failed.count() as i64);

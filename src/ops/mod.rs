@@ -10,6 +10,7 @@ pub mod rebuild;
 pub mod retention;
 pub mod service;
 pub mod status;
+pub mod stuck;
 pub mod verify;
 
 /// Why an operation stopped. Each is safe to run again: what it finished stays done.

@@ -9,6 +9,7 @@ mod pipeline;
 mod retry_tier;
 mod server;
 mod sources;
+mod stuck_after;
 mod subscribers;
 
 pub use broker::{BrokerSettings, DEFAULT_AMQP_URL, DEFAULT_PREFIX};
@@ -17,12 +18,13 @@ pub use pipeline::{RelaySettings, RetentionSettings, WorkerSettings};
 pub use retry_tier::RetryTier;
 pub use server::{InboxSettings, ServerSettings, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
 pub use sources::{SchemeKind, Secret, SourceConfig, INTERLACE_SOURCE};
+pub use stuck_after::StuckAfter;
 pub use subscribers::SubscriberConfig;
 
 use crate::telemetry::LogFormat;
 use env::Env;
 use serde::Deserialize;
-use std::path::PathBuf;
+use std::{collections::BTreeMap, path::PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -48,6 +50,8 @@ pub enum SettingsError {
     BadSubscriber(String, String),
     #[error("{0} holds no entry: set it to a comma-separated list, or leave it unset")]
     BadList(String),
+    #[error("stuck_after.{0}: {1}")]
+    BadStuckAfter(String, String),
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +66,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub sources: Vec<SourceConfig>,
     pub subscribers: Vec<SubscriberConfig>,
+    /// `[stuck_after]`: when an object in a waiting status counts as stuck.
+    pub stuck_after: StuckAfter,
     /// What was accepted but deserves a word; logged at start and by `config check`.
     pub warnings: Vec<String>,
 }
@@ -73,6 +79,8 @@ struct FileSettings {
     sources: Vec<SourceConfig>,
     #[serde(default)]
     subscribers: Vec<SubscriberConfig>,
+    #[serde(default)]
+    stuck_after: BTreeMap<String, String>,
 }
 
 impl Settings {
@@ -97,6 +105,7 @@ impl Settings {
         let relay = RelaySettings::read(&env)?;
         let workers = WorkerSettings::read(&env)?;
         let retention = RetentionSettings::read(&env)?;
+        let stuck_after = StuckAfter::read(file.stuck_after)?;
         Ok(Settings {
             server,
             broker,
@@ -117,6 +126,7 @@ impl Settings {
             database,
             sources,
             subscribers,
+            stuck_after,
             warnings: env.into_warnings(),
         })
     }

@@ -19,6 +19,7 @@
 //! - [`rebuild`]: the shadow tables of an online rebuild, and their swap.
 //! - [`parked_events`]: parked events, the dead letters that live in PostgreSQL.
 //! - [`dlq_index`]: the index of the broker's DLQ, one row per dead letter.
+//! - [`stuck`]: objects waiting in a waiting status for longer than a threshold.
 //! - [`timeline`]: an object's events with their outcome and notifications, for the console.
 //! - [`console`]: the console's sessions and audit log.
 //! - [`jobs`]: the locks that keep long operations one of a kind at a time.
@@ -112,6 +113,7 @@ pub mod partitions;
 pub mod processing;
 pub mod read_model;
 pub mod rebuild;
+pub mod stuck;
 pub mod timeline;
 
 use sqlx::{
@@ -180,6 +182,9 @@ pub async fn migrate(pool: &PgPool) -> Result<Migrated, sqlx::migrate::MigrateEr
     let before = applied_migrations(pool).await?;
     migrator.run(pool).await?;
     content_key::complete(pool)
+        .await
+        .map_err(sqlx::migrate::MigrateError::Execute)?;
+    stuck::ensure_indexes(pool)
         .await
         .map_err(sqlx::migrate::MigrateError::Execute)?;
     let after = applied_migrations(pool).await?;

@@ -1,7 +1,7 @@
 //! The metrics of reads, scrapes and the inbox's upkeep: what tells an operator that the work
 //! around the pipeline (a locked table, a retention pass) is not keeping up.
 
-use prometheus::{core::Collector, Gauge, IntCounter, IntGauge};
+use prometheus::{core::Collector, Gauge, IntCounter, IntGauge, IntGaugeVec, Opts};
 
 pub struct Upkeep {
     pub read_timeouts: IntCounter,
@@ -10,6 +10,7 @@ pub struct Upkeep {
     pub detach_pending: IntGauge,
     pub oldest_day_ended_seconds: Gauge,
     pub operations_failed: IntGauge,
+    pub objects_stuck: IntGaugeVec,
 }
 
 impl Upkeep {
@@ -45,6 +46,14 @@ impl Upkeep {
                 "Long operations (verify, rebuild) whose last run failed or died, from any process; cleared by the next run of the kind",
             )
             .expect("valid metric"),
+            objects_stuck: IntGaugeVec::new(
+                Opts::new(
+                    "hookgate_objects_stuck",
+                    "Objects in a waiting status whose last event is older than their family's stuck_after (SPEC 5)",
+                ),
+                &["family"],
+            )
+            .expect("valid metric"),
         }
     }
 
@@ -56,6 +65,7 @@ impl Upkeep {
             Box::new(self.detach_pending.clone()),
             Box::new(self.oldest_day_ended_seconds.clone()),
             Box::new(self.operations_failed.clone()),
+            Box::new(self.objects_stuck.clone()),
         ]
     }
 }

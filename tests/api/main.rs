@@ -41,6 +41,7 @@ mod shutdown;
 mod signatures;
 mod startup;
 mod status;
+mod stuck;
 mod subscribers;
 mod unpinned_retention;
 mod verify;

@@ -361,3 +361,32 @@ async fn inbox_keeps_the_resource_once_as_its_bytes() {
     assert_eq!(copies, 1, "resource_raw is the inbox's only copy");
     assert_eq!(app.inbox_count().await, 1);
 }
+
+/// Each waiting family's stuck-object statement can be served by its partial index: with
+/// sequential scans off, the plan names `<table>_stuck` (on a large table the planner picks it
+/// by cost; `benches/stuck.sh` shows that plan on a million objects).
+#[tokio::test]
+async fn every_stuck_statement_is_served_by_its_partial_index() {
+    use hookgate::{catalogue::Family, store::stuck::page_statement};
+    let app = crate::support::spawn_app().await;
+    let mut conn = app.pool.acquire().await.unwrap();
+    sqlx::query("SET enable_seqscan = off")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    for family in Family::that_wait() {
+        let statement = page_statement(family).unwrap();
+        let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {statement}"))
+            .bind(chrono::Utc::now())
+            .bind(None::<chrono::DateTime<chrono::Utc>>)
+            .bind(None::<String>)
+            .bind(100_i64)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        let table = family.facts().unwrap().table;
+        let plan = plan.join("\n");
+        assert!(plan.contains(&format!("{table}_stuck")), "{family}: {plan}");
+    }
+    conn.close().await.unwrap();
+}

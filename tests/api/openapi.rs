@@ -40,10 +40,11 @@ fn every_ref(value: &Value, found: &mut Vec<String>) {
 }
 
 /// SPEC 2 and 5, with the event search (issue 15) and `/admin/verify`.
-const ROUTES: [(&str, &str); 10] = [
+const ROUTES: [(&str, &str); 11] = [
     ("post", "/webhooks/{source}"),
     ("get", "/v1/objects/{family}/{id}"),
     ("get", "/v1/events"),
+    ("get", "/v1/stuck"),
     ("get", "/v1/events/{eventId}"),
     ("get", "/admin/dlq"),
     ("post", "/admin/dlq/replay"),
@@ -163,7 +164,9 @@ async fn answers_match_their_documented_schemas() {
     };
     app.post_transfer("oa-1", "t-oa", "Closed", crate::support::sign::EARLIER)
         .await;
-    app.wait_until_handled(1).await;
+    app.post_transfer("oa-2", "t-oa-waits", "Pending", crate::support::sign::EARLIER)
+        .await;
+    app.wait_until_handled(2).await;
 
     let event: Value = app.api_json("/v1/events/oa-1").await;
     check(
@@ -180,6 +183,9 @@ async fn answers_match_their_documented_schemas() {
         object,
         "object",
     );
+    let stuck: Value = app.api_json("/v1/stuck").await;
+    assert_eq!(stuck["objects"][0]["id"], "t-oa-waits");
+    check(responses("/v1/stuck", "get", "200"), stuck, "stuck");
     let missing = app.api("/v1/events/none").await;
     assert_eq!(missing.status(), 404);
     check(

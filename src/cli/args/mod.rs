@@ -168,6 +168,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Objects waiting in a waiting status longer than their family's stuck_after (SPEC 5),
+    /// oldest first: what `GET /v1/stuck` lists.
+    #[command(
+        after_help = "Examples:\n  hookgate stuck\n  hookgate stuck --family transfer --older-than 2h --json"
+    )]
+    Stuck {
+        /// Only this family [default: every family that can be stuck].
+        #[arg(long)]
+        family: Option<Family>,
+        /// Waiting longer than this (90s, 30m, 2h, 3d) [default: the family's stuck_after].
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<String>,
+        /// JSON output: the objects array (also when stdout is not a terminal).
+        #[arg(long)]
+        json: bool,
+    },
     /// Signed load generator: accept rate and latency, and with --verify the end-to-end rate.
     #[command(
         after_help = "Examples:\n  hookgate bench --duration 30 --connections 64\n  hookgate bench --rate 500 --duration 60 --out-of-order 0.1 --verify --json"
