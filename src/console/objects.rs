@@ -1,15 +1,18 @@
-//! `GET /console/objects/{family}/{id}`: an object's whole story. Its state in the read
-//! model, the path its status took, and every event of it in order of occurrence: applied or
-//! stale, where the event is in its life, and which subscribers took its notification.
+//! `GET /console/objects/{family}/{id}`: an object's whole story. What it is now (status,
+//! account, its amounts as the platform sent them, and the resource of the event that decided
+//! its state, personal data masked), the path its status took, and every event of it in order
+//! of occurrence: applied or stale, where the event is in its life, and which subscribers took
+//! its notification.
 
 use super::{
     page::{self, Section},
     session::Session,
 };
 use crate::{
-    catalogue::Family,
+    catalogue::{mask_personal_data, Family},
     http::AppState,
     store::{
+        object_money::{self, StoredMoney},
         read_model,
         timeline::{self, NotificationTrail, TimelineEvent},
     },
@@ -58,9 +61,10 @@ pub async fn timeline(
             .map(|event| notification_id(&event.source, &event.event_id))
             .collect();
         let trails = timeline::notifications(&state.pool, &ids).await?;
-        Ok::<_, sqlx::Error>((object, events, more, trails))
+        let money = object_money::money_of(&state.pool, family, &object_id).await?;
+        Ok::<_, sqlx::Error>((object, events, more, trails, money.unwrap_or_default()))
     };
-    let Ok((object, events, more, trails)) = gathered.await else {
+    let Ok((object, events, more, trails, money)) = gathered.await else {
         return page::failure(
             Some(&frame),
             "The database is unavailable: try again shortly.",
@@ -76,12 +80,17 @@ pub async fn timeline(
             Some(object) => dl.facts {
                 dt { "Status now" } dd.mono { (object.status) }
                 dt { "Account" } dd.mono { (object.account_id.as_deref().unwrap_or("—")) }
+                (amounts(&money))
                 dt { "Decided by" } dd.mono { a href=(page::event_href(&object.last_source, &object.last_event_id)) { (object.last_event_id) } }
                 dt { "Occurred" } dd { (page::time(Some(object.occurred_at), now)) }
                 dt { "Updated" } dd { (page::time(Some(object.updated_at), now)) }
                 dt { "Status path" } dd.path { (status_path(&events)) }
             },
             None => p.muted { "The read model has no row for this object yet." },
+        }
+        @if let Some(resource) = object.as_ref().and_then(|o| o.resource.as_deref()) {
+            h2 { "Resource of the deciding event" }
+            pre { (masked(resource)) }
         }
         h2 { "Events, in order of occurrence" }
         @if events.is_empty() {
@@ -113,6 +122,28 @@ pub async fn timeline(
         }
     };
     page::render(&title, Section::Events, Some(&frame), body)
+}
+
+/// Each amount the resource gave, with its currency, as stored: every digit and the scale
+/// the platform sent (`12.50 USD`), never a float's rendering.
+fn amounts(money: &[StoredMoney]) -> Markup {
+    html! {
+        @for stored in money {
+            @if let Some(amount) = &stored.amount {
+                dt { (stored.field.name) }
+                dd.mono { (amount) " " (stored.currency.as_deref().unwrap_or("")) }
+            }
+        }
+    }
+}
+
+/// A stored resource pretty-printed with personal data masked; nothing of one that cannot be
+/// read, since it could not be masked either.
+fn masked(resource: &str) -> String {
+    serde_json::from_str(resource)
+        .ok()
+        .and_then(|value| serde_json::to_string_pretty(&mask_personal_data(&value)).ok())
+        .unwrap_or_else(|| "(the resource could not be read)".to_owned())
 }
 
 fn outcome(event: &TimelineEvent) -> Markup {

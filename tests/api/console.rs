@@ -219,6 +219,30 @@ async fn the_timeline_tells_an_objects_story_in_order() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
+#[tokio::test]
+async fn the_object_page_shows_what_the_object_is_with_personal_data_masked() {
+    let app = spawn_app().await;
+    let resource = json!({"id": "t-facts", "accountId": "acc-7", "status": "Closed",
+                          "updateTime": EARLIER, "beneficiaryName": "Jane Doe",
+                          "amount": {"amount": "12.50", "currency": "USD"},
+                          "fee": {"amount": "0.10", "currency": "USD"}});
+    app.post_event("facts-1", "TRANSFER.UPDATED", resource)
+        .await;
+    app.wait_until_handled(1).await;
+    let user = ConsoleUser::signed_in(&app, "ana").await;
+    let page = user.get("/console/objects/transfer/t-facts").await;
+    for shown in [
+        "<dt>amount</dt><dd class=\"mono\">12.50 USD</dd>",
+        "<dt>fee</dt><dd class=\"mono\">0.10 USD</dd>",
+        "<dd class=\"mono\">acc-7</dd>",
+        "Resource of the deciding event",
+        "&quot;beneficiaryName&quot;: &quot;•••oe&quot;",
+    ] {
+        page.assert_shows(shown);
+    }
+    assert!(!page.html.contains("Jane Doe"), "the name is masked");
+}
+
 /// Runs a console DLQ action on one event, as its confirm page's button does.
 async fn run_on_one(user: &ConsoleUser, action: &str, event: &str, csrf: &str) -> Page {
     let fields = [("action", action), ("event", event), ("csrf", csrf)];

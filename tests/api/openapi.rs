@@ -164,8 +164,13 @@ async fn answers_match_their_documented_schemas() {
     };
     app.post_transfer("oa-1", "t-oa", "Closed", crate::support::sign::EARLIER)
         .await;
-    app.post_transfer("oa-2", "t-oa-waits", "Pending", crate::support::sign::EARLIER)
-        .await;
+    app.post_transfer(
+        "oa-2",
+        "t-oa-waits",
+        "Pending",
+        crate::support::sign::EARLIER,
+    )
+    .await;
     app.wait_until_handled(2).await;
 
     let event: Value = app.api_json("/v1/events/oa-1").await;
