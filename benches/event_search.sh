@@ -4,25 +4,17 @@
 # database that is dropped afterwards, prints PostgreSQL's plan and timing of the query each
 # filter makes, then times the HTTP requests against `hookgate serve`.
 # Usage: benches/event_search.sh [EVENTS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 events="${1:-10000000}"
-bash deploy/services.sh
-cargo build --release --locked --bin hookgate
-database="hookgate_search_bench_$$"
-export HOOKGATE_DATABASE_URL="postgres://hookgate:hookgate@127.0.0.1:5432/$database"
+source "$(dirname "$0")/lib.sh"
 export HOOKGATE_API_TOKEN="search-bench"
 export HOOKGATE_LISTEN="127.0.0.1:18111"
 export HOOKGATE_AMQP_PREFIX="hookgate_search_bench_$$"
-admin="postgres://hookgate:hookgate@127.0.0.1:5432/postgres"
-psql -q "$admin" -c "CREATE DATABASE $database"
 server=""
-cleanup() {
+on_exit() {
   [ -z "$server" ] || kill "$server" 2>/dev/null || true
   wait 2>/dev/null || true
-  psql -q "$admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)"
 }
-trap cleanup EXIT
+scratch_database hookgate_search_bench
 target/release/hookgate migrate >/dev/null
 echo "inbox: $events events"
 start=$(date +%s)

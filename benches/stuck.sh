@@ -5,16 +5,9 @@
 # `transfers_stuck`, prints PostgreSQL's plan and timing of a page of `GET /v1/stuck` and of
 # the gauge's count, then times `hookgate stuck` walking every page.
 # Usage: benches/stuck.sh [OBJECTS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 objects="${1:-1000000}"
-bash deploy/services.sh
-cargo build --release --locked --bin hookgate
-database="hookgate_stuck_bench_$$"
-export HOOKGATE_DATABASE_URL="postgres://hookgate:hookgate@127.0.0.1:5432/$database"
-admin="postgres://hookgate:hookgate@127.0.0.1:5432/postgres"
-psql -q "$admin" -c "CREATE DATABASE $database"
-trap 'psql -q "$admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT
+source "$(dirname "$0")/lib.sh"
+scratch_database hookgate_stuck_bench
 target/release/hookgate migrate >/dev/null
 psql -q "$HOOKGATE_DATABASE_URL" <<SQL
 DROP INDEX transfers_stuck;

@@ -3,17 +3,10 @@
 # (default 1 000 000: transfers with four events each, skewed by 50 ms), in a scratch database
 # that is dropped afterwards, and prints each one's wall time and peak memory.
 # Usage: benches/verify.sh [EVENTS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 events="${1:-1000000}"
-bash deploy/services.sh
+source "$(dirname "$0")/lib.sh"
 command -v /usr/bin/time >/dev/null || { sudo apt-get install -y -q time 2>/dev/null || apt-get install -y -q time; }
-cargo build --release --locked --bin hookgate
-database="hookgate_verify_bench_$$"
-export HOOKGATE_DATABASE_URL="postgres://hookgate:hookgate@127.0.0.1:5432/$database"
-admin="postgres://hookgate:hookgate@127.0.0.1:5432/postgres"
-psql -q "$admin" -c "CREATE DATABASE $database"
-trap 'psql -q "$admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT
+scratch_database hookgate_verify_bench
 target/release/hookgate migrate
 echo "archive: $events events"
 psql -q "$HOOKGATE_DATABASE_URL" <<SQL
