@@ -116,7 +116,10 @@ async fn the_console_works_in_a_real_browser() {
     // The transfers still pending long after their last event, each linked to its timeline.
     browser.click_to_load("nav a[href='/console/stuck']").await;
     let stuck = browser.text("table").await;
-    assert!(stuck.contains("tr-4471") && stuck.contains("tr-1200"), "{stuck}");
+    assert!(
+        stuck.contains("tr-4471") && stuck.contains("tr-1200"),
+        "{stuck}"
+    );
     assert!(!stuck.contains("tr-9001"), "a closed transfer is not stuck");
     browser.screenshot("stuck").await;
 
