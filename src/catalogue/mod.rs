@@ -28,7 +28,7 @@ pub use routing::RoutingKey;
 #[cfg(test)]
 pub(crate) use status::testing;
 pub use status::{applies, normalise_status, rank, OrderKey, StatePoint};
-pub use stuck::{Waiting, DEFAULT_STUCK_AFTER};
+pub use stuck::{parse_threshold, Waiting, DEFAULT_STUCK_AFTER};
 pub use time::{
     format_time, parse_age, parse_time, parse_time_str, within_stored_years, TimeError,
 };

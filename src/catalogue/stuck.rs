@@ -2,12 +2,21 @@
 //! that went `pending` and never heard again. A family's waiting statuses are those in which
 //! the platform still owes the object a decision.
 
-use super::Family;
+use super::{parse_age, Family};
 use chrono::Duration;
 
 /// How long an object may wait in a waiting status before it counts as stuck, when the
 /// configuration names no threshold for its family (`[stuck_after]`).
 pub const DEFAULT_STUCK_AFTER: Duration = Duration::hours(24);
+
+/// A threshold as `[stuck_after]`, `olderThan` and `--older-than` take it: a positive age
+/// (`90s`, `30m`, `2h`, `3d`); `None` for anything else.
+pub fn parse_threshold(text: &str) -> Option<Duration> {
+    match parse_age(text.trim()) {
+        Some(Ok(age)) if age > Duration::zero() => Some(age),
+        _ => None,
+    }
+}
 
 /// A family's waiting statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! family and the families in catalogue order.
 
 use crate::{
-    catalogue::{format_time, parse_age, Family},
+    catalogue::{format_time, parse_threshold, Family},
     settings::StuckAfter,
     store::stuck::{self, After, StuckObject},
 };
@@ -50,10 +50,10 @@ impl StuckRequest {
                 Family::known(name).ok_or_else(|| Unreadable::UnknownFamily(name.to_owned()))?,
             ),
         };
-        let older_than = match given(older_than).map(parse_age) {
+        let older_than = match given(older_than).map(parse_threshold) {
             None => None,
-            Some(Some(Ok(age))) if age > Duration::zero() => Some(age),
-            Some(_) => {
+            Some(Some(age)) => Some(age),
+            Some(None) => {
                 return Err(Unreadable::Malformed(
                     "olderThan must be a positive age such as 90s, 30m, 2h or 3d",
                 ))

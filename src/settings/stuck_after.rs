@@ -2,7 +2,7 @@
 //! waiting status before it counts as stuck, by family, with a default.
 
 use super::SettingsError;
-use crate::catalogue::{parse_age, Family, DEFAULT_STUCK_AFTER};
+use crate::catalogue::{parse_threshold, Family, DEFAULT_STUCK_AFTER};
 use chrono::Duration;
 use std::collections::BTreeMap;
 
@@ -35,9 +35,8 @@ impl StuckAfter {
         let mut read = StuckAfter::default();
         for (key, text) in table {
             let refuse = |why: &str| SettingsError::BadStuckAfter(key.clone(), why.to_owned());
-            let after = match parse_age(text.trim()) {
-                Some(Ok(after)) if after > Duration::zero() => after,
-                _ => return Err(refuse("give a positive age such as 90s, 30m, 2h or 3d")),
+            let Some(after) = parse_threshold(&text) else {
+                return Err(refuse("give a positive age such as 90s, 30m, 2h or 3d"));
             };
             match (key.as_str(), Family::known(&key)) {
                 ("default", _) => read.default = after,
