@@ -105,8 +105,10 @@ pub mod event_search;
 pub mod history;
 pub mod inbox;
 pub mod jobs;
+pub mod kept_notifications;
 pub mod object_money;
 pub mod object_rows;
+mod online_indexes;
 pub mod outbox;
 pub mod parked_events;
 pub mod partitions;
@@ -184,7 +186,7 @@ pub async fn migrate(pool: &PgPool) -> Result<Migrated, sqlx::migrate::MigrateEr
     content_key::complete(pool)
         .await
         .map_err(sqlx::migrate::MigrateError::Execute)?;
-    stuck::ensure_indexes(pool)
+    online_indexes::ensure(pool)
         .await
         .map_err(sqlx::migrate::MigrateError::Execute)?;
     let after = applied_migrations(pool).await?;

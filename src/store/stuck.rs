@@ -1,13 +1,13 @@
 //! Stuck objects (SPEC 5): objects in a waiting status whose last event occurred before a
 //! time, oldest first, a page at a time. Each family's statement is served by its partial
 //! index `<table>_stuck` on (occurred_at, object_id) over the waiting statuses only, so the
-//! concluded objects, however many, are never read. The index is built here, from the same
-//! predicate the statements use, rather than in a migration: `CREATE INDEX CONCURRENTLY`
-//! (the tables take writes meanwhile) must run alone, outside any transaction.
+//! concluded objects, however many, are never read. The index is defined here, from the same
+//! predicate the statements use, and built online (`store::online_indexes`).
 
+use super::online_indexes::OnlineIndex;
 use crate::catalogue::{Family, Waiting};
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StuckObject {
@@ -73,59 +73,15 @@ pub async fn count_stuck(
         .await
 }
 
-/// Builds each waiting family's `<table>_stuck` index where it is missing, without blocking
-/// writes; a build that failed before (an invalid index, which `IF NOT EXISTS` would keep) is
-/// dropped and built again. Run with the migrations by every process that starts, one at a
-/// time (a session lock): an index another process is still building is invalid too, and must
-/// not be taken for a failed one.
-pub async fn ensure_indexes(pool: &PgPool) -> Result<(), sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    // A build reads the whole table, longer than the pool's statement timeout allows on a
-    // large one; waiting for another process's builds is bounded instead. The connection is
-    // closed afterwards, which also ends the session's lock.
-    conn.close_on_drop();
-    for setting in ["SET statement_timeout = 0", "SET lock_timeout = '5min'"] {
-        sqlx::query(setting).execute(&mut *conn).await?;
-    }
-    sqlx::query("SELECT pg_advisory_lock($1)")
-        .bind(INDEX_BUILD_LOCK)
-        .execute(&mut *conn)
-        .await?;
-    build_missing(&mut conn).await
-}
-
-/// Apart from every other advisory lock key hookgate takes.
-const INDEX_BUILD_LOCK: i64 = 0x686f_6f6b_7374_7563;
-
-async fn build_missing(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    for family in Family::that_wait() {
-        let Some((table, waiting)) = table_and_waiting(family) else {
-            continue;
-        };
-        let index = format!("{table}_stuck");
-        let valid: Option<bool> = sqlx::query_scalar(
-            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)",
-        )
-        .bind(&index)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if valid == Some(true) {
-            continue;
-        }
-        if valid == Some(false) {
-            tracing::warn!(%index, "a stuck-object index is invalid (a build failed); rebuilding it");
-            sqlx::query(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"))
-                .execute(&mut *conn)
-                .await?;
-        }
-        sqlx::query(&format!(
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {table} (occurred_at, object_id)
-             WHERE {waiting}"
-        ))
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+/// Each waiting family's `<table>_stuck` index, from the same predicate the statements use.
+pub(super) fn indexes() -> Vec<OnlineIndex> {
+    Family::that_wait()
+        .filter_map(table_and_waiting)
+        .map(|(table, waiting)| OnlineIndex {
+            name: format!("{table}_stuck"),
+            definition: format!("ON {table} (occurred_at, object_id) WHERE {waiting}"),
+        })
+        .collect()
 }
 
 /// The family's table and its waiting predicate, with the catalogue's statuses as literals:

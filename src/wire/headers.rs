@@ -16,6 +16,9 @@ pub const X_HOOKGATE_ATTEMPTS: &str = "x-hookgate-attempts";
 /// The last failure, at most 1 KiB.
 pub const X_HOOKGATE_ERROR: &str = "x-hookgate-error";
 pub const X_HOOKGATE_FAILED_AT: &str = "x-hookgate-failed-at";
+/// On a notification an operator resent (SPEC 5): when the resend ran. The notifier POSTs it
+/// even where the subscriber took it before.
+pub const X_HOOKGATE_RESEND: &str = "x-hookgate-resend";
 /// The headers a failure adds; a replay strips them so attempts start again.
 pub const FAILURE_HEADERS: [&str; 4] = [
     X_HOOKGATE_ATTEMPTS,

@@ -1,7 +1,7 @@
 //! The notification message of SPEC 4, with an id that is the same every time the same event
 //! is notified, so a subscriber can drop repeats.
 
-use super::headers::{text_value, X_EVENT_ID, X_SOURCE};
+use super::headers::{text_value, X_EVENT_ID, X_HOOKGATE_RESEND, X_SOURCE};
 use crate::catalogue::RoutingKey;
 use crate::catalogue::{format_time, EventId, Family, StatusToken};
 use chrono::{DateTime, Utc};
@@ -65,6 +65,28 @@ pub fn notification_properties(
         .with_headers(headers)
 }
 
+/// The properties of a notification an operator resends at `at`: the original's, and the
+/// header that makes the notifier POST it again.
+pub fn resend_properties(
+    notification_id: &EventId,
+    source: &str,
+    event_id: &EventId,
+    at: DateTime<Utc>,
+) -> BasicProperties {
+    let properties = notification_properties(notification_id, source, event_id);
+    let mut headers = properties.headers().clone().unwrap_or_default();
+    headers.insert(X_HOOKGATE_RESEND.into(), text_value(&format_time(&at)));
+    properties.with_headers(headers)
+}
+
+/// Whether a notification was resent by an operator, so is POSTed whatever was delivered.
+pub fn is_resend(properties: &BasicProperties) -> bool {
+    properties
+        .headers()
+        .as_ref()
+        .is_some_and(|headers| headers.inner().contains_key(X_HOOKGATE_RESEND))
+}
+
 /// `(notification id, routing key, body)`.
 pub fn notification_message(facts: &NotificationFacts<'_>) -> (String, RoutingKey, Vec<u8>) {
     message_with_id(facts, notification_id(facts.source, facts.event_id))
@@ -123,6 +145,27 @@ mod tests {
             notification_id("partner", "e1")
         );
         assert_eq!(notification_id("interlace", "e1").len(), 36);
+    }
+
+    #[test]
+    fn a_resend_keeps_the_original_id_and_headers_and_says_it_is_one() {
+        let id = EventId::parse(&notification_id("interlace", "e1")).unwrap();
+        let event = EventId::parse("e1").unwrap();
+        let original = notification_properties(&id, "interlace", &event);
+        let at = Utc.with_ymd_and_hms(2026, 12, 6, 10, 0, 0).unwrap();
+        let again = resend_properties(&id, "interlace", &event, at);
+        assert!(!is_resend(&original));
+        assert!(is_resend(&again));
+        assert_eq!(again.message_id(), original.message_id());
+        let headers = again.headers().clone().unwrap();
+        assert_eq!(
+            crate::wire::header_text(&headers, X_EVENT_ID).as_deref(),
+            Some("e1")
+        );
+        assert_eq!(
+            crate::wire::header_text(&headers, X_HOOKGATE_RESEND).as_deref(),
+            Some("2026-12-06T10:00:00.000Z")
+        );
     }
 
     #[test]
