@@ -177,6 +177,7 @@ impl App {
             receiver: Arc::new(receiver),
             metrics: metrics.clone(),
             stuck_after: config.stuck_after.clone(),
+            notifications_kept_days: config.retention.days,
             tokens: http::auth::Tokens::new(
                 config.server.api_tokens.clone(),
                 config.server.viewer_tokens.clone(),

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod config;
 pub mod dlq;
 mod explain;
+mod notify;
 mod operations;
 pub mod output;
 pub mod read_model;
@@ -86,6 +87,7 @@ pub async fn run(command: Command, config: &Settings) -> anyhow::Result<()> {
             json,
         } => read_model::verify(config, &VerifyRequest { family, repair }, json).await,
         Command::Status { json } => status::show(config, json).await,
+        Command::Notify { command } => notify::run(config, command).await,
         Command::Stuck {
             family,
             older_than,

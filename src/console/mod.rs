@@ -18,6 +18,7 @@ pub mod format;
 mod objects;
 mod overview;
 mod page;
+mod resend;
 mod session;
 mod stuck;
 
@@ -36,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/events", get(events::search))
         .route("/console/events/{event_id}", get(events::detail))
         .route("/console/objects/{family}/{id}", get(objects::timeline))
+        .route(
+            "/console/objects/{family}/{id}/resend",
+            post(resend::resend),
+        )
         .route("/console/stuck", get(stuck::list))
         .route("/console/dlq", get(dlq::list))
         .route("/console/dlq/confirm", post(dlq::confirm))

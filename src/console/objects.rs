@@ -6,6 +6,7 @@
 
 use super::{
     page::{self, Section},
+    resend,
     session::Session,
 };
 use crate::{
@@ -88,6 +89,7 @@ pub async fn timeline(
             },
             None => p.muted { "The read model has no row for this object yet." },
         }
+        @if object.is_some() { (resend::form(&state, &session, family, &object_id)) }
         @if let Some(resource) = object.as_ref().and_then(|o| o.resource.as_deref()) {
             h2 { "Resource of the deciding event" }
             pre { (masked(resource)) }

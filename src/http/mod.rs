@@ -10,6 +10,7 @@ mod openapi;
 mod params;
 mod read_api;
 mod read_deadline;
+mod resend;
 pub mod scrape;
 pub mod server;
 mod stuck;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// `[stuck_after]`: when a waiting object counts as stuck.
     pub stuck_after: crate::settings::StuckAfter,
+    /// `HOOKGATE_RETENTION_DAYS`: how far back a resend can reach.
+    pub notifications_kept_days: u32,
     /// The operators' and viewers' tokens (SPEC 5).
     pub tokens: auth::Tokens,
     /// The process's broker connection, for operators' actions and the state it reports.

@@ -3,7 +3,7 @@
 //! registration builds the router's API routes ([`api_routes`]), so a route is served exactly
 //! when it is documented, at the path the document gives.
 
-use super::{admin, event_search, health, read_api, stuck, views, webhooks, AppState};
+use super::{admin, event_search, health, read_api, resend, stuck, views, webhooks, AppState};
 use crate::{ops, receiving::Receiver, store::inbox::EventState};
 use axum::{error_handling::HandleErrorLayer, extract::Path, Json};
 use std::{sync::Arc, time::Duration};
@@ -107,6 +107,7 @@ fn every_role_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list))
         .routes(routes!(admin::replay))
         .routes(routes!(admin::verify_read_model))
+        .routes(routes!(resend::resend))
 }
 
 /// The document of every role's routes together, with the crate's version.

@@ -7,6 +7,7 @@ pub mod dlq;
 pub mod jobs;
 mod object_pages;
 pub mod rebuild;
+pub mod resend;
 pub mod retention;
 pub mod service;
 pub mod status;
@@ -25,7 +26,8 @@ pub enum OpsError {
     /// Another run of the same long operation is under way, in this process or another.
     #[error("another {0} is running; try again once it has finished")]
     Busy(&'static str),
-    #[error("the broker did not confirm event {0}; run the replay again")]
+    /// The message of an event or a notification, by its id.
+    #[error("the broker did not confirm message {0}; run the operation again")]
     NotConfirmed(String),
     /// A selection that cannot be what was meant: nothing was done.
     #[error("{0}")]

@@ -8,6 +8,7 @@ use super::{
     archive::{self, ArchiveFilter},
     dlq::{self, Plan, Purged, Reindexed, Selector},
     rebuild::{self, RebuildRequest, Rebuilt},
+    resend::{self, ResendRequest, Resent},
     verify::{self, Report, VerifyRequest},
     Counts, OpsError,
 };
@@ -140,6 +141,29 @@ impl<'a, Q: Queues> Operations<'a, Q> {
         progress: impl FnMut(u64, u64),
     ) -> Result<Rebuilt, OpsError> {
         rebuild::rebuild(self.pool, request, progress).await
+    }
+
+    /// Sends a subscriber again the notifications `request` selects (a dry run counts them
+    /// and takes no channel); `kept_days` is how long retention keeps notifications.
+    pub async fn resend(
+        &self,
+        request: &ResendRequest,
+        kept_days: u32,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<Resent, OpsError> {
+        let topology = self.queues.topology();
+        let now = chrono::Utc::now();
+        let plan = resend::plan(self.pool, topology, request, kept_days, now).await?;
+        if request.dry_run {
+            return Ok(Resent {
+                resent: plan.total,
+                dry_run: true,
+            });
+        }
+        self.with_channel(async |channel| {
+            resend::resend(self.pool, channel, &plan, now, progress).await
+        })
+        .await
     }
 
     /// Runs `work` on a channel of its own, closed afterwards whatever the outcome.

@@ -2,7 +2,8 @@
 //! per (subscriber, notification id) in one short transaction, POSTed with no connection held,
 //! and recorded in another, which ends the leases: no two workers POST the same notification
 //! at once, and a notification already delivered is not POSTed again. A lease whose holder
-//! died expires, by the database's clock.
+//! died expires, by the database's clock. A notification an operator resent is POSTed again
+//! although it was delivered (SPEC 5), under a lease all the same.
 
 use sqlx::{PgPool, Postgres, Transaction};
 use std::time::Duration;
@@ -26,14 +27,24 @@ pub struct ClaimedBatch {
     subscriber: String,
 }
 
-/// Claims `ids` (distinct) for `subscriber`, each leased for `lease` unless another holder's
-/// lease runs; one [`Claim`] per id, in order.
+/// A notification a notifier wants to POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted<'a> {
+    pub id: &'a str,
+    /// Resent by an operator: POSTed even where the subscriber took it before.
+    pub again: bool,
+}
+
+/// Claims `wanted` (distinct ids) for `subscriber`, each leased for `lease` unless another
+/// holder's lease runs; one [`Claim`] per notification, in order.
 pub async fn claim(
     pool: &PgPool,
     subscriber: &str,
-    ids: &[&str],
+    wanted: &[Wanted<'_>],
     lease: Duration,
 ) -> Result<(ClaimedBatch, Vec<Claim>), sqlx::Error> {
+    let ids: Vec<&str> = wanted.iter().map(|w| w.id).collect();
+    let ids = ids.as_slice();
     let holder = Uuid::new_v4();
     let mut tx = pool.begin().await?;
     let leased: Vec<String> = sqlx::query_scalar(
@@ -55,13 +66,11 @@ pub async fn claim(
     // previous holder committed with the end of its lease.
     let delivered = delivered_of(&mut tx, subscriber, ids).await?;
     tx.commit().await?;
-    let claims = ids
+    let claims = wanted
         .iter()
-        .map(|id| {
-            match (
-                leased.iter().any(|l| l == id),
-                delivered.iter().any(|d| d == id),
-            ) {
+        .map(|w| {
+            let delivered = delivered.iter().any(|d| d == w.id) && !w.again;
+            match (leased.iter().any(|l| l == w.id), delivered) {
                 (_, true) => Claim::Delivered,
                 (true, false) => Claim::Held,
                 (false, false) => Claim::Busy,

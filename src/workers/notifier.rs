@@ -5,10 +5,10 @@ use crate::{
     settings::SubscriberConfig,
     signing::StandardWebhooks,
     store::{
-        deliveries::{claim, Claim},
+        deliveries::{claim, Claim, Wanted},
         Deadline,
     },
-    wire::{header_text, X_EVENT_ID, X_SOURCE},
+    wire::{header_text, is_resend, X_EVENT_ID, X_SOURCE},
 };
 use lapin::message::Delivery;
 use reqwest::StatusCode;
@@ -74,23 +74,29 @@ impl Handler for HttpNotifier {
     /// POSTs each notification the subscriber does not have yet, at most once at a time across
     /// every worker (a lease, claimed and committed before the POSTs, so no connection is
     /// held while they run), and records those it took. Copies already delivered are
-    /// acknowledged.
+    /// acknowledged, unless an operator resent them.
     async fn handle(&self, deliveries: &[Delivery]) -> Vec<Result<(), Failure>> {
         let ids: Vec<Option<String>> = deliveries
             .iter()
             .map(|d| d.properties.message_id().as_ref().map(|id| id.to_string()))
             .collect();
-        // Copies of one notification in the same batch share the first copy's outcome.
+        // Copies of one notification in the same batch share the first copy's outcome; it
+        // is POSTed again if any copy was resent.
         let mut distinct: Vec<(&str, &Delivery)> = Vec::new();
+        let mut wanted: Vec<Wanted> = Vec::new();
         for (delivery, id) in deliveries.iter().zip(&ids) {
-            if let Some(id) = id {
-                if !distinct.iter().any(|(seen, _)| seen == id) {
+            let Some(id) = id else { continue };
+            let again = is_resend(&delivery.properties);
+            match wanted.iter_mut().find(|w| w.id == id) {
+                Some(first) => first.again |= again,
+                None => {
                     distinct.push((id, delivery));
+                    wanted.push(Wanted { id, again });
                 }
             }
         }
-        let keys: Vec<&str> = distinct.iter().map(|(id, _)| *id).collect();
-        let claimed = claim(&self.pool, &self.subscriber, &keys, self.lease);
+        let keys: Vec<&str> = wanted.iter().map(|w| w.id).collect();
+        let claimed = claim(&self.pool, &self.subscriber, &wanted, self.lease);
         let claimed = self.deadline.on(claimed);
         let (batch, claims) = match claimed.await {
             Ok(claimed) => claimed,

@@ -35,6 +35,7 @@ mod relay;
 mod repair;
 mod replay_selection;
 mod request_limits;
+mod resend;
 mod retention;
 mod roles;
 mod shutdown;

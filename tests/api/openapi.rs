@@ -40,7 +40,7 @@ fn every_ref(value: &Value, found: &mut Vec<String>) {
 }
 
 /// SPEC 2 and 5, with the event search (issue 15) and `/admin/verify`.
-const ROUTES: [(&str, &str); 11] = [
+const ROUTES: [(&str, &str); 12] = [
     ("post", "/webhooks/{source}"),
     ("get", "/v1/objects/{family}/{id}"),
     ("get", "/v1/events"),
@@ -49,6 +49,7 @@ const ROUTES: [(&str, &str); 11] = [
     ("get", "/admin/dlq"),
     ("post", "/admin/dlq/replay"),
     ("post", "/admin/verify"),
+    ("post", "/admin/notifications/resend"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),

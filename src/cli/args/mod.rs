@@ -3,8 +3,10 @@
 //! command shows examples (a unit test keeps it so).
 
 mod connections;
+mod notify;
 
 pub use connections::Connections;
+pub use notify::NotifyCommand;
 
 use super::bench::BenchCommand;
 use crate::{catalogue::Family, ops::dlq::Selector, telemetry::Logging};
@@ -167,6 +169,11 @@ pub enum Command {
         /// JSON output (also when stdout is not a terminal).
         #[arg(long)]
         json: bool,
+    },
+    /// Notifications already sent: `notify resend`.
+    Notify {
+        #[command(subcommand)]
+        command: NotifyCommand,
     },
     /// Objects waiting in a waiting status longer than their family's stuck_after (SPEC 5),
     /// oldest first: what `GET /v1/stuck` lists.

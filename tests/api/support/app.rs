@@ -204,12 +204,17 @@ impl TestApp {
             .env("HOOKGATE_AMQP_URL", amqp::url())
             .env("HOOKGATE_AMQP_PREFIX", &self.config.broker.prefix)
             .env("HOOKGATE_RETRY_TIERS", tiers.join(","))
-            .env("RUST_LOG", "warn")
-            .envs(overrides.iter().copied());
+            .env("RUST_LOG", "warn");
+        if !self.config.subscribers.is_empty() {
+            command.env(
+                "HOOKGATE_CONFIG",
+                super::subscriber::config_file(&self.config),
+            );
+        }
+        command.envs(overrides.iter().copied());
         command
     }
 
-    /// Runs a command that prints JSON and returns what it printed.
     /// Runs a command that must fail; what it said on stderr.
     pub async fn cli_refused(&self, args: &[&str]) -> String {
         let output = self.cli(args).await;
@@ -217,6 +222,7 @@ impl TestApp {
         String::from_utf8_lossy(&output.stderr).into_owned()
     }
 
+    /// Runs a command that prints JSON and returns what it printed.
     pub async fn cli_json(&self, args: &[&str]) -> Value {
         let output = self.cli(args).await;
         assert!(

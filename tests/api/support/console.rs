@@ -134,7 +134,6 @@ async fn read(response: reqwest::Response) -> Page {
 }
 
 impl TestApp {
-    /// How many of the audit log's entries by `operator` are one of `actions`.
     /// Every audited action as (who, action, role), newest first.
     pub async fn audit_roles(&self) -> Vec<(String, String, Option<String>)> {
         let actions = hookgate::store::console::recent_actions(&self.pool, 1000).await;
@@ -145,6 +144,7 @@ impl TestApp {
             .collect()
     }
 
+    /// How many of the audit log's entries by `operator` are one of `actions`.
     pub async fn audited(&self, operator: &str, actions: &[&str]) -> usize {
         hookgate::store::console::recent_actions(&self.pool, 1000)
             .await

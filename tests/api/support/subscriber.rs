@@ -31,6 +31,21 @@ pub fn subscribed_with(url: &str, secret: &str) -> super::TestOptions {
     }
 }
 
+/// A configuration file naming `config`'s subscribers, as an operator's commands read the
+/// service's own file.
+pub fn config_file(config: &hookgate::settings::Settings) -> std::path::PathBuf {
+    let mut text = String::new();
+    for s in &config.subscribers {
+        text += &format!(
+            "[[subscribers]]\nname = {:?}\nurl = {:?}\nsecret = {:?}\npatterns = {:?}\ntimeout_ms = {}\n",
+            s.name, s.url, s.secret.expose(), s.patterns, s.timeout_ms
+        );
+    }
+    let path = std::env::temp_dir().join(format!("{}.toml", config.broker.prefix));
+    std::fs::write(&path, text).expect("the subscribers file is written");
+    path
+}
+
 pub const SECRET: &str = "whsec_c3Vic2NyaWJlci1zZWNyZXQtZm9yLXRlc3Rz";
 
 #[derive(Debug, Clone)]

@@ -5,11 +5,12 @@ use reqwest::Body;
 use serde_json::Value;
 
 /// Asserts that `response` is the SPEC's error shape with the expected status and code.
-pub async fn assert_error(response: reqwest::Response, (status, code): (u16, &str)) {
+pub async fn assert_error(response: reqwest::Response, (status, code): (u16, &str)) -> String {
     assert_eq!(response.status().as_u16(), status);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(body["error"]["message"].is_string(), "{body}");
+    let message = body["error"]["message"].as_str();
+    message.expect("an error message").to_owned()
 }
 
 /// A request's headers as the signing helpers give them.
