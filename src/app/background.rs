@@ -5,7 +5,7 @@ use super::{StartupError, INBOX_BATCHER};
 use crate::{
     amqp::Broker,
     heartbeat::Heartbeat,
-    ops::retention,
+    ops::{minute_figures, retention},
     receiving::inbox::Batcher,
     relay::{EventOutbox, NotificationOutbox, Outbox, Relay},
     settings::Settings,
@@ -124,7 +124,8 @@ pub(super) fn workers(
     Ok(tasks)
 }
 
-/// The `serve` role's background: the inbox batcher, the event relay it wakes, retention.
+/// The `serve` role's background: the inbox batcher, the event relay it wakes, retention, and
+/// the minute figures the console charts.
 pub(super) fn receive_role(
     config: &Settings,
     pool: &PgPool,
@@ -143,6 +144,7 @@ pub(super) fn receive_role(
         metrics,
     );
     let (retention_pool, retention) = (pool.clone(), config.retention);
+    let (figures_pool, stuck_after) = (pool.clone(), config.stuck_after.clone());
     let retention_deps = (broker.clone(), metrics.clone());
     vec![
         BackgroundTask::new(INBOX_BATCHER, move |beat, stop| {
@@ -159,6 +161,9 @@ pub(super) fn receive_role(
                 beat,
                 stop,
             )
+        }),
+        BackgroundTask::new("minute-figures", move |beat, stop| {
+            minute_figures::run(figures_pool.clone(), stuck_after.clone(), beat, stop)
         }),
     ]
 }

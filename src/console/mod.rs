@@ -11,6 +11,7 @@
 //!   table of recent actions the dead-letter page shows.
 
 mod audit_log;
+mod charts;
 mod dlq;
 mod events;
 mod form;

@@ -1,18 +1,23 @@
-//! `GET /console/overview`: what is waiting where, how fast things move, and whether the
-//! broker and every task are well. It reads only indexed backlogs and a one-hour window of the
-//! inbox, so it stays quick on a large inbox.
+//! `GET /console/overview`: what is waiting where, how fast things move, charts of the last
+//! hour, and whether the broker and every task are well. It reads only indexed backlogs, a
+//! one-hour window of the inbox and the last hour's minute figures (sampled by every
+//! receiving process into the database, so every pod draws the same), so it stays quick on a
+//! large inbox.
 
 use super::{
-    format,
+    charts, format,
     page::{self, Section},
     session::Session,
 };
 use crate::{
     http::AppState,
-    ops::status::{queue_depths, QueueDepth},
+    ops::{
+        minute_figures::last_ended_minute,
+        status::{queue_depths, QueueDepth},
+    },
     store::{
         archive::{processing_backlog, recent_counts},
-        dlq_index,
+        dlq_index, minute_figures,
         outbox::{backlog, OutboxTable},
     },
 };
@@ -25,6 +30,8 @@ const RATE_WINDOW_SECS: f64 = 300.0;
 
 pub async fn overview(State(state): State<AppState>, session: Session) -> Response {
     let frame = session.frame();
+    let last_minute = last_ended_minute(chrono::Utc::now());
+    let hour_start = last_minute - chrono::TimeDelta::minutes(59);
     let figures = async {
         Ok::<_, sqlx::Error>((
             backlog(&state.pool, OutboxTable::Events).await?,
@@ -32,6 +39,7 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             processing_backlog(&state.pool).await?,
             recent_counts(&state.pool, RATE_WINDOW_SECS).await?,
             dlq_index::count(&state.pool).await?,
+            minute_figures::since(&state.pool, hour_start).await?,
         ))
     };
     let depths = async {
@@ -44,7 +52,8 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             .and_then(Result::ok)
     };
     let (figures, depths) = tokio::join!(figures, depths);
-    let Ok((unpublished, notifications, processing, recent, dead_letters)) = figures else {
+    let Ok((unpublished, notifications, processing, recent, dead_letters, minutes)) = figures
+    else {
         return page::failure(
             Some(&frame),
             "The database is unavailable: try again shortly.",
@@ -61,6 +70,8 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             (rate_card("Accepted", recent.received))
             (rate_card("Processed", recent.processed))
         }
+        h2 { "The last hour" }
+        (charts::last_hour(&minutes, last_minute))
         h2 { "Broker " span class=(format!("badge {}", if broker == "up" { "up" } else { "down" })) { (broker) } }
         (queues(depths.as_deref()))
         h2 { "Tasks" }

@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod dlq;
 pub mod jobs;
+pub mod minute_figures;
 mod object_pages;
 pub mod rebuild;
 pub mod resend;

@@ -106,6 +106,7 @@ pub mod history;
 pub mod inbox;
 pub mod jobs;
 pub mod kept_notifications;
+pub mod minute_figures;
 pub mod object_money;
 pub mod object_rows;
 mod online_indexes;

@@ -14,6 +14,10 @@ use crate::{
         TestApp, API_TOKEN,
     },
 };
+use hookgate::{
+    ops::minute_figures::last_ended_minute,
+    store::minute_figures::{self, AtMinuteEnd},
+};
 use serde_json::json;
 use std::time::Duration;
 
@@ -44,7 +48,27 @@ async fn some_history() -> (Subscriber, TestApp) {
     app.post_transfer("evt-other", "tr-1200", "Pending", LATER)
         .await;
     app.wait_until_handled(5).await;
+    half_an_hour_of_figures(&app).await;
     (subscriber, app)
+}
+
+/// Minute figures for the half hour before the last ended minute, as the samplers would
+/// have stored them: a backlog that grew and drained.
+async fn half_an_hour_of_figures(app: &TestApp) {
+    let last = last_ended_minute(chrono::Utc::now());
+    for ago in 1..=30_i64 {
+        let backlog = (15 - (ago - 15).abs()) * 40;
+        let figures = AtMinuteEnd {
+            backlog,
+            backlog_age_seconds: backlog as f64 / 20.0,
+            dead_letters: i64::from(ago < 10),
+            stuck: 3,
+        };
+        let minute = last - chrono::TimeDelta::minutes(ago);
+        minute_figures::record(&app.pool, minute, &figures)
+            .await
+            .unwrap();
+    }
 }
 
 #[tokio::test]
@@ -70,6 +94,10 @@ async fn the_console_works_in_a_real_browser() {
     assert_eq!(browser.path().await, "/console/overview");
     let overview = browser.body().await;
     assert!(overview.to_lowercase().contains("waiting to process") && overview.contains("ana"));
+    assert!(
+        overview.to_lowercase().contains("the last hour"),
+        "{overview}"
+    );
     browser.screenshot("overview").await;
 
     // Find the transfer's events by its object id.

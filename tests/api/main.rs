@@ -26,6 +26,7 @@ mod observability;
 mod online_rebuild;
 mod openapi;
 mod ops;
+mod overview_charts;
 mod partitions;
 mod read_api;
 mod receive;
