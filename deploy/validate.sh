@@ -34,6 +34,7 @@ need python3 python3
 
 log "docker-compose config"
 HOOKGATE_INTERLACE_SECRETS=validate docker-compose -f deploy/compose.yaml config -q
+HOOKGATE_INTERLACE_SECRETS=validate docker-compose -f deploy/compose.yaml --profile tracing config -q
 
 log "kubectl kustomize deploy/k8s"
 rendered=$(kubectl kustomize deploy/k8s)

@@ -7,7 +7,7 @@ use crate::{
     catalogue::RoutingKey,
     catalogue::{
         describe, format_time, parse_amount, parse_time_str, EventId, EventType, Family, Ids,
-        Reading, StatusToken, MAX_ERROR_BYTES,
+        Reading, StatusToken, TraceParent, MAX_ERROR_BYTES,
     },
     settings::Secret,
     signing::{Interlace, Scheme, StandardWebhooks, VerifiedEvent},
@@ -19,7 +19,7 @@ use chrono::{TimeZone, Utc};
 pub type Check = fn(&[u8]);
 
 /// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/` and corpus folder.
-pub const TARGETS: [(&str, Check); 8] = [
+pub const TARGETS: [(&str, Check); 9] = [
     ("interlace_verify", interlace_verify),
     ("interlace_envelope", interlace_envelope),
     ("standard_webhooks_verify", standard_webhooks_verify),
@@ -28,6 +28,7 @@ pub const TARGETS: [(&str, Check); 8] = [
     ("money", money),
     ("time", time),
     ("routing_keys", routing_keys),
+    ("traceparent", traceparent),
 ];
 
 const SECRET: &str = "fuzz-secret";
@@ -203,5 +204,16 @@ pub fn routing_keys(data: &[u8]) {
     }
     if let Ok(id) = EventId::parse(&text) {
         assert!(id.len() <= 255 && id.bytes().all(|b| (0x20..0x7f).contains(&b)));
+    }
+}
+
+/// Whatever a sender puts in `traceparent`, what reads writes back the same and is a W3C
+/// version-00 header of fixed length.
+pub fn traceparent(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Some(parent) = TraceParent::parse(&text) {
+        let header = parent.header();
+        assert_eq!(header.len(), 55, "{header}");
+        assert_eq!(TraceParent::parse(&header), Some(parent));
     }
 }

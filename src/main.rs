@@ -19,16 +19,21 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init_logging(config.log_format, cli.command.logging());
+    let exporter =
+        telemetry::init_logging(config.log_format, cli.command.logging(), &config.traces);
     for warning in &config.warnings {
         tracing::warn!("configuration: {warning}");
     }
     supervisor::install_panic_hook();
-    match cli::run(cli.command, &config).await {
+    let outcome = match cli::run(cli.command, &config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("hookgate: {}", cli::explain(&error, &config).await);
             ExitCode::FAILURE
         }
+    };
+    if let Some(exporter) = exporter {
+        exporter.shutdown();
     }
+    outcome
 }

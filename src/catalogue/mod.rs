@@ -12,6 +12,7 @@ mod routing;
 mod status;
 mod stuck;
 mod time;
+mod trace_parent;
 
 pub use describe::{describe, ResourceError};
 pub use facts::{FamilyFacts, MoneyField, TimeSource};
@@ -32,3 +33,4 @@ pub use stuck::{parse_threshold, Waiting, DEFAULT_STUCK_AFTER};
 pub use time::{
     format_time, parse_age, parse_time, parse_time_str, within_stored_years, TimeError,
 };
+pub use trace_parent::{TraceParent, TRACEPARENT};

@@ -4,7 +4,10 @@ use super::{
     client::ClientAddress,
     views::{ErrorBody, Received},
 };
-use crate::receiving::{inbox::Stored, ReceiveError, Receiver};
+use crate::{
+    receiving::{inbox::Stored, incoming_trace, ReceiveError, Receiver},
+    telemetry::traces,
+};
 use axum::{
     body::Body,
     extract::{Path, State},
@@ -54,7 +57,8 @@ pub async fn receive(
 ) -> Response {
     let started = Instant::now();
     let label = receiver.label(&source);
-    let span = tracing::info_span!("webhook", source = label, event_id = tracing::field::Empty);
+    let span = tracing::info_span!("receive", source = label, event_id = tracing::field::Empty);
+    traces::follow(&span, incoming_trace(&headers).as_ref());
     let outcome = receiver
         .accept(&source, client, &headers, body)
         .instrument(span.clone())

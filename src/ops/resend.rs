@@ -200,6 +200,7 @@ struct Sendable {
     id: EventId,
     source: String,
     event_id: EventId,
+    traceparent: Option<String>,
 }
 
 impl ResendPlan {
@@ -220,6 +221,7 @@ impl ResendPlan {
             id: EventId::parse(&key.notification_id).ok()?,
             source: key.source,
             event_id: EventId::parse(&key.event_id).ok()?,
+            traceparent: key.traceparent,
         })
     }
 }
@@ -278,6 +280,7 @@ pub async fn resend(
                 &notification.id,
                 &notification.source,
                 &notification.event_id,
+                notification.traceparent.as_deref(),
                 at,
             );
             let body = &bodies[at_body].1;

@@ -185,5 +185,6 @@ fn notification<'e>(event: &'e Projectable<'_>, previous: Option<&str>) -> NewNo
         event_id: event.event_id,
         routing_key: routing_key.as_str().to_owned(),
         body,
+        traceparent: event.traceparent.clone(),
     }
 }

@@ -11,7 +11,7 @@ pub use fold::{fold, Effect};
 pub use repair::{lock_object, replace_object};
 
 use crate::{
-    catalogue::{Description, StatePoint, ValidEvent},
+    catalogue::{Description, StatePoint, TraceParent, ValidEvent},
     store::event_rows::StoredEvent,
 };
 use chrono::{DateTime, Utc};
@@ -25,6 +25,9 @@ pub struct Projectable<'a> {
     /// The resource as JSON text, when it can be stored as JSONB.
     pub resource_json: Option<&'a str>,
     pub resource_raw: &'a [u8],
+    /// The trace its notification is published under (SPEC 7): the event's, as stored, until
+    /// the worker's `project` span takes its place.
+    pub traceparent: Option<TraceParent>,
 }
 
 impl<'a> Projectable<'a> {
@@ -41,6 +44,7 @@ impl<'a> Projectable<'a> {
                 .then(|| std::str::from_utf8(&event.resource_raw).ok())
                 .flatten(),
             resource_raw: &event.resource_raw,
+            traceparent: event.traceparent.as_deref().and_then(TraceParent::parse),
         })
     }
 

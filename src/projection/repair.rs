@@ -66,6 +66,7 @@ async fn notify(
         event_id: deciding.event_id,
         routing_key: routing_key.as_str().to_owned(),
         body,
+        traceparent: deciding.traceparent.clone(),
     };
     insert_notifications(tx, &[notification]).await
 }

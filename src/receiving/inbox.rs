@@ -16,6 +16,7 @@ use crate::{
     each_alone::each_alone,
     heartbeat::Heartbeat,
     store::{classify, inbox::insert_events, ErrorKind},
+    telemetry::traces,
 };
 use sqlx::PgPool;
 use std::{sync::Arc, time::Duration};
@@ -24,6 +25,7 @@ use tokio::{
     task::JoinSet,
 };
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum InboxError {
@@ -133,7 +135,14 @@ fn report(finished: Result<(), tokio::task::JoinError>) {
 }
 
 async fn commit(pool: &PgPool, timeout: Duration, batch: Vec<Pending>) {
-    let outcome = match tokio::time::timeout(timeout, insert(pool, &batch)).await {
+    // One `store` span for the batch, linked to the trace of each event in it.
+    let span = tracing::info_span!("store", events = batch.len());
+    traces::link_all(
+        &span,
+        batch.iter().filter_map(|p| p.event.traceparent.as_ref()),
+    );
+    let inserted = tokio::time::timeout(timeout, insert(pool, &batch)).instrument(span);
+    let outcome = match inserted.await {
         Ok(Ok(results)) => Ok(results),
         Ok(Err(e)) => Err(InboxError::Unavailable(bounded_error(e.to_string()))),
         Err(_) => Err(InboxError::Unavailable("commit timed out".into())),

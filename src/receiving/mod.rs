@@ -5,4 +5,4 @@ pub mod inbox;
 mod receiver;
 
 pub use error::{ReceiveError, VERIFICATION_REASONS, WEBHOOK_OUTCOMES};
-pub use receiver::{to_new_event, Receiver};
+pub use receiver::{incoming_trace, to_new_event, Receiver};

@@ -6,10 +6,10 @@ use super::{
 };
 use crate::{
     catalogue::RoutingKey,
-    catalogue::{self, Reading},
+    catalogue::{self, Reading, TraceParent, TRACEPARENT},
     settings::Settings,
     signing::{self, Scheme, VerifiedEvent},
-    telemetry::Metrics,
+    telemetry::{traces, Metrics},
 };
 use axum::{
     body::Body,
@@ -179,7 +179,9 @@ impl Receiver {
             .map_err(|_| ReceiveError::RequestTimeout)??;
         let verified = verify(configured.scheme.clone(), headers, body).await?;
         tracing::Span::current().record("event_id", verified.event_id.as_str());
-        let event = to_new_event(source, verified);
+        let carried =
+            traces::passed_on(&tracing::Span::current(), incoming_trace(headers).as_ref());
+        let event = to_new_event(source, verified, Some(carried));
         let family = catalogue::Family::named_by(&event.event_type);
         if let Reading::Unfit { family, reason, .. } = &event.reading {
             tracing::warn!(error = %reason, %family, "resource does not fit its family; stored for the dead-letter queue");
@@ -290,7 +292,11 @@ async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, ReceiveError>
 
 /// Applies the catalogue to a verified event. The resource is kept byte for byte, as signed;
 /// what the catalogue read from it goes beside it.
-pub fn to_new_event(source: &str, verified: VerifiedEvent) -> NewEvent {
+pub fn to_new_event(
+    source: &str,
+    verified: VerifiedEvent,
+    traceparent: Option<TraceParent>,
+) -> NewEvent {
     let description = catalogue::describe(
         &verified.event_type,
         &verified.resource,
@@ -305,5 +311,12 @@ pub fn to_new_event(source: &str, verified: VerifiedEvent) -> NewEvent {
         reading: description.reading,
         content_hash: Sha256::digest(&verified.resource).to_vec(),
         resource_raw: verified.resource,
+        traceparent,
     }
+}
+
+/// The sender's `traceparent`, when it reads as one: unsigned, it only names a trace.
+pub fn incoming_trace(headers: &HeaderMap) -> Option<TraceParent> {
+    let value = headers.get(TRACEPARENT)?.to_str().ok()?;
+    TraceParent::parse(value)
 }

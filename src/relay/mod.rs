@@ -19,7 +19,8 @@ use crate::{
     catalogue::RoutingKey,
     catalogue::{bounded_error, LimitError},
     heartbeat::Heartbeat,
-    telemetry::Metrics,
+    telemetry::{traces, Metrics},
+    wire::trace_of,
 };
 use crate::{
     settings::RelaySettings,
@@ -241,6 +242,7 @@ impl<O: Outbox> Relay<O> {
         }
         for (message, confirm) in pending {
             let span = tracing::info_span!("publish", event_id = %message.event_id, routing_key = %message.routing_key);
+            traces::follow(&span, trace_of(&message.properties).as_ref());
             match confirmed(confirm).await? {
                 Outcome::Taken => {
                     self.metrics

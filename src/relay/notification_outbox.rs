@@ -44,7 +44,8 @@ fn outgoing(row: NotificationRow, exchange: &str) -> Result<Outgoing, LimitError
     let routing_key = RoutingKey::parse(&row.routing_key)?;
     let message_id = EventId::parse(&row.notification_id)?;
     let event_id = EventId::parse(&row.event_id)?;
-    let properties = notification_properties(&message_id, &row.source, &event_id);
+    let traceparent = row.traceparent.as_deref();
+    let properties = notification_properties(&message_id, &row.source, &event_id, traceparent);
     Ok(Outgoing {
         key: row.seq,
         event_id: row.event_id,

@@ -11,6 +11,7 @@ mod server;
 mod sources;
 mod stuck_after;
 mod subscribers;
+mod traces;
 
 pub use broker::{BrokerSettings, DEFAULT_AMQP_URL, DEFAULT_PREFIX};
 pub use database::{DatabaseSettings, PoolRole, DEFAULT_DATABASE_URL};
@@ -21,7 +22,7 @@ pub use sources::{SchemeKind, Secret, SourceConfig, INTERLACE_SOURCE};
 pub use stuck_after::StuckAfter;
 pub use subscribers::SubscriberConfig;
 
-use crate::telemetry::LogFormat;
+use crate::telemetry::{traces::TraceExport, LogFormat};
 use env::Env;
 use serde::Deserialize;
 use std::{collections::BTreeMap, path::PathBuf};
@@ -68,6 +69,8 @@ pub struct Settings {
     pub subscribers: Vec<SubscriberConfig>,
     /// `[stuck_after]`: when an object in a waiting status counts as stuck.
     pub stuck_after: StuckAfter,
+    /// `HOOKGATE_OTLP_ENDPOINT`, `HOOKGATE_TRACE_SAMPLE_RATIO`.
+    pub traces: TraceExport,
     /// What was accepted but deserves a word; logged at start and by `config check`.
     pub warnings: Vec<String>,
 }
@@ -106,6 +109,7 @@ impl Settings {
         let workers = WorkerSettings::read(&env)?;
         let retention = RetentionSettings::read(&env)?;
         let stuck_after = StuckAfter::read(file.stuck_after)?;
+        let traces = traces::read(&env)?;
         Ok(Settings {
             server,
             broker,
@@ -127,6 +131,7 @@ impl Settings {
             sources,
             subscribers,
             stuck_after,
+            traces,
             warnings: env.into_warnings(),
         })
     }

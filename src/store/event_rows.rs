@@ -36,6 +36,9 @@ pub struct EventRow {
     pub routing_key: String,
     pub received_at: DateTime<Utc>,
     pub resource_raw: Vec<u8>,
+    /// The W3C `traceparent` it was received under, as stored (SPEC 7); read as text, checked
+    /// where a message carries it.
+    pub traceparent: Option<String>,
 }
 
 /// An inbox row as the projection reads it: the resource as received, to be parsed again.
@@ -47,6 +50,7 @@ pub struct StoredEvent {
     pub resource_raw: Vec<u8>,
     pub envelope_time: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
+    pub traceparent: Option<String>,
 }
 
 impl StoredEvent {

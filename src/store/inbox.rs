@@ -3,7 +3,7 @@
 
 use super::{classify, unnest_column, ErrorKind};
 use crate::{
-    catalogue::{bounded_error, EventId, EventType, Family, Ids, Reading, RoutingKey},
+    catalogue::{bounded_error, EventId, EventType, Family, Ids, Reading, RoutingKey, TraceParent},
     store::event_rows::{EventKey, EventRow},
 };
 use chrono::{DateTime, Utc};
@@ -22,6 +22,8 @@ pub struct NewEvent {
     pub routing_key: RoutingKey,
     pub resource_raw: Vec<u8>,
     pub content_hash: Vec<u8>,
+    /// The trace it was received under (SPEC 7).
+    pub traceparent: Option<TraceParent>,
 }
 
 impl NewEvent {
@@ -260,7 +262,7 @@ pub async fn insert_events(
 /// Attempts at a batch that keeps losing deadlocks before its requests get 503.
 const CONFLICT_TRIES: u32 = 3;
 
-/// One multi-row insert that binds each of the thirteen columns as an array; the same
+/// One multi-row insert that binds each of the columns as an array; the same
 /// statement queues each new event for the relay and the workers.
 async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>, sqlx::Error> {
     // Every batch inserts in one global order (by content hash, then id), so that concurrent
@@ -284,12 +286,13 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
                         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                     $6::text[], $7::text[], $8::text[], $9::timestamptz[],
                                     $10::bytea[], $11::bytea[], $12::text[], $13::timestamptz[],
-                                    $14::bool[], $15::text[], $16::text[])
+                                    $14::bool[], $15::text[], $16::text[], $17::text[])
                              WITH ORDINALITY AS batch(source, event_id, event_type, family,
                                                       status, object_id, account_id, routing_key,
                                                       occurred_at, resource_raw, content_hash,
                                                       parse_error, envelope_time, by_envelope,
-                                                      content_family, copy_key, position)
+                                                      content_family, copy_key, traceparent,
+                                                      position)
                         ORDER BY position) AS ordered) AS numbered),
         claimed AS (
             INSERT INTO inbox_dedup (source, event_id, type_key, content_hash, seq,
@@ -303,12 +306,13 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
             INSERT INTO inbox_events (seq, source, event_id, event_type, family, status,
                                       object_id, account_id, routing_key, occurred_at,
                                       resource_raw, content_hash, parse_error, envelope_time,
-                                      received_at)
+                                      received_at, traceparent)
             SELECT seq, source, event_id, event_type, family, status, object_id, account_id,
                    routing_key,
                    CASE WHEN clamped AND by_envelope THEN received_at ELSE occurred_at END,
                    resource_raw, content_hash, parse_error,
-                   CASE WHEN clamped THEN received_at ELSE envelope_time END, received_at
+                   CASE WHEN clamped THEN received_at ELSE envelope_time END, received_at,
+                   traceparent
             FROM batch WHERE seq IN (SELECT seq FROM claimed)
             RETURNING seq, source, event_id),
         to_publish AS (INSERT INTO inbox_unpublished (seq) SELECT seq FROM new),
@@ -337,6 +341,9 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
     .bind(unnest_column(rows, |e| e.ordered_by_envelope()))
     .bind(unnest_column(rows, |e| e.content_key().0))
     .bind(unnest_column(rows, |e| e.content_key().1))
+    .bind(unnest_column(rows, |e| {
+        e.traceparent.as_ref().map(TraceParent::header)
+    }))
     .fetch_all(pool)
     .await?;
     let mut new: HashMap<(String, String), Stored> = inserted

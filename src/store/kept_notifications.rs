@@ -32,6 +32,7 @@ pub struct KeptKey {
     pub source: String,
     pub event_id: String,
     pub routing_key: String,
+    pub traceparent: Option<String>,
 }
 
 /// The walk's ends: after the first `seq` and up to the second, inclusive. `None` when the
@@ -73,25 +74,29 @@ pub async fn keys_page(
             since,
             until,
             family,
-        } => sqlx::query_as(
-            "SELECT seq, notification_id, source, event_id, routing_key FROM notification_outbox
+        } => {
+            sqlx::query_as(
+                "SELECT seq, notification_id, source, event_id, routing_key, traceparent
+                 FROM notification_outbox
                  WHERE seq > $1 AND seq <= $2 AND created_at >= $3 AND created_at < $4
                    AND ($5::text IS NULL OR split_part(routing_key, '.', 2) = $5)
                  ORDER BY seq LIMIT $6",
-        )
-        .bind(after)
-        .bind(upto)
-        .bind(since)
-        .bind(until)
-        .bind(family.map(Family::as_str))
-        .bind(limit)
-        .fetch_all(pool)
-        .await,
+            )
+            .bind(after)
+            .bind(upto)
+            .bind(since)
+            .bind(until)
+            .bind(family.map(Family::as_str))
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        }
         KeptSelection::OfObjects(objects) => {
             let families: Vec<Family> = objects.iter().map(|(family, _)| *family).collect();
             let ids: Vec<&str> = objects.iter().map(|(_, id)| id.as_str()).collect();
             sqlx::query_as(
-                "SELECT DISTINCT n.seq, n.notification_id, n.source, n.event_id, n.routing_key
+                "SELECT DISTINCT n.seq, n.notification_id, n.source, n.event_id, n.routing_key,
+                                 n.traceparent
                  FROM UNNEST($3::text[], $4::text[]) AS o(family, object_id)
                  JOIN status_history AS h ON h.family = o.family AND h.object_id = o.object_id
                  JOIN notification_outbox AS n ON n.event_id = h.event_id AND n.source = h.source

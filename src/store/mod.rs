@@ -31,14 +31,14 @@
 macro_rules! event_row_columns {
     () => {
         "seq, source, event_id, event_type, family, status, object_id, account_id, routing_key,
-         occurred_at, received_at, resource_raw"
+         occurred_at, received_at, resource_raw, traceparent"
     };
 }
 
 /// The columns of an [`event_rows::StoredEvent`].
 macro_rules! stored_event_columns {
     () => {
-        "seq, source, event_id, event_type, resource_raw, envelope_time, received_at"
+        "seq, source, event_id, event_type, resource_raw, envelope_time, received_at, traceparent"
     };
 }
 

@@ -6,6 +6,7 @@
 
 use super::event_rows::EventRow;
 use super::unnest_column;
+use crate::catalogue::TraceParent;
 use sqlx::{PgConnection, PgPool};
 
 /// Which outbox a statement is about.
@@ -37,6 +38,8 @@ pub struct NotificationRow {
     pub event_id: String,
     pub routing_key: String,
     pub body: Vec<u8>,
+    /// The trace it is published and POSTed under (SPEC 7), as stored.
+    pub traceparent: Option<String>,
 }
 
 /// A notification to write; its id makes writing it twice a no-op.
@@ -46,6 +49,7 @@ pub struct NewNotification<'a> {
     pub event_id: &'a str,
     pub routing_key: String,
     pub body: Vec<u8>,
+    pub traceparent: Option<TraceParent>,
 }
 
 /// The claim of an outbox: lock up to `$1` rows of `queue` (aliased `q`) that are `pending`,
@@ -116,7 +120,7 @@ pub async fn claim_notifications(
         pending: "q.parked_at IS NULL",
         payload: "n.body",
         table: "notification_outbox",
-        columns: "seq, notification_id, source, event_id, routing_key, body"
+        columns: "seq, notification_id, source, event_id, routing_key, body, traceparent"
     ))
     .bind(limit.rows)
     .bind(limit.bytes)
@@ -216,8 +220,10 @@ pub async fn insert_notifications(
     }
     sqlx::query(
         "WITH new AS (
-             INSERT INTO notification_outbox (notification_id, source, event_id, routing_key, body)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[])
+             INSERT INTO notification_outbox
+                 (notification_id, source, event_id, routing_key, body, traceparent)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[],
+                                  $6::text[])
              ON CONFLICT (notification_id) DO NOTHING
              RETURNING seq)
          INSERT INTO notification_unpublished (seq) SELECT seq FROM new",
@@ -227,6 +233,9 @@ pub async fn insert_notifications(
     .bind(unnest_column(notifications, |n| n.event_id))
     .bind(unnest_column(notifications, |n| n.routing_key.as_str()))
     .bind(unnest_column(notifications, |n| n.body.as_slice()))
+    .bind(unnest_column(notifications, |n| {
+        n.traceparent.as_ref().map(TraceParent::header)
+    }))
     .execute(tx)
     .await?;
     Ok(())

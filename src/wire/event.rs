@@ -1,6 +1,6 @@
 //! The event message of SPEC 4.
 
-use super::headers::{text_value, X_SOURCE};
+use super::headers::{carry_trace, text_value, X_SOURCE};
 use crate::{
     catalogue::{format_time, EventId, EventType, LimitError, RoutingKey},
     store::event_rows::EventRow,
@@ -100,6 +100,7 @@ pub fn event_message(row: &EventRow) -> Result<EventMessageParts, LimitError> {
 
     let mut headers = FieldTable::default();
     headers.insert(X_SOURCE.into(), text_value(key.source.as_str()));
+    carry_trace(&mut headers, row.traceparent.as_deref());
     let properties = BasicProperties::default()
         .with_message_id(message_id.as_str().into())
         .with_type(kind.as_str().into())
@@ -142,6 +143,7 @@ mod tests {
             routing_key: "payout.closed".into(),
             received_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
             resource_raw: resource.to_vec(),
+            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
         }
     }
 
@@ -191,6 +193,20 @@ mod tests {
             .unwrap()
             .inner()
             .contains_key(X_SOURCE));
+        let headers = properties.headers().as_ref().unwrap();
+        assert_eq!(
+            super::super::headers::header_text(headers, "traceparent").as_deref(),
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        );
+    }
+
+    #[test]
+    fn a_stored_traceparent_that_does_not_read_is_left_off() {
+        let mut bad = row(b"{}");
+        bad.traceparent = Some("00-garbage".into());
+        let properties = event_message(&bad).unwrap().properties;
+        let headers = properties.headers().as_ref().unwrap();
+        assert!(!headers.inner().contains_key("traceparent"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Header names and header values: what hookgate puts on a message besides its body.
 
+use crate::catalogue::{TraceParent, TRACEPARENT};
 use lapin::{
     types::{AMQPValue, FieldTable},
     BasicProperties,
@@ -26,6 +27,19 @@ pub const FAILURE_HEADERS: [&str; 4] = [
     X_HOOKGATE_FAILED_AT,
     X_HOOKGATE_QUEUE,
 ];
+
+/// Puts a stored `traceparent` on a message, when it still reads as one (SPEC 7).
+pub fn carry_trace(headers: &mut FieldTable, traceparent: Option<&str>) {
+    if let Some(parent) = traceparent.and_then(TraceParent::parse) {
+        headers.insert(TRACEPARENT.into(), text_value(&parent.header()));
+    }
+}
+
+/// The `traceparent` a message carries, when it reads as one.
+pub fn trace_of(properties: &BasicProperties) -> Option<TraceParent> {
+    let headers = properties.headers().as_ref()?;
+    TraceParent::parse(&header_text(headers, TRACEPARENT)?)
+}
 
 /// Text as a header or argument value.
 pub fn text_value(text: &str) -> AMQPValue {

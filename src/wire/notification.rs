@@ -1,7 +1,7 @@
 //! The notification message of SPEC 4, with an id that is the same every time the same event
 //! is notified, so a subscriber can drop repeats.
 
-use super::headers::{text_value, X_EVENT_ID, X_HOOKGATE_RESEND, X_SOURCE};
+use super::headers::{carry_trace, text_value, X_EVENT_ID, X_HOOKGATE_RESEND, X_SOURCE};
 use crate::catalogue::RoutingKey;
 use crate::catalogue::{format_time, EventId, Family, StatusToken};
 use chrono::{DateTime, Utc};
@@ -47,15 +47,18 @@ pub fn notification_id(source: &str, event_id: &str) -> String {
     format!("ntf_{}", hex::encode(&digest[..16]))
 }
 
-/// The properties of a notification message: its id, and headers naming the event.
+/// The properties of a notification message: its id, headers naming the event, and the trace
+/// it is published under.
 pub fn notification_properties(
     notification_id: &EventId,
     source: &str,
     event_id: &EventId,
+    traceparent: Option<&str>,
 ) -> BasicProperties {
     let mut headers = FieldTable::default();
     headers.insert(X_SOURCE.into(), text_value(source));
     headers.insert(X_EVENT_ID.into(), text_value(event_id.as_str()));
+    carry_trace(&mut headers, traceparent);
     BasicProperties::default()
         .with_message_id(notification_id.as_str().into())
         .with_content_type("application/json".into())
@@ -71,9 +74,10 @@ pub fn resend_properties(
     notification_id: &EventId,
     source: &str,
     event_id: &EventId,
+    traceparent: Option<&str>,
     at: DateTime<Utc>,
 ) -> BasicProperties {
-    let properties = notification_properties(notification_id, source, event_id);
+    let properties = notification_properties(notification_id, source, event_id, traceparent);
     let mut headers = properties.headers().clone().unwrap_or_default();
     headers.insert(X_HOOKGATE_RESEND.into(), text_value(&format_time(&at)));
     properties.with_headers(headers)
@@ -151,9 +155,10 @@ mod tests {
     fn a_resend_keeps_the_original_id_and_headers_and_says_it_is_one() {
         let id = EventId::parse(&notification_id("interlace", "e1")).unwrap();
         let event = EventId::parse("e1").unwrap();
-        let original = notification_properties(&id, "interlace", &event);
+        let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let original = notification_properties(&id, "interlace", &event, Some(trace));
         let at = Utc.with_ymd_and_hms(2026, 12, 6, 10, 0, 0).unwrap();
-        let again = resend_properties(&id, "interlace", &event, at);
+        let again = resend_properties(&id, "interlace", &event, Some(trace), at);
         assert!(!is_resend(&original));
         assert!(is_resend(&again));
         assert_eq!(again.message_id(), original.message_id());
@@ -165,6 +170,10 @@ mod tests {
         assert_eq!(
             crate::wire::header_text(&headers, X_HOOKGATE_RESEND).as_deref(),
             Some("2026-12-06T10:00:00.000Z")
+        );
+        assert_eq!(
+            crate::wire::header_text(&headers, "traceparent").as_deref(),
+            Some(trace)
         );
     }
 

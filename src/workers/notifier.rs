@@ -2,18 +2,21 @@
 
 use super::{consumer::Handler, read_model::record_dead_letter, Failure};
 use crate::{
+    catalogue::{TraceParent, TRACEPARENT},
     settings::SubscriberConfig,
     signing::StandardWebhooks,
     store::{
         deliveries::{claim, Claim, Wanted},
         Deadline,
     },
-    wire::{header_text, is_resend, X_EVENT_ID, X_SOURCE},
+    telemetry::traces,
+    wire::{header_text, is_resend, trace_of, X_EVENT_ID, X_SOURCE},
 };
 use lapin::message::Delivery;
 use reqwest::StatusCode;
 use sqlx::PgPool;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// What a notification's lease adds to its POST's timeout.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
@@ -153,7 +156,23 @@ impl Handler for HttpNotifier {
 }
 
 impl HttpNotifier {
+    /// POSTs under a `notify` span, a child of the notification's trace, whose context the
+    /// subscriber gets as `traceparent` (SPEC 7).
     async fn post(&self, id: &str, delivery: &Delivery) -> Result<(), Failure> {
+        let parent = trace_of(&delivery.properties);
+        let span =
+            tracing::info_span!("notify", subscriber = %self.subscriber, notification_id = %id);
+        traces::follow(&span, parent.as_ref());
+        let carried = traces::passed_on(&span, parent.as_ref());
+        self.post_as(id, delivery, &carried).instrument(span).await
+    }
+
+    async fn post_as(
+        &self,
+        id: &str,
+        delivery: &Delivery,
+        carried: &TraceParent,
+    ) -> Result<(), Failure> {
         let headers = self
             .signer
             .signature_headers(id, chrono::Utc::now(), &delivery.data)
@@ -162,6 +181,7 @@ impl HttpNotifier {
             .client
             .post(&self.url)
             .header("Content-Type", "application/json")
+            .header(TRACEPARENT, carried.header())
             .body(delivery.data.clone());
         for (name, value) in headers {
             request = request.header(name, value);

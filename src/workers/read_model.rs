@@ -14,7 +14,7 @@ use crate::{
     projection::{project, Mode, Projectable, Projected},
     store::{classify, Deadline, ErrorKind},
     store::{event_rows::StoredEvent, inbox, processing::ProcessingClaim},
-    telemetry::Metrics,
+    telemetry::{traces, Metrics},
     wire::EventRef,
 };
 use lapin::message::Delivery;
@@ -63,7 +63,19 @@ impl ReadModelHandler {
             claimed.iter().map(|c| (c, c.describe())).collect();
         // Arrival order: events for one object are applied in it.
         claimed.sort_by_key(|(event, _)| event.seq);
-        let (mut outcomes, projectable) = self.sort_claimed(&claimed);
+        let (mut outcomes, mut projectable) = self.sort_claimed(&claimed);
+        // One `project` span per event, each a child of the event's trace, open for the
+        // batch's work; its notification goes on under it.
+        let _spans: Vec<tracing::Span> = projectable
+            .iter_mut()
+            .map(|event| {
+                let span = tracing::info_span!("project", event_id = %event.event_id);
+                let parent = event.traceparent.take();
+                traces::follow(&span, parent.as_ref());
+                event.traceparent = Some(traces::passed_on(&span, parent.as_ref()));
+                span
+            })
+            .collect();
         let projected = project(claim.connection(), &projectable, Mode::Live).await?;
         let mut notified = false;
         for (event, outcome) in projectable.iter().zip(projected) {

@@ -45,6 +45,7 @@ mod startup;
 mod status;
 mod stuck;
 mod subscribers;
+mod traces;
 mod unpinned_retention;
 mod verify;
 mod worker;

@@ -193,6 +193,7 @@ async fn the_inbox_stores_a_row_the_database_refuses_as_unfit_without_failing_it
         routing_key: RoutingKey::event(Family::Transfer, &closed),
         resource_raw: id.as_bytes().to_vec(),
         content_hash: id.as_bytes().to_vec(),
+        traceparent: None,
     };
     let now = chrono::Utc::now();
     // A time chrono holds and PostgreSQL refuses (SQLSTATE 22008): what a catalogue bug or an

@@ -319,6 +319,7 @@ fn projecting_any_order_in_any_batches_stores_the_greatest_event() {
                         resource_raw: resource.to_string().into_bytes(),
                         envelope_time: None,
                         received_at: base,
+                        traceparent: None,
                     }
                 })
                 .collect();

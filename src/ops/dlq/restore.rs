@@ -42,7 +42,7 @@ pub(super) async fn store_again(pool: &PgPool, body: &[u8]) -> Result<bool, OpsE
         resource: copy.resource.get().as_bytes().to_vec(),
         envelope_time: copy.occurred_at,
     };
-    let event = to_new_event(&copy.source, verified);
+    let event = to_new_event(&copy.source, verified, None);
     let stored = inbox::insert_events(pool, &[&event]).await?;
     if let Some(Stored::New { seq, .. }) = stored.first() {
         tracing::info!(event_id = %copy.id, seq, "dead letter's event stored again from its message");

@@ -61,6 +61,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         hookgate::telemetry::init_logging(
             hookgate::telemetry::LogFormat::Text,
             hookgate::telemetry::Logging::Service,
+            &Default::default(),
         );
     }
     let admin_url = admin_url();

@@ -57,6 +57,8 @@ pub struct Received {
     pub body: String,
     pub signature_valid: bool,
     pub answered: u16,
+    /// The `traceparent` header as sent.
+    pub traceparent: String,
 }
 
 #[derive(Default)]
@@ -157,6 +159,7 @@ async fn record(
         webhook_id: id,
         body: String::from_utf8_lossy(&body).into_owned(),
         answered,
+        traceparent: header("traceparent"),
     });
     StatusCode::from_u16(answered).unwrap()
 }
