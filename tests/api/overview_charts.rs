@@ -8,6 +8,16 @@ use hookgate::{
     store::minute_figures::{self, AtMinuteEnd},
 };
 
+/// A minute's end as a sampler might read it, with `backlog` waiting.
+fn with_backlog(backlog: i64) -> AtMinuteEnd {
+    AtMinuteEnd {
+        backlog,
+        backlog_age_seconds: 9.0,
+        dead_letters: 9,
+        stuck: 9,
+    }
+}
+
 fn this_minute() -> DateTime<Utc> {
     Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap()
 }
@@ -42,13 +52,7 @@ async fn a_minute_is_sampled_once_with_what_it_accepted_and_the_overview_draws_i
     assert_eq!(stored[0].accepted, 3, "{stored:?}");
 
     // A second sample of the same minute, by any process, changes nothing.
-    let other = AtMinuteEnd {
-        backlog: 99,
-        backlog_age_seconds: 9.0,
-        dead_letters: 9,
-        stuck: 9,
-    };
-    minute_figures::record(&app.pool, minute, &other)
+    minute_figures::record(&app.pool, minute, &with_backlog(99))
         .await
         .unwrap();
     let again = minute_figures::since(&app.pool, minute).await.unwrap();
@@ -72,13 +76,7 @@ async fn minutes_older_than_the_hour_are_not_drawn() {
     let app = spawn_app().await;
     let user = ConsoleUser::signed_in(&app, "ana").await;
     let long_ago = last_ended_minute(Utc::now()) - TimeDelta::hours(3);
-    let figures = AtMinuteEnd {
-        backlog: 12345,
-        backlog_age_seconds: 1.0,
-        dead_letters: 0,
-        stuck: 0,
-    };
-    minute_figures::record(&app.pool, long_ago, &figures)
+    minute_figures::record(&app.pool, long_ago, &with_backlog(12345))
         .await
         .unwrap();
     let overview = user.get("/console/overview").await;
