@@ -117,20 +117,16 @@ for _ in $(seq 1 600); do
 done
 
 report=$(python3 - "$WORK_DIR" "$missing" <<'EOF'
-import collections, json, pathlib, sys
+import pathlib, sys
+sys.path.insert(0, "deploy/lib")
+from totals import deliveries, load_totals
 work, missing = pathlib.Path(sys.argv[1]), int(sys.argv[2])
-accepted = lost = applied_twice = 0
-for path in sorted(work.glob("load-*.json")):
-    text = path.read_text().strip()
-    if not text:
-        sys.exit(f"{path.name}: the load generator printed nothing; see {path.with_suffix('.err').name}")
-    run = json.loads(text)
-    accepted += run["load"]["accepted"]
-    lost += run["endToEnd"]["lost"]
-    applied_twice += run["endToEnd"]["appliedTwice"]
-deliveries = collections.Counter((work / "notified.log").read_text().split())
-notified_twice = sum(1 for count in deliveries.values() if count > 1)
-print(f"accepted {accepted}, notifications {len(deliveries)}, notifications never delivered {missing}", file=sys.stderr)
+accepted, lost, applied_twice, problems = load_totals(work)
+if problems:
+    sys.exit("; ".join(problems))
+delivered = deliveries(work)
+notified_twice = sum(1 for count in delivered.values() if count > 1)
+print(f"accepted {accepted}, notifications {len(delivered)}, notifications never delivered {missing}", file=sys.stderr)
 print(f"lost {lost + missing}, applied twice {applied_twice}, notified twice {notified_twice}")
 EOF
 )

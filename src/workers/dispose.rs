@@ -26,6 +26,11 @@ pub enum Failure {
     /// Will fail again however often it is tried: bad resource, HTTP 4xx.
     #[error("{0}")]
     Permanent(String),
+    /// Not the message's failure: another worker holds it (a lease, which a worker that died
+    /// leaves until it expires). Tried again after the first tier without spending an attempt,
+    /// so a peer's crash cannot use up a good message's tiers and dead-letter it.
+    #[error("{0}")]
+    Deferred(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +68,8 @@ pub async fn move_failed(
     delivery: &Delivery,
     failure: &Failure,
 ) -> Result<Moved, MoveError> {
-    let attempts = attempts(&delivery.properties) + 1;
+    let spent = i64::from(!matches!(failure, Failure::Deferred(_)));
+    let attempts = attempts(&delivery.properties) + spent;
     let mut headers = delivery.properties.headers().clone().unwrap_or_default();
     headers.insert(X_HOOKGATE_ATTEMPTS.into(), AMQPValue::LongLongInt(attempts));
     // Bounded: a header larger than the broker's frame_max closes the whole connection.
@@ -76,6 +82,7 @@ pub async fn move_failed(
             .ok()
             .and_then(|i| to.tiers.get(i)),
         Failure::Permanent(_) => None,
+        Failure::Deferred(_) => to.tiers.first(),
     };
     if let Some(tier) = next_tier {
         let properties = delivery.properties.clone().with_headers(headers);

@@ -114,7 +114,7 @@ impl Handler for HttpNotifier {
             .map(|((id, delivery), held)| async move {
                 match held {
                     Claim::Delivered => Ok(()),
-                    Claim::Busy => Err(Failure::Transient(
+                    Claim::Busy => Err(Failure::Deferred(
                         "another worker is delivering this notification".into(),
                     )),
                     Claim::Held => self.post(id, delivery).await,

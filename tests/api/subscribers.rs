@@ -1,6 +1,7 @@
 //! Notification delivery to subscribers (SPEC 4): retries until a subscriber recovers, a
 //! refusal dead-letters the notification, and a copy published again is not POSTed again.
 
+use crate::ops::dead_letters;
 use crate::support::{
     amqp::{header_text, Tap, WAIT},
     eventually,
@@ -9,8 +10,12 @@ use crate::support::{
     subscriber::{start_redirector, subscribed, subscribed_at, subscribed_with, Subscriber},
     TestApp, TestOptions,
 };
-use hookgate::store::census;
+use hookgate::store::{
+    census,
+    deliveries::{self, Wanted},
+};
 use serde_json::Value;
+use std::time::Duration;
 
 #[tokio::test]
 async fn a_subscriber_that_fails_then_recovers_receives_the_notification_once() {
@@ -249,4 +254,41 @@ async fn four_slow_subscribers_hold_no_connection_and_never_starve_the_read_mode
         ids.dedup();
         assert_eq!(ids.len(), 2, "each once");
     }
+}
+
+/// A worker that died holding a notification's lease leaves it busy until the lease expires;
+/// waiting for it spends none of the notification's retry tiers (two of 200 and 400 ms here),
+/// so it is delivered once the lease ends instead of being dead-lettered.
+#[tokio::test]
+async fn a_notification_held_by_a_dead_workers_lease_waits_without_spending_its_tiers() {
+    let subscriber = Subscriber::start(&[]).await;
+    let app = spawn_app_with(subscribed(&subscriber)).await;
+    let id = hookgate::wire::notification_id("interlace", "leased");
+    let held = [Wanted {
+        id: &id,
+        again: false,
+    }];
+    // The dead worker's claim: a lease nobody will record or end.
+    deliveries::claim(&app.pool, "ledger", &held, Duration::from_secs(3))
+        .await
+        .unwrap();
+    app.post_transfer("leased", "t-leased", "Closed", EARLIER)
+        .await;
+    eventually("delivered once the lease expired", || async {
+        !subscriber.delivered().is_empty()
+    })
+    .await;
+    let retried = format!(
+        "hookgate_worker_messages_total{{outcome=\"retried\",queue=\"{}\"}}",
+        app.names().subscriber("ledger")
+    );
+    assert!(
+        app.metric(&retried).await.unwrap_or(0.0) > 2.0,
+        "it waited beyond two tiers"
+    );
+    assert_eq!(subscriber.delivered().len(), 1);
+    assert!(
+        dead_letters(&app).await.is_empty(),
+        "nothing was dead-lettered"
+    );
 }
