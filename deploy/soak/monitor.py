@@ -62,21 +62,25 @@ def latency_buckets(port):
     return dict(buckets)
 
 
-def sample(work, db_url):
-    # Waiting to be processed: as `hookgate status` counts it, dead-lettered events aside.
+def sample(work, db_url, since, accepted_before):
+    now = time.time()
+    # Accepted: events received since the previous sample, through the receipt index (`seq`
+    # jumps at each day's partition). Waiting: as `hookgate status` counts it, dead-lettered
+    # events aside.
     row = psql(db_url, "WITH waiting AS (SELECT e.received_at FROM inbox_unprocessed u "
                "JOIN inbox_events e USING (seq) WHERE e.dead_lettered_at IS NULL) "
-               "SELECT COALESCE((SELECT max(seq) FROM inbox_events), 0), "
+               f"SELECT (SELECT count(*) FROM inbox_events WHERE received_at >= to_timestamp({since}) "
+               f"AND received_at < to_timestamp({now})), "
                "(SELECT count(*) FROM waiting), "
                "COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(received_at)) FROM waiting), 0), "
                "(SELECT count(*) FROM inbox_processed), "
                "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()), "
                "COALESCE((SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits "
                "WHERE inhparent = 'inbox_events'::regclass), 0)")
-    figures = {"at": time.time()}
+    figures = {"at": now}
     if row:
-        seq, backlog, age, processed, connections, inbox = row.split("|")
-        figures.update(accepted=int(seq), backlog=int(backlog), age=float(age),
+        received, backlog, age, processed, connections, inbox = row.split("|")
+        figures.update(accepted=accepted_before + int(received), backlog=int(backlog), age=float(age),
                        processed=int(processed), connections=int(connections), inbox=int(inbox))
     for name, (pid, port) in pids(work).items():
         rss, fds = proc_figures(pid)
@@ -144,8 +148,10 @@ def ms(seconds):
 def watch(work, db_url, rate):
     out = (work / "samples.jsonl").open("a", buffering=1)
     minute_start, started = None, time.time()
+    since, accepted = started, 0
     while True:
-        figures = sample(work, db_url)
+        figures = sample(work, db_url, since, accepted)
+        since, accepted = figures["at"], figures.get("accepted", accepted)
         out.write(json.dumps(figures) + "\n")
         if minute_start is None:
             minute_start = figures
