@@ -187,7 +187,10 @@ pub async fn migrate(pool: &PgPool) -> Result<Migrated, sqlx::migrate::MigrateEr
     content_key::complete(pool)
         .await
         .map_err(sqlx::migrate::MigrateError::Execute)?;
-    online_indexes::ensure(pool)
+    let wanted = stuck::indexes()
+        .into_iter()
+        .chain(kept_notifications::indexes());
+    online_indexes::ensure(pool, wanted)
         .await
         .map_err(sqlx::migrate::MigrateError::Execute)?;
     let after = applied_migrations(pool).await?;

@@ -1,6 +1,7 @@
 //! Indexes built online, from store code rather than in a migration: `CREATE INDEX
 //! CONCURRENTLY` (the tables take writes meanwhile) must run alone, outside any transaction,
-//! which a migration is not. Each module that needs one defines it; this builds them.
+//! which a migration is not. Each module that needs one defines it; the migration step hands
+//! them all to [`ensure`].
 
 use sqlx::{PgConnection, PgPool};
 
@@ -10,11 +11,14 @@ pub struct OnlineIndex {
     pub definition: String,
 }
 
-/// Builds every online index that is missing, without blocking writes; a build that failed
+/// Builds each of `wanted` that is missing, without blocking writes; a build that failed
 /// before (an invalid index, which `IF NOT EXISTS` would keep) is dropped and built again. Run
 /// with the migrations by every process that starts, one at a time (a session lock): an index
 /// another process is still building is invalid too, and must not be taken for a failed one.
-pub async fn ensure(pool: &PgPool) -> Result<(), sqlx::Error> {
+pub async fn ensure(
+    pool: &PgPool,
+    wanted: impl IntoIterator<Item = OnlineIndex>,
+) -> Result<(), sqlx::Error> {
     let mut conn = pool.acquire().await?;
     // A build reads the whole table, longer than the pool's statement timeout allows on a
     // large one; waiting for another process's builds is bounded instead. The connection is
@@ -27,9 +31,6 @@ pub async fn ensure(pool: &PgPool) -> Result<(), sqlx::Error> {
         .bind(INDEX_BUILD_LOCK)
         .execute(&mut *conn)
         .await?;
-    let wanted = super::stuck::indexes()
-        .into_iter()
-        .chain(super::kept_notifications::indexes());
     for index in wanted {
         build_if_missing(&mut conn, &index).await?;
     }
