@@ -122,7 +122,7 @@ async fn post_sixteen(url: &str, create_time: &str, expected: u16) {
 /// The defect: `createTime` was parsed as any JSON value, so sixteen unsigned bodies whose
 /// `createTime` was an array of 480,000 zeros raised a receiver's peak memory by 93 MiB.
 /// Measured on a `hookgate serve` process of its own: hostile bodies raise the peak by less
-/// than 20 MiB more than ordinary bodies of the same size.
+/// than 20 MiB over the highest that ordinary bodies of the same size reached.
 #[tokio::test]
 async fn hostile_unsigned_bodies_cost_no_more_memory_than_ordinary_ones() {
     let app = spawn_app_with(TestOptions::default()).await;
@@ -149,7 +149,12 @@ async fn hostile_unsigned_bodies_cost_no_more_memory_than_ordinary_ones() {
     })
     .await;
 
-    post_sixteen(&url, r#""1756879969964""#, 401).await;
+    // The peak of sixteen bodies at once depends on which threads (and malloc arenas) take
+    // them: three rounds give the ordinary bodies' highest, so one lucky round cannot set a
+    // low bar (a CI run failed on that by 1 MiB).
+    for _ in 0..3 {
+        post_sixteen(&url, r#""1756879969964""#, 401).await;
+    }
     let ordinary = peak_rss_bytes(pid);
     let zeros = format!("[{}]", vec!["0"; 480_000].join(","));
     post_sixteen(&url, &zeros, 400).await;
