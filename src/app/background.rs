@@ -103,7 +103,7 @@ pub(super) fn workers(
         move |beat, stop| relay.clone().run(notifications.clone(), beat, stop),
     ));
     for subscriber in &config.subscribers {
-        let notifier = HttpNotifier::new(subscriber, pool.clone(), deadline)
+        let notifier = HttpNotifier::new(subscriber, pool.clone(), deadline, metrics.clone())
             .map_err(|reason| StartupError::BadSubscriber(subscriber.name.clone(), reason))?;
         let consumer = Arc::new(Consumer {
             queue: names.subscriber(&subscriber.name),

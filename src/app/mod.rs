@@ -70,6 +70,10 @@ fn start_metrics_at_zero(
         Vec::new()
     };
     let work_queues: Vec<&str> = work_queues.iter().map(String::as_str).collect();
+    let subscribers: Vec<&str> = match roles.work {
+        true => config.subscribers.iter().map(|s| s.name.as_str()).collect(),
+        false => Vec::new(),
+    };
     let tasks: Vec<&str> = background.iter().map(|t| t.name.as_str()).collect();
     let outboxes: Vec<&str> = OutboxTable::ALL.iter().map(|t| t.name()).collect();
     metrics.start_at_zero(&KnownLabels {
@@ -78,6 +82,7 @@ fn start_metrics_at_zero(
         verification_reasons: &VERIFICATION_REASONS,
         outboxes: &outboxes,
         work_queues: &work_queues,
+        subscribers: &subscribers,
         worker_outcomes: &consumer::OUTCOMES,
         tasks: &tasks,
         close_reasons: &http::server::CLOSE_REASONS,

@@ -6,7 +6,7 @@
 //! although it was delivered (SPEC 5), under a lease all the same.
 
 use sqlx::{PgPool, Postgres, Transaction};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// Where one notification of a claimed batch stands.
@@ -25,6 +25,9 @@ pub enum Claim {
 pub struct ClaimedBatch {
     holder: Uuid,
     subscriber: String,
+    /// When the leases end at the earliest, by this process's clock: taken before the claim,
+    /// so never later than the database's own expiry.
+    leased_until: Instant,
 }
 
 /// A notification a notifier wants to POST.
@@ -46,6 +49,7 @@ pub async fn claim(
     let ids: Vec<&str> = wanted.iter().map(|w| w.id).collect();
     let ids = ids.as_slice();
     let holder = Uuid::new_v4();
+    let leased_until = Instant::now() + lease;
     let mut tx = pool.begin().await?;
     let leased: Vec<String> = sqlx::query_scalar(
         "INSERT INTO notification_leases AS l (subscriber, notification_id, holder, expires_at)
@@ -80,6 +84,7 @@ pub async fn claim(
     let batch = ClaimedBatch {
         holder,
         subscriber: subscriber.to_owned(),
+        leased_until,
     };
     Ok((batch, claims))
 }
@@ -100,10 +105,17 @@ async fn delivered_of(
 }
 
 impl ClaimedBatch {
-    /// Records the notifications the subscriber took, and ends every lease. An event whose
-    /// notification had been dead-lettered and is now taken (a replay worked) is no longer
-    /// dead-lettered, once no other dead letter of it is left in the DLQ index.
-    pub async fn record(self, pool: &PgPool, delivered: &[&str]) -> Result<(), sqlx::Error> {
+    /// How long the leases still hold: while they do, no other worker POSTs these
+    /// notifications, so a delivery recorded within that time is never POSTed again.
+    pub fn lease_left(&self) -> Duration {
+        self.leased_until.saturating_duration_since(Instant::now())
+    }
+
+    /// Records the notifications the subscriber took, and ends every lease; one transaction,
+    /// so it can be tried again after a failure. An event whose notification had been
+    /// dead-lettered and is now taken (a replay worked) is no longer dead-lettered, once no
+    /// other dead letter of it is left in the DLQ index.
+    pub async fn record(&self, pool: &PgPool, delivered: &[&str]) -> Result<(), sqlx::Error> {
         let mut tx = pool.begin().await?;
         sqlx::query(
             "INSERT INTO notification_deliveries (subscriber, notification_id)

@@ -14,6 +14,7 @@ pub struct KnownLabels<'a> {
     pub verification_reasons: &'a [&'a str],
     pub outboxes: &'a [&'a str],
     pub work_queues: &'a [&'a str],
+    pub subscribers: &'a [&'a str],
     pub worker_outcomes: &'a [&'a str],
     pub tasks: &'a [&'a str],
     pub close_reasons: &'a [&'a str],
@@ -55,6 +56,7 @@ pub struct Metrics {
     pub task_restarts: IntCounterVec,
     pub task_up: IntGaugeVec,
     pub consumer_step_failures: IntCounterVec,
+    pub delivery_record_failures: IntCounterVec,
 }
 
 fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -227,6 +229,11 @@ impl Metrics {
                 "Consumer steps that failed outside their handler; their messages are redelivered",
                 &["queue"],
             ),
+            delivery_record_failures: counter(
+                "hookgate_delivery_record_failures_total",
+                "Attempts to record subscribers' deliveries that failed (tried again while the leases hold)",
+                &["subscriber"],
+            ),
             task_up: IntGaugeVec::new(
                 Opts::new("hookgate_task_up", "1 while a background task runs"),
                 &["task"],
@@ -263,6 +270,7 @@ impl Metrics {
             Box::new(metrics.task_restarts.clone()),
             Box::new(metrics.task_up.clone()),
             Box::new(metrics.consumer_step_failures.clone()),
+            Box::new(metrics.delivery_record_failures.clone()),
         ]
         .into_iter()
         .chain(metrics.upkeep.collectors())
@@ -328,6 +336,10 @@ impl Metrics {
             for outcome in known.worker_outcomes {
                 self.worker_messages.with_label_values(&[queue, outcome]);
             }
+        }
+        for subscriber in known.subscribers {
+            self.delivery_record_failures
+                .with_label_values(&[subscriber]);
         }
         for task in known.tasks {
             self.task_restarts.with_label_values(&[task]);

@@ -6,20 +6,24 @@ use crate::{
     settings::SubscriberConfig,
     signing::StandardWebhooks,
     store::{
-        deliveries::{claim, Claim, Wanted},
+        deliveries::{claim, Claim, ClaimedBatch, Wanted},
         Deadline,
     },
-    telemetry::traces,
+    telemetry::{traces, Metrics},
     wire::{header_text, is_resend, trace_of, X_EVENT_ID, X_SOURCE},
 };
 use lapin::message::Delivery;
 use reqwest::StatusCode;
 use sqlx::PgPool;
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 use tracing::Instrument;
 
 /// What a notification's lease adds to its POST's timeout.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
+
+/// The first pause before recording deliveries again, doubled up to [`MOST_RECORD_PAUSE`].
+const FIRST_RECORD_PAUSE: Duration = Duration::from_millis(250);
+const MOST_RECORD_PAUSE: Duration = Duration::from_secs(4);
 
 pub struct HttpNotifier {
     pub subscriber: String,
@@ -28,6 +32,7 @@ pub struct HttpNotifier {
     client: reqwest::Client,
     pool: PgPool,
     deadline: Deadline,
+    metrics: Arc<Metrics>,
     /// How long a claimed notification stays ours: the POST's timeout and a margin, so a
     /// lease outlives any POST that holds it.
     lease: Duration,
@@ -38,6 +43,7 @@ impl HttpNotifier {
         subscriber: &SubscriberConfig,
         pool: PgPool,
         deadline: Deadline,
+        metrics: Arc<Metrics>,
     ) -> Result<HttpNotifier, String> {
         let signer = StandardWebhooks::new(std::slice::from_ref(&subscriber.secret), None)?;
         // A redirect is answered like any other non-2xx: following it would send the signed
@@ -54,6 +60,7 @@ impl HttpNotifier {
             client,
             pool,
             deadline,
+            metrics,
             lease: Duration::from_millis(subscriber.timeout_ms) + LEASE_MARGIN,
         })
     }
@@ -127,10 +134,7 @@ impl Handler for HttpNotifier {
             .filter(|(_, (held, outcome))| **held == Claim::Held && outcome.is_ok())
             .map(|(id, _)| *id)
             .collect();
-        // The POSTs happened whatever this says: a copy that comes again may be POSTed again.
-        if let Err(error) = self.deadline.on(batch.record(&self.pool, &taken)).await {
-            tracing::warn!(subscriber = %self.subscriber, %error, "could not record deliveries");
-        }
+        self.record(&batch, &taken).await;
         ids.iter()
             .map(|id| match id {
                 None => Err(Failure::Permanent("notification has no message id".into())),
@@ -156,6 +160,34 @@ impl Handler for HttpNotifier {
 }
 
 impl HttpNotifier {
+    /// Records the deliveries, trying again while the leases hold: the POSTs happened, and a
+    /// copy that comes after the leases with no record (the relay publishes again what it
+    /// could not mark published) would be POSTed again. A database restart takes seconds; a
+    /// lease, the POST's timeout and half a minute.
+    async fn record(&self, batch: &ClaimedBatch, taken: &[&str]) {
+        let mut pause = FIRST_RECORD_PAUSE;
+        loop {
+            let Err(error) = self.deadline.on(batch.record(&self.pool, taken)).await else {
+                return;
+            };
+            self.metrics
+                .delivery_record_failures
+                .with_label_values(&[self.subscriber.as_str()])
+                .inc();
+            if batch.lease_left() <= pause {
+                tracing::warn!(
+                    subscriber = %self.subscriber, %error, deliveries = taken.len(),
+                    "could not record deliveries before their leases ended; a copy that \
+                     comes again may be POSTed again"
+                );
+                return;
+            }
+            tracing::info!(subscriber = %self.subscriber, %error, "recording deliveries again");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MOST_RECORD_PAUSE);
+        }
+    }
+
     /// POSTs under a `notify` span, a child of the notification's trace, whose context the
     /// subscriber gets as `traceparent` (SPEC 7).
     async fn post(&self, id: &str, delivery: &Delivery) -> Result<(), Failure> {

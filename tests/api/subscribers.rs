@@ -292,3 +292,49 @@ async fn a_notification_held_by_a_dead_workers_lease_waits_without_spending_its_
         "nothing was dead-lettered"
     );
 }
+
+/// The database goes away between a subscriber's 2xx and the record of it (a PostgreSQL
+/// restart): the notifier records the delivery once the database is back, within the lease,
+/// so a copy published again afterwards is not POSTed again.
+#[tokio::test]
+async fn a_delivery_made_while_the_database_is_away_is_recorded_when_it_returns() {
+    let subscriber = Subscriber::start(&[]).await;
+    let app = spawn_app_with(TestOptions {
+        database_proxy: true,
+        ..subscribed(&subscriber)
+    })
+    .await;
+    subscriber.hold();
+    app.post_transfer("away", "t-away", "Closed", EARLIER).await;
+    eventually("the POST waiting", || async { subscriber.waiting() == 1 }).await;
+    let proxy = app.database_proxy.as_ref().unwrap();
+    proxy.cut();
+    subscriber.release();
+    let failed = "hookgate_delivery_record_failures_total{subscriber=\"ledger\"}";
+    eventually("a record failed", || async {
+        app.metric(failed).await.unwrap_or(0.0) >= 1.0
+    })
+    .await;
+    proxy.restore();
+    eventually("the delivery recorded", || async {
+        census::deliveries_to(&app.pool, "ledger").await.unwrap() == 1
+    })
+    .await;
+
+    let handled = format!(
+        "hookgate_worker_messages_total{{outcome=\"done\",queue=\"{}\"}}",
+        app.names().subscriber("ledger")
+    );
+    let before = app.metric(&handled).await.unwrap_or(0.0);
+    app.unpublish_notifications().await;
+    eventually("the copy handled", || async {
+        app.metric(&handled).await.unwrap_or(0.0) > before
+    })
+    .await;
+    let posts: Vec<String> = subscriber
+        .received()
+        .into_iter()
+        .map(|r| r.webhook_id)
+        .collect();
+    assert_eq!(posts.len(), 1, "one POST: {posts:?}");
+}
