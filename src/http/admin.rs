@@ -3,7 +3,7 @@
 use super::{
     auth::{Authorized, Operator},
     errors::ApiError,
-    params::Params,
+    params::{json_body, Params},
     views::ErrorBody,
     AppState,
 };
@@ -76,8 +76,8 @@ pub(super) async fn replay(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Json<Counts>, ApiError> {
-    let request: ReplayRequest = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::bad_request(r#"body must be {"eventIds":[...]} or {"all":true}"#))?;
+    let request: ReplayRequest =
+        json_body(&body, r#"body must be {"eventIds":[...]} or {"all":true}"#)?;
     let selector = match (request.all, request.event_ids) {
         (true, None) => dlq::Selector::All,
         (false, Some(ids)) if !ids.is_empty() => dlq::Selector::EventIds(ids, request.source),
@@ -123,11 +123,10 @@ pub(super) async fn verify_read_model(
     let request: VerifyRequest = if body.is_empty() {
         VerifyRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|_| {
-            ApiError::bad_request(
-                r#"body must be {"family":"<family>","repair":true|false}, both optional"#,
-            )
-        })?
+        json_body(
+            &body,
+            r#"body must be {"family":"<family>","repair":true|false}, both optional"#,
+        )?
     };
     let family = match request.family.as_deref() {
         None => None,

@@ -1,5 +1,5 @@
-//! Query parameters parsed into a type, with a wrong parameter answered in the one JSON error
-//! shape (400 `malformed_payload`) instead of axum's plain-text rejection.
+//! Query parameters and admin request bodies parsed into a type, with a wrong one answered in
+//! the one JSON error shape (400 `malformed_payload`) instead of axum's plain-text rejection.
 
 use super::errors::ApiError;
 use axum::{
@@ -19,4 +19,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
             Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
         }
     }
+}
+
+/// An admin request's JSON body as `T`; a body that is not one is answered 400 with `shape`,
+/// the form it should take (serde's own text can quote the body back).
+pub(super) fn json_body<T: DeserializeOwned>(
+    body: &[u8],
+    shape: &'static str,
+) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|_| ApiError::bad_request(shape))
 }

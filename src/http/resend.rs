@@ -1,7 +1,7 @@
 //! `POST /admin/notifications/resend` (SPEC 5): a subscriber's notifications sent again, by
 //! time range and family or by object.
 
-use super::{auth::Operator, errors::ApiError, views::ErrorBody, AppState};
+use super::{auth::Operator, errors::ApiError, params::json_body, views::ErrorBody, AppState};
 use crate::{
     catalogue::{parse_time_str, Family, ResourceId},
     ops::{
@@ -53,8 +53,7 @@ pub(super) async fn resend(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Json<Resent>, ApiError> {
-    let body: ResendBody =
-        serde_json::from_slice(&body).map_err(|_| ApiError::bad_request(SHAPE))?;
+    let body: ResendBody = json_body(&body, SHAPE)?;
     let request = body.request()?;
     let operations = Operations::new(&state.changes, &*state.broker);
     let resent = operations

@@ -58,9 +58,10 @@ pub async fn receive(
     let started = Instant::now();
     let label = receiver.label(&source);
     let span = tracing::info_span!("receive", source = label, event_id = tracing::field::Empty);
-    traces::follow(&span, incoming_trace(&headers).as_ref());
+    let sender_trace = incoming_trace(&headers);
+    traces::follow(&span, sender_trace.as_ref());
     let outcome = receiver
-        .accept(&source, client, &headers, body)
+        .accept(&source, client, &headers, sender_trace.as_ref(), body)
         .instrument(span.clone())
         .await;
     receiver.record(label, &outcome, started.elapsed());

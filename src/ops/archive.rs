@@ -17,14 +17,8 @@ pub use crate::store::archive::{ArchiveFilter, Selection};
 /// What `filter` selects, or why it cannot be meant: an inverted time range, an id no archived
 /// event has, or nothing at all.
 pub async fn select(pool: &PgPool, filter: &ArchiveFilter) -> Result<Selection, OpsError> {
-    if let (Some(since), Some(until)) = (filter.since, filter.until) {
-        if since >= until {
-            return Err(OpsError::Selection(format!(
-                "--since {} is not before --until {}: the range is empty",
-                since.to_rfc3339(),
-                until.to_rfc3339()
-            )));
-        }
+    if let (Some(since), Some(until)) = (&filter.since, &filter.until) {
+        OpsError::unless_ordered(since, until, ["--since", "--until"])?;
     }
     let unknown = archive::unknown_event_ids(pool, &filter.event_ids).await?;
     if !unknown.is_empty() {

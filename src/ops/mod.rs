@@ -15,6 +15,9 @@ pub mod status;
 pub mod stuck;
 pub mod verify;
 
+use crate::catalogue::format_time;
+use chrono::{DateTime, Utc};
+
 /// Why an operation stopped. Each is safe to run again: what it finished stays done.
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -33,6 +36,26 @@ pub enum OpsError {
     /// A selection that cannot be what was meant: nothing was done.
     #[error("{0}")]
     Selection(String),
+}
+
+impl OpsError {
+    /// Refuses a time range that ends before it starts: it would select nothing. `names` are
+    /// what the caller calls its two ends (`--since`/`--until` on the command line).
+    fn unless_ordered(
+        since: &DateTime<Utc>,
+        until: &DateTime<Utc>,
+        names: [&str; 2],
+    ) -> Result<(), OpsError> {
+        if since < until {
+            return Ok(());
+        }
+        let [since_name, until_name] = names;
+        Err(OpsError::Selection(format!(
+            "{since_name} {} is not before {until_name} {}: the range is empty",
+            format_time(since),
+            format_time(until)
+        )))
+    }
 }
 
 /// What a replay did, or with `dry_run` would do: `replayed` sent back, `skipped` left.

@@ -83,10 +83,16 @@ pub struct Resent {
 /// A checked, pinned and counted selection, and where it goes.
 pub struct ResendPlan {
     queue: String,
+    pinned: Pinned,
+    pub total: u64,
+}
+
+/// A selection pinned to the `seq` range it held when the resend was planned, with the
+/// subscriber's patterns: what every walk of it reads.
+struct Pinned {
     patterns: Vec<String>,
     selection: KeptSelection,
     span: Option<(i64, i64)>,
-    pub total: u64,
 }
 
 /// Checks `request` against the topology and the notifications kept for `kept_days`, pins
@@ -119,13 +125,7 @@ pub async fn plan(
                 )));
             }
             let until = until.map_or(now, |until| until.min(now));
-            if *since >= until {
-                return Err(OpsError::Selection(format!(
-                    "since {} is not before until {}: the range is empty",
-                    format_time(since),
-                    format_time(&until)
-                )));
-            }
+            OpsError::unless_ordered(since, &until, ["since", "until"])?;
             KeptSelection::Between {
                 since: *since,
                 until,
@@ -137,21 +137,21 @@ pub async fn plan(
             KeptSelection::OfObjects(objects.clone())
         }
     };
-    let span = kept_notifications::pin(pool, &selection).await?;
-    let mut plan = ResendPlan {
-        queue: topology.names.subscriber(&request.subscriber),
+    let pinned = Pinned {
+        span: kept_notifications::pin(pool, &selection).await?,
         patterns,
         selection,
-        span,
-        total: 0,
     };
-    let mut pages = plan.pages();
     let mut total = 0;
+    let mut pages = pinned.pages();
     while let Some(page) = pages.next(pool).await? {
         total += page.len() as u64;
     }
-    plan.total = total;
-    Ok(plan)
+    Ok(ResendPlan {
+        queue: topology.names.subscriber(&request.subscriber),
+        pinned,
+        total,
+    })
 }
 
 fn unknown_subscriber(topology: &Topology, name: &str) -> OpsError {
@@ -203,11 +203,11 @@ struct Sendable {
     traceparent: Option<String>,
 }
 
-impl ResendPlan {
+impl Pinned {
     /// A walk of the pinned selection from its start.
     fn pages(&self) -> Pages<'_> {
         Pages {
-            plan: self,
+            pinned: self,
             after: self.span.map(|(first, _)| first),
         }
     }
@@ -228,7 +228,7 @@ impl ResendPlan {
 
 /// The pinned selection read a page at a time (keyset, by `seq`).
 struct Pages<'p> {
-    plan: &'p ResendPlan,
+    pinned: &'p Pinned,
     /// Where the next page starts; `None` once the walk is over.
     after: Option<i64>,
 }
@@ -238,10 +238,10 @@ impl Pages<'_> {
     /// notification whose ids break today's limits was parked by the relay, never sent, and
     /// is left out.
     async fn next(&mut self, pool: &PgPool) -> Result<Option<Vec<Sendable>>, OpsError> {
-        let (Some(after), Some((_, upto))) = (self.after, self.plan.span) else {
+        let (Some(after), Some((_, upto))) = (self.after, self.pinned.span) else {
             return Ok(None);
         };
-        let selection = &self.plan.selection;
+        let selection = &self.pinned.selection;
         let keys = kept_notifications::keys_page(pool, selection, after, upto, PAGE).await?;
         self.after = keys.last().map(|last| last.seq);
         if keys.is_empty() {
@@ -249,7 +249,7 @@ impl Pages<'_> {
         }
         Ok(Some(
             keys.into_iter()
-                .filter_map(|k| self.plan.takes(k))
+                .filter_map(|k| self.pinned.takes(k))
                 .collect(),
         ))
     }
@@ -265,7 +265,7 @@ pub async fn resend(
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Resent, OpsError> {
     let mut resent = 0_u64;
-    let mut pages = plan.pages();
+    let mut pages = plan.pinned.pages();
     while let Some(page) = pages.next(pool).await? {
         let seqs: Vec<i64> = page.iter().map(|s| s.seq).collect();
         let bodies = kept_notifications::bodies(pool, &seqs).await?;

@@ -149,12 +149,14 @@ impl Receiver {
     }
 
     /// Verifies, parses and stores one webhook from `client` (`None` when the peer is not
-    /// known, as in a test without a socket): everything but the HTTP answer.
+    /// known, as in a test without a socket), with its headers and the trace they name (read
+    /// once, by the caller, whose span follows it): everything but the HTTP answer.
     pub async fn accept(
         &self,
         source: &str,
         client: Option<IpAddr>,
         headers: &HeaderMap,
+        sender_trace: Option<&TraceParent>,
         body: Body,
     ) -> Result<Stored, ReceiveError> {
         let configured = self
@@ -179,8 +181,7 @@ impl Receiver {
             .map_err(|_| ReceiveError::RequestTimeout)??;
         let verified = verify(configured.scheme.clone(), headers, body).await?;
         tracing::Span::current().record("event_id", verified.event_id.as_str());
-        let carried =
-            traces::passed_on(&tracing::Span::current(), incoming_trace(headers).as_ref());
+        let carried = traces::passed_on(&tracing::Span::current(), sender_trace);
         let event = to_new_event(source, verified, Some(carried));
         let family = catalogue::Family::named_by(&event.event_type);
         if let Reading::Unfit { family, reason, .. } = &event.reading {
