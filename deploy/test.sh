@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # The whole check: services up, formatting, lints, the deployment files, then every test
 # against the real PostgreSQL and RabbitMQ (the broker-restart test runs last, alone), then
-# the three-node cluster test and the PostgreSQL failover test. (The soak, deploy/soak.sh, is
-# run on its own for now: its three-minute version found a repeat POST after a PostgreSQL
-# restart that is not fixed yet; see docs/fault-tests.md.)
+# the three-node cluster test, the PostgreSQL failover test and a three-minute soak.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +18,5 @@ cargo test --locked
 bash deploy/cluster-test.sh
 # The short version of the PostgreSQL failover test; the full one is the script's default.
 PG_FAILOVER_SECONDS=20 PG_FAILOVER_RATE=50 bash deploy/pg-failover-test.sh
+# The short version of the soak (faults on a schedule under load); the full one is an hour.
+bash deploy/soak.sh 3

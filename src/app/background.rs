@@ -11,7 +11,10 @@ use crate::{
     settings::Settings,
     store,
     telemetry::Metrics,
-    workers::{consumer::Consumer, notifier::HttpNotifier, read_model::ReadModelHandler},
+    workers::{
+        consumer::Consumer, notifier::HttpNotifier, read_model::ReadModelHandler,
+        retry_watch::Redrive,
+    },
 };
 use futures_util::future::BoxFuture;
 use sqlx::PgPool;
@@ -82,6 +85,7 @@ pub(super) fn workers(
         metrics: metrics.clone(),
         pool: pool.clone(),
         deadline,
+        retry_grace: config.broker.retry_grace,
         prefetch: config.workers.read_model_prefetch,
         batch: config.workers.read_model_batch,
     });
@@ -112,6 +116,7 @@ pub(super) fn workers(
             metrics: metrics.clone(),
             pool: pool.clone(),
             deadline,
+            retry_grace: config.broker.retry_grace,
             prefetch: config.workers.notifier_prefetch,
             // Two batches in flight, neither holding a database connection while it POSTs.
             batch: usize::from(config.workers.notifier_prefetch).div_ceil(2),
@@ -121,6 +126,17 @@ pub(super) fn workers(
             move |beat, stop| consumer.clone().run(beat, stop),
         ));
     }
+    let redrive = Arc::new(Redrive {
+        pool: pool.clone(),
+        broker: broker.clone(),
+        metrics: metrics.clone(),
+        queues: broker.topology().work_queues(),
+        grace: config.broker.retry_grace,
+        deadline,
+    });
+    tasks.push(BackgroundTask::new("retry-redrive", move |beat, stop| {
+        redrive.clone().run(beat, stop)
+    }));
     Ok(tasks)
 }
 

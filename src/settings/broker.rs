@@ -15,6 +15,9 @@ pub struct BrokerSettings {
     pub prefix: String,
     /// `HOOKGATE_RETRY_TIERS`: comma-separated durations, `1s,10s,1m,10m,1h` by default.
     pub retry_tiers: Vec<RetryTier>,
+    /// `HOOKGATE_RETRY_GRACE_MS` (60 000): how long past its tier a retried message may take
+    /// to come back before it is taken for lost and published again.
+    pub retry_grace: std::time::Duration,
 }
 
 impl BrokerSettings {
@@ -35,6 +38,7 @@ impl BrokerSettings {
                 None => RetryTier::defaults(),
                 Some(list) => retry_tiers(&list)?,
             },
+            retry_grace: env.positive_millis("HOOKGATE_RETRY_GRACE_MS", 60_000)?,
         })
     }
 }

@@ -116,6 +116,7 @@ pub mod partitions;
 pub mod processing;
 pub mod read_model;
 pub mod rebuild;
+pub mod retry_watch;
 pub mod stuck;
 pub mod timeline;
 

@@ -57,6 +57,7 @@ pub struct Metrics {
     pub task_up: IntGaugeVec,
     pub consumer_step_failures: IntCounterVec,
     pub delivery_record_failures: IntCounterVec,
+    pub retries_redriven: IntCounterVec,
 }
 
 fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -234,6 +235,11 @@ impl Metrics {
                 "Attempts to record subscribers' deliveries that failed (tried again while the leases hold)",
                 &["subscriber"],
             ),
+            retries_redriven: counter(
+                "hookgate_retries_redriven_total",
+                "Retried messages that did not come back from their tier in time and were published again",
+                &["queue"],
+            ),
             task_up: IntGaugeVec::new(
                 Opts::new("hookgate_task_up", "1 while a background task runs"),
                 &["task"],
@@ -271,6 +277,7 @@ impl Metrics {
             Box::new(metrics.task_up.clone()),
             Box::new(metrics.consumer_step_failures.clone()),
             Box::new(metrics.delivery_record_failures.clone()),
+            Box::new(metrics.retries_redriven.clone()),
         ]
         .into_iter()
         .chain(metrics.upkeep.collectors())
@@ -333,6 +340,7 @@ impl Metrics {
         for queue in known.work_queues {
             self.redeliveries.with_label_values(&[queue]);
             self.consumer_step_failures.with_label_values(&[queue]);
+            self.retries_redriven.with_label_values(&[queue]);
             for outcome in known.worker_outcomes {
                 self.worker_messages.with_label_values(&[queue, outcome]);
             }

@@ -5,6 +5,7 @@
 use super::{
     ack_window::Acker,
     dispose::{move_failed, Destinations, Failure, Moved},
+    retry_watch::{self, was_retried},
 };
 use crate::{
     amqp::{answered, Broker},
@@ -69,9 +70,11 @@ pub struct Consumer<H: Handler> {
     pub handler: Arc<H>,
     pub broker: Arc<Broker>,
     pub metrics: Arc<Metrics>,
-    /// Where the DLQ index is written, within `deadline`.
+    /// Where the DLQ index and the retry watch are written, within `deadline`.
     pub pool: PgPool,
     pub deadline: Deadline,
+    /// How late a retried message may come back before it is published again.
+    pub retry_grace: Duration,
     pub prefetch: u16,
     /// Deliveries handed to the handler at once, at most; a batch never waits for more to
     /// arrive, it takes what is already there.
@@ -208,6 +211,7 @@ impl<H: Handler> Consumer<H> {
                 metrics: self.metrics.clone(),
                 pool: self.pool.clone(),
                 deadline: self.deadline,
+                retry_grace: self.retry_grace,
                 channel: channel.clone(),
                 acker: acker.clone(),
             };
@@ -243,6 +247,7 @@ struct Step<H> {
     metrics: Arc<Metrics>,
     pool: PgPool,
     deadline: Deadline,
+    retry_grace: Duration,
     channel: Channel,
     acker: Arc<Acker>,
 }
@@ -307,6 +312,7 @@ impl<H: Handler> Step<H> {
                     tiers: &topology.tiers,
                     index: &self.pool,
                     deadline: self.deadline,
+                    retry_grace: self.retry_grace,
                 };
                 match move_failed(&self.channel, &to, &self.queue, &delivery, failure).await {
                     Ok(Moved::Retry { tier }) => {
@@ -342,6 +348,10 @@ impl<H: Handler> Step<H> {
                 }
             }
         };
+        if label != "retried" && was_retried(&delivery.properties) {
+            let (queue, within) = (self.queue.as_str(), self.deadline);
+            retry_watch::forget(&self.pool, within, queue, &delivery.properties).await;
+        }
         self.count(label);
         true
     }

@@ -9,14 +9,16 @@ use crate::catalogue::bounded_error;
 use crate::settings::RetryTier;
 use crate::store::{
     dlq_index::{self, Claim},
+    retry_watch::{self, Watched},
     Deadline,
 };
 use crate::wire::{
-    attempts, dead_letter_from, text_value, X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR,
-    X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE,
+    attempts, dead_letter_from, header_text, text_value, X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR,
+    X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE, X_SOURCE,
 };
 use lapin::{message::Delivery, types::AMQPValue, BasicProperties, Channel};
 use sqlx::PgPool;
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Failure {
@@ -53,12 +55,16 @@ pub enum MoveError {
     Index(#[from] sqlx::Error),
 }
 
-/// Where failed messages go, and the index of those that went to the DLQ.
+/// Where failed messages go, the index of those that went to the DLQ, and the watch on
+/// those in a retry tier.
 pub struct Destinations<'a> {
     pub names: &'a Names,
     pub tiers: &'a [RetryTier],
     pub index: &'a PgPool,
     pub deadline: Deadline,
+    /// How long past its tier a retried message may take to come back before it is taken
+    /// for lost and published again.
+    pub retry_grace: Duration,
 }
 
 pub async fn move_failed(
@@ -87,10 +93,14 @@ pub async fn move_failed(
     if let Some(tier) = next_tier {
         let properties = delivery.properties.clone().with_headers(headers);
         let retry = to.names.retry(queue, tier);
-        return match publish_confirmed(channel, "", &retry, &delivery.data, properties).await? {
-            Outcome::Taken => Ok(Moved::Retry {
-                tier: tier.name.clone(),
-            }),
+        let sent = properties.clone();
+        return match publish_confirmed(channel, "", &retry, &delivery.data, sent).await? {
+            Outcome::Taken => {
+                watch(to, queue, &properties, &delivery.data, tier.ttl).await;
+                Ok(Moved::Retry {
+                    tier: tier.name.clone(),
+                })
+            }
             other => Err(MoveError::NotTaken(other)),
         };
     }
@@ -107,6 +117,42 @@ pub async fn move_failed(
         &delivery.data,
     )
     .await
+}
+
+/// Keeps a copy of a message moved to a retry tier until it comes back. The move stands
+/// without it: a copy not kept only loses the watch, which is logged.
+async fn watch(
+    to: &Destinations<'_>,
+    queue: &str,
+    properties: &BasicProperties,
+    body: &[u8],
+    ttl: Duration,
+) {
+    let copy = match serde_json::to_value(properties) {
+        Ok(json) => Watched {
+            queue: queue.to_owned(),
+            source: properties
+                .headers()
+                .as_ref()
+                .and_then(|headers| header_text(headers, X_SOURCE))
+                .unwrap_or_default(),
+            message_id: properties
+                .message_id()
+                .as_ref()
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            properties: json,
+            body: body.to_vec(),
+        },
+        Err(error) => {
+            tracing::warn!(%error, "a retried message is not watched: its properties");
+            return;
+        }
+    };
+    let kept = retry_watch::watch(to.index, &copy, ttl + to.retry_grace);
+    if let Err(error) = to.deadline.on(kept).await {
+        tracing::warn!(%error, "a retried message is not watched; it is in its retry tier");
+    }
 }
 
 async fn dead_letter(

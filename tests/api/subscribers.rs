@@ -3,7 +3,7 @@
 
 use crate::ops::dead_letters;
 use crate::support::{
-    amqp::{header_text, Tap, WAIT},
+    amqp::{self, header_text, Tap, WAIT},
     eventually,
     sign::EARLIER,
     spawn_app_with,
@@ -337,4 +337,41 @@ async fn a_delivery_made_while_the_database_is_away_is_recorded_when_it_returns(
         .map(|r| r.webhook_id)
         .collect();
     assert_eq!(posts.len(), 1, "one POST: {posts:?}");
+}
+
+/// RabbitMQ hands an expired retry back to its work queue at most once: one whose tier ends
+/// while that queue has no leader (a broker restart, a lost node) is dropped. Here the
+/// notification is taken out of its tier before it expires; once overdue it is published
+/// again from the watch kept of it, and delivered once.
+#[tokio::test]
+async fn a_retry_the_broker_dropped_is_published_again_and_delivered_once() {
+    let subscriber = Subscriber::start(&[500]).await;
+    let options = subscribed(&subscriber).and_env(&[
+        ("HOOKGATE_RETRY_TIERS", "3s,6s"),
+        ("HOOKGATE_RETRY_GRACE_MS", "500"),
+    ]);
+    let app = spawn_app_with(options).await;
+    let queue = app.names().subscriber("ledger");
+    let retried =
+        format!("hookgate_worker_messages_total{{outcome=\"retried\",queue=\"{queue}\"}}");
+    app.post_transfer("dropped", "t-dropped", "Closed", EARLIER)
+        .await;
+    eventually("moved to its tier", || async {
+        app.metric(&retried).await == Some(1.0)
+    })
+    .await;
+    let tier = &app.config.broker.retry_tiers[0];
+    let purged = amqp::purge(&app.names().retry(&queue, tier)).await;
+    assert_eq!(purged, 1, "the retry was in its tier, and is gone");
+
+    eventually("delivered", || async { !subscriber.delivered().is_empty() }).await;
+    let redriven = format!("hookgate_retries_redriven_total{{queue=\"{queue}\"}}");
+    assert_eq!(app.metric(&redriven).await, Some(1.0));
+    let handled = format!("hookgate_worker_messages_total{{outcome=\"done\",queue=\"{queue}\"}}");
+    eventually("the copy settled", || async {
+        app.metric(&handled).await == Some(1.0)
+    })
+    .await;
+    let posts: Vec<u16> = subscriber.received().iter().map(|r| r.answered).collect();
+    assert_eq!(posts, [500, 200], "one failure, then one delivery");
 }

@@ -6,7 +6,7 @@ use lapin::{
     message::Delivery,
     options::{
         BasicAckOptions, BasicConsumeOptions, ExchangeDeleteOptions, QueueBindOptions,
-        QueueDeclareOptions, QueueDeleteOptions,
+        QueueDeclareOptions, QueueDeleteOptions, QueuePurgeOptions,
     },
     types::{AMQPValue, FieldTable, LongString},
     Channel, Connection, ConnectionProperties, Consumer,
@@ -143,6 +143,16 @@ impl Tap {
             .await
             .unwrap();
     }
+}
+
+/// Empties `queue`, as a broker that drops its messages would; returns how many it held.
+pub async fn purge(queue: &str) -> u32 {
+    let connection = connect().await;
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .queue_purge(queue.into(), QueuePurgeOptions::default())
+        .await
+        .unwrap()
 }
 
 /// Deletes every queue and exchange a test prefix declared.
