@@ -4,17 +4,17 @@
 //! indexed in the same transaction that waits for its confirm, and a message whose dead letter
 //! is already in the DLQ is not sent there again.
 
+use super::retry_watch;
 use crate::amqp::{publish_confirmed, Names, Outcome};
 use crate::catalogue::bounded_error;
 use crate::settings::RetryTier;
 use crate::store::{
     dlq_index::{self, Claim},
-    retry_watch::{self, Watched},
     Deadline,
 };
 use crate::wire::{
-    attempts, dead_letter_from, header_text, text_value, X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR,
-    X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE, X_SOURCE,
+    attempts, dead_letter_from, text_value, X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR,
+    X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE,
 };
 use lapin::{message::Delivery, types::AMQPValue, BasicProperties, Channel};
 use sqlx::PgPool;
@@ -93,14 +93,21 @@ pub async fn move_failed(
     if let Some(tier) = next_tier {
         let properties = delivery.properties.clone().with_headers(headers);
         let retry = to.names.retry(queue, tier);
-        let sent = properties.clone();
-        return match publish_confirmed(channel, "", &retry, &delivery.data, sent).await? {
-            Outcome::Taken => {
-                watch(to, queue, &properties, &delivery.data, tier.ttl).await;
-                Ok(Moved::Retry {
-                    tier: tier.name.clone(),
-                })
-            }
+        // Watched before it is moved, so it cannot come back and be settled before the watch
+        // exists (a watch left behind would publish a handled message again).
+        let due_in = tier.ttl + to.retry_grace;
+        retry_watch::keep(
+            to.index,
+            to.deadline,
+            queue,
+            (&properties, &delivery.data),
+            due_in,
+        )
+        .await;
+        return match publish_confirmed(channel, "", &retry, &delivery.data, properties).await? {
+            Outcome::Taken => Ok(Moved::Retry {
+                tier: tier.name.clone(),
+            }),
             other => Err(MoveError::NotTaken(other)),
         };
     }
@@ -117,42 +124,6 @@ pub async fn move_failed(
         &delivery.data,
     )
     .await
-}
-
-/// Keeps a copy of a message moved to a retry tier until it comes back. The move stands
-/// without it: a copy not kept only loses the watch, which is logged.
-async fn watch(
-    to: &Destinations<'_>,
-    queue: &str,
-    properties: &BasicProperties,
-    body: &[u8],
-    ttl: Duration,
-) {
-    let copy = match serde_json::to_value(properties) {
-        Ok(json) => Watched {
-            queue: queue.to_owned(),
-            source: properties
-                .headers()
-                .as_ref()
-                .and_then(|headers| header_text(headers, X_SOURCE))
-                .unwrap_or_default(),
-            message_id: properties
-                .message_id()
-                .as_ref()
-                .map(|id| id.to_string())
-                .unwrap_or_default(),
-            properties: json,
-            body: body.to_vec(),
-        },
-        Err(error) => {
-            tracing::warn!(%error, "a retried message is not watched: its properties");
-            return;
-        }
-    };
-    let kept = retry_watch::watch(to.index, &copy, ttl + to.retry_grace);
-    if let Err(error) = to.deadline.on(kept).await {
-        tracing::warn!(%error, "a retried message is not watched; it is in its retry tier");
-    }
 }
 
 async fn dead_letter(

@@ -34,17 +34,53 @@ pub fn was_retried(properties: &BasicProperties) -> bool {
         .is_some_and(|headers| headers.inner().contains_key(X_HOOKGATE_ATTEMPTS))
 }
 
-/// A retried message is back and settled (done or dead-lettered): no longer watched. A
-/// failure only leaves it to be published again, which its handler ignores.
-pub async fn forget(pool: &PgPool, within: Deadline, queue: &str, properties: &BasicProperties) {
+/// Which message `properties` describe in the watch: its `x-source` (event ids are unique
+/// per source only) and its id.
+fn key_of(properties: &BasicProperties) -> (String, String) {
     let source = properties
         .headers()
         .as_ref()
         .and_then(|headers| header_text(headers, X_SOURCE))
         .unwrap_or_default();
     let id = properties.message_id().as_ref().map(|id| id.to_string());
-    let forgotten = watch::came_back(pool, queue, &source, id.as_deref().unwrap_or_default());
-    if let Err(error) = within.on(forgotten).await {
+    (source, id.unwrap_or_default())
+}
+
+/// Watches a message about to be moved to a retry tier of `queue`, overdue after `due_in`.
+/// The move goes ahead without it: a message not watched is only not published again if the
+/// broker drops it, which is logged.
+pub async fn keep(
+    pool: &PgPool,
+    within: Deadline,
+    queue: &str,
+    (properties, body): (&BasicProperties, &[u8]),
+    due_in: Duration,
+) {
+    let json = match serde_json::to_value(properties) {
+        Ok(json) => json,
+        Err(error) => {
+            tracing::warn!(%error, "a retried message is not watched: its properties");
+            return;
+        }
+    };
+    let (source, message_id) = key_of(properties);
+    let copy = Watched {
+        queue: queue.to_owned(),
+        source,
+        message_id,
+        properties: json,
+        body: body.to_vec(),
+    };
+    if let Err(error) = within.on(watch::watch(pool, &copy, due_in)).await {
+        tracing::warn!(%error, "a retried message is not watched");
+    }
+}
+
+/// A retried message is back and settled (done or dead-lettered): no longer watched. A
+/// failure only leaves it to be published again, which its handler ignores.
+pub async fn forget(pool: &PgPool, within: Deadline, queue: &str, properties: &BasicProperties) {
+    let (source, id) = key_of(properties);
+    if let Err(error) = within.on(watch::came_back(pool, queue, &source, &id)).await {
         tracing::warn!(%error, "a retried message is still watched; it may be published again");
     }
 }
