@@ -179,7 +179,11 @@ def steady(history, rate, since):
     recent = [s for s in history if s["at"] >= since and "accepted" in s]
     if len(recent) < 3:
         return False
+    # The last 10 s, or the last two samples when they are further apart (a sample takes a
+    # moment to gather, so they come a little over 10 s apart under load).
     window = [s for s in recent if s["at"] >= recent[-1]["at"] - 10]
+    if len(window) < 2:
+        window = recent[-2:]
     span = window[-1]["at"] - window[0]["at"]
     if span < 5:
         return False
