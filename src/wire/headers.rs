@@ -69,6 +69,24 @@ pub fn header_number(headers: &FieldTable, name: &str) -> Option<i64> {
     }
 }
 
+/// Whether a message came from a retry tier: moving it there counted its attempts (a
+/// deferral counts none, but writes the header all the same).
+pub fn was_retried(properties: &BasicProperties) -> bool {
+    properties
+        .headers()
+        .as_ref()
+        .is_some_and(|headers| headers.inner().contains_key(X_HOOKGATE_ATTEMPTS))
+}
+
+/// A message's `message_id`, or empty when it has none.
+pub fn message_id_of(properties: &BasicProperties) -> String {
+    properties
+        .message_id()
+        .as_ref()
+        .map(|id| id.to_string())
+        .unwrap_or_default()
+}
+
 /// Failures this message went through before, as counted in its headers.
 pub fn attempts(properties: &BasicProperties) -> i64 {
     properties

@@ -11,9 +11,9 @@ mod topic;
 pub use dead_letter::{dead_letter_from, headers_json, read_dead_letter};
 pub use event::{event_message, EventCopy, EventMessageParts, EventRef};
 pub use headers::{
-    attempts, carry_trace, header_number, header_text, text_value, trace_of, value_text,
-    FAILURE_HEADERS, X_EVENT_ID, X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR, X_HOOKGATE_FAILED_AT,
-    X_HOOKGATE_QUEUE, X_HOOKGATE_RESEND, X_SOURCE,
+    attempts, carry_trace, header_number, header_text, message_id_of, text_value, trace_of,
+    value_text, was_retried, FAILURE_HEADERS, X_EVENT_ID, X_HOOKGATE_ATTEMPTS, X_HOOKGATE_ERROR,
+    X_HOOKGATE_FAILED_AT, X_HOOKGATE_QUEUE, X_HOOKGATE_RESEND, X_SOURCE,
 };
 pub use notification::{
     is_resend, notification_id, notification_message, notification_properties,

@@ -5,7 +5,7 @@
 use super::{
     ack_window::Acker,
     dispose::{move_failed, Destinations, Failure, Moved},
-    retry_watch::{self, was_retried},
+    retry_watch,
 };
 use crate::{
     amqp::{answered, Broker},
@@ -13,6 +13,7 @@ use crate::{
     heartbeat::Heartbeat,
     store::Deadline,
     telemetry::Metrics,
+    wire::{message_id_of, was_retried},
 };
 use futures_util::{FutureExt, StreamExt};
 use lapin::{
@@ -279,7 +280,8 @@ impl<H: Handler> Step<H> {
         };
         let mut settled = Vec::with_capacity(batch.len());
         for (delivery, outcome) in batch.into_iter().zip(outcomes) {
-            let span = tracing::info_span!("message", message_id = %message_id(&delivery));
+            let span =
+                tracing::info_span!("message", message_id = %message_id_of(&delivery.properties));
             let tag = delivery.delivery_tag;
             if self.settle(delivery, outcome).instrument(span).await {
                 settled.push(tag);
@@ -362,13 +364,4 @@ impl<H: Handler> Step<H> {
             .with_label_values(&[self.queue.as_str(), outcome])
             .inc();
     }
-}
-
-fn message_id(delivery: &Delivery) -> String {
-    delivery
-        .properties
-        .message_id()
-        .as_ref()
-        .map(|id| id.to_string())
-        .unwrap_or_default()
 }

@@ -13,7 +13,7 @@ use crate::{
         Deadline,
     },
     telemetry::Metrics,
-    wire::{header_text, X_HOOKGATE_ATTEMPTS, X_SOURCE},
+    wire::{header_text, message_id_of, X_SOURCE},
 };
 use lapin::{BasicProperties, Channel};
 use sqlx::PgPool;
@@ -26,14 +26,6 @@ const PAGE: i64 = 100;
 /// gone, or it is dropped on the way every time.
 const MOST_REDRIVES: i32 = 10;
 
-/// Whether a message came from a retry tier: moving it there counted its attempts.
-pub fn was_retried(properties: &BasicProperties) -> bool {
-    properties
-        .headers()
-        .as_ref()
-        .is_some_and(|headers| headers.inner().contains_key(X_HOOKGATE_ATTEMPTS))
-}
-
 /// Which message `properties` describe in the watch: its `x-source` (event ids are unique
 /// per source only) and its id.
 fn key_of(properties: &BasicProperties) -> (String, String) {
@@ -42,8 +34,7 @@ fn key_of(properties: &BasicProperties) -> (String, String) {
         .as_ref()
         .and_then(|headers| header_text(headers, X_SOURCE))
         .unwrap_or_default();
-    let id = properties.message_id().as_ref().map(|id| id.to_string());
-    (source, id.unwrap_or_default())
+    (source, message_id_of(properties))
 }
 
 /// Watches a message about to be moved to a retry tier of `queue`, overdue after `due_in`.
