@@ -277,6 +277,11 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
     // `seq`, as rolled-back inserts always have.
     // An envelope time more than five minutes past the receipt is stored, published and
     // ordered as the receipt time (SPEC 2.1), both by the database's clock.
+    // `OFFSET 0` keeps the earlier-copy check (`resent`) a probe of the content key's index
+    // for each row: without it PostgreSQL may plan the EXISTS as one hash of the whole of
+    // `inbox_dedup` per batch, and a plan cached while the table was small kept doing so as
+    // it grew (540 µs of PostgreSQL CPU per accepted event on a new deployment, see
+    // docs/performance.md).
     let inserted: Vec<(i64, String, String, bool, bool)> = sqlx::query_as(
         r#"
         WITH batch AS MATERIALIZED (
@@ -321,7 +326,7 @@ async fn insert_rows(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<Stored>,
                batch.copy_key <> '' AND batch.content_family <> 'unknown' AND EXISTS (
                    SELECT 1 FROM inbox_dedup AS d
                    WHERE d.source = batch.source AND d.content_family = batch.content_family
-                     AND d.content_hash = batch.content_hash) AS resent
+                     AND d.content_hash = batch.content_hash OFFSET 0) AS resent
         FROM new JOIN batch USING (seq)
         "#,
     )

@@ -28,6 +28,7 @@ mod openapi;
 mod ops;
 mod overview_charts;
 mod partitions;
+mod query_plans;
 mod read_api;
 mod receive;
 mod receive_faults;
