@@ -41,12 +41,14 @@ impl Family {
         Family::Account,
     ];
 
+    /// Every family an inbox row can carry: the catalogue's and `unknown`.
+    pub fn all() -> impl Iterator<Item = Family> {
+        Family::KNOWN.into_iter().chain([Family::Unknown])
+    }
+
     /// Any family by name, `unknown` included: events outside the catalogue are searched by it.
     pub fn parse(name: &str) -> Option<Family> {
-        Family::KNOWN
-            .into_iter()
-            .chain([Family::Unknown])
-            .find(|f| f.as_str() == name)
+        Family::all().find(|f| f.as_str() == name)
     }
 
     /// A family of the catalogue by name: those with a projection to read, verify or rebuild.
@@ -129,7 +131,7 @@ mod tests {
             Family::Account,
             Family::Unknown,
         ];
-        for family in Family::KNOWN.into_iter().chain([Family::Unknown]) {
+        for family in Family::all() {
             assert_eq!(
                 family.orders_by_signed_time(),
                 !by_envelope.contains(&family),
@@ -140,7 +142,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for family in Family::KNOWN.into_iter().chain([Family::Unknown]) {
+        for family in Family::all() {
             assert_eq!(Family::parse(family.as_str()), Some(family));
         }
         assert_eq!(Family::parse("nope"), None);

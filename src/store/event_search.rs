@@ -1,7 +1,9 @@
 //! `GET /v1/events`: the inbox searched by what an event is about, newest first by time of
 //! receipt, one page at a time by keyset ((received_at, seq) below the previous page's last).
 //! Only the filters given become predicates, so each query can use the index made for it
-//! (migration 0007).
+//! (migration 0007). An object is found through `inbox_events_object`, the index its timeline
+//! and `verify` walk, which leads with the family: without a family filter the search names
+//! every family, so that one index serves both (migration 0024 dropped the search's own).
 
 use super::inbox::{EventRecord, EventState};
 use crate::catalogue::Family;
@@ -67,6 +69,10 @@ pub async fn search(pool: &PgPool, search: &EventSearch) -> Result<Vec<FoundEven
                 .push(format_args!(" AND {column} = "))
                 .push_bind(value.clone());
         }
+    }
+    if search.object_id.is_some() && search.family.is_none() {
+        let every: Vec<&str> = Family::all().map(Family::as_str).collect();
+        query.push(" AND family = ANY(").push_bind(every).push(")");
     }
     if let Some(state) = search.state {
         // What the state implies, spelled out so that the states other than processed, which
