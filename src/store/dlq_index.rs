@@ -70,12 +70,16 @@ pub enum Claim {
 /// Writes `facts` under its key inside the caller's transaction, which holds the row until it
 /// commits (after the broker confirmed the dead letter) or rolls back (it did not).
 pub async fn claim(conn: &mut PgConnection, facts: &DeadLetterFacts) -> Result<Claim, sqlx::Error> {
-    let inserted = sqlx::query(
+    // `xmax` is 0 on a row the statement inserted, and its transaction's id on one it updated.
+    let inserted: bool = sqlx::query_scalar(
         "INSERT INTO dead_letter_index
              (queue, message_id, event_id, source, event_type, family, attempts, error,
               failed_at, headers, body)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (queue, (COALESCE(source, '')), message_id) DO NOTHING",
+         ON CONFLICT (queue, (COALESCE(source, '')), message_id) DO UPDATE
+         SET attempts = EXCLUDED.attempts, error = EXCLUDED.error,
+             failed_at = EXCLUDED.failed_at, headers = EXCLUDED.headers
+         RETURNING xmax = 0",
     )
     .bind(&facts.queue)
     .bind(&facts.message_id)
@@ -88,26 +92,13 @@ pub async fn claim(conn: &mut PgConnection, facts: &DeadLetterFacts) -> Result<C
     .bind(facts.failed_at)
     .bind(Json(&facts.headers))
     .bind(&facts.body)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        return Ok(Claim::New);
-    }
-    sqlx::query(
-        "UPDATE dead_letter_index SET attempts = $3, error = $4, failed_at = $5, headers = $6
-         WHERE queue = $1 AND message_id = $2 AND COALESCE(source, '') = COALESCE($7, '')",
-    )
-    .bind(&facts.queue)
-    .bind(&facts.message_id)
-    .bind(facts.attempts)
-    .bind(&facts.error)
-    .bind(facts.failed_at)
-    .bind(Json(&facts.headers))
-    .bind(&facts.source)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(Claim::AlreadyDeadLettered)
+    Ok(if inserted {
+        Claim::New
+    } else {
+        Claim::AlreadyDeadLettered
+    })
 }
 
 /// Indexes a dead letter found in the queue without a row (dead-lettered before the index
