@@ -101,29 +101,22 @@ pub async fn list(
         form method="post" action="/console/dlq/confirm" {
             input type="hidden" name="csrf" value=(session.csrf);
             p.muted { (total) @if total == 1 { " dead letter matches" } @else { " dead letters match" } @if parked_total > 0 { "; " (parked_total) " parked events wait for the relay (replay all takes them too)" } "." }
-            @if letters.is_empty() {
-                p.muted { "No dead letter matches." }
-            } @else {
-                table {
-                    thead { tr {
-                        @if may_change { th { "" } } th { "Failed" } th { "Event" } th { "Type" } th { "Queue" }
-                        th.num { "Attempts" } th { "Error" }
-                    } }
-                    tbody {
-                        @for letter in &letters {
-                            tr {
-                                @if may_change { td { input type="checkbox" name="event" value=(letter.event_id) aria-label=(format!("select {}", letter.event_id)); } }
-                                td { (page::time(Some(letter.failed_at), now)) }
-                                td.id { a href=(page::event_href(letter.source.as_deref().unwrap_or(crate::settings::INTERLACE_SOURCE), &letter.event_id)) { (letter.event_id) } }
-                                td.mono { (letter.event_type.as_deref().unwrap_or("—")) }
-                                td.mono { (letter.queue) }
-                                td.num { (letter.attempts) }
-                                td.mono { (letter.error) }
-                            }
-                        }
+            (page::table_or("No dead letter matches.", letters.is_empty(), html! {
+                @if may_change { th { "" } } th { "Failed" } th { "Event" } th { "Type" } th { "Queue" }
+                th.num { "Attempts" } th { "Error" }
+            }, html! {
+                @for letter in &letters {
+                    tr {
+                        @if may_change { td { input type="checkbox" name="event" value=(letter.event_id) aria-label=(format!("select {}", letter.event_id)); } }
+                        td { (page::time(Some(letter.failed_at), now)) }
+                        td.id { a href=(page::event_href(letter.source.as_deref().unwrap_or(crate::settings::INTERLACE_SOURCE), &letter.event_id)) { (letter.event_id) } }
+                        td.mono { (letter.event_type.as_deref().unwrap_or("—")) }
+                        td.mono { (letter.queue) }
+                        td.num { (letter.attempts) }
+                        td.mono { (letter.error) }
                     }
                 }
-            }
+            }))
             @if may_change { div.actions {
                 button type="submit" name="action" value="replay-selected" { "Replay selected" }
                 button.secondary type="submit" name="action" value="replay-all" { "Replay all" }

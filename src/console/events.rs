@@ -83,32 +83,25 @@ pub async fn search(
     let now = Utc::now();
     let body = html! {
         (form)
-        @if found.is_empty() {
-            p.muted { "No event matches." }
-        } @else {
-            table {
-                thead { tr {
-                    th { "Received" } th { "Event" } th { "Type" } th { "Object" }
-                    th { "Status" } th { "State" }
-                } }
-                tbody {
-                    @for event in &found {
-                        tr {
-                            td { (page::time(Some(event.record.received_at), now)) }
-                            td.id { a href=(page::event_href(&event.record.key.source, &event.record.key.event_id)) { (event.record.key.event_id) } }
-                            td.mono { (event.record.key.event_type) }
-                            td.id {
-                                @if let Some(object_id) = &event.object_id {
-                                    a href=(page::object_href(event.family.as_str(), object_id)) { (event.family) " / " (object_id) }
-                                } @else { span.muted { (event.family) } }
-                            }
-                            td.mono { (event.status.as_deref().unwrap_or("—")) }
-                            td { (page::state_badge(event.record.state)) }
-                        }
+        (page::table_or("No event matches.", found.is_empty(), html! {
+            th { "Received" } th { "Event" } th { "Type" } th { "Object" }
+            th { "Status" } th { "State" }
+        }, html! {
+            @for event in &found {
+                tr {
+                    td { (page::time(Some(event.record.received_at), now)) }
+                    td.id { a href=(page::event_href(&event.record.key.source, &event.record.key.event_id)) { (event.record.key.event_id) } }
+                    td.mono { (event.record.key.event_type) }
+                    td.id {
+                        @if let Some(object_id) = &event.object_id {
+                            a href=(page::object_href(event.family.as_str(), object_id)) { (event.family) " / " (object_id) }
+                        } @else { span.muted { (event.family) } }
                     }
+                    td.mono { (event.status.as_deref().unwrap_or("—")) }
+                    td { (page::state_badge(event.record.state)) }
                 }
             }
-        }
+        }))
         div.pager {
             @if search.after.is_some() { a href="/console/events" { "First page" } }
             @if let Some(next) = next { a href=(next_page(&links, &next)) { "Older events →" } }

@@ -95,29 +95,22 @@ pub async fn timeline(
             pre { (masked(resource)) }
         }
         h2 { "Events, in order of occurrence" }
-        @if events.is_empty() {
-            p.muted { "No event of this object is stored." }
-        } @else {
-            table {
-                thead { tr {
-                    th { "Occurred" } th { "Status" } th { "Outcome" } th { "Event" }
-                    th { "State" } th { "Received" } th { "Notification" }
-                } }
-                tbody {
-                    @for event in &events {
-                        tr class=[(event.applied == Some(false)).then_some("stale")] {
-                            td { (page::time(event.occurred_at, now)) }
-                            td.mono { (event.status.as_deref().unwrap_or("—")) }
-                            td { (outcome(event)) }
-                            td.id { a href=(page::event_href(&event.source, &event.event_id)) { (event.event_id) } }
-                            td { (page::state_badge(event.state)) }
-                            td { (page::time(Some(event.received_at), now)) }
-                            td { (notification(trails.get(&notification_id(&event.source, &event.event_id)))) }
-                        }
-                    }
+        (page::table_or("No event of this object is stored.", events.is_empty(), html! {
+            th { "Occurred" } th { "Status" } th { "Outcome" } th { "Event" }
+            th { "State" } th { "Received" } th { "Notification" }
+        }, html! {
+            @for event in &events {
+                tr class=[(event.applied == Some(false)).then_some("stale")] {
+                    td { (page::time(event.occurred_at, now)) }
+                    td.mono { (event.status.as_deref().unwrap_or("—")) }
+                    td { (outcome(event)) }
+                    td.id { a href=(page::event_href(&event.source, &event.event_id)) { (event.event_id) } }
+                    td { (page::state_badge(event.state)) }
+                    td { (page::time(Some(event.received_at), now)) }
+                    td { (notification(trails.get(&notification_id(&event.source, &event.event_id)))) }
                 }
             }
-        }
+        }))
         div.pager {
             @if page_number > 0 { a href=(format!("?page={}", page_number - 1)) { "← Earlier events" } }
             @if more { a href=(format!("?page={}", page_number + 1)) { "Later events →" } }

@@ -108,6 +108,21 @@ pub fn encode(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// A table of `rows` (their `tr`s) under the header cells `head`; `empty`, muted, when there
+/// is no row.
+pub fn table_or(empty: &str, is_empty: bool, head: Markup, rows: Markup) -> Markup {
+    html! {
+        @if is_empty {
+            p.muted { (empty) }
+        } @else {
+            table {
+                thead { tr { (head) } }
+                tbody { (rows) }
+            }
+        }
+    }
+}
+
 /// A notice above a page's content: `kind` is `ok` or `error`.
 pub fn notice(kind: &str, text: &str) -> Markup {
     html! { p class=(format!("notice {kind}")) role="status" { (text) } }

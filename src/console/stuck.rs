@@ -75,23 +75,18 @@ pub async fn list(
             label { "Waiting longer than" input type="text" name="older_than" value=(given(&query.older_than)) placeholder="its stuck_after"; }
             button type="submit" { "Filter" }
         }
-        @if found.objects.is_empty() {
-            p.muted { "Nothing is stuck." }
-        } @else {
-            table {
-                thead { tr { th { "Object" } th { "Status" } th { "Account" } th { "Last event" } } }
-                tbody {
-                    @for object in &found.objects {
-                        tr {
-                            td.id { a href=(page::object_href(object.family.as_str(), &object.id)) { (object.family) " / " (object.id) } }
-                            td.mono { (object.status) }
-                            td.mono { (object.account_id.as_deref().unwrap_or("—")) }
-                            td { (object.occurred_at) }
-                        }
-                    }
+        (page::table_or("Nothing is stuck.", found.objects.is_empty(), html! {
+            th { "Object" } th { "Status" } th { "Account" } th { "Last event" }
+        }, html! {
+            @for object in &found.objects {
+                tr {
+                    td.id { a href=(page::object_href(object.family.as_str(), &object.id)) { (object.family) " / " (object.id) } }
+                    td.mono { (object.status) }
+                    td.mono { (object.account_id.as_deref().unwrap_or("—")) }
+                    td { (object.occurred_at) }
                 }
             }
-        }
+        }))
         @if let Some(next) = next { div.pager { a href=(next) { "Next →" } } }
     };
     page::render("Stuck objects", Section::Stuck, Some(&frame), body)

@@ -41,18 +41,17 @@ fn defaults_follow_the_spec() {
     assert!(interlace.secrets.is_empty());
 }
 
+/// A source's secrets, as configured.
+fn secrets_of<'a>(config: &'a Settings, source: &str) -> Vec<&'a str> {
+    let source = config.source(source).unwrap();
+    source.secrets.iter().map(Secret::expose).collect()
+}
+
 #[test]
 fn interlace_secrets_come_from_a_comma_separated_list() {
     let config =
         Settings::from_lookup(lookup(&[("HOOKGATE_INTERLACE_SECRETS", "old, new ,")])).unwrap();
-    let secrets: Vec<&str> = config
-        .source("interlace")
-        .unwrap()
-        .secrets
-        .iter()
-        .map(Secret::expose)
-        .collect();
-    assert_eq!(secrets, ["old", "new"]);
+    assert_eq!(secrets_of(&config, "interlace"), ["old", "new"]);
 }
 
 #[test]
@@ -212,14 +211,10 @@ fn secrets_of_named_sources_and_subscribers_come_from_their_variables() {
         "a subscriber without a secret names the variable: {missing}"
     );
     let config = config.unwrap();
-    let secrets: Vec<&str> = config
-        .source("partner-eu")
-        .unwrap()
-        .secrets
-        .iter()
-        .map(Secret::expose)
-        .collect();
-    assert_eq!(secrets, ["whsec_MTIz", "whsec_NDU2"]);
+    assert_eq!(
+        secrets_of(&config, "partner-eu"),
+        ["whsec_MTIz", "whsec_NDU2"]
+    );
     assert_eq!(config.subscribers[0].secret.expose(), "whsec_Nzg5");
 }
 
