@@ -24,10 +24,8 @@ RATE="${PG_FAILOVER_RATE:-150}"
 CASES="${PG_FAILOVER_CASES:-crash switchover blackhole}"
 WORK_DIR="$(mktemp -d /tmp/hookgate-pg-failover.XXXXXX)"
 chmod 755 "$WORK_DIR"
-# The clusters' data, logs and sockets, owned by the user the servers run as.
+# The clusters' data, logs and sockets (deploy/lib/pg_pair.sh).
 PG_DIR="$WORK_DIR/pg"
-mkdir -p "$PG_DIR"
-[ "$(id -u)" -ne 0 ] || chown postgres "$PG_DIR"
 FORWARD_PORT=55430
 PRIMARY_PORT=55431
 STANDBY_PORT=55432
@@ -39,22 +37,11 @@ SECRET="pg-failover-secret"
 log() { printf 'pg-failover: %s\n' "$*" >&2; }
 
 HOOKGATE_SKIP_BROWSER=1 bash deploy/services.sh
-PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-as_pg() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-sql() { psql -h 127.0.0.1 -p "$1" -U postgres -d "${3:-postgres}" -tAqc "$2"; }
-
 # shellcheck source=deploy/lib/processes.sh
 source deploy/lib/processes.sh
+# shellcheck source=deploy/lib/pg_pair.sh
+source deploy/lib/pg_pair.sh
 FAILED=""
-
-stop_pair() {
-  for dir in primary standby; do
-    [ -d "$PG_DIR/$dir" ] && as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/$dir" -m immediate stop >/dev/null 2>&1 || true
-  done
-  rm -rf "$PG_DIR/primary" "$PG_DIR/standby"
-}
 
 # The case's queues, so runs do not pile up on the shared broker (exchanges hold nothing).
 drop_topology() {
@@ -74,73 +61,10 @@ trap cleanup EXIT
 cargo build --locked --bin hookgate
 HOOKGATE=target/debug/hookgate
 
-# A primary and a synchronous standby, both fresh.
-start_pair() {
-  stop_pair
-  as_pg "$PG_BIN/initdb" -D "$PG_DIR/primary" -A trust -U postgres >/dev/null
-  cat >>"$PG_DIR/primary/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
-port = $PRIMARY_PORT
-unix_socket_directories = '$PG_DIR'
-wal_level = replica
-max_wal_senders = 4
-max_connections = 200
-synchronous_standby_names = 'standby'
-EOF
-  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/primary" -l "$PG_DIR/primary.log" -w start >/dev/null
-  as_pg "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres \
-    -D "$PG_DIR/standby" -R -X stream
-  # Later lines win: its own port, its name for synchronous replication, and no synchronous
-  # standby of its own once promoted (commits would wait for one for ever).
-  cat >>"$PG_DIR/standby/postgresql.auto.conf" <<EOF
-port = $STANDBY_PORT
-primary_conninfo = 'host=127.0.0.1 port=$PRIMARY_PORT user=postgres application_name=standby'
-synchronous_standby_names = ''
-EOF
-  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/standby" -l "$PG_DIR/standby.log" -w start >/dev/null
-  for _ in $(seq 1 60); do
-    [ "$(sql "$PRIMARY_PORT" "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")" = 1 ] && return 0
-    sleep 0.5
-  done
-  log "the standby did not become synchronous"
-  exit 1
-}
-
-promote() {
-  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/standby" -w promote >/dev/null
-}
-
-# The fault of one case, ending with the address moved to the promoted standby.
-fault() {
-  case "$1" in
-    crash)
-      as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/primary" -m immediate stop >/dev/null
-      promote
-      ;;
-    switchover)
-      sql "$PRIMARY_PORT" "ALTER SYSTEM SET default_transaction_read_only = on" >/dev/null
-      sql "$PRIMARY_PORT" "SELECT pg_reload_conf()" >/dev/null
-      sleep 5
-      as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/primary" -m fast stop >/dev/null
-      promote
-      ;;
-    blackhole)
-      echo "$PRIMARY_PORT blackhole" >"$WORK_DIR/control"
-      sleep 1
-      as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/primary" -m immediate stop >/dev/null
-      promote
-      ;;
-  esac
-  echo "$STANDBY_PORT" >"$WORK_DIR/control"
-}
-
 run_case() {
   local name=$1 prefix="pgfo_${1}_$$"
   log "case $name: $RATE requests/s for $SECONDS_OF_LOAD s"
   start_pair
-  echo "$PRIMARY_PORT" >"$WORK_DIR/control"
-  python3 deploy/pg-failover/forwarder.py "$FORWARD_PORT" "$WORK_DIR/control" 2>>"$WORK_DIR/forwarder.log" &
-  PIDS+=($!)
   sql "$PRIMARY_PORT" "CREATE DATABASE hookgate" >/dev/null
   export HOOKGATE_DATABASE_URL="postgres://postgres@127.0.0.1:$FORWARD_PORT/hookgate"
   export HOOKGATE_AMQP_PREFIX="$prefix"
@@ -164,7 +88,7 @@ run_case() {
   local load=$!
   sleep "$(awk "BEGIN { print $SECONDS_OF_LOAD * 0.3 }")"
   log "case $name: fault"
-  fault "$name"
+  fail_over "$name"
   local moved
   moved="$(date -u '+%Y-%m-%d %H:%M:%S.%N+00')"
   wait "$load" || true

@@ -10,8 +10,11 @@
 #   receiver    a `serve` process is killed with SIGKILL and started again
 #   postgres    PostgreSQL restarts
 #   node        (SOAK_CLUSTER=1 only) another cluster node restarts
-# PostgreSQL failing over to a standby is deploy/pg-failover-test.sh's own run: it needs its
-# primary/standby pair behind a forwarder, not the machine's one server this soak uses.
+#   failover    (SOAK_FAILOVER=1 only) PostgreSQL fails over: the primary crashes, its
+#               synchronous standby is promoted and the address moves to it
+# With SOAK_FAILOVER=1 the database is a primary and a synchronous standby of their own behind
+# an address that follows the primary (deploy/lib/pg_pair.sh, as deploy/pg-failover-test.sh
+# uses), and `postgres` restarts the primary; without it, the machine's one server.
 # Each fault is followed until the service is steady again (backlog under 2 s of load and the
 # last 10 s accepted at 80% of the rate), at most 60 s. One line a minute (deploy/soak/
 # monitor.py): accepted and processed events, accept p50 and p99, backlog and its age, PG
@@ -22,13 +25,14 @@
 # not steady within 60 s of a fault.
 #
 #   deploy/soak.sh [MINUTES]   SOAK_RATE requests/s in all (default 150), SOAK_CLUSTER=1,
-#                              SOAK_RELEASE=1 for an optimised build
+#                              SOAK_FAILOVER=1, SOAK_RELEASE=1 for an optimised build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MINUTES="${1:-60}"
 RATE="${SOAK_RATE:-150}"
 WORK_DIR="$(mktemp -d /tmp/hookgate-soak.XXXXXX)"
+chmod 755 "$WORK_DIR"
 DATABASE="hookgate_soak_$(date +%s)_$$"
 ADMIN_URL="postgres://hookgate:hookgate@127.0.0.1:5432/postgres"
 SECRET="soak-secret"
@@ -36,11 +40,18 @@ SINK_PORT=18299
 SLOW_PORT=18298
 CLUSTER=deploy/rabbitmq/local-cluster.sh
 MONITOR=deploy/soak/monitor.py
+# With SOAK_FAILOVER=1: the pair's data, logs and sockets, and its ports.
+PG_DIR="$WORK_DIR/pg"
+FORWARD_PORT=55440
+PRIMARY_PORT=55441
+STANDBY_PORT=55442
 
 log() { printf 'soak: %s\n' "$*" >&2; }
 
 # shellcheck source=deploy/lib/processes.sh
 source deploy/lib/processes.sh
+# shellcheck source=deploy/lib/pg_pair.sh
+source deploy/lib/pg_pair.sh
 KEEP_LOGS="${SOAK_KEEP_LOGS:-}"
 LOADS=()
 MONITOR_PID=""
@@ -50,8 +61,11 @@ cleanup() {
   for pid in "${LOADS[@]}"; do kill "$pid" 2>/dev/null || true; done
   stop_processes
   [ -z "${SOAK_CLUSTER:-}" ] || bash "$CLUSTER" down || true
+  # The pair's data goes with it; its servers' logs stay in $PG_DIR with the others.
+  [ -z "${SOAK_FAILOVER:-}" ] || stop_pair
   if [ -n "$KEEP_LOGS" ]; then
-    log "logs kept in $WORK_DIR, the database in $DATABASE"
+    log "logs kept in $WORK_DIR"
+    [ -n "${SOAK_FAILOVER:-}" ] || log "the database kept in $DATABASE"
   else
     psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DATABASE WITH (FORCE)" >/dev/null 2>&1 || true
     rm -rf "$WORK_DIR"
@@ -71,8 +85,14 @@ else
   HOOKGATE=target/debug/hookgate
 fi
 
-psql "$ADMIN_URL" -qc "CREATE DATABASE $DATABASE"
-export HOOKGATE_DATABASE_URL="postgres://hookgate:hookgate@127.0.0.1:5432/$DATABASE"
+if [ -n "${SOAK_FAILOVER:-}" ]; then
+  start_pair
+  sql "$PRIMARY_PORT" "CREATE DATABASE $DATABASE" >/dev/null
+  export HOOKGATE_DATABASE_URL="postgres://postgres@127.0.0.1:$FORWARD_PORT/$DATABASE"
+else
+  psql "$ADMIN_URL" -qc "CREATE DATABASE $DATABASE"
+  export HOOKGATE_DATABASE_URL="postgres://hookgate:hookgate@127.0.0.1:5432/$DATABASE"
+fi
 export HOOKGATE_INTERLACE_SECRETS="$SECRET"
 export HOOKGATE_AMQP_PREFIX="soak_$$"
 # Short tiers, so a good event that failed during a fault is retried within the run.
@@ -168,9 +188,14 @@ fault() {
       ;;
     receiver) kill_and_restart serve-2 ;;
     postgres)
-      as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /usr/lib/postgresql | sort -V | tail -n 1)" \
-        main restart -m fast
+      if [ -n "${SOAK_FAILOVER:-}" ]; then
+        restart_primary
+      else
+        as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /usr/lib/postgresql | sort -V | tail -n 1)" \
+          main restart -m fast
+      fi
       ;;
+    failover) fail_over crash ;;
     node)
       bash "$CLUSTER" stop 3
       sleep 5
@@ -181,6 +206,8 @@ fault() {
 
 FAULTS=(worker broker receiver postgres)
 [ -z "${SOAK_CLUSTER:-}" ] || FAULTS+=(node)
+# Last: afterwards the promoted standby has no standby of its own.
+[ -z "${SOAK_FAILOVER:-}" ] || FAULTS+=(failover)
 WARMUP=$((DURATION / 10 > 300 ? 300 : (DURATION / 10 < 20 ? 20 : DURATION / 10)))
 SPACING=$(((DURATION * 85 / 100 - WARMUP) / ${#FAULTS[@]}))
 for i in "${!FAULTS[@]}"; do
