@@ -68,6 +68,11 @@ impl Cpu {
         self.postgres * 1e6 / events.max(1) as f64
     }
 
+    /// PostgreSQL's, RabbitMQ's and hookgate's CPU together per event, in microseconds.
+    pub fn services_micros_per_event(&self, events: u64) -> f64 {
+        (self.postgres + self.rabbitmq + self.hookgate) * 1e6 / events.max(1) as f64
+    }
+
     /// `| phase | PostgreSQL | RabbitMQ | hookgate | load generator | total | busy |`, in µs
     /// of CPU per event, and how busy the machine's cores were.
     pub fn row(&self, phase: &str, events: u64, seconds: f64) -> String {

@@ -5,8 +5,10 @@
 //! (c) HTTP: a no-op axum POST handler that only checks the HMAC;
 //! then hookgate's accept rate and p99 latency at saturation (relay and workers idle), its
 //! end-to-end rate (`hookgate run`, requests at full speed until the last notification is
-//! published), PostgreSQL's CPU per event end to end, and the receiver's peak memory, each
-//! against the targets of the performance issue. A second table gives the CPU each part spent
+//! published), PostgreSQL's CPU per event end to end, the CPU of every service per accepted
+//! event with the relay running (`hookgate serve` under load until the relay has published
+//! every event), and the receiver's peak memory, each against the targets of the performance
+//! issue. A second table gives the CPU each part spent
 //! per event in each measurement (from /proc), which is what bounds the rates on a machine
 //! where all of them share the cores.
 //!
@@ -24,9 +26,12 @@ mod report;
 mod statements;
 
 use cpu::Cpu;
-use hookgate::load_generator::{load, verify};
+use hookgate::{
+    load_generator::{load, verify},
+    store::outbox::{self, OutboxTable},
+};
 use process::Hookgate;
-use report::{Ceilings, FullRun, IdleRun};
+use report::{Ceilings, FullRun, IdleRun, RelayRun};
 use sqlx::{migrate::MigrateDatabase, postgres::PgPoolOptions, Postgres};
 use std::time::{Duration, Instant};
 
@@ -105,8 +110,9 @@ async fn main() {
         http: parts::http_ceiling().await,
     };
     let idle = measure_idle(0).await;
+    let relay = measure_relay().await;
     let full = measure_full().await;
-    report::print(&ceilings, &idle, &full);
+    report::print(&ceilings, &idle, &relay, &full);
 }
 
 /// hookgate's accept rate and latency with the relay and workers idle (its broker is a port
@@ -115,6 +121,7 @@ async fn measure_idle(preload: u64) -> IdleRun {
     eprintln!("measuring hookgate's accept rate with the relay and workers idle, {preload} events stored ...");
     let idle = Hookgate::start(
         "hookgate_bench_accept",
+        "run",
         "amqp://guest:guest@127.0.0.1:1/%2f",
     )
     .await;
@@ -136,12 +143,43 @@ async fn measure_idle(preload: u64) -> IdleRun {
     }
 }
 
+/// `hookgate serve` (receiver and relay, no workers) under load, until the relay has published
+/// every accepted event.
+async fn measure_relay() -> RelayRun {
+    eprintln!("measuring hookgate serve with its relay running ...");
+    let serve = Hookgate::start("hookgate_bench_relay", "serve", &amqp_url()).await;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&serve.database_url)
+        .await
+        .unwrap();
+    let cpu_before = Cpu::now(Some(serve.child.id()));
+    let started = Instant::now();
+    let loaded = load::run(plan(serve.webhook_url())).await;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while outbox::backlog(&pool, OutboxTable::Events).await.unwrap().0 > 0 {
+        assert!(Instant::now() < deadline, "the relay did not catch up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cpu = Cpu::now(Some(serve.child.id())).since(cpu_before);
+    let seconds = started.elapsed().as_secs_f64();
+    let memory = serve.peak_memory_mib();
+    pool.close().await;
+    serve.remove().await;
+    RelayRun {
+        loaded,
+        cpu,
+        seconds,
+        memory,
+    }
+}
+
 /// hookgate end to end: load, then wait until the read model holds every accepted event and
 /// every notification is published.
 async fn measure_full() -> FullRun {
     eprintln!("measuring hookgate end to end ...");
     let database = "hookgate_bench_e2e";
-    let mut full = Hookgate::start(database, &amqp_url()).await;
+    let mut full = Hookgate::start(database, "run", &amqp_url()).await;
     if statements::wanted() {
         statements::reset(&admin_url()).await;
     }

@@ -24,7 +24,8 @@ pub struct Hookgate {
 }
 
 impl Hookgate {
-    pub async fn start(name: &str, amqp_url: &str) -> Hookgate {
+    /// `role`: the subcommand, `run` (every task) or `serve` (receiver and relay).
+    pub async fn start(name: &str, role: &str, amqp_url: &str) -> Hookgate {
         let database_url = fresh_database(name).await;
         let prefix = format!("hgbench_{}", uuid::Uuid::new_v4().simple());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -33,7 +34,7 @@ impl Hookgate {
             .unwrap()
             .port();
         let child = Command::new(env!("CARGO_BIN_EXE_hookgate"))
-            .arg("run")
+            .arg(role)
             .env("HOOKGATE_DATABASE_URL", &database_url)
             .env("HOOKGATE_AMQP_URL", amqp_url)
             .env("HOOKGATE_AMQP_PREFIX", &prefix)
