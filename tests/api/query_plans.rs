@@ -24,14 +24,7 @@ async fn accept(app: &TestApp, count: u64) {
 /// Sequential scans of `inbox_dedup` once the statistics count `inserted` rows in it (each
 /// backend reports its counts together, a little after its statements end).
 async fn dedup_scans_after(app: &TestApp, inserted: i64) -> i64 {
-    let read = || async {
-        sqlx::query_as::<_, (i64, i64)>(
-            "SELECT n_tup_ins, seq_scan FROM pg_stat_user_tables WHERE relname = 'inbox_dedup'",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-    };
+    let read = || app.inserts_and_sequential_scans("inbox_dedup");
     eventually("the inserts counted", || async {
         read().await.0 >= inserted
     })
@@ -44,10 +37,7 @@ async fn accepting_an_event_does_not_scan_the_deduplication_table_as_it_grows() 
     let app = spawn_app().await;
     // Autovacuum's first analyse would make any cached plan again; a young table waits for it
     // up to a minute and more, so the test keeps that window open throughout.
-    sqlx::query("ALTER TABLE inbox_dedup SET (autovacuum_enabled = false)")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.autovacuum_off("inbox_dedup").await;
     // Below about 2 000 rows, reading the whole table once per batch is the cheaper plan.
     accept(&app, 4_000).await;
     let before = dedup_scans_after(&app, 4_000).await;

@@ -1,7 +1,7 @@
 //! What a fault test does to the database that no front door does: hold a lock as a rebuild,
-//! a migration or a long report would, look at the sessions the service holds, turn the
-//! database read-only as a switchover does, or leave the state a crash or an older hookgate
-//! leaves. The only support file with SQL text.
+//! a migration or a long report would, look at the sessions the service holds or its tables'
+//! statistics, turn autovacuum off, turn the database read-only as a switchover does, or leave
+//! the state a crash or an older hookgate leaves. The only support file with SQL text.
 
 use super::TestApp;
 use chrono::{DateTime, Utc};
@@ -45,6 +45,25 @@ impl TestApp {
         .fetch_one(&self.pool)
         .await
         .unwrap()
+    }
+
+    /// Turns autovacuum (and so its analyse, which replans) off for `table`.
+    pub async fn autovacuum_off(&self, table: &str) {
+        sqlx::query(&format!(
+            "ALTER TABLE {table} SET (autovacuum_enabled = false)"
+        ))
+        .execute(&self.pool)
+        .await
+        .unwrap();
+    }
+
+    /// Rows inserted into `table` and its sequential scans, as the statistics count them.
+    pub async fn inserts_and_sequential_scans(&self, table: &str) -> (i64, i64) {
+        sqlx::query_as("SELECT n_tup_ins, seq_scan FROM pg_stat_user_tables WHERE relname = $1")
+            .bind(table)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
     }
 
     /// Sessions on the test's database that wait for a lock as `waiting` says.
