@@ -92,15 +92,15 @@ fn plan(url: String) -> load::LoadPlan {
 
 #[tokio::main]
 async fn main() {
-    if statements::wanted() {
-        let full = measure_full().await;
-        report::print_end_to_end(&full);
-        return;
-    }
     if let Some(events) = growth::wanted() {
         let empty = measure_idle(0).await;
         let preloaded = measure_idle(events).await;
         growth::print(&empty, &preloaded);
+        return;
+    }
+    if statements::wanted() {
+        let full = measure_full().await;
+        report::print_end_to_end(&full);
         return;
     }
     eprintln!("measuring ceilings, {} s each ...", seconds().as_secs());
@@ -119,20 +119,24 @@ async fn main() {
 /// nothing listens on), on an inbox holding `preload` processed events.
 async fn measure_idle(preload: u64) -> IdleRun {
     eprintln!("measuring hookgate's accept rate with the relay and workers idle, {preload} events stored ...");
-    let idle = Hookgate::start(
-        "hookgate_bench_accept",
-        "run",
-        "amqp://guest:guest@127.0.0.1:1/%2f",
-    )
-    .await;
+    let database = "hookgate_bench_accept";
+    let mut idle = Hookgate::start(database, "run", "amqp://guest:guest@127.0.0.1:1/%2f").await;
     if preload > 0 {
         growth::preload(&idle.database_url, preload).await;
     }
     let inbox_mib = growth::inbox_mib(&idle.database_url).await;
+    if statements::wanted() {
+        statements::reset(&admin_url(), &idle.database_url).await;
+    }
     let cpu_before = Cpu::now(Some(idle.child.id()));
     let accept = load::run(plan(idle.webhook_url())).await;
     let accept_cpu = Cpu::now(Some(idle.child.id())).since(cpu_before);
     let memory = idle.peak_memory_mib();
+    if statements::wanted() {
+        idle.stop();
+        let accepted = accept.accepted_ids.len() as u64;
+        statements::print(&admin_url(), &idle.database_url, database, accepted).await;
+    }
     idle.remove().await;
     IdleRun {
         accept,
@@ -181,7 +185,7 @@ async fn measure_full() -> FullRun {
     let database = "hookgate_bench_e2e";
     let mut full = Hookgate::start(database, "run", &amqp_url()).await;
     if statements::wanted() {
-        statements::reset(&admin_url()).await;
+        statements::reset(&admin_url(), &full.database_url).await;
     }
     let cpu_before = Cpu::now(Some(full.child.id()));
     let started = Instant::now();

@@ -12,8 +12,9 @@ pub fn wanted() -> bool {
     std::env::var_os("HOOKGATE_BENCH_STATEMENTS").is_some()
 }
 
-/// Clears the server's statement counters, so the profile covers one measurement.
-pub async fn reset(admin_url: &str) {
+/// Clears the server's statement counters and the table and index counters of the database at
+/// `database_url`, so the profile covers one measurement and not what was loaded before it.
+pub async fn reset(admin_url: &str, database_url: &str) {
     let admin = connect(admin_url).await;
     sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         .execute(&admin)
@@ -23,17 +24,31 @@ pub async fn reset(admin_url: &str) {
         .execute(&admin)
         .await
         .expect("reset pg_stat_statements");
+    for shared in ["wal", "bgwriter"] {
+        sqlx::query("SELECT pg_stat_reset_shared($1)")
+            .bind(shared)
+            .execute(&admin)
+            .await
+            .expect("reset the server's WAL and checkpoint counters");
+    }
     admin.close().await;
+    let database = connect(database_url).await;
+    sqlx::query("SELECT pg_stat_reset()")
+        .execute(&database)
+        .await
+        .expect("reset the database's table and index counters");
+    database.close().await;
 }
 
-/// Prints the statements of `database` by total execution time, then its tables' row writes.
+/// Prints the statements of `database` by total execution time, the server's WAL, the pages
+/// each index read, then the tables' row writes.
 /// Read after hookgate has stopped: backends report their table counters when they exit.
 pub async fn print(admin_url: &str, database_url: &str, database: &str, events: u64) {
     let per_event = |value: f64| value / events.max(1) as f64;
     let admin = connect(admin_url).await;
     let rows = sqlx::query(
         "SELECT s.query, s.calls, s.rows, s.total_exec_time, s.wal_bytes::float8 AS wal_bytes,
-                s.shared_blks_dirtied,
+                s.shared_blks_dirtied, s.shared_blks_read, s.wal_fpi,
                 sum(s.total_exec_time) OVER () AS all_time,
                 sum(s.wal_bytes) OVER ()::float8 AS all_wal
          FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
@@ -46,40 +61,63 @@ pub async fn print(admin_url: &str, database_url: &str, database: &str, events: 
     .fetch_all(&admin)
     .await
     .expect("read pg_stat_statements");
+    print_wal(&admin, events).await;
     admin.close().await;
     if let Some(first) = rows.first() {
         let all_time: f64 = first.get("all_time");
         let all_wal: f64 = first.get("all_wal");
         println!(
-            "\nPostgreSQL statements during the end-to-end measurement ({events} events): \
+            "\nPostgreSQL statements during the measurement ({events} events): \
              {:.0} µs of execution and {:.0} bytes of WAL per event in all; the {TOP} that took \
              longest:\n",
             per_event(all_time * 1e3),
             per_event(all_wal),
         );
     }
-    println!("| statement | calls per event | rows per call | µs per event | share | WAL bytes per event | blocks dirtied per event |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| statement | calls per event | rows per call | µs per event | share | WAL bytes per event | full-page images per event | blocks read per event | blocks dirtied per event |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for row in &rows {
         let calls: i64 = row.get("calls");
         let time: f64 = row.get("total_exec_time");
         let all_time: f64 = row.get("all_time");
         println!(
-            "| `{}` | {:.3} | {:.1} | {:.1} | {:.0}% | {:.0} | {:.2} |",
+            "| `{}` | {:.3} | {:.1} | {:.1} | {:.0}% | {:.0} | {:.2} | {:.2} | {:.2} |",
             one_line(row.get("query")),
             per_event(calls as f64),
             row.get::<i64, _>("rows") as f64 / calls.max(1) as f64,
             per_event(time * 1e3),
             time / all_time.max(f64::MIN_POSITIVE) * 100.0,
             per_event(row.get("wal_bytes")),
+            per_event(row.get::<i64, _>("wal_fpi") as f64),
+            per_event(row.get::<i64, _>("shared_blks_read") as f64),
             per_event(row.get::<i64, _>("shared_blks_dirtied") as f64),
         );
     }
     print_tables(database_url, events).await;
 }
 
-/// Row writes per event on each table: how often a row is written again, and how many of the
-/// updates were heap-only (HOT, no index entries written).
+/// The server's WAL and checkpoints since the reset: a page's first change after a checkpoint
+/// writes the whole page to the WAL, which is what random keys in a large index pay.
+async fn print_wal(admin: &PgPool, events: u64) {
+    let (bytes, images, timed, requested): (f64, i64, i64, i64) = sqlx::query_as(
+        "SELECT w.wal_bytes::float8, w.wal_fpi, b.checkpoints_timed, b.checkpoints_req
+         FROM pg_stat_wal AS w, pg_stat_bgwriter AS b",
+    )
+    .fetch_one(admin)
+    .await
+    .expect("read pg_stat_wal and pg_stat_bgwriter");
+    println!(
+        "\nThe server's WAL per event: {:.0} bytes, {:.2} full-page images; checkpoints: {timed} \
+         timed, {requested} requested (WAL full)",
+        bytes / events.max(1) as f64,
+        images as f64 / events.max(1) as f64,
+    );
+}
+
+/// Index pages read into shared buffers and found there per event (a large index with random
+/// keys reads one for nearly every entry), then row writes per event on each table: how often
+/// a row is written again, and how many of the updates were heap-only (HOT, no index entries
+/// written).
 async fn print_tables(database_url: &str, events: u64) {
     let pool = connect(database_url).await;
     let tables = sqlx::query(
@@ -93,8 +131,30 @@ async fn print_tables(database_url: &str, events: u64) {
     .fetch_all(&pool)
     .await
     .expect("read pg_stat_user_tables");
+    let indexes = sqlx::query(
+        "SELECT indexrelname::text AS name, idx_blks_read, idx_blks_hit
+         FROM pg_statio_user_indexes
+         WHERE idx_blks_read + idx_blks_hit > 0
+         ORDER BY idx_blks_read DESC, idx_blks_hit DESC
+         LIMIT $1",
+    )
+    .bind(TOP)
+    .fetch_all(&pool)
+    .await
+    .expect("read pg_statio_user_indexes");
     pool.close().await;
     let per_event = |value: i64| value as f64 / events.max(1) as f64;
+    println!("\nIndex pages per event, read into shared buffers and found there:\n");
+    println!("| index | read | found |");
+    println!("|---|---|---|");
+    for index in &indexes {
+        println!(
+            "| {} | {:.2} | {:.2} |",
+            index.get::<String, _>("name"),
+            per_event(index.get("idx_blks_read")),
+            per_event(index.get("idx_blks_hit")),
+        );
+    }
     println!("\nRow writes per event, by table:\n");
     println!("| table | indexes | inserts | updates | of them HOT | deletes | bytes per event |");
     println!("|---|---|---|---|---|---|---|");
