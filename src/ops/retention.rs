@@ -24,7 +24,8 @@ const BROKER_WAIT: Duration = Duration::from_secs(5);
 /// Opens today's partition if it is not open yet, then deletes everything due; returns how many
 /// events went.
 pub async fn prune_once(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
-    if let Some(opened) = partitions::roll_over(pool).await? {
+    let opened = partitions::roll_over(&mut *pool.acquire().await?).await?;
+    if let Some(opened) = opened {
         tracing::info!(partition = %opened.name, "opened the inbox partition for a new day");
     }
     // Clamped, never wrapped: a huge retention keeps everything.

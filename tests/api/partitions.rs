@@ -185,3 +185,30 @@ async fn partition_maintenance_behind_a_long_reader_never_holds_webhooks() {
 async fn count(app: &crate::support::TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
 }
+
+/// A roll-over that begins no day ends its transaction before it returns, so the maintenance
+/// lock is free for what the pass does next. It once dropped the transaction instead, which
+/// is rolled back only when its connection is next used: a retention pass right after found
+/// the lock taken and dropped no day (`partition_maintenance_behind_a_long_reader_…` failed
+/// so in a CI rehearsal). The roll-over's connection is held here, as a pool may hold it.
+#[tokio::test]
+async fn a_roll_over_that_begins_no_day_leaves_the_maintenance_lock_free() {
+    use hookgate::store::partitions::{self, MAINTENANCE_LOCK};
+    let app = spawn_app_with_env(&[("HOOKGATE_RETENTION_INTERVAL_SECS", "3600")]).await;
+    let mut roll_over = app.pool.acquire().await.unwrap();
+    let begun = partitions::roll_over(&mut roll_over).await.unwrap();
+    assert!(begun.is_none(), "the day under way is today's");
+    // The service's own first pass may hold the lock a moment; the roll-over must not. Taken
+    // and given back in one statement, so no pooled session keeps it.
+    eventually("the maintenance lock is free", || async {
+        sqlx::query_scalar(
+            "SELECT CASE WHEN pg_try_advisory_lock($1) THEN pg_advisory_unlock($1) ELSE false END",
+        )
+        .bind(MAINTENANCE_LOCK)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    })
+    .await;
+    drop(roll_over);
+}

@@ -11,7 +11,7 @@
 
 use super::gave_up_waiting;
 use chrono::{DateTime, Utc};
-use sqlx::{Acquire, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{Acquire, PgConnection, Postgres, Transaction};
 use std::time::Duration;
 
 /// Each partition spans 2^36 values of `seq`: 68 billion events, far more than a day brings.
@@ -71,12 +71,11 @@ macro_rules! with_retries {
 
 /// Keeps a partition prepared ahead, and begins it once the current day is over by the
 /// database's clock; returns the partition begun, if one was.
-pub async fn roll_over(pool: &PgPool) -> Result<Option<Partition>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    with_retries!(prepare_ahead(&mut conn))?;
-    let begun = begin_next_if(&mut conn, None).await?;
+pub async fn roll_over(conn: &mut PgConnection) -> Result<Option<Partition>, sqlx::Error> {
+    with_retries!(prepare_ahead(conn))?;
+    let begun = begin_next_if(conn, None).await?;
     if begun.is_some() {
-        with_retries!(prepare_ahead(&mut conn))?;
+        with_retries!(prepare_ahead(conn))?;
     }
     Ok(begun)
 }
@@ -175,7 +174,19 @@ async fn begin_next_if(
     opened_at: Option<DateTime<Utc>>,
 ) -> Result<Option<Partition>, sqlx::Error> {
     let mut tx = locked(conn).await?;
-    let (current, Some(next)) = current_and_next(&mut tx).await? else {
+    let begun = begin_next_within(&mut tx, opened_at).await?;
+    // Committed whether or not a day began: a transaction dropped instead is rolled back only
+    // when its connection is next used, and until then it keeps the maintenance lock, so a
+    // retention pass right after found the lock taken and dropped nothing.
+    tx.commit().await?;
+    Ok(begun)
+}
+
+async fn begin_next_within(
+    tx: &mut PgConnection,
+    opened_at: Option<DateTime<Utc>>,
+) -> Result<Option<Partition>, sqlx::Error> {
+    let (current, Some(next)) = current_and_next(tx).await? else {
         return Ok(None);
     };
     let begun: Option<Partition> = sqlx::query_as(
@@ -204,7 +215,6 @@ async fn begin_next_if(
     .bind(begun.first_seq)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(Some(begun))
 }
 
