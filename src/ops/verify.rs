@@ -173,11 +173,15 @@ async fn repair_object(
     lock_object(&mut tx, family, object_id).await?;
     let object = describe(events_of_object(&mut tx, family, object_id).await?);
     let stored = stored_states(&mut *tx, family, &[object_id]).await?.pop();
+    // Ended here, not dropped: a dropped transaction keeps the object's lock until its
+    // connection is next used, and a worker projecting the object would wait for it.
     if difference(family, &object, stored.as_ref()).is_none() {
+        tx.rollback().await?;
         return Ok(false);
     }
     let events = projectable(family, &object);
     let Some(deciding) = greatest(family, &events) else {
+        tx.rollback().await?;
         return Ok(false);
     };
     replace_object(
