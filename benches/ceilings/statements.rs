@@ -74,25 +74,40 @@ pub async fn print(admin_url: &str, database_url: &str, database: &str, events: 
             per_event(all_wal),
         );
     }
-    println!("| statement | calls per event | rows per call | µs per event | share | WAL bytes per event | full-page images per event | blocks read per event | blocks dirtied per event |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    for row in &rows {
+    let lines = rows.iter().map(|row| {
         let calls: i64 = row.get("calls");
         let time: f64 = row.get("total_exec_time");
         let all_time: f64 = row.get("all_time");
-        println!(
-            "| `{}` | {:.3} | {:.1} | {:.1} | {:.0}% | {:.0} | {:.2} | {:.2} | {:.2} |",
-            one_line(row.get("query")),
-            per_event(calls as f64),
-            row.get::<i64, _>("rows") as f64 / calls.max(1) as f64,
-            per_event(time * 1e3),
-            time / all_time.max(f64::MIN_POSITIVE) * 100.0,
-            per_event(row.get("wal_bytes")),
-            per_event(row.get::<i64, _>("wal_fpi") as f64),
-            per_event(row.get::<i64, _>("shared_blks_read") as f64),
-            per_event(row.get::<i64, _>("shared_blks_dirtied") as f64),
-        );
-    }
+        let count = |column: &str| per_event(row.get::<i64, _>(column) as f64);
+        vec![
+            format!("`{}`", one_line(row.get("query"))),
+            format!("{:.3}", per_event(calls as f64)),
+            format!(
+                "{:.1}",
+                row.get::<i64, _>("rows") as f64 / calls.max(1) as f64
+            ),
+            format!("{:.1}", per_event(time * 1e3)),
+            format!("{:.0}%", time / all_time.max(f64::MIN_POSITIVE) * 100.0),
+            format!("{:.0}", per_event(row.get("wal_bytes"))),
+            format!("{:.2}", count("wal_fpi")),
+            format!("{:.2}", count("shared_blks_read")),
+            format!("{:.2}", count("shared_blks_dirtied")),
+        ]
+    });
+    markdown_table(
+        &[
+            "statement",
+            "calls per event",
+            "rows per call",
+            "µs per event",
+            "share",
+            "WAL bytes per event",
+            "full-page images per event",
+            "blocks read per event",
+            "blocks dirtied per event",
+        ],
+        lines,
+    );
     print_tables(database_url, events).await;
 }
 
@@ -143,32 +158,51 @@ async fn print_tables(database_url: &str, events: u64) {
     .await
     .expect("read pg_statio_user_indexes");
     pool.close().await;
-    let per_event = |value: i64| value as f64 / events.max(1) as f64;
+    let per_event = |value: i64| format!("{:.2}", value as f64 / events.max(1) as f64);
     println!("\nIndex pages per event, read into shared buffers and found there:\n");
-    println!("| index | read | found |");
-    println!("|---|---|---|");
-    for index in &indexes {
-        println!(
-            "| {} | {:.2} | {:.2} |",
+    let lines = indexes.iter().map(|index| {
+        vec![
             index.get::<String, _>("name"),
             per_event(index.get("idx_blks_read")),
             per_event(index.get("idx_blks_hit")),
-        );
-    }
+        ]
+    });
+    markdown_table(&["index", "read", "found"], lines);
     println!("\nRow writes per event, by table:\n");
-    println!("| table | indexes | inserts | updates | of them HOT | deletes | bytes per event |");
-    println!("|---|---|---|---|---|---|---|");
-    for table in &tables {
-        println!(
-            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
+    let lines = tables.iter().map(|table| {
+        vec![
             table.get::<String, _>("name"),
-            table.get::<i64, _>("indexes"),
+            table.get::<i64, _>("indexes").to_string(),
             per_event(table.get("n_tup_ins")),
             per_event(table.get("n_tup_upd")),
             per_event(table.get("n_tup_hot_upd")),
             per_event(table.get("n_tup_del")),
-            per_event(table.get("bytes")),
-        );
+            format!(
+                "{:.0}",
+                table.get::<i64, _>("bytes") as f64 / events.max(1) as f64
+            ),
+        ]
+    });
+    markdown_table(
+        &[
+            "table",
+            "indexes",
+            "inserts",
+            "updates",
+            "of them HOT",
+            "deletes",
+            "bytes per event",
+        ],
+        lines,
+    );
+}
+
+/// Prints a Markdown table: its head, then a line per row of cells.
+fn markdown_table(head: &[&str], rows: impl Iterator<Item = Vec<String>>) {
+    println!("| {} |", head.join(" | "));
+    println!("|{}", "---|".repeat(head.len()));
+    for row in rows {
+        println!("| {} |", row.join(" | "));
     }
 }
 
