@@ -196,8 +196,10 @@ async fn a_roll_over_that_begins_no_day_leaves_the_maintenance_lock_free() {
     use hookgate::store::partitions::{self, MAINTENANCE_LOCK};
     let app = spawn_app_with_env(&[("HOOKGATE_RETENTION_INTERVAL_SECS", "3600")]).await;
     let mut roll_over = app.pool.acquire().await.unwrap();
-    let begun = partitions::roll_over(&mut roll_over).await.unwrap();
-    assert!(begun.is_none(), "the day under way is today's");
+    // The second begins no day, even were the test started just before midnight.
+    for _ in 0..2 {
+        partitions::roll_over(&mut roll_over).await.unwrap();
+    }
     // The service's own first pass may hold the lock a moment; the roll-over must not. Taken
     // and given back in one statement, so no pooled session keeps it.
     eventually("the maintenance lock is free", || async {
