@@ -44,7 +44,7 @@ pub async fn reset(admin_url: &str, database_url: &str) {
 /// each index read, then the tables' row writes.
 /// Read after hookgate has stopped: backends report their table counters when they exit.
 pub async fn print(admin_url: &str, database_url: &str, database: &str, events: u64) {
-    let per_event = |value: f64| value / events.max(1) as f64;
+    let each = |value: f64| per_event(value, events);
     let admin = connect(admin_url).await;
     let rows = sqlx::query(
         "SELECT s.query, s.calls, s.rows, s.total_exec_time, s.wal_bytes::float8 AS wal_bytes,
@@ -70,25 +70,25 @@ pub async fn print(admin_url: &str, database_url: &str, database: &str, events: 
             "\nPostgreSQL statements during the measurement ({events} events): \
              {:.0} µs of execution and {:.0} bytes of WAL per event in all; the {TOP} that took \
              longest:\n",
-            per_event(all_time * 1e3),
-            per_event(all_wal),
+            each(all_time * 1e3),
+            each(all_wal),
         );
     }
     let lines = rows.iter().map(|row| {
         let calls: i64 = row.get("calls");
         let time: f64 = row.get("total_exec_time");
         let all_time: f64 = row.get("all_time");
-        let count = |column: &str| per_event(row.get::<i64, _>(column) as f64);
+        let count = |column: &str| each(row.get::<i64, _>(column) as f64);
         vec![
             format!("`{}`", one_line(row.get("query"))),
-            format!("{:.3}", per_event(calls as f64)),
+            format!("{:.3}", each(calls as f64)),
             format!(
                 "{:.1}",
                 row.get::<i64, _>("rows") as f64 / calls.max(1) as f64
             ),
-            format!("{:.1}", per_event(time * 1e3)),
+            format!("{:.1}", each(time * 1e3)),
             format!("{:.0}%", time / all_time.max(f64::MIN_POSITIVE) * 100.0),
-            format!("{:.0}", per_event(row.get("wal_bytes"))),
+            format!("{:.0}", each(row.get("wal_bytes"))),
             format!("{:.2}", count("wal_fpi")),
             format!("{:.2}", count("shared_blks_read")),
             format!("{:.2}", count("shared_blks_dirtied")),
@@ -124,8 +124,8 @@ async fn print_wal(admin: &PgPool, events: u64) {
     println!(
         "\nThe server's WAL per event: {:.0} bytes, {:.2} full-page images; checkpoints: {timed} \
          timed, {requested} requested (WAL full)",
-        bytes / events.max(1) as f64,
-        images as f64 / events.max(1) as f64,
+        per_event(bytes, events),
+        per_event(images as f64, events),
     );
 }
 
@@ -158,13 +158,13 @@ async fn print_tables(database_url: &str, events: u64) {
     .await
     .expect("read pg_statio_user_indexes");
     pool.close().await;
-    let per_event = |value: i64| format!("{:.2}", value as f64 / events.max(1) as f64);
+    let count = |value: i64| format!("{:.2}", per_event(value as f64, events));
     println!("\nIndex pages per event, read into shared buffers and found there:\n");
     let lines = indexes.iter().map(|index| {
         vec![
             index.get::<String, _>("name"),
-            per_event(index.get("idx_blks_read")),
-            per_event(index.get("idx_blks_hit")),
+            count(index.get("idx_blks_read")),
+            count(index.get("idx_blks_hit")),
         ]
     });
     markdown_table(&["index", "read", "found"], lines);
@@ -173,13 +173,13 @@ async fn print_tables(database_url: &str, events: u64) {
         vec![
             table.get::<String, _>("name"),
             table.get::<i64, _>("indexes").to_string(),
-            per_event(table.get("n_tup_ins")),
-            per_event(table.get("n_tup_upd")),
-            per_event(table.get("n_tup_hot_upd")),
-            per_event(table.get("n_tup_del")),
+            count(table.get("n_tup_ins")),
+            count(table.get("n_tup_upd")),
+            count(table.get("n_tup_hot_upd")),
+            count(table.get("n_tup_del")),
             format!(
                 "{:.0}",
-                table.get::<i64, _>("bytes") as f64 / events.max(1) as f64
+                per_event(table.get::<i64, _>("bytes") as f64, events)
             ),
         ]
     });
@@ -195,6 +195,11 @@ async fn print_tables(database_url: &str, events: u64) {
         ],
         lines,
     );
+}
+
+/// `value` divided among the measurement's `events`.
+fn per_event(value: f64, events: u64) -> f64 {
+    value / events.max(1) as f64
 }
 
 /// Prints a Markdown table: its head, then a line per row of cells.
