@@ -19,8 +19,10 @@ use crate::{
 use axum::{body::Bytes, extract::State, Json};
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
+    /// At most this many, 1-500; 50 when absent
     limit: Option<u32>,
 }
 
@@ -32,7 +34,7 @@ const DEFAULT_LIST_LIMIT: u32 = 50;
     get,
     path = "/admin/dlq",
     tag = "admin",
-    params(("limit" = Option<u32>, Query, description = "At most this many, 1-500; 50 when absent")),
+    params(ListQuery),
     responses(
         (status = 200, description = "Dead letters, oldest failure first, then parked events", body = Vec<dlq::DeadLetter>),
         (status = 400, description = "`malformed_payload`", body = ErrorBody),

@@ -24,18 +24,30 @@ use serde::Deserialize;
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 500;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// A family name, e.g. transfer
     family: Option<String>,
+    /// A status, in any case: normalised as the routing key has it
     status: Option<String>,
+    /// An event type, e.g. TRANSFER.UPDATED
     event_type: Option<String>,
+    /// The object's id at the platform
     object_id: Option<String>,
+    /// The account the object belongs to
     account_id: Option<String>,
+    /// Where the event is in its life
+    #[param(value_type = Option<EventState>)]
     state: Option<String>,
+    /// Received at or after this RFC 3339 time
     from: Option<String>,
+    /// Received before this RFC 3339 time
     to: Option<String>,
+    /// Events per page, 1 to 500; 50 when absent
     limit: Option<i64>,
+    /// The previous page's `nextCursor`
     cursor: Option<String>,
 }
 
@@ -43,18 +55,7 @@ pub struct SearchQuery {
     get,
     path = "/v1/events",
     tag = "read",
-    params(
-        ("family" = Option<String>, Query, description = "A family name, e.g. transfer"),
-        ("status" = Option<String>, Query, description = "A status, in any case: normalised as the routing key has it"),
-        ("eventType" = Option<String>, Query, description = "An event type, e.g. TRANSFER.UPDATED"),
-        ("objectId" = Option<String>, Query, description = "The object's id at the platform"),
-        ("accountId" = Option<String>, Query, description = "The account the object belongs to"),
-        ("state" = Option<EventState>, Query, description = "Where the event is in its life"),
-        ("from" = Option<String>, Query, description = "Received at or after this RFC 3339 time"),
-        ("to" = Option<String>, Query, description = "Received before this RFC 3339 time"),
-        ("limit" = Option<i64>, Query, description = "Events per page, 1 to 500; 50 when absent"),
-        ("cursor" = Option<String>, Query, description = "The previous page's `nextCursor`"),
-    ),
+    params(SearchQuery),
     responses(
         (status = 200, description = "A page of events, newest first", body = EventPage),
         (status = 400, description = "`malformed_payload` or `unknown_family`: which parameter is wrong", body = ErrorBody),

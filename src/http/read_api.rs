@@ -76,8 +76,10 @@ pub(super) async fn object(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct EventQuery {
+    /// The source name; `interlace` when absent
     source: Option<String>,
 }
 
@@ -87,7 +89,7 @@ pub(super) struct EventQuery {
     tag = "read",
     params(
         ("eventId" = String, Path, description = "The event's id at its source"),
-        ("source" = Option<String>, Query, description = "The source name; `interlace` when absent"),
+        EventQuery,
     ),
     responses(
         (status = 200, description = "The event and where it is in its life", body = EventView),

@@ -6,11 +6,15 @@ use crate::ops::stuck::{self, Stuck, StuckRequest, Unreadable};
 use axum::{extract::State, Json};
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct StuckQuery {
+    /// One family; every family that can be stuck when absent
     family: Option<String>,
+    /// An age such as 90s, 30m, 2h, 3d; the family's `stuck_after` when absent
     older_than: Option<String>,
+    /// The previous page's `nextCursor`
     cursor: Option<String>,
 }
 
@@ -27,11 +31,7 @@ pub struct StuckPageView {
     get,
     path = "/v1/stuck",
     tag = "read",
-    params(
-        ("family" = Option<String>, Query, description = "One family; every family that can be stuck when absent"),
-        ("olderThan" = Option<String>, Query, description = "An age such as 90s, 30m, 2h, 3d; the family's `stuck_after` when absent"),
-        ("cursor" = Option<String>, Query, description = "The previous page's `nextCursor`"),
-    ),
+    params(StuckQuery),
     responses(
         (status = 200, description = "A page of stuck objects, 100 at most", body = StuckPageView),
         (status = 400, description = "`malformed_payload` or `unknown_family`: which parameter is wrong", body = ErrorBody),
