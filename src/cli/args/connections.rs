@@ -5,12 +5,12 @@ use clap::Args;
 
 /// Where hookgate connects, as flags that override (or stand in for) the environment.
 #[derive(Args)]
+#[command(next_help_heading = "Connections")]
 pub struct Connections {
     /// PostgreSQL [default: postgres://localhost/hookgate].
     #[arg(
         long,
         global = true,
-        help_heading = "Connections",
         value_name = "URL",
         env = "HOOKGATE_DATABASE_URL",
         hide_env_values = true
@@ -21,7 +21,6 @@ pub struct Connections {
     #[arg(
         long,
         global = true,
-        help_heading = "Connections",
         value_name = "URLS",
         env = "HOOKGATE_AMQP_URL",
         hide_env_values = true
@@ -31,19 +30,12 @@ pub struct Connections {
     #[arg(
         long,
         global = true,
-        help_heading = "Connections",
         value_name = "PREFIX",
         env = "HOOKGATE_AMQP_PREFIX"
     )]
     pub amqp_prefix: Option<String>,
     /// A TOML file with sources and subscribers.
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Connections",
-        value_name = "PATH",
-        env = "HOOKGATE_CONFIG"
-    )]
+    #[arg(long, global = true, value_name = "PATH", env = "HOOKGATE_CONFIG")]
     pub config: Option<String>,
 }
 
