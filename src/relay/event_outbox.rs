@@ -1,39 +1,43 @@
 //! The inbox as an outbox: events queued in `inbox_unpublished` go to the events exchange.
 
-use super::{Claimed, Outbox, Outgoing};
+use super::{Outbox, Outgoing};
 use crate::{
     amqp::Names,
-    store::outbox::{self, ClaimLimit, OutboxTable},
+    catalogue::LimitError,
+    store::{
+        event_rows::EventRow,
+        outbox::{self, ClaimLimit, OutboxTable},
+    },
     wire::event_message,
 };
 use sqlx::PgConnection;
+use std::future::Future;
 
 pub struct EventOutbox {
     pub names: Names,
 }
 
 impl Outbox for EventOutbox {
+    type Row = EventRow;
     const TABLE: OutboxTable = OutboxTable::Events;
 
-    async fn claim(
+    fn claim(
         &self,
         tx: &mut PgConnection,
         limit: ClaimLimit,
-    ) -> Result<Claimed, sqlx::Error> {
-        let rows = outbox::claim_events(tx, limit).await?;
-        let exchange = self.names.events();
-        let mut claimed = Claimed::default();
-        for row in &rows {
-            let message = event_message(row).map(|message| Outgoing {
-                key: row.seq,
-                event_id: row.key.event_id.clone(),
-                exchange: exchange.clone(),
-                routing_key: message.routing_key,
-                body: message.body,
-                properties: message.properties,
-            });
-            claimed.push(row.seq, message);
-        }
-        Ok(claimed)
+    ) -> impl Future<Output = Result<Vec<EventRow>, sqlx::Error>> + Send {
+        outbox::claim_events(tx, limit)
+    }
+
+    fn outgoing(&self, row: EventRow) -> (i64, Result<Outgoing, LimitError>) {
+        let message = event_message(&row).map(|message| Outgoing {
+            key: row.seq,
+            event_id: row.key.event_id.clone(),
+            exchange: self.names.events(),
+            routing_key: message.routing_key,
+            body: message.body,
+            properties: message.properties,
+        });
+        (row.seq, message)
     }
 }

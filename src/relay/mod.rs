@@ -55,12 +55,16 @@ pub struct Claimed {
 }
 
 impl Claimed {
-    /// Sorts each row's message, or why it has none, into its list.
-    pub fn push(&mut self, key: i64, message: Result<Outgoing, LimitError>) {
-        match message {
-            Ok(outgoing) => self.ready.push(outgoing),
-            Err(reason) => self.unpublishable.push((key, reason.to_string())),
+    /// Sorts each claimed row's message, or why it has none, into its list.
+    fn of<O: Outbox>(outbox: &O, rows: Vec<O::Row>) -> Claimed {
+        let mut claimed = Claimed::default();
+        for row in rows {
+            match outbox.outgoing(row) {
+                (_, Ok(outgoing)) => claimed.ready.push(outgoing),
+                (key, Err(reason)) => claimed.unpublishable.push((key, reason.to_string())),
+            }
         }
+        claimed
     }
 
     fn len(&self) -> usize {
@@ -69,6 +73,9 @@ impl Claimed {
 }
 
 pub trait Outbox: Send + Sync + 'static {
+    /// A claimed row.
+    type Row: Send;
+
     /// The `outbox` metric label.
     fn name(&self) -> &'static str {
         Self::TABLE.name()
@@ -86,7 +93,10 @@ pub trait Outbox: Send + Sync + 'static {
         &self,
         tx: &mut PgConnection,
         limit: ClaimLimit,
-    ) -> impl Future<Output = Result<Claimed, sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
+
+    /// A row's outbox key, and its message or why it cannot be built within AMQP's limits.
+    fn outgoing(&self, row: Self::Row) -> (i64, Result<Outgoing, LimitError>);
 
     /// The outbox table.
     const TABLE: OutboxTable;
@@ -171,7 +181,8 @@ impl<O: Outbox> Relay<O> {
             rows: self.settings.batch,
             bytes: self.settings.batch_bytes,
         };
-        let claimed = within.on(self.outbox.claim(&mut tx, limit)).await?;
+        let rows = within.on(self.outbox.claim(&mut tx, limit)).await?;
+        let claimed = Claimed::of(&self.outbox, rows);
         if !claimed.unpublishable.is_empty() {
             for (key, reason) in &claimed.unpublishable {
                 tracing::error!(outbox = self.outbox.name(), key, %reason, "row cannot be published; parked");

@@ -1,7 +1,7 @@
 //! The notification outbox: applied status transitions queued in `notification_outbox` go to
 //! the notifications exchange, relayed by the same loop as the events.
 
-use super::{Claimed, Outbox, Outgoing};
+use super::{Outbox, Outgoing};
 use crate::{
     amqp::Names,
     catalogue::RoutingKey,
@@ -10,12 +10,14 @@ use crate::{
     wire::notification_properties,
 };
 use sqlx::PgConnection;
+use std::future::Future;
 
 pub struct NotificationOutbox {
     pub names: Names,
 }
 
 impl Outbox for NotificationOutbox {
+    type Row = NotificationRow;
     const TABLE: OutboxTable = OutboxTable::Notifications;
 
     /// A notification nobody subscribed to is returned by the broker; that is its normal end,
@@ -24,18 +26,16 @@ impl Outbox for NotificationOutbox {
         true
     }
 
-    async fn claim(
+    fn claim(
         &self,
         tx: &mut PgConnection,
         limit: ClaimLimit,
-    ) -> Result<Claimed, sqlx::Error> {
-        let rows = outbox::claim_notifications(tx, limit).await?;
-        let exchange = self.names.notifications();
-        let mut claimed = Claimed::default();
-        for row in rows {
-            claimed.push(row.seq, outgoing(row, &exchange));
-        }
-        Ok(claimed)
+    ) -> impl Future<Output = Result<Vec<NotificationRow>, sqlx::Error>> + Send {
+        outbox::claim_notifications(tx, limit)
+    }
+
+    fn outgoing(&self, row: NotificationRow) -> (i64, Result<Outgoing, LimitError>) {
+        (row.seq, outgoing(row, &self.names.notifications()))
     }
 }
 
