@@ -32,7 +32,7 @@ impl Outbox for EventOutbox {
     fn outgoing(&self, row: EventRow) -> (i64, Result<Outgoing, LimitError>) {
         let message = event_message(&row).map(|message| Outgoing {
             key: row.seq,
-            event_id: row.key.event_id.clone(),
+            event_id: row.key.event_id,
             exchange: self.names.events(),
             routing_key: message.routing_key,
             body: message.body,
